@@ -1,0 +1,55 @@
+# edubot — run `make help` for the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+# The CPU build of torch (a plain `torch` would pull a multi-GB CUDA build on machines without a local wheel).
+TORCH ?= torch==2.13.0
+EXTRAS ?= serve,convert,dev
+STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: help install serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv clean
+
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)" -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install edubot with its extras (fast when nothing changed)
+
+serve: install ## Serve the chatbot on the embedded CPU model at http://localhost:8000
+	$(BIN)/edubot serve
+
+browser: ## Install Debian's Chromium for the browser tests when it is missing
+	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -x $(CHROMIUM) && $(CHROMIUM) --version
+
+test: install browser ## Install, then run the whole test suite
+	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the tests that need neither an engine nor a browser
+	$(BIN)/pytest -m "not engine and not browser and not ilab" $(PYTEST_ARGS)
+
+lint: install ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check edubot_cli tests
+	$(BIN)/ruff format --check edubot_cli tests
+	$(BIN)/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix edubot_cli tests
+	$(BIN)/ruff format edubot_cli tests
+
+bench: install browser ## Run the benchmarks in tests/benchmarks and print figures and ratios
+	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/benchmarks -s -q -p no:randomly -o python_files='bench_*.py' -o addopts="" --timeout 3600
+
+clean: ## Remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,230 @@
+"""Typed settings: defaults < configs/edubot.yaml (or --config FILE) < EDUBOT_* environment < command-line flags.
+
+Every field carries a description; commands reuse it as their option help (``describe``), and
+``configs/edubot.yaml`` documents the same keys. pydantic is imported only when settings are loaded so that
+``edubot --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
+
+DEFAULT_CONFIG_FILE = Path("configs/edubot.yaml")
+ENV_PREFIX = "EDUBOT_"
+
+# name: (default, description). The single source for the Settings model, option help and the sample YAML.
+FIELDS: dict[str, tuple[Any, str]] = {
+    # paths
+    "taxonomy_path": (Path("taxonomy"), "Root of the taxonomy tree (folders knowledge/, compositional_skills/ ...)."),
+    "models_dir": (Path("models"), "Folder where converted models are written and listed."),
+    "datasets_dir": (Path("datasets"), "Folder where `data generate` writes synthetic data."),
+    "checkpoints_dir": (Path("checkpoints"), "Folder where `model train` writes checkpoints."),
+    "logs_dir": (Path("logs"), "Folder for engine and ilab logs."),
+    # backend
+    "host": ("127.0.0.1", "Address the backend listens on (0.0.0.0 to accept other machines)."),
+    "port": (8000, "Port of the backend (web page, JSON API and OpenAI-compatible /v1)."),
+    "api_key": (None, "If set, /chat, /v1/* and /stats require `Authorization: Bearer <key>`."),
+    "cors_origins": ([], "Origins allowed to call the API from a browser; empty means same origin only."),
+    "rate_limit_per_minute": (120, "Requests per minute per client before 429; 0 disables the limit."),
+    "max_body_bytes": (262144, "Largest accepted request body in bytes (413 beyond)."),
+    "request_timeout": (300.0, "Seconds to wait for the engine before answering 504."),
+    "system_prompt": (
+        "You are edubot, a patient and accurate teaching assistant. Explain clearly, step by step, "
+        "and say when you are not sure.",
+        "System prompt sent before every conversation.",
+    ),
+    "allow_system_prompt_override": (False, "Let clients replace the system prompt per request."),
+    "max_tokens": (512, "Default maximum tokens per answer."),
+    "temperature": (0.7, "Default sampling temperature (0..2)."),
+    # engine
+    "engine": ("auto", "Inference engine: auto, llama-cpp, vllm, transformers or external."),
+    "model": (None, "Model to serve: a GGUF file or HF directory; empty means the embedded SmolLM2."),
+    "engine_urls": ([], "OpenAI-compatible engine URLs for the external engine (several are balanced)."),
+    "served_model_name": ("edubot", "Model name the engine announces and clients ask for."),
+    "engine_port": (0, "Port for the engine on 127.0.0.1; 0 picks a free one."),
+    "ready_timeout": (600.0, "Seconds to wait for a started engine to become ready."),
+    "context_length": (2048, "Context window (llama-cpp --n_ctx, vLLM --max-model-len)."),
+    "gpu_memory_utilization": (0.9, "vLLM: fraction of GPU memory to use."),
+    "dtype": ("auto", "vLLM: weight dtype (auto, bfloat16, float16, float32)."),
+    "tensor_parallel_size": (1, "vLLM: GPUs per node to split each layer over."),
+    "pipeline_parallel_size": (1, "vLLM: nodes (pipeline stages); >1 uses the Ray backend."),
+    "engine_args": ([], "Extra arguments passed verbatim to the engine command."),
+    # chat client
+    "url": ("http://127.0.0.1:8000", "Backend URL that `edubot chat` talks to."),
+    # ilab
+    "ilab_path": (None, "Path to the ilab executable; empty means look on PATH."),
+}
+
+
+def describe(name: str) -> str:
+    """The description of a settings field, for use as option help."""
+    return FIELDS[name][1]
+
+
+class Settings:
+    """The typed fields (read by type checkers and by the pydantic model built from them); get instances from
+    ``load_settings``."""
+
+    taxonomy_path: Path
+    models_dir: Path
+    datasets_dir: Path
+    checkpoints_dir: Path
+    logs_dir: Path
+    host: str
+    port: int
+    api_key: str | None
+    cors_origins: list[str]
+    rate_limit_per_minute: int
+    max_body_bytes: int
+    request_timeout: float
+    system_prompt: str
+    allow_system_prompt_override: bool
+    max_tokens: int
+    temperature: float
+    engine: str
+    model: Path | None
+    engine_urls: list[str]
+    served_model_name: str
+    engine_port: int
+    ready_timeout: float
+    context_length: int
+    gpu_memory_utilization: float
+    dtype: str
+    tensor_parallel_size: int
+    pipeline_parallel_size: int
+    engine_args: list[str]
+    url: str
+    ilab_path: Path | None
+
+    if TYPE_CHECKING:
+
+        def model_copy(self, *, update: dict[str, Any] | None = None) -> Settings: ...
+        def model_dump(self, **kwargs: Any) -> dict[str, Any]: ...
+
+
+@cache
+def _settings_class() -> type[BaseSettings]:
+    from pydantic import Field
+    from pydantic_settings import BaseSettings, SettingsConfigDict
+
+    annotations = get_type_hints(Settings, globalns={"Path": Path, "Any": Any})
+    assert annotations.keys() == FIELDS.keys(), "Settings and FIELDS disagree"
+    bounds: dict[str, dict[str, Any]] = {
+        "port": {"ge": 1, "le": 65535},
+        "engine_port": {"ge": 0, "le": 65535},
+        "rate_limit_per_minute": {"ge": 0},
+        "max_body_bytes": {"ge": 1024},
+        "request_timeout": {"gt": 0},
+        "max_tokens": {"ge": 1, "le": 4096},
+        "temperature": {"ge": 0, "le": 2},
+        "ready_timeout": {"gt": 0},
+        "context_length": {"ge": 256},
+        "gpu_memory_utilization": {"gt": 0, "le": 1},
+        "tensor_parallel_size": {"ge": 1},
+        "pipeline_parallel_size": {"ge": 1},
+    }
+    namespace: dict[str, Any] = {
+        "__annotations__": annotations,
+        "model_config": SettingsConfigDict(
+            env_prefix=ENV_PREFIX, extra="forbid", validate_default=True, protected_namespaces=()
+        ),
+        "__doc__": "All edubot settings (see configs/edubot.yaml for a commented copy).",
+    }
+    for name, (default, description) in FIELDS.items():
+        factory = (lambda d=default: list(d)) if isinstance(default, list) else None
+        kwargs = {"default_factory": factory} if factory else {"default": default}
+        namespace[name] = Field(description=description, **kwargs, **bounds.get(name, {}))
+    return type("Settings", (BaseSettings,), namespace)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}", hint="check --config FILE") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: invalid YAML: {problem}", hint="fix the YAML syntax") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config file must be a mapping of keys to values", hint="see configs/edubot.yaml")
+    return data
+
+
+def config_file_path(explicit: Path | None = None) -> Path | None:
+    """The config file in force: --config FILE, else $EDUBOT_CONFIG, else configs/edubot.yaml if present."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file not found: {explicit}", hint="pass an existing file to --config")
+        return explicit
+    env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if env:
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (from {ENV_PREFIX}CONFIG)", hint="unset it or fix the path")
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from every layer; ``overrides`` are command-line flags (``None`` values are ignored)."""
+    from pydantic import ValidationError
+    from pydantic_settings import PydanticBaseSettingsSource
+
+    cls = _settings_class()
+    path = config_file_path(config_file)
+    file_values = _read_yaml(path) if path else {}
+    unknown = sorted(set(file_values) - FIELDS.keys())
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown config key {unknown[0]!r}",
+            hint=f"valid keys: {', '.join(FIELDS)}",
+        )
+
+    class _FileSource(PydanticBaseSettingsSource):
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+            return file_values.get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return dict(file_values)
+
+    def customise(
+        settings_cls: Any, init_settings: Any, env_settings: Any, dotenv_settings: Any, file_secret_settings: Any
+    ) -> tuple[Any, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    cls.settings_customise_sources = classmethod(customise)  # type: ignore[attr-defined]
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return cls(**flags)  # type: ignore[return-value]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        source = (
+            "command-line flag"
+            if name in flags
+            else f"{ENV_PREFIX}{name.upper()}"
+            if f"{ENV_PREFIX}{name.upper()}" in os.environ
+            else str(path)
+            if name in file_values
+            else "default"
+        )
+        raise ConfigError(
+            f"invalid setting {name!r} (from {source}): {err['msg']}",
+            hint=describe(name) if name in FIELDS else "see configs/edubot.yaml",
+        ) from exc
