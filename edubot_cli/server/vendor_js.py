@@ -1,0 +1,214 @@
+"""Refresh the JavaScript libraries the web chat page ships with (``make vendor-js``).
+
+The page loads nothing from other hosts, so ``marked`` (markdown) and ``DOMPurify`` (HTML sanitiser) are copied
+into ``static/vendor/`` from the npm registry's tarballs. Versions and checksums are pinned here: a tarball whose
+sha256 differs from the pin is refused, and every file written is checked against its own pin as well.
+To move to a new version, change ``version`` and both kinds of checksum together, run the script, review the diff.
+
+Run: ``python -m edubot_cli.server.vendor_js [--dest DIR] [--registry URL]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import os
+import sys
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from edubot_cli.errors import EdubotError
+
+DEFAULT_REGISTRY = "https://registry.npmjs.org"
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One npm package version: the tarball checksum and the files taken from it."""
+
+    name: str
+    version: str
+    tarball_sha256: str
+    # member path inside the tarball -> (file name under static/vendor/, sha256 of that file)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+PINS: tuple[Pin, ...] = (
+    Pin(
+        name="marked",
+        version="18.2.1",
+        tarball_sha256="d66c5213fc203466186060105b01f51896764ba64b3797d2620d02e28e34b8ca",
+        files={
+            "package/lib/marked.umd.js": (
+                "marked.min.js",
+                "bb95d4c15f1289f78486eaacebf3bb18688475ed58a040ef762ed49337090542",
+            ),
+            "package/LICENSE": (
+                "marked.LICENSE.txt",
+                "8e3a3f82f59a60958f56ca08f445647c32a4733dc7ca6c2c46f6eb898471ab9c",
+            ),
+        },
+    ),
+    Pin(
+        name="dompurify",
+        version="3.4.18",
+        tarball_sha256="8b86f79c6481fec23dd81d4de32179422668912ed033c0c47e786a6e70cb3379",
+        files={
+            "package/dist/purify.min.js": (
+                "purify.min.js",
+                "8053ee2a6a09f9d50f7fcd6fb7f07072f52c7f3fa9aa12147cab4feaf65ee970",
+            ),
+            "package/LICENSE": (
+                "dompurify.LICENSE.txt",
+                "cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30",
+            ),
+            "package/LICENSE-MPL": (
+                "dompurify.LICENSE-MPL.txt",
+                "fab3dd6bdab226f1c08630b1dd917e11fcb4ec5e1e020e2c16f83a0a13863e85",
+            ),
+        },
+    ),
+)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def tarball_url(pin: Pin, registry: str = DEFAULT_REGISTRY) -> str:
+    """The registry's tarball address for a pinned version (the layout every npm registry uses)."""
+    return f"{registry.rstrip('/')}/{pin.name}/-/{pin.name}-{pin.version}.tgz"
+
+
+def _fetch(client: httpx.Client, url: str) -> bytes:
+    try:
+        response = client.get(url, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise EdubotError(
+            f"Cannot download {url}: {exc}", hint="Check the network or pass --registry with a mirror."
+        ) from exc
+    if response.status_code != 200:
+        raise EdubotError(
+            f"Cannot download {url}: HTTP {response.status_code}",
+            hint="Check that the pinned version exists on the registry.",
+        )
+    return response.content
+
+
+def extract(pin: Pin, tarball: bytes, source: str) -> dict[str, bytes]:
+    """Check the tarball against its pin and return {file name under vendor/: content}."""
+    got = sha256(tarball)
+    if got != pin.tarball_sha256:
+        raise EdubotError(
+            f"{source}: sha256 {got} does not match the pinned {pin.tarball_sha256} for {pin.name}@{pin.version}",
+            hint="The download was altered or the pin is wrong; nothing was written.",
+        )
+    out: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(tarball), mode="r:gz") as archive:
+        for member, (dest_name, file_sha) in pin.files.items():
+            try:
+                handle = archive.extractfile(member)
+            except KeyError:
+                handle = None
+            if handle is None:
+                raise EdubotError(
+                    f"{source}: {member} is missing from {pin.name}@{pin.version}",
+                    hint="Update the file list of this pin in edubot_cli/server/vendor_js.py.",
+                )
+            data = handle.read()
+            if sha256(data) != file_sha:
+                raise EdubotError(
+                    f"{source}: {member} has sha256 {sha256(data)}, pinned {file_sha}",
+                    hint="Update both checksums of this pin together after reviewing the new file.",
+                )
+            out[dest_name] = data
+    return out
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the files are served to every browser
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def vendor(
+    dest: Path = VENDOR_DIR,
+    registry: str = DEFAULT_REGISTRY,
+    client: httpx.Client | None = None,
+    pins: tuple[Pin, ...] = PINS,
+) -> list[Path]:
+    """Download every pinned package, verify it, then write its files into ``dest``; returns the paths written.
+
+    All packages are downloaded and checked before the first file is written, so a failure changes nothing.
+    """
+    own_client = client is None
+    http = client or httpx.Client(timeout=60.0)
+    try:
+        files: dict[str, bytes] = {}
+        for pin in pins:
+            url = tarball_url(pin, registry)
+            files.update(extract(pin, _fetch(http, url), url))
+    finally:
+        if own_client:
+            http.close()
+    written = []
+    for name, data in files.items():
+        _write_atomic(dest / name, data)
+        written.append(dest / name)
+    return written
+
+
+def check(dest: Path = VENDOR_DIR, pins: tuple[Pin, ...] = PINS) -> list[str]:
+    """Problems with the vendored files in ``dest`` (missing or different from their pins); empty when fine."""
+    problems = []
+    for pin in pins:
+        for dest_name, file_sha in pin.files.values():
+            path = dest / dest_name
+            if not path.is_file():
+                problems.append(f"{path}: missing")
+            elif sha256(path.read_bytes()) != file_sha:
+                problems.append(f"{path}: differs from {pin.name}@{pin.version}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m edubot_cli.server.vendor_js",
+        description="Download the pinned marked and DOMPurify builds into the web page's vendor/ folder.",
+    )
+    parser.add_argument("--dest", type=Path, default=VENDOR_DIR, help="target folder (default: %(default)s)")
+    parser.add_argument("--registry", default=DEFAULT_REGISTRY, help="npm registry (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="only verify the files already in --dest")
+    args = parser.parse_args(argv)
+    if args.check:
+        problems = check(args.dest)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        return 1 if problems else 0
+    try:
+        written = vendor(args.dest, args.registry)
+    except EdubotError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"Hint: {exc.hint}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
