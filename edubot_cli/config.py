@@ -8,6 +8,7 @@ Every field carries a description; commands reuse it as their option help (``des
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
@@ -19,11 +20,15 @@ if TYPE_CHECKING:
 
 DEFAULT_CONFIG_FILE = Path("configs/edubot.yaml")
 ENV_PREFIX = "EDUBOT_"
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("edubot_config_file_values", default=None)
 
 # name: (default, description). The single source for the Settings model, option help and the sample YAML.
 FIELDS: dict[str, tuple[Any, str]] = {
     # paths
-    "taxonomy_path": (Path("taxonomy"), "Root of the taxonomy tree (folders knowledge/, compositional_skills/ ...)."),
+    "taxonomy_path": (
+        Path("taxonomy"),
+        "Root of the taxonomy tree (folders knowledge/, compositional_skills/ ...).",
+    ),
     "models_dir": (Path("models"), "Folder where converted models are written and listed."),
     "datasets_dir": (Path("datasets"), "Folder where `data generate` writes synthetic data."),
     "checkpoints_dir": (Path("checkpoints"), "Folder where `model train` writes checkpoints."),
@@ -113,7 +118,7 @@ class Settings:
 @cache
 def _settings_class() -> type[BaseSettings]:
     from pydantic import Field
-    from pydantic_settings import BaseSettings, SettingsConfigDict
+    from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
     annotations = get_type_hints(Settings, globalns={"Path": Path, "Any": Any})
     assert annotations.keys() == FIELDS.keys(), "Settings and FIELDS disagree"
@@ -142,6 +147,21 @@ def _settings_class() -> type[BaseSettings]:
         factory = (lambda d=default: list(d)) if isinstance(default, list) else None
         kwargs = {"default_factory": factory} if factory else {"default": default}
         namespace[name] = Field(description=description, **kwargs, **bounds.get(name, {}))
+
+    class _FileSource(PydanticBaseSettingsSource):
+        # Values of the YAML config file being loaded (set by load_settings for the duration of one load).
+        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+            return (_FILE_VALUES.get() or {}).get(field_name), field_name, False
+
+        def __call__(self) -> dict[str, Any]:
+            return dict(_FILE_VALUES.get() or {})
+
+    def settings_customise_sources(
+        cls: Any, settings_cls: Any, init_settings: Any, env_settings: Any, *_: Any, **__: Any
+    ) -> tuple[Any, ...]:
+        return (init_settings, env_settings, _FileSource(settings_cls))
+
+    namespace["settings_customise_sources"] = classmethod(settings_customise_sources)
     return type("Settings", (BaseSettings,), namespace)
 
 
@@ -151,7 +171,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}", hint="check --config FILE") from exc
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}", hint="check --config FILE"
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -162,7 +184,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the config file must be a mapping of keys to values", hint="see configs/edubot.yaml")
+        raise ConfigError(
+            f"{path}: the config file must be a mapping of keys to values", hint="see configs/edubot.yaml"
+        )
     return data
 
 
@@ -176,7 +200,9 @@ def config_file_path(explicit: Path | None = None) -> Path | None:
     if env:
         path = Path(env)
         if not path.is_file():
-            raise ConfigError(f"config file not found: {path} (from {ENV_PREFIX}CONFIG)", hint="unset it or fix the path")
+            raise ConfigError(
+                f"config file not found: {path} (from {ENV_PREFIX}CONFIG)", hint="unset it or fix the path"
+            )
         return path
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
@@ -184,7 +210,6 @@ def config_file_path(explicit: Path | None = None) -> Path | None:
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from every layer; ``overrides`` are command-line flags (``None`` values are ignored)."""
     from pydantic import ValidationError
-    from pydantic_settings import PydanticBaseSettingsSource
 
     cls = _settings_class()
     path = config_file_path(config_file)
@@ -196,19 +221,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             hint=f"valid keys: {', '.join(FIELDS)}",
         )
 
-    class _FileSource(PydanticBaseSettingsSource):
-        def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-            return file_values.get(field_name), field_name, False
-
-        def __call__(self) -> dict[str, Any]:
-            return dict(file_values)
-
-    def customise(
-        settings_cls: Any, init_settings: Any, env_settings: Any, dotenv_settings: Any, file_secret_settings: Any
-    ) -> tuple[Any, ...]:
-        return (init_settings, env_settings, _FileSource(settings_cls))
-
-    cls.settings_customise_sources = classmethod(customise)  # type: ignore[attr-defined]
+    token = _FILE_VALUES.set(file_values)
     flags = {k: v for k, v in overrides.items() if v is not None}
     try:
         return cls(**flags)  # type: ignore[return-value]
@@ -228,3 +241,5 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             f"invalid setting {name!r} (from {source}): {err['msg']}",
             hint=describe(name) if name in FIELDS else "see configs/edubot.yaml",
         ) from exc
+    finally:
+        _FILE_VALUES.reset(token)

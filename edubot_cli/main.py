@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -38,20 +37,20 @@ def report_error(exc: BaseException) -> int:
 class EdubotGroup(TyperGroup):
     """Root group: every subcommand runs inside ``invoke``, so this is the single place errors are rendered."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
-            raise
+        except (typer.Exit, typer.Abort, typer.TyperException):
+            raise  # usage errors, --help, explicit exits: Typer renders these itself
         except KeyboardInterrupt:
             if _debug():
                 raise
-            click.echo("interrupted", err=True)
-            raise click.exceptions.Exit(EXIT_INTERRUPTED) from None
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             if _debug():
                 raise
-            raise click.exceptions.Exit(report_error(exc)) from None
+            raise typer.Exit(report_error(exc)) from None
 
 
 app = typer.Typer(
@@ -81,9 +80,15 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="Config file (default: $EDUBOT_CONFIG or configs/edubot.yaml).", dir_okay=False
+        None,
+        "--config",
+        "-c",
+        help="Config file (default: $EDUBOT_CONFIG or configs/edubot.yaml).",
+        dir_okay=False,
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """edubot: one CLI for the InstructLab loop — taxonomy → data → train → convert → serve → chat."""
     ctx.obj = {"config": config}
