@@ -1,9 +1,10 @@
 """Refresh the JavaScript libraries the web chat page ships with (``make vendor-js``).
 
-The page loads nothing from other hosts, so ``marked`` (markdown) and ``DOMPurify`` (HTML sanitiser) are copied
-into ``static/vendor/`` from the npm registry's tarballs. Versions and checksums are pinned here: a tarball whose
-sha256 differs from the pin is refused, and every file written is checked against its own pin as well.
-To move to a new version, change ``version`` and both kinds of checksum together, run the script, review the diff.
+The page loads nothing from other hosts, so ``marked`` (markdown) and ``DOMPurify`` (HTML sanitiser) are
+copied into ``static/vendor/`` from the npm registry's tarballs. Versions and checksums are pinned here: a
+tarball whose sha256 differs from the pin is refused, and every file written is checked against its own pin.
+To move to a new version, change ``version`` and both kinds of checksum together, run the script, review the
+diff.
 
 Run: ``python -m edubot_cli.server.vendor_js [--dest DIR] [--registry URL]``
 """
@@ -106,7 +107,8 @@ def extract(pin: Pin, tarball: bytes, source: str) -> dict[str, bytes]:
     got = sha256(tarball)
     if got != pin.tarball_sha256:
         raise EdubotError(
-            f"{source}: sha256 {got} does not match the pinned {pin.tarball_sha256} for {pin.name}@{pin.version}",
+            f"{source}: sha256 {got} does not match the pinned {pin.tarball_sha256} "
+            f"for {pin.name}@{pin.version}",
             hint="The download was altered or the pin is wrong; nothing was written.",
         )
     out: dict[str, bytes] = {}
@@ -150,7 +152,7 @@ def vendor(
     client: httpx.Client | None = None,
     pins: tuple[Pin, ...] = PINS,
 ) -> list[Path]:
-    """Download every pinned package, verify it, then write its files into ``dest``; returns the paths written.
+    """Download every pinned package, verify it, then write its files into ``dest``; returns the paths.
 
     All packages are downloaded and checked before the first file is written, so a failure changes nothing.
     """
@@ -172,7 +174,7 @@ def vendor(
 
 
 def check(dest: Path = VENDOR_DIR, pins: tuple[Pin, ...] = PINS) -> list[str]:
-    """Problems with the vendored files in ``dest`` (missing or different from their pins); empty when fine."""
+    """Problems with the vendored files in ``dest`` (missing or unlike their pins); empty when fine."""
     problems = []
     for pin in pins:
         for dest_name, file_sha in pin.files.values():
