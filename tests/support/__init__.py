@@ -1,0 +1,1 @@
+"""Shared test infrastructure: a scripted OpenAI-compatible stub engine and a live backend runner."""
