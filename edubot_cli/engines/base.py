@@ -1,0 +1,129 @@
+"""What every engine has in common: a command line to launch (or URLs to reach) and a readiness URL.
+
+An engine module turns settings into an ``EngineSpec`` (pure data: nothing is started). ``process.EngineProcess``
+launches a spec; ``external.ExternalEngine`` stands for engines someone else runs. Both satisfy ``Engine``, which
+is all ``serving`` needs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ..errors import ConfigError, missing_extra
+
+ENGINE_NAMES = ("llama-cpp", "vllm", "transformers", "external")
+"""The values ``--engine`` accepts besides ``auto``."""
+
+LOCALHOST = "127.0.0.1"
+"""Started engines bind here only: the backend is the one public door."""
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """How to launch one engine and how to tell that it is ready."""
+
+    name: str
+    """Engine name as ``--engine`` spells it (``llama-cpp``, ``vllm``, ``transformers``)."""
+    command: list[str]
+    """Full command line (argv), including the port."""
+    port: int
+    """Port on 127.0.0.1 the engine listens on."""
+    ready_path: str
+    """Path that answers 200 once the model is loaded (``/v1/models`` or ``/health``)."""
+    model: str
+    """What is served, for messages (a file or directory path)."""
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables added to the inherited environment."""
+    hint: str = ""
+    """What to try when the engine exits early or never becomes ready."""
+
+    @property
+    def url(self) -> str:
+        """Base URL of the engine (its OpenAI API lives under ``/v1``)."""
+        return f"http://{LOCALHOST}:{self.port}"
+
+    @property
+    def ready_url(self) -> str:
+        """The URL polled until it answers 200."""
+        return self.url + self.ready_path
+
+
+Tick = Callable[[float], None]
+"""Called with the seconds elapsed while waiting for an engine to become ready."""
+
+
+class Engine(Protocol):
+    """A running (or reachable) engine as ``serving`` sees it."""
+
+    @property
+    def name(self) -> str:
+        """Engine name (``llama-cpp``, ``vllm``, ``transformers`` or ``external``)."""
+        ...
+
+    @property
+    def urls(self) -> list[str]:
+        """Base URLs the backend talks to (OpenAI API under ``/v1``)."""
+        ...
+
+    @property
+    def model(self) -> str:
+        """What is served, for messages (a model path, or the URLs of external engines)."""
+        ...
+
+    @property
+    def log_path(self) -> Path | None:
+        """File receiving the engine's output, or None when nothing is started."""
+        ...
+
+    def start(self) -> None:
+        """Launch the engine (returns at once; see ``wait_ready``)."""
+        ...
+
+    def wait_ready(self, timeout: float, tick: Tick | None = None) -> float:
+        """Block until the engine answers its readiness URL; return the seconds waited."""
+        ...
+
+    def check_alive(self) -> None:
+        """Raise ``EngineError`` (with the engine's last log lines) if a started engine has exited."""
+        ...
+
+    def stop(self) -> None:
+        """Stop the engine and everything it started; safe to call twice."""
+        ...
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def is_gguf(path: Path) -> bool:
+    """Whether ``path`` is a GGUF file (checked by its magic bytes, not its name)."""
+    try:
+        with path.open("rb") as stream:
+            return stream.read(4) == GGUF_MAGIC
+    except (IsADirectoryError, FileNotFoundError, PermissionError):
+        return False
+
+
+def is_hf_dir(path: Path) -> bool:
+    """Whether ``path`` is a Hugging Face model directory (it has a config.json)."""
+    return path.is_dir() and (path / "config.json").is_file()
+
+
+def existing_model(path: Path) -> Path:
+    """``path`` if it exists, else a ``ConfigError`` saying so."""
+    if not path.exists():
+        raise ConfigError(
+            f"model not found: {path} (from --model or the `model` setting)",
+            hint="pass an existing GGUF file or Hugging Face model directory; `edubot model list` shows servable models",
+        )
+    return path
+
+
+def require_module(module: str, extra: str, label: str | None = None) -> None:
+    """Raise ``MissingDependencyError`` if ``module`` cannot be imported (checked without importing it)."""
+    if importlib.util.find_spec(module) is None:
+        raise missing_extra(label or module, extra)

@@ -1,0 +1,310 @@
+"""Launch an engine as a child process and stop it, with everything it started, whatever happens.
+
+The engine runs in its own process group (so a terminal Ctrl-C reaches edubot, which then stops the whole group
+in order), binds 127.0.0.1 on a port chosen here, and writes its output to a log file. On Linux the engine also
+gets SIGTERM from the kernel if edubot itself is killed outright (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from ..errors import ConfigError, EngineError
+from .base import LOCALHOST, EngineSpec, Tick
+
+POLL_INTERVAL = 0.2
+"""Seconds between readiness probes."""
+LOG_TAIL_LINES = 20
+"""Lines of the engine log quoted when it exits early."""
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = LOCALHOST) -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use_error(host: str, port: int, flag: str) -> ConfigError:
+    """The error for a port someone else already holds."""
+    return ConfigError(
+        f"port {port} on {host} is already in use",
+        hint=f"stop the program using it (`ss -ltnp 'sport = :{port}'` shows it) or choose another with {flag}",
+    )
+
+
+def bind_listener(host: str, port: int, flag: str) -> socket.socket:
+    """A listening socket on host:port, or a ``ConfigError`` naming ``flag`` if the port is taken.
+
+    Binding up front (instead of letting the server do it later) reports a busy port before anything slow starts
+    and leaves no window for another program to take it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == 98:  # EADDRINUSE
+            raise port_in_use_error(host, port, flag) from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", hint=f"check {flag}") from exc
+    sock.set_inheritable(False)
+    return sock
+
+
+def check_port_free(host: str, port: int, flag: str) -> None:
+    """Raise a ``ConfigError`` naming ``flag`` if host:port is already taken."""
+    bind_listener(host, port, flag).close()
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def _death_signal_setter() -> Callable[[], None] | None:
+    """A pre-exec hook that makes the kernel send SIGTERM to the engine when this thread dies (Linux only).
+
+    Only used from the main thread: the signal fires when the *thread* that forked exits.
+    """
+    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
+        return None
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    libc = ctypes.CDLL(name, use_errno=True)
+    prctl = libc.prctl
+
+    def set_death_signal() -> None:
+        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+
+    return set_death_signal
+
+
+class _LogFollower(threading.Thread):
+    """Copies new lines of the log file to a callback (``--engine-log``)."""
+
+    def __init__(self, path: Path, emit: Callable[[str], None]) -> None:
+        super().__init__(name="engine-log", daemon=True)
+        self.path = path
+        self.emit = emit
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        with self.path.open("r", encoding="utf-8", errors="replace") as stream:
+            partial = ""
+            while True:
+                chunk = stream.readline()
+                if chunk:
+                    partial += chunk
+                    if partial.endswith("\n"):
+                        self.emit(partial.rstrip("\n"))
+                        partial = ""
+                    continue
+                if self.done.is_set():
+                    if partial:
+                        self.emit(partial)
+                    return
+                time.sleep(0.1)
+
+
+class EngineProcess:
+    """One engine child process: ``start``, ``wait_ready``, ``stop`` (also on exit)."""
+
+    def __init__(
+        self,
+        spec: EngineSpec,
+        logs_dir: Path,
+        *,
+        live_log: Callable[[str], None] | None = None,
+        stop_grace: float = 10.0,
+    ) -> None:
+        self.spec = spec
+        self.logs_dir = logs_dir
+        self.live_log = live_log
+        self.stop_grace = stop_grace
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+        self._log_path: Path | None = None
+        self._follower: _LogFollower | None = None
+        self._stopped = False
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def urls(self) -> list[str]:
+        return [self.spec.url]
+
+    @property
+    def model(self) -> str:
+        return self.spec.model
+
+    @property
+    def log_path(self) -> Path | None:
+        return self._log_path
+
+    @property
+    def pid(self) -> int | None:
+        """Process id (= process group id) of the engine, once started."""
+        return self._proc.pid if self._proc else None
+
+    def start(self) -> None:
+        if self._proc is not None:
+            raise RuntimeError("engine already started")
+        try:
+            self.logs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the logs folder {self.logs_dir}: {exc.strerror}",
+                hint="check logs_dir in the config",
+            ) from exc
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        self._log_path = self.logs_dir / f"engine-{self.spec.name}-{stamp}-{self.spec.port}.log"
+        self._log_file = self._log_path.open("ab")
+        self._log_file.write(("$ " + subprocess.list2cmdline(self.spec.command) + "\n").encode())
+        self._log_file.flush()
+        try:
+            self._proc = subprocess.Popen(
+                self.spec.command,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.spec.env},
+                start_new_session=True,
+                preexec_fn=_death_signal_setter(),  # only calls prctl between fork and exec
+            )
+        except OSError as exc:
+            self._close_log()
+            raise EngineError(
+                f"cannot run the {self.spec.name} engine ({self.spec.command[0]}): {exc.strerror}",
+                hint=self.spec.hint or "check that the engine is installed",
+            ) from exc
+        atexit.register(self.stop)
+        if self.live_log is not None:
+            self._follower = _LogFollower(self._log_path, self.live_log)
+            self._follower.start()
+
+    def last_log_lines(self, count: int = LOG_TAIL_LINES) -> list[str]:
+        """The last ``count`` lines the engine wrote."""
+        if self._log_path is None or not self._log_path.exists():
+            return []
+        with self._log_path.open("r", encoding="utf-8", errors="replace") as stream:
+            return [line.rstrip("\n") for line in deque(stream, maxlen=count)]
+
+    def _failure(self, what: str, advice: str = "") -> EngineError:
+        lines = self.last_log_lines()
+        quoted = "\n".join("  | " + line for line in lines) if lines else "  (the log is empty)"
+        hints = [h for h in (advice, self.spec.hint, f"full log: {self._log_path}") if h]
+        return EngineError(f"{what}; last lines of {self._log_path}:\n{quoted}", hint="; ".join(hints))
+
+    def wait_ready(self, timeout: float, tick: Tick | None = None) -> float:
+        """Poll the readiness URL until it answers 200; raise ``EngineError`` on early exit or timeout."""
+        import httpx
+
+        if self._proc is None:
+            raise RuntimeError("engine not started")
+        started = time.monotonic()
+        with httpx.Client(timeout=2.0, trust_env=False) as client:
+            while True:
+                code = self._proc.poll()
+                if code is not None:
+                    error = self._failure(
+                        f"the {self.spec.name} engine exited with code {code} before it was ready"
+                    )
+                    self.stop()
+                    raise error
+                try:
+                    if client.get(self.spec.ready_url).status_code == 200:
+                        return time.monotonic() - started
+                except httpx.TransportError:
+                    pass
+                elapsed = time.monotonic() - started
+                if elapsed >= timeout:
+                    error = self._failure(
+                        f"the {self.spec.name} engine did not answer {self.spec.ready_url} within {timeout:g} s",
+                        advice="raise --ready-timeout if it is still loading",
+                    )
+                    self.stop()
+                    raise error
+                if tick is not None:
+                    tick(elapsed)
+                time.sleep(POLL_INTERVAL)
+
+    def running(self) -> bool:
+        """Whether the engine process is still alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    def check_alive(self) -> None:
+        if self._proc is None or self._stopped:
+            return
+        code = self._proc.poll()
+        if code is not None:
+            raise self._failure(f"the {self.spec.name} engine exited unexpectedly with code {code}")
+
+    def stop(self) -> None:
+        proc = self._proc
+        if proc is None or self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        pgid = proc.pid
+        try:
+            _signal_group(pgid, signal.SIGTERM)
+            if not self._wait_group_gone(proc, pgid, self.stop_grace):
+                _signal_group(pgid, signal.SIGKILL)
+                self._wait_group_gone(proc, pgid, 5.0)
+        except KeyboardInterrupt:
+            _signal_group(pgid, signal.SIGKILL)
+            proc.wait()
+            raise
+        finally:
+            self._close_log()
+
+    @staticmethod
+    def _wait_group_gone(proc: subprocess.Popen[bytes], pgid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            # Reap the leader first: a zombie still counts as a member of its group.
+            if proc.poll() is not None and not _group_alive(pgid):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+    def _close_log(self) -> None:
+        if self._follower is not None:
+            self._follower.done.set()
+            self._follower.join(timeout=2.0)
+            self._follower = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None

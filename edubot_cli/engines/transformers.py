@@ -1,0 +1,62 @@
+"""transformers: ``transformers serve DIR`` for a Hugging Face directory on CPU (e.g. right after conversion)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from .base import LOCALHOST, EngineSpec, existing_model, is_hf_dir, require_module
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+NAME = "transformers"
+READY_PATH = "/health"  # the model is preloaded before the server answers
+
+
+def model_path(settings: Settings) -> Path:
+    """The HF directory to serve."""
+    if settings.model is None:
+        raise UsageError(
+            "--engine transformers needs --model pointing to a Hugging Face model directory",
+            hint="leave --engine out to serve the embedded model with llama-cpp",
+        )
+    path = existing_model(settings.model)
+    if not is_hf_dir(path):
+        what = "a file" if path.is_file() else "a directory without config.json"
+        raise UsageError(
+            f"--engine transformers serves Hugging Face model directories, and {path} is {what}",
+            hint="use --engine llama-cpp for a GGUF file, or point --model to a directory from `edubot model convert`",
+        )
+    return path
+
+
+def build_spec(settings: Settings, port: int) -> EngineSpec:
+    """The ``transformers serve`` command line for ``settings`` on ``port`` (CPU unless extra args say else)."""
+    model = model_path(settings)
+    require_module("transformers", "convert")
+    require_module("fastapi", "serve")
+    command = [
+        sys.executable,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        str(model),
+        "--host",
+        LOCALHOST,
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+        *settings.engine_args,
+    ]
+    return EngineSpec(
+        name=NAME,
+        command=command,
+        port=port,
+        ready_path=READY_PATH,
+        model=str(model),
+        hint="check that the directory loads with transformers (config.json, weights, tokenizer)",
+    )
