@@ -1,0 +1,822 @@
+// edubot web chat: streams answers from the backend's /chat (SSE), keeps conversations in localStorage.
+// Plain browser JavaScript, no build step; marked and DOMPurify come from vendor/ (see `make vendor-js`).
+"use strict";
+
+(() => {
+  const STORE = "edubot.conversations";
+  const CURRENT = "edubot.current";
+  const PREFS = "edubot.prefs";
+  const KEY = "edubot.apiKey"; // sessionStorage: forgotten when the tab closes
+  const HEALTH_EVERY_MS = 30000;
+  const HISTORY_MAX = 50; // the backend accepts at most 50 earlier turns
+  const FORMAT = "edubot-conversation";
+
+  const T = {
+    en: {
+      skip: "Skip to the message box", conversations: "Conversations", conversation: "Conversation",
+      newChat: "New conversation", untitled: "New conversation", rename: "Rename", renameLabel: "New name",
+      del: "Delete", confirmDelete: "Delete “{t}”? This cannot be undone.",
+      exportJson: "Export JSON", exportMd: "Export Markdown", importJson: "Import JSON",
+      settings: "Settings", close: "Close",
+      settingsHint: "These apply to the current conversation and to new ones. Leave a field empty for the server's default.",
+      temperature: "Temperature (0–2)", maxTokens: "Maximum tokens per answer (1–4096)",
+      systemPrompt: "System prompt", serverDefault: "server default", language: "Language",
+      toDark: "Switch to the dark theme", toLight: "Switch to the light theme",
+      message: "Message", placeholder: "Ask a question… (Enter sends, Shift+Enter adds a line, Esc stops)",
+      send: "Send", stop: "Stop", regenerate: "Regenerate", edit: "Edit", editLabel: "Edit your question",
+      cancel: "Cancel", copy: "Copy", copyCode: "Copy code", copied: "Copied", you: "You", bot: "edubot",
+      stopped: "Stopped before the end.", empty: "Ask edubot a question to start.",
+      stats: "{n} tokens · {r} tokens/s · first token {f} s · total {l} s", dismiss: "Dismiss",
+      checking: "Checking…", ok: "Connected", down: "Engine down", offline: "Server unreachable",
+      okTitle: "The server and its model engine answer.", downTitle: "The server answers but its model engine does not.",
+      offlineTitle: "The edubot server does not answer.",
+      e503: "The model engine is not available right now. Try again in a moment.",
+      e429: "Too many requests. Wait {s} seconds, then try again.",
+      e429now: "Too many requests. Wait a moment, then try again.",
+      e401: "This server needs an API key. Enter it below; it is kept only in this browser tab.",
+      e401bad: "The server did not accept this API key. Check it and enter it again.",
+      e422: "The server did not accept the request: {m}",
+      e413: "The conversation is too long for the server. Start a new conversation.",
+      eNet: "Cannot reach the edubot server. Check that it is running, then try again.",
+      eOther: "The server answered with an error ({c}): {m}",
+      eStream: "The answer was cut off: {m}",
+      eStore: "This browser refused to save the conversations: {m}",
+      apiKey: "API key", useKey: "Use this key",
+      imported: "Imported “{t}”.", importErr: "Could not import {f}: {m}", badJson: "it is not valid JSON ({m})",
+    },
+    es: {
+      skip: "Ir al cuadro de mensaje", conversations: "Conversaciones", conversation: "Conversación",
+      newChat: "Nueva conversación", untitled: "Nueva conversación", rename: "Renombrar", renameLabel: "Nuevo nombre",
+      del: "Eliminar", confirmDelete: "¿Eliminar «{t}»? No se puede deshacer.",
+      exportJson: "Exportar JSON", exportMd: "Exportar Markdown", importJson: "Importar JSON",
+      settings: "Ajustes", close: "Cerrar",
+      settingsHint: "Se aplican a la conversación actual y a las nuevas. Deja un campo vacío para usar el valor del servidor.",
+      temperature: "Temperatura (0–2)", maxTokens: "Máximo de tokens por respuesta (1–4096)",
+      systemPrompt: "Instrucciones del sistema", serverDefault: "valor del servidor", language: "Idioma",
+      toDark: "Cambiar al tema oscuro", toLight: "Cambiar al tema claro",
+      message: "Mensaje", placeholder: "Haz una pregunta… (Intro envía, Mayús+Intro añade una línea, Esc detiene)",
+      send: "Enviar", stop: "Detener", regenerate: "Regenerar", edit: "Editar", editLabel: "Edita tu pregunta",
+      cancel: "Cancelar", copy: "Copiar", copyCode: "Copiar código", copied: "Copiado", you: "Tú", bot: "edubot",
+      stopped: "Detenida antes del final.", empty: "Hazle una pregunta a edubot para empezar.",
+      stats: "{n} tokens · {r} tokens/s · primer token {f} s · total {l} s", dismiss: "Cerrar aviso",
+      checking: "Comprobando…", ok: "Conectado", down: "Motor caído", offline: "Servidor inaccesible",
+      okTitle: "El servidor y su motor del modelo responden.", downTitle: "El servidor responde pero su motor del modelo no.",
+      offlineTitle: "El servidor de edubot no responde.",
+      e503: "El motor del modelo no está disponible ahora. Inténtalo de nuevo en un momento.",
+      e429: "Demasiadas solicitudes. Espera {s} segundos y vuelve a intentarlo.",
+      e429now: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
+      e401: "Este servidor necesita una clave de API. Escríbela abajo; solo se guarda en esta pestaña.",
+      e401bad: "El servidor no aceptó esta clave de API. Revísala y escríbela de nuevo.",
+      e422: "El servidor no aceptó la solicitud: {m}",
+      e413: "La conversación es demasiado larga para el servidor. Empieza una nueva.",
+      eNet: "No se puede contactar con el servidor de edubot. Comprueba que está en marcha y vuelve a intentarlo.",
+      eOther: "El servidor respondió con un error ({c}): {m}",
+      eStream: "La respuesta se interrumpió: {m}",
+      eStore: "Este navegador no pudo guardar las conversaciones: {m}",
+      apiKey: "Clave de API", useKey: "Usar esta clave",
+      imported: "Importada «{t}».", importErr: "No se pudo importar {f}: {m}", badJson: "no es JSON válido ({m})",
+    },
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const ui = {};
+  for (const id of ["menu", "health", "health-text", "lang", "theme", "open-settings", "new", "convs", "export-json",
+    "export-md", "import", "import-file", "conv-title", "messages", "notice", "notice-text", "key-form", "api-key",
+    "notice-close", "composer", "prompt", "send", "stop", "settings", "temperature", "max-tokens", "system-field",
+    "system"]) ui[id] = $(id);
+
+  const load = (key, fallback) => {
+    try {
+      const raw = localStorage.getItem(key);
+      return raw == null ? fallback : JSON.parse(raw);
+    } catch {
+      return fallback; // unreadable or corrupt entry: start clean rather than break the page
+    }
+  };
+  const prefs = load(PREFS, {});
+  const state = {
+    convs: [],
+    currentId: null,
+    stream: null, // {controller, msg, body} while an answer streams
+    editing: false,
+    allowSystem: false,
+    defaults: {}, // the server's chat defaults from GET / (JSON)
+    lang: prefs.lang || ((navigator.languages || [navigator.language]).find((l) => /^(en|es)\b/i.test(l)) || "en")
+      .slice(0, 2).toLowerCase(),
+  };
+
+  const t = (key, vars = {}) =>
+    (T[state.lang][key] ?? T.en[key]).replace(/\{(\w)\}/g, (_, k) => String(vars[k] ?? ""));
+
+  function h(tag, props = {}, ...kids) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(props)) {
+      if (v == null || v === false) continue;
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (k === "text") el.textContent = v;
+      else el.setAttribute(k, v === true ? "" : v);
+    }
+    el.append(...kids.filter((k) => k != null && k !== false));
+    return el;
+  }
+
+  const now = () => new Date().toISOString();
+  const newId = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
+  const current = () => state.convs.find((c) => c.id === state.currentId);
+
+  // ---- markdown -------------------------------------------------------------------------------------------
+  const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  // Raw HTML in an answer is shown as text, and images become links: the page never runs or loads anything the
+  // model writes (offline, no tracking, no other host). DOMPurify then checks what markdown itself produced.
+  marked.use({
+    gfm: true,
+    renderer: {
+      html: ({ text }) => esc(text),
+      image: ({ href, text }) => `<a href="${esc(href)}">${esc(text || href)}</a>`,
+    },
+  });
+  const PURIFY = {
+    USE_PROFILES: { html: true },
+    FORBID_TAGS: ["img", "picture", "source", "video", "audio", "track", "style", "form", "input", "button",
+      "textarea", "select"],
+    FORBID_ATTR: ["style", "srcset", "poster", "background", "action"],
+  };
+  DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node.tagName === "A" && node.hasAttribute("href")) {
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer");
+    }
+  });
+
+  function renderMarkdown(el, text) {
+    el.innerHTML = DOMPurify.sanitize(marked.parse(text), PURIFY);
+    for (const pre of el.querySelectorAll("pre")) {
+      const box = h("div", { class: "code" });
+      pre.replaceWith(box);
+      const code = pre.textContent;
+      box.append(copyButton(() => code, t("copyCode"), "copy-code"), pre);
+    }
+  }
+
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    // Plain-http classroom servers are not a secure context: fall back to a hidden selection.
+    const area = h("textarea", { class: "sr-only", "aria-hidden": "true" });
+    area.value = text;
+    document.body.append(area);
+    area.select();
+    document.execCommand("copy");
+    area.remove();
+  }
+
+  function copyButton(getText, label, cls) {
+    const btn = h("button", { type: "button", class: `small ${cls}`, text: label });
+    btn.addEventListener("click", async () => {
+      await copyText(getText());
+      btn.textContent = t("copied");
+      setTimeout(() => { btn.textContent = label; }, 1500);
+    });
+    return btn;
+  }
+
+  // ---- storage and the conversation format (docs/conversation-format.md) ------------------------------------
+  function save() {
+    try {
+      localStorage.setItem(STORE, JSON.stringify(state.convs));
+      localStorage.setItem(CURRENT, state.currentId || "");
+    } catch (err) {
+      notify(t("eStore", { m: err.message }));
+    }
+  }
+  const savePrefs = () => { try { localStorage.setItem(PREFS, JSON.stringify(prefs)); } catch { /* prefs are optional */ } };
+
+  function newConversation() {
+    const stamp = now();
+    return {
+      id: newId(), title: "", created_at: stamp, updated_at: stamp, system: prefs.system ?? null,
+      settings: { temperature: prefs.temperature ?? null, max_tokens: prefs.max_tokens ?? null }, messages: [],
+    };
+  }
+
+  function toDocument(conv) {
+    const first = conv.messages.find((m) => m.role === "user");
+    return {
+      format: FORMAT, version: 1,
+      title: conv.title || (first ? first.content.trim().slice(0, 60) : "") || "New conversation",
+      created_at: conv.created_at, updated_at: conv.updated_at, system: conv.system ?? null,
+      settings: { temperature: conv.settings.temperature ?? null, max_tokens: conv.settings.max_tokens ?? null },
+      messages: conv.messages.map((m) => {
+        const out = { role: m.role, content: m.content, created_at: m.created_at };
+        if (m.stats) out.stats = m.stats;
+        if (m.stopped) out.stopped = true;
+        return out;
+      }),
+    };
+  }
+
+  const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i;
+  function fromDocument(doc) {
+    const bad = (field, what) => { throw new Error(`"${field}" ${what}`); };
+    const isObj = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+    const num = (v, lo, hi, int) => v === null || (typeof v === "number" && v >= lo && v <= hi && (!int || Number.isInteger(v)));
+    const stamp = (v, field) => {
+      if (typeof v !== "string" || !TS.test(v) || Number.isNaN(Date.parse(v))) bad(field, "must be an ISO 8601 timestamp with an offset");
+      return v;
+    };
+    if (!isObj(doc)) throw new Error("the document is not a JSON object");
+    if (doc.format !== FORMAT) bad("format", `must be "${FORMAT}"`);
+    if (doc.version !== 1) bad("version", `${JSON.stringify(doc.version)} is not a version this page reads (1)`);
+    if (typeof doc.title !== "string") bad("title", "must be a string");
+    stamp(doc.created_at, "created_at");
+    stamp(doc.updated_at, "updated_at");
+    if (!("system" in doc) || (doc.system !== null && typeof doc.system !== "string")) bad("system", "must be a string or null");
+    if (!isObj(doc.settings)) bad("settings", "must be an object");
+    if (!num(doc.settings.temperature ?? null, 0, 2)) bad("settings.temperature", "must be a number from 0 to 2 or null");
+    if (!num(doc.settings.max_tokens ?? null, 1, 4096, true)) bad("settings.max_tokens", "must be an integer from 1 to 4096 or null");
+    if (!Array.isArray(doc.messages)) bad("messages", "must be a list");
+    const messages = doc.messages.map((m, i) => {
+      const at = `messages[${i}]`;
+      if (!isObj(m)) bad(at, "must be an object");
+      if (m.role !== "user" && m.role !== "assistant") bad(`${at}.role`, 'must be "user" or "assistant"');
+      if (typeof m.content !== "string") bad(`${at}.content`, "must be a string");
+      const out = { role: m.role, content: m.content, created_at: stamp(m.created_at, `${at}.created_at`) };
+      if (m.stats != null) {
+        if (!isObj(m.stats)) bad(`${at}.stats`, "must be an object");
+        out.stats = {};
+        for (const k of ["completion_tokens", "tokens_per_second", "ttft_seconds", "latency_seconds"]) {
+          const v = m.stats[k] ?? null;
+          if (v !== null && typeof v !== "number") bad(`${at}.stats.${k}`, "must be a number or null");
+          out.stats[k] = v;
+        }
+      }
+      if (m.stopped != null) {
+        if (typeof m.stopped !== "boolean") bad(`${at}.stopped`, "must be true or false");
+        if (m.stopped) out.stopped = true;
+      }
+      return out;
+    });
+    return {
+      id: newId(), title: doc.title, created_at: doc.created_at, updated_at: doc.updated_at, system: doc.system,
+      settings: { temperature: doc.settings.temperature ?? null, max_tokens: doc.settings.max_tokens ?? null },
+      messages,
+    };
+  }
+
+  function toMarkdown(conv) {
+    const doc = toDocument(conv);
+    const parts = [`# ${doc.title}`];
+    if (doc.system) parts.push(`> ${t("systemPrompt")}: ${doc.system.replace(/\n/g, "\n> ")}`);
+    for (const m of doc.messages) {
+      parts.push(`## ${m.role === "user" ? t("you") : t("bot")}`, m.content);
+      if (m.stats) parts.push(`*${statsText(m.stats)}*`);
+      if (m.stopped) parts.push(`*${t("stopped")}*`);
+    }
+    return `${parts.join("\n\n")}\n`;
+  }
+
+  function download(name, type, text) {
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = h("a", { href: url, download: name });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+  const fileBase = (conv) =>
+    (toDocument(conv).title.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, "-").replace(/^-+|-+$/g, "").slice(0, 50)
+      || "conversation");
+
+  // ---- rendering -----------------------------------------------------------------------------------------
+  const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
+  const statsText = (s) => t("stats", {
+    n: s.completion_tokens ?? "–", r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
+  });
+
+  function renderList() {
+    ui.convs.replaceChildren(...[...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at)).map((c) => {
+      const title = c.title || t("untitled");
+      const open = h("button", {
+        type: "button", class: "conv-open", text: title, "aria-current": c.id === state.currentId ? "true" : null,
+        onclick: () => select(c.id),
+      });
+      const li = h("li", { "data-id": c.id }, open,
+        h("button", { type: "button", class: "icon small conv-rename", "aria-label": `${t("rename")}: ${title}`,
+          title: t("rename"), text: "✎", onclick: () => startRename(li, c) }),
+        h("button", { type: "button", class: "icon small conv-delete", "aria-label": `${t("del")}: ${title}`,
+          title: t("del"), text: "✕", onclick: () => remove(c) }));
+      return li;
+    }));
+  }
+
+  function startRename(li, conv) {
+    const input = h("input", { type: "text", class: "conv-name", value: conv.title || t("untitled"),
+      "aria-label": t("renameLabel") });
+    let done = false;
+    const finish = (keep) => {
+      if (done) return;
+      done = true;
+      const name = input.value.trim();
+      if (keep && name) {
+        conv.title = name;
+        conv.updated_at = now();
+        save();
+      }
+      renderList();
+      renderTitle();
+      ui.convs.querySelector(`li[data-id="${conv.id}"] .conv-open`)?.focus();
+    };
+    input.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") { e.preventDefault(); finish(true); }
+      if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); finish(false); }
+    });
+    input.addEventListener("blur", () => finish(true));
+    li.replaceChildren(input);
+    input.focus();
+    input.select();
+  }
+
+  function renderTitle() {
+    const conv = current();
+    ui["conv-title"].textContent = conv.title || t("untitled");
+    document.title = conv.title ? `${conv.title} · edubot` : "edubot";
+  }
+
+  function messageView(msg, index, conv) {
+    const last = index === conv.messages.length - 1;
+    const lastUser = msg.role === "user" && conv.messages.slice(index + 1).every((m) => m.role === "assistant");
+    const body = h("div", { class: "body" });
+    if (msg.role === "user") body.textContent = msg.content;
+    else renderMarkdown(body, msg.content);
+    const actions = h("div", { class: "actions" }, copyButton(() => msg.content, t("copy"), "copy-msg"));
+    if (!state.stream) {
+      if (lastUser) actions.append(h("button", { type: "button", class: "small edit", text: t("edit"),
+        onclick: () => startEdit(article, index) }));
+      if (last) actions.append(h("button", { type: "button", class: "small regenerate", text: t("regenerate"),
+        onclick: regenerate }));
+    }
+    const meta = h("p", { class: "meta" });
+    if (msg.stats) meta.textContent = statsText(msg.stats);
+    if (msg.stopped) meta.append(h("span", { class: "stopped", text: ` ${t("stopped")}` }));
+    const article = h("article", { class: `msg ${msg.role}`, "data-index": index },
+      h("h3", { class: "who", text: msg.role === "user" ? t("you") : t("bot") }), body, meta, actions);
+    return article;
+  }
+
+  function renderMessages() {
+    const conv = current();
+    state.editing = false;
+    ui.messages.replaceChildren(...(conv.messages.length
+      ? conv.messages.map((m, i) => messageView(m, i, conv))
+      : [h("p", { class: "empty", text: t("empty") })]));
+    ui.messages.scrollTop = ui.messages.scrollHeight;
+  }
+
+  function renderAll() {
+    renderList();
+    renderTitle();
+    renderMessages();
+    syncSettings();
+  }
+
+  function startEdit(article, index) {
+    const conv = current();
+    const area = h("textarea", { rows: "3", "aria-label": t("editLabel"), class: "edit-box" });
+    area.value = conv.messages[index].content;
+    const form = h("form", { class: "edit-form" }, area,
+      h("div", { class: "row" },
+        h("button", { type: "submit", class: "primary", text: t("send") }),
+        h("button", { type: "button", text: t("cancel"), onclick: () => { renderMessages(); ui.prompt.focus(); } })));
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const text = area.value.trim();
+      if (!text) return;
+      conv.messages.splice(index);
+      send(text);
+    });
+    area.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+    });
+    article.querySelector(".body").replaceWith(form);
+    article.querySelector(".actions").remove();
+    state.editing = true;
+    area.focus();
+  }
+
+  // ---- notices (inline, human messages) ----------------------------------------------------------------
+  function notify(text, { askKey = false } = {}) {
+    ui["notice-text"].textContent = text;
+    ui["key-form"].hidden = !askKey;
+    ui.notice.hidden = false;
+    if (askKey) ui["api-key"].focus();
+  }
+  const clearNotice = () => { ui.notice.hidden = true; ui["key-form"].hidden = true; };
+
+  async function explain(res) {
+    let message = res.statusText;
+    try {
+      const body = await res.json();
+      message = body?.error?.message || (typeof body?.detail === "string" ? body.detail : message);
+    } catch { /* a body that is not JSON: keep the status text */ }
+    switch (res.status) {
+      case 401:
+        sessionStorage.getItem(KEY) ? notify(t("e401bad"), { askKey: true }) : notify(t("e401"), { askKey: true });
+        break;
+      case 413: notify(t("e413")); break;
+      case 422: notify(t("e422", { m: message })); break;
+      case 429: {
+        const wait = retryAfter(res.headers.get("Retry-After"));
+        notify(wait == null ? t("e429now") : t("e429", { s: wait }));
+        break;
+      }
+      case 503: notify(t("e503")); break;
+      default: notify(t("eOther", { c: res.status, m: message }));
+    }
+  }
+
+  function retryAfter(value) {
+    if (!value) return null;
+    if (/^\d+$/.test(value.trim())) return Number(value);
+    const when = Date.parse(value);
+    return Number.isNaN(when) ? null : Math.max(1, Math.ceil((when - Date.now()) / 1000));
+  }
+
+  // ---- chat ------------------------------------------------------------------------------------------------
+  // Server-sent events from a fetch body: yields {event, data} with data parsed as JSON.
+  async function* events(body) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n?/g, "\n");
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let event = "message";
+          const data = [];
+          for (const line of block.split("\n")) {
+            const colon = line.indexOf(":");
+            if (colon === 0) continue; // an SSE comment (keep-alive)
+            const field = colon < 0 ? line : line.slice(0, colon);
+            const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+            if (field === "event") event = value;
+            else if (field === "data") data.push(value);
+          }
+          if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+        }
+      }
+    } finally {
+      // Leaving early (an error event, a stop) must still close the connection; a failed cancel changes nothing.
+      reader.cancel().catch(() => {});
+    }
+  }
+
+  function setBusy(busy) {
+    ui.send.hidden = busy;
+    ui.stop.hidden = !busy;
+    ui.messages.setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  function send(text) {
+    const conv = current();
+    clearNotice();
+    if (!conv.title) conv.title = text.split("\n")[0].trim().slice(0, 60);
+    conv.messages.push({ role: "user", content: text, created_at: now() });
+    conv.updated_at = now();
+    save();
+    renderList();
+    renderTitle();
+    return generate();
+  }
+
+  function regenerate() {
+    const conv = current();
+    if (state.stream || !conv.messages.length) return;
+    if (conv.messages.at(-1).role === "assistant") conv.messages.pop();
+    clearNotice();
+    return generate();
+  }
+
+  async function generate() {
+    const conv = current();
+    const turns = conv.messages;
+    const question = turns.at(-1);
+    const history = turns.slice(0, -1).filter((m) => m.content).slice(-HISTORY_MAX)
+      .map(({ role, content }) => ({ role, content }));
+    const request = { message: question.content, conversation_history: history, stream: true };
+    if (conv.settings.temperature != null) request.temperature = conv.settings.temperature;
+    if (conv.settings.max_tokens != null) request.max_tokens = conv.settings.max_tokens;
+    if (state.allowSystem && conv.system) request.system_prompt = conv.system;
+
+    const msg = { role: "assistant", content: "", created_at: now() };
+    turns.push(msg);
+    const controller = new AbortController();
+    state.stream = { controller, msg };
+    renderMessages();
+    const article = ui.messages.lastElementChild;
+    const body = article.querySelector(".body");
+    setBusy(true);
+    article.classList.add("streaming");
+
+    let frame = 0;
+    const paint = () => {
+      frame = 0;
+      const box = ui.messages;
+      const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
+      renderMarkdown(body, msg.content);
+      if (stick) box.scrollTop = box.scrollHeight;
+    };
+    const started = performance.now();
+    let firstAt = null;
+    let failed = false;
+    let done = null;
+    try {
+      const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+      const key = sessionStorage.getItem(KEY);
+      if (key) headers.Authorization = `Bearer ${key}`;
+      const res = await fetch("chat", { method: "POST", headers, body: JSON.stringify(request), signal: controller.signal });
+      if (!res.ok) {
+        failed = true;
+        await explain(res);
+      } else {
+        for await (const ev of events(res.body)) {
+          if (ev.event === "error" || ev.data.error) {
+            notify(t("eStream", { m: ev.data.error?.message || ev.event }));
+            failed = !msg.content;
+            break;
+          }
+          if (typeof ev.data.delta === "string" && ev.data.delta) {
+            firstAt ??= performance.now();
+            msg.content += ev.data.delta;
+            frame ||= requestAnimationFrame(paint);
+          }
+          if (ev.data.done) done = ev.data;
+        }
+      }
+    } catch (err) {
+      if (err.name === "AbortError") msg.stopped = true;
+      else {
+        notify(msg.content ? t("eStream", { m: err.message }) : t("eNet"));
+        failed = !msg.content;
+      }
+    }
+    if (frame) cancelAnimationFrame(frame);
+    state.stream = null;
+    setBusy(false);
+    if (failed || (msg.stopped && !msg.content)) turns.pop();
+    else msg.stats = stats(done, started, firstAt);
+    conv.updated_at = now();
+    save();
+    renderMessages();
+    renderList();
+  }
+
+  function stats(done, started, firstAt) {
+    const clientLatency = (performance.now() - started) / 1000;
+    const latency = done?.latency_seconds ?? clientLatency;
+    const ttft = done?.ttft_seconds ?? (firstAt == null ? null : (firstAt - started) / 1000);
+    const tokens = done?.usage?.completion_tokens ?? null;
+    const generating = ttft != null && latency > ttft ? latency - ttft : latency;
+    return {
+      completion_tokens: tokens,
+      tokens_per_second: tokens != null && generating > 0 ? Number((tokens / generating).toFixed(2)) : null,
+      ttft_seconds: ttft == null ? null : Number(ttft.toFixed(3)),
+      latency_seconds: Number(latency.toFixed(3)),
+    };
+  }
+
+  const stop = () => state.stream?.controller.abort();
+
+  // ---- conversations -------------------------------------------------------------------------------------
+  function select(id) {
+    if (id === state.currentId) return;
+    stop();
+    state.currentId = id;
+    save();
+    clearNotice();
+    renderAll();
+    closeNav();
+  }
+
+  function createConversation() {
+    stop();
+    const conv = current();
+    if (conv && !conv.messages.length) {
+      closeNav();
+      ui.prompt.focus();
+      return;
+    }
+    const fresh = newConversation();
+    state.convs.push(fresh);
+    state.currentId = fresh.id;
+    save();
+    clearNotice();
+    renderAll();
+    closeNav();
+    ui.prompt.focus();
+  }
+
+  function remove(conv) {
+    if (!confirm(t("confirmDelete", { t: conv.title || t("untitled") }))) return;
+    if (conv.id === state.currentId) stop();
+    state.convs = state.convs.filter((c) => c !== conv);
+    if (!state.convs.length) state.convs.push(newConversation());
+    if (!current()) state.currentId = [...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0].id;
+    save();
+    renderAll();
+    ui.new.focus();
+  }
+
+  async function importFile(file) {
+    try {
+      let doc;
+      try {
+        doc = JSON.parse(await file.text());
+      } catch (err) {
+        throw new Error(t("badJson", { m: err.message }));
+      }
+      const conv = fromDocument(doc);
+      stop();
+      state.convs.push(conv);
+      state.currentId = conv.id;
+      save();
+      renderAll();
+      notify(t("imported", { t: conv.title || t("untitled") }));
+    } catch (err) {
+      notify(t("importErr", { f: file.name, m: err.message }));
+    }
+  }
+
+  // ---- settings, theme, language, health -----------------------------------------------------------------
+  function syncSettings() {
+    const conv = current();
+    ui.temperature.value = conv.settings.temperature ?? "";
+    ui["max-tokens"].value = conv.settings.max_tokens ?? "";
+    ui.system.value = conv.system ?? "";
+    ui["system-field"].hidden = !state.allowSystem;
+    const fallback = (v) => (v == null ? t("serverDefault") : `${t("serverDefault")}: ${v}`);
+    ui.temperature.placeholder = fallback(state.defaults.temperature);
+    ui["max-tokens"].placeholder = fallback(state.defaults.max_tokens);
+    ui.system.placeholder = t("serverDefault");
+  }
+
+  function readSettings() {
+    const conv = current();
+    const number = (input) => (input.value.trim() === "" || Number.isNaN(input.valueAsNumber) ? null : input.valueAsNumber);
+    conv.settings.temperature = prefs.temperature = number(ui.temperature);
+    conv.settings.max_tokens = prefs.max_tokens = number(ui["max-tokens"]);
+    if (state.allowSystem) conv.system = prefs.system = ui.system.value.trim() || null;
+    save();
+    savePrefs();
+  }
+
+  const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+  function applyTheme() {
+    if (prefs.theme) document.documentElement.dataset.theme = prefs.theme;
+    else delete document.documentElement.dataset.theme;
+    const dark = prefs.theme ? prefs.theme === "dark" : systemDark.matches;
+    const label = t(dark ? "toLight" : "toDark");
+    ui.theme.setAttribute("aria-label", label);
+    ui.theme.title = label;
+  }
+
+  function applyLanguage() {
+    document.documentElement.lang = state.lang;
+    ui.lang.value = state.lang;
+    for (const el of document.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+    for (const el of document.querySelectorAll("[data-t-ph]")) el.placeholder = t(el.dataset.tPh);
+    for (const el of document.querySelectorAll("[data-t-label]")) {
+      el.setAttribute("aria-label", t(el.dataset.tLabel));
+      if (el.tagName === "BUTTON") el.title = t(el.dataset.tLabel);
+    }
+    setHealth(ui.health.dataset.state);
+    applyTheme();
+  }
+
+  function setHealth(status) {
+    ui.health.dataset.state = status;
+    ui["health-text"].textContent = t(status);
+    ui.health.title = status === "checking" ? "" : t(`${status}Title`);
+  }
+
+  async function checkHealth() {
+    try {
+      const res = await fetch("health", { cache: "no-store", headers: { Accept: "application/json" } });
+      setHealth(res.ok ? "ok" : "down");
+    } catch {
+      setHealth("offline");
+    }
+  }
+
+  async function readServerInfo() {
+    try {
+      const res = await fetch("./", { cache: "no-store", headers: { Accept: "application/json" } });
+      const info = res.ok ? await res.json() : {};
+      state.allowSystem = info.chat?.system_prompt_override === true;
+      state.defaults = info.chat || {};
+    } catch {
+      state.allowSystem = false; // unknown: keep the server's own system prompt
+    }
+    syncSettings();
+  }
+
+  const closeNav = () => { document.body.classList.remove("nav-open"); ui.menu.setAttribute("aria-expanded", "false"); };
+
+  // ---- wiring --------------------------------------------------------------------------------------------
+  ui.composer.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const text = ui.prompt.value.trim();
+    if (!text || state.stream) return;
+    ui.prompt.value = "";
+    send(text);
+  });
+  ui.prompt.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      ui.composer.requestSubmit();
+    }
+  });
+  ui.stop.addEventListener("click", () => { stop(); ui.prompt.focus(); });
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "Escape" || e.defaultPrevented) return;
+    if (state.stream) {
+      e.preventDefault();
+      stop();
+      ui.prompt.focus();
+    } else if (state.editing) {
+      renderMessages();
+      ui.prompt.focus();
+    } else if (document.body.classList.contains("nav-open")) {
+      closeNav();
+      ui.menu.focus();
+    }
+  });
+  ui.new.addEventListener("click", createConversation);
+  ui["export-json"].addEventListener("click", () => {
+    const conv = current();
+    download(`${fileBase(conv)}.json`, "application/json", `${JSON.stringify(toDocument(conv), null, 2)}\n`);
+  });
+  ui["export-md"].addEventListener("click", () => {
+    const conv = current();
+    download(`${fileBase(conv)}.md`, "text/markdown", toMarkdown(conv));
+  });
+  ui.import.addEventListener("click", () => ui["import-file"].click());
+  ui["import-file"].addEventListener("change", () => {
+    const file = ui["import-file"].files[0];
+    ui["import-file"].value = "";
+    if (file) importFile(file);
+  });
+  ui["notice-close"].addEventListener("click", () => { clearNotice(); ui.prompt.focus(); });
+  ui["key-form"].addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = ui["api-key"].value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY, key);
+    ui["api-key"].value = "";
+    clearNotice();
+    const conv = current();
+    if (conv.messages.at(-1)?.role === "user") generate();
+    ui.prompt.focus();
+  });
+  ui["open-settings"].addEventListener("click", () => { syncSettings(); ui.settings.showModal(); });
+  ui.settings.addEventListener("close", () => { readSettings(); ui["open-settings"].focus(); });
+  ui.theme.addEventListener("click", () => {
+    const dark = prefs.theme ? prefs.theme === "dark" : systemDark.matches;
+    prefs.theme = dark ? "light" : "dark";
+    savePrefs();
+    applyTheme();
+  });
+  systemDark.addEventListener("change", applyTheme);
+  ui.lang.addEventListener("change", () => {
+    state.lang = ui.lang.value;
+    prefs.lang = state.lang;
+    savePrefs();
+    applyLanguage();
+    renderAll();
+  });
+  ui.menu.addEventListener("click", () => {
+    const open = document.body.classList.toggle("nav-open");
+    ui.menu.setAttribute("aria-expanded", String(open));
+    if (open) ui.new.focus();
+  });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) checkHealth(); });
+
+  // ---- start -----------------------------------------------------------------------------------------------
+  state.convs = load(STORE, []).filter((c) => c && Array.isArray(c.messages) && c.id);
+  state.currentId = localStorage.getItem(CURRENT);
+  if (!current()) {
+    const latest = [...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0];
+    if (!latest) state.convs.push(newConversation());
+    state.currentId = (latest || state.convs[0]).id;
+  }
+  if (!["en", "es"].includes(state.lang)) state.lang = "en";
+  applyLanguage();
+  renderAll();
+  checkHealth();
+  readServerInfo();
+  setInterval(checkHealth, HEALTH_EVERY_MS);
+  performance.mark("edubot:ready"); // read by the page benchmark and the tests
+})();
