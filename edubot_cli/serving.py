@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .engines.choose import build_engine
 from .engines.process import bind_listener
-from .errors import EdubotError
+from .errors import EdubotError, missing_extra
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -182,6 +182,17 @@ def run_backend(
         )
 
 
+def _backend_factory() -> Callable[..., Any]:
+    """``create_app``, or a ``MissingDependencyError`` when the serve extra (fastapi, uvicorn ...) is missing."""
+    try:
+        from .server.app import create_app
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("fastapi", "starlette", "uvicorn", "prometheus_client"):
+            raise missing_extra(exc.name.split(".")[0], "serve") from exc
+        raise
+    return create_app
+
+
 def serve(
     settings: Settings, observer: ServeObserver | None = None, *, show_log: bool = False
 ) -> ServeOutcome:
@@ -189,8 +200,7 @@ def serve(
 
     Returns how it ended; raises ``EdubotError`` when the engine cannot start or dies.
     """
-    from .server.app import create_app
-
+    create_app = _backend_factory()
     events = observer or _Silent()
     # Bind first: a busy port is reported before a model spends minutes loading.
     sock = bind_listener(settings.host, settings.port, "--port")

@@ -74,7 +74,33 @@ def check_port_free(host: str, port: int, flag: str) -> None:
     bind_listener(host, port, flag).close()
 
 
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, process group) of ``pid`` from /proc, or None if it does not exist."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    # The command name (field 2) may contain spaces and parentheses: split after its closing parenthesis.
+    fields = text[text.rindex(")") + 2 :].split()
+    return fields[0], int(fields[2])
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of group ``pgid`` (Linux, from /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _proc_stat(int(entry.name))
+            if stat is not None and stat[1] == pgid and stat[0] != "Z":
+                members.append(int(entry.name))
+    return members
+
+
 def _group_alive(pgid: int) -> bool:
+    # A zombie still counts for killpg(pgid, 0), and an init process that never reaps (as in some containers)
+    # would keep zombies forever: on Linux, look for live members instead.
+    if Path("/proc/self/stat").exists():
+        return bool(group_members(pgid))
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
