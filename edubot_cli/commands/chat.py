@@ -4,7 +4,70 @@ from __future__ import annotations
 
 import typer
 
+from ..config import describe
+from ._common import settings
 
-def chat() -> None:
-    """(not available yet)"""
-    raise typer.Exit(1)
+
+def chat(
+    ctx: typer.Context,
+    question: str | None = typer.Option(
+        None, "--question", "-q", help="Ask one question, print only the answer and exit."
+    ),
+    url: str | None = typer.Option(None, "--url", help=describe("url")),
+    engine_url: str | None = typer.Option(
+        None,
+        "--engine-url",
+        help="Talk straight to an OpenAI-compatible engine at this URL instead of the backend.",
+    ),
+    api_key: str | None = typer.Option(
+        None,
+        "--api-key",
+        envvar="EDUBOT_API_KEY",
+        help="Bearer key the backend requires (default: api_key setting).",
+    ),
+    local: bool = typer.Option(
+        False, "--local", help="Start the embedded CPU engine for this session only (stopped on exit)."
+    ),
+    system: str | None = typer.Option(None, "--system", help="System prompt for this conversation."),
+    temperature: float | None = typer.Option(
+        None, "--temperature", min=0.0, max=2.0, help=describe("temperature")
+    ),
+    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, max=4096, help=describe("max_tokens")),
+    model: str | None = typer.Option(
+        None, "--model", help="Model name to ask for (default: what the server serves)."
+    ),
+    plain: bool = typer.Option(
+        False,
+        "--plain",
+        help="Print answers as raw text, not markdown (automatic when output is not a terminal).",
+    ),
+) -> None:
+    """Chat with the model in the terminal, with answers streamed as markdown.
+
+    Talks to the backend (`edubot serve`) or, with --engine-url, to any OpenAI-compatible engine. Type /help in
+    the chat for its commands (/save, /load, /retry, /temp, ...).
+
+    Examples:
+
+        edubot chat
+
+        edubot chat -q "What is photosynthesis?"
+
+        echo "Explain fractions to a 10 year old" | edubot chat --plain
+
+        edubot chat --local --temperature 0.2
+    """
+    from ..chat.runner import ChatOptions, run_chat
+
+    options = ChatOptions(
+        engine_url=engine_url,
+        api_key=api_key,
+        local=local,
+        question=question,
+        system=system,
+        temperature=temperature,
+        max_tokens=max_tokens,
+        plain=plain,
+        model=model,
+    )
+    run_chat(settings(ctx, url=url), options)

@@ -1,0 +1,300 @@
+"""A small OpenAI-compatible streaming client for ``/v1/chat/completions`` (the backend's or an engine's).
+
+Streams are iterated in the caller's thread; closing one (``ChatStream.close``, leaving its ``with`` block, or a
+``KeyboardInterrupt`` while reading) closes the HTTP connection, which is how the backend and the engines learn
+that the answer is no longer wanted and stop generating.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ..errors import ChatError
+from .session import AnswerStats
+
+CONNECT_TIMEOUT = 5.0
+_OVERFLOW = re.compile(r"context (length|window)|maximum context|too many tokens|exceeds? the context", re.I)
+
+
+class ContextOverflowError(ChatError):
+    """The engine refused the request because the conversation does not fit its context window."""
+
+
+class ChatClient:
+    """Talks to ``{url}/v1``: the edubot backend (``via_backend=True``) or any OpenAI-compatible engine."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        api_key: str | None = None,
+        via_backend: bool = True,
+        timeout: float = 300.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.api_base = self.url if self.url.endswith("/v1") else f"{self.url}/v1"
+        self.via_backend = via_backend
+        self.timeout = timeout
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
+            transport=transport,
+            trust_env=False,
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ChatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def list_models(self) -> list[str]:
+        """The model ids ``GET /v1/models`` announces; also proves something answers at the URL."""
+        url = f"{self.api_base}/models"
+        try:
+            response = self._http.get(url)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, url) from exc
+        if response.status_code != 200:
+            raise self._status_error(response.status_code, response.content, response.headers, url)
+        try:
+            data = response.json()
+            return [str(item["id"]) for item in data.get("data", [])]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ChatError(
+                f"{url} did not answer like an OpenAI-compatible server",
+                hint="point --url at the edubot backend or --engine-url at an OpenAI-compatible engine",
+            ) from exc
+
+    def stream_chat(
+        self,
+        messages: list[dict[str, str]],
+        *,
+        model: str,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ) -> ChatStream:
+        """Start a streamed chat completion; use the result as a context manager and iterate its text deltas."""
+        payload: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if temperature is not None:
+            payload["temperature"] = temperature
+        if max_tokens is not None:
+            payload["max_tokens"] = max_tokens
+        return ChatStream(self, payload)
+
+    # --- errors ---
+
+    def _start_hint(self) -> str:
+        if self.via_backend:
+            return "start the backend with `edubot serve` (or chat with the embedded model: `edubot chat --local`)"
+        return "check --engine-url, start the backend with `edubot serve`, or use `edubot chat --local`"
+
+    def _transport_error(self, exc: httpx.HTTPError, url: str) -> ChatError:
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return ChatError(f"nothing answers at {self.url}", hint=self._start_hint())
+        if isinstance(exc, httpx.TimeoutException):
+            return ChatError(
+                f"no answer from {url} within {self.timeout:g} s",
+                hint="the engine may be overloaded; try again or lower /max",
+            )
+        if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+            return ChatError(f"the connection to {url} broke off", hint="check the server's log, then /retry")
+        return ChatError(f"cannot talk to {url}: {exc}", hint=self._start_hint())
+
+    def _status_error(self, status: int, body: bytes, headers: httpx.Headers, url: str) -> ChatError:
+        message, code = _error_details(body)
+        if status == 401 or status == 403:
+            return ChatError(
+                f"{url} refused the request ({status}): {message or 'unauthorised'}",
+                hint="pass the server's key with --api-key (or set EDUBOT_API_KEY)",
+            )
+        if status == 429:
+            wait = headers.get("retry-after")
+            return ChatError(
+                f"{url} is rate limiting this client (429): {message or 'too many requests'}",
+                hint=f"wait {wait} s and try again" if wait else "wait a little and try again",
+            )
+        if status == 404:
+            return ChatError(
+                f"{url} was not found (404){': ' + message if message else ''}",
+                hint="check the URL (the OpenAI API lives under /v1) and the model name (/model)",
+            )
+        if 400 <= status < 500 and (code == "context_length_exceeded" or _OVERFLOW.search(message or "")):
+            return ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
+        if status in (502, 503, 504):
+            return ChatError(
+                f"{url} answered {status}: {message or 'the engine is unavailable'}",
+                hint="check that the engine behind the backend is running (`edubot serve` logs)",
+            )
+        return ChatError(f"{url} answered {status}: {message or 'no details'}", hint="check the server's log")
+
+
+class ChatStream:
+    """One streamed answer. ``with client.stream_chat(...) as stream: for delta in stream: ...``; afterwards
+    ``stats`` holds the figures, ``text`` the whole answer, ``stopped`` whether it was cut short by ``close``."""
+
+    def __init__(self, client: ChatClient, payload: dict[str, Any]) -> None:
+        self._client = client
+        self.payload = payload
+        self.url = f"{client.api_base}/chat/completions"
+        self.text = ""
+        self.stopped = False
+        self.finished = False
+        self._response: httpx.Response | None = None
+        self._cm: Any = None
+        self._closing = threading.Event()
+        self._chunks = 0
+        self._usage: dict[str, Any] | None = None
+        self._started = 0.0
+        self._first: float | None = None
+        self._ended: float | None = None
+
+    def __enter__(self) -> ChatStream:
+        self._started = time.perf_counter()
+        self._cm = self._client._http.stream("POST", self.url, json=self.payload)
+        try:
+            response = self._cm.__enter__()
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self.url) from exc
+        self._response = response
+        if response.status_code != 200:
+            try:
+                body = response.read()
+            except httpx.HTTPError:
+                body = b""
+            self.close()
+            raise self._client._status_error(response.status_code, body, response.headers, self.url)
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self.finished:
+            self.stopped = True
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and close the connection (the server sees the disconnect and stops generating).
+        Safe to call from another thread while the stream is being read."""
+        self._closing.set()
+        if self._ended is None:
+            self._ended = time.perf_counter()
+        if self._cm is not None:
+            cm, self._cm = self._cm, None
+            cm.__exit__(None, None, None)
+
+    def __iter__(self) -> Iterator[str]:
+        if self._response is None:
+            raise RuntimeError("use the stream in a `with` block")
+        try:
+            for line in self._response.iter_lines():
+                if self._closing.is_set():
+                    break
+                delta = self._parse_line(line)
+                if delta is None:
+                    continue
+                if delta is _DONE:
+                    break
+                self._chunks += 1
+                if self._first is None:
+                    self._first = time.perf_counter()
+                self.text += delta
+                yield delta
+            else:
+                # the server closed the stream without [DONE]: an answer so far counts as complete
+                if not self._closing.is_set() and self._usage is None and not self.text:
+                    raise ChatError(f"{self.url} closed the stream without an answer", hint="/retry")
+        except httpx.HTTPError as exc:
+            if self._closing.is_set():
+                return
+            raise self._client._transport_error(exc, self.url) from exc
+        if not self._closing.is_set():
+            self.finished = True
+            self._ended = time.perf_counter()
+
+    def _parse_line(self, line: str) -> Any:
+        if not line.startswith("data:"):
+            return None  # blank separators, comments, ids, "event:" lines
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return _DONE
+        try:
+            event = json.loads(data)
+        except ValueError as exc:
+            raise ChatError(
+                f"{self.url} sent a malformed stream event: {data[:80]!r}", hint="/retry"
+            ) from exc
+        if not isinstance(event, dict):
+            return None
+        if "error" in event:
+            message, code = _error_details(json.dumps(event).encode())
+            if code == "context_length_exceeded" or _OVERFLOW.search(message or ""):
+                raise ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
+            raise ChatError(f"{self.url} failed mid-answer: {message or 'unknown error'}", hint="/retry")
+        if isinstance(event.get("usage"), dict):
+            self._usage = event["usage"]
+        choices = event.get("choices") or []
+        if not choices or not isinstance(choices[0], dict):
+            return None
+        content = (choices[0].get("delta") or {}).get("content")
+        return content if isinstance(content, str) and content else None
+
+    @property
+    def stats(self) -> AnswerStats:
+        """Tokens (the server's usage count, else the number of streamed chunks), decode speed, TTFT, latency."""
+        end = self._ended if self._ended is not None else time.perf_counter()
+        tokens: int | None = self._chunks
+        if self._usage and isinstance(self._usage.get("completion_tokens"), int):
+            tokens = self._usage["completion_tokens"]
+        ttft = None if self._first is None else self._first - self._started
+        latency = end - self._started
+        speed = None
+        if tokens and ttft is not None and latency - ttft > 0:
+            speed = tokens / (latency - ttft)
+        return AnswerStats(
+            completion_tokens=tokens,
+            tokens_per_second=None if speed is None else round(speed, 2),
+            ttft_seconds=None if ttft is None else round(ttft, 4),
+            latency_seconds=round(latency, 4),
+        )
+
+
+_DONE = object()
+
+
+def _error_details(body: bytes) -> tuple[str | None, str | None]:
+    """``(message, code)`` from an error body: OpenAI/edubot ``{"error": {...}}``, FastAPI ``{"detail": ...}``."""
+    try:
+        data = json.loads(body or b"null")
+    except ValueError:
+        text = body.decode("utf-8", "replace").strip()
+        return (text[:200] or None), None
+    if isinstance(data, dict):
+        error = data.get("error", data.get("detail"))
+        if isinstance(error, dict):
+            message = error.get("message")
+            code = error.get("code")
+            return (str(message) if message else None), (str(code) if code else None)
+        if isinstance(error, str):
+            return error, None
+        if isinstance(error, list) and error:
+            return json.dumps(error)[:200], None
+    return None, None

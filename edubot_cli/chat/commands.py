@@ -1,0 +1,332 @@
+"""Slash commands of the terminal chat: parsing, the table ``/help`` shows, and what each one does.
+
+A handler gets the running chat (``ChatContext``) and the text after the command name. Bad input raises
+``CommandError`` (one line, the chat goes on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import ChatError
+from .render import render_markdown, status_text
+from .session import Conversation
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+TEMPERATURE_RANGE = (0.0, 2.0)
+MAX_TOKENS_RANGE = (1, 4096)
+
+
+class CommandError(ChatError):
+    """A slash command that cannot run as typed (the chat goes on)."""
+
+
+class ChatContext(Protocol):
+    """What slash commands need from the running chat."""
+
+    conversation: Conversation
+    console: Console
+    model: str
+    multiline: bool
+    session_file: Path | None
+    default_system: str | None
+    default_temperature: float
+    default_max_tokens: int
+    target: str
+
+    def answer(self) -> None:
+        """Get and show the answer to the conversation's unanswered last question."""
+        ...
+
+    def list_models(self) -> list[str]: ...
+
+    def quit(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SlashCommand:
+    name: str
+    usage: str
+    summary: str
+    run: Callable[[ChatContext, str], None]
+
+
+def parse(line: str) -> tuple[str, str] | None:
+    """``("temp", "0.2")`` for ``/temp 0.2``; ``None`` for a question (``//text`` is the question ``/text``)."""
+    text = line.strip()
+    if not text.startswith("/") or text.startswith("//"):
+        return None
+    name, _, arg = text[1:].partition(" ")
+    if "\n" in name:
+        name, _, rest = name.partition("\n")
+        arg = f"{rest}\n{arg}" if arg else rest
+    return name.lower(), arg.strip()
+
+
+def unescape_question(line: str) -> str:
+    """A question typed as ``//text`` is sent as ``/text``."""
+    stripped = line.lstrip()
+    return stripped[1:] if stripped.startswith("//") else line
+
+
+def execute(ctx: ChatContext, name: str, arg: str) -> None:
+    """Run ``/name arg``; ``CommandError`` for an unknown command or bad argument."""
+    command = COMMANDS.get(name) or COMMANDS.get(ALIASES.get(name, ""))
+    if command is None:
+        raise CommandError(f"unknown command /{name}", hint="type /help for the list")
+    command.run(ctx, arg)
+
+
+def _info(ctx: ChatContext, text: str) -> None:
+    ctx.console.print(f"[cyan]{escape(text)}[/]", highlight=False)
+
+
+def _no_arg(name: str, arg: str) -> None:
+    if arg:
+        raise CommandError(f"/{name} takes no argument (got {arg!r})", hint="type /help for the list")
+
+
+# --- handlers ---
+
+
+def _help(ctx: ChatContext, arg: str) -> None:
+    table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
+    table.add_column(style="bold")
+    table.add_column()
+    for command in COMMANDS.values():
+        table.add_row(command.usage, command.summary)
+    table.add_row("//text", "send a question that starts with /")
+    ctx.console.print(table)
+    ctx.console.print(
+        "[dim]Enter sends; Alt+Enter (or Esc then Enter) adds a line; /m swaps the two. "
+        "Ctrl-C stops an answer; Ctrl-D or /quit exits.[/]"
+    )
+
+
+def _quit(ctx: ChatContext, arg: str) -> None:
+    _no_arg("quit", arg)
+    ctx.quit()
+
+
+def _new(ctx: ChatContext, arg: str) -> None:
+    _no_arg("new", arg)
+    ctx.conversation.clear()
+    ctx.session_file = None
+    _info(ctx, "new conversation (system prompt and settings kept)")
+
+
+def _system(ctx: ChatContext, arg: str) -> None:
+    conversation = ctx.conversation
+    if not arg:
+        if conversation.system is None:
+            _info(ctx, f"system prompt (default): {ctx.default_system or '(none)'}")
+        else:
+            _info(ctx, f"system prompt: {conversation.system}")
+        return
+    if arg == "--default":
+        conversation.system = None
+        _info(ctx, "system prompt back to the default")
+        return
+    conversation.system = arg
+    _info(ctx, "system prompt set")
+
+
+def _temp(ctx: ChatContext, arg: str) -> None:
+    low, high = TEMPERATURE_RANGE
+    if not arg:
+        current = ctx.conversation.temperature
+        _info(ctx, f"temperature {current if current is not None else ctx.default_temperature:g}")
+        return
+    try:
+        value = float(arg)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:  # NaN fails too
+        raise CommandError(
+            f"/temp needs a number from {low:g} to {high:g} (got {arg!r})", hint="e.g. /temp 0.2"
+        )
+    ctx.conversation.temperature = value
+    _info(ctx, f"temperature {value:g}")
+
+
+def _max(ctx: ChatContext, arg: str) -> None:
+    low, high = MAX_TOKENS_RANGE
+    if not arg:
+        current = ctx.conversation.max_tokens
+        _info(ctx, f"max tokens {current if current is not None else ctx.default_max_tokens}")
+        return
+    try:
+        value = int(arg)
+    except ValueError:
+        value = 0
+    if not low <= value <= high:
+        raise CommandError(
+            f"/max needs a whole number from {low} to {high} (got {arg!r})", hint="e.g. /max 256"
+        )
+    ctx.conversation.max_tokens = value
+    _info(ctx, f"max tokens {value}")
+
+
+def _retry(ctx: ChatContext, arg: str) -> None:
+    _no_arg("retry", arg)
+    question = ctx.conversation.question_to_retry()
+    if question is None:
+        raise CommandError("nothing to retry: ask a question first")
+    ctx.answer()
+
+
+def _undo(ctx: ChatContext, arg: str) -> None:
+    _no_arg("undo", arg)
+    removed = ctx.conversation.undo()
+    if not removed:
+        raise CommandError("nothing to undo")
+    _info(ctx, "removed the last question and its answer" if removed == 2 else "removed the last question")
+
+
+def _path(arg: str, usage: str) -> tuple[Path, bool]:
+    force = False
+    words = arg.split()
+    if "--force" in words:
+        force = True
+        arg = " ".join(w for w in words if w != "--force")
+    if not arg:
+        raise CommandError(f"usage: {usage}")
+    return Path(arg).expanduser(), force
+
+
+def _save(ctx: ChatContext, arg: str) -> None:
+    if not arg and ctx.session_file is not None:
+        path, force = ctx.session_file, True
+    else:
+        path, force = _path(arg, "/save FILE [--force]")
+    own_file = ctx.session_file is not None and path.resolve() == ctx.session_file.resolve()
+    if path.exists() and not (force or own_file):
+        raise CommandError(f"{path} already exists", hint=f"/save {path} --force overwrites it")
+    if path.is_dir():
+        raise CommandError(f"{path} is a folder", hint="give a file name, e.g. /save lesson.json")
+    ctx.conversation.save(path)
+    ctx.session_file = path
+    count = len(ctx.conversation.messages)
+    _info(ctx, f"saved {count} message{'s' if count != 1 else ''} to {path}")
+
+
+def _load(ctx: ChatContext, arg: str) -> None:
+    path, _ = _path(arg, "/load FILE")
+    conversation = Conversation.load(path)
+    ctx.conversation = conversation
+    ctx.session_file = path
+    count = len(conversation.messages)
+    _info(ctx, f"loaded {conversation.title!r}: {count} message{'s' if count != 1 else ''} from {path}")
+    answers = len(conversation.answers())
+    if answers:
+        _info(ctx, f"/md {answers} shows the last answer")
+
+
+def _stats(ctx: ChatContext, arg: str) -> None:
+    _no_arg("stats", arg)
+    conversation = ctx.conversation
+    questions = sum(1 for m in conversation.messages if m.role == "user")
+    answers = conversation.answers()
+    temperature = (
+        conversation.temperature if conversation.temperature is not None else ctx.default_temperature
+    )
+    max_tokens = conversation.max_tokens if conversation.max_tokens is not None else ctx.default_max_tokens
+    system = "default" if conversation.system is None else f"custom, {len(conversation.system)} characters"
+    lines = [
+        f"conversation: {conversation.title} ({questions} questions, {len(answers)} answers)",
+        f"model: {ctx.model} at {ctx.target}",
+        f"temperature {temperature:g} · max tokens {max_tokens} · system prompt {system}",
+    ]
+    measured = [m.stats for m in answers if m.stats is not None]
+    tokens = [s.completion_tokens for s in measured if s.completion_tokens is not None]
+    speeds = [s.tokens_per_second for s in measured if s.tokens_per_second is not None]
+    ttfts = [s.ttft_seconds for s in measured if s.ttft_seconds is not None]
+    if tokens:
+        summary = f"answers: {sum(tokens)} tokens in all"
+        if speeds:
+            summary += f" · {sum(speeds) / len(speeds):.1f} tokens/s on average"
+        if ttfts:
+            summary += f" · first token {sum(ttfts) / len(ttfts):.2f} s on average"
+        lines.append(summary)
+    last = answers[-1] if answers else None
+    if last is not None and last.stats is not None:
+        lines.append(f"last answer: {status_text(last.stats, last.stopped)}")
+    for line in lines:
+        _info(ctx, line)
+
+
+def _md(ctx: ChatContext, arg: str) -> None:
+    answers = ctx.conversation.answers()
+    if not answers:
+        raise CommandError("no answer to show yet")
+    if not arg:
+        index = len(answers)
+    else:
+        try:
+            index = int(arg)
+        except ValueError:
+            index = 0
+        if not 1 <= index <= len(answers):
+            raise CommandError(
+                f"/md needs an answer number from 1 to {len(answers)} (got {arg!r})",
+                hint="/md alone shows the last",
+            )
+    render_markdown(ctx.console, answers[index - 1].content)
+
+
+def _model(ctx: ChatContext, arg: str) -> None:
+    if arg:
+        ctx.model = arg
+        _info(ctx, f"model {arg}")
+        return
+    available = ctx.list_models()
+    _info(ctx, f"model {ctx.model} at {ctx.target}")
+    if available:
+        _info(ctx, f"available: {', '.join(available)} (/model NAME switches)")
+
+
+def _multiline(ctx: ChatContext, arg: str) -> None:
+    _no_arg("m", arg)
+    ctx.multiline = not ctx.multiline
+    if ctx.multiline:
+        _info(
+            ctx, "multi-line input: Enter adds a line, Alt+Enter (or Esc then Enter) sends; /m to switch back"
+        )
+    else:
+        _info(ctx, "single-line input: Enter sends, Alt+Enter adds a line")
+
+
+COMMANDS: dict[str, SlashCommand] = {
+    c.name: c
+    for c in (
+        SlashCommand("help", "/help", "this list", _help),
+        SlashCommand("quit", "/quit", "leave the chat (also Ctrl-D)", _quit),
+        SlashCommand("new", "/new", "start a new conversation (keeps system prompt and settings)", _new),
+        SlashCommand(
+            "system", "/system [TEXT]", "show or set the system prompt (--default resets it)", _system
+        ),
+        SlashCommand("temp", "/temp [X]", "show or set the temperature (0 to 2)", _temp),
+        SlashCommand("max", "/max [N]", "show or set the maximum answer length in tokens (1 to 4096)", _max),
+        SlashCommand("retry", "/retry", "ask the last question again (replaces its answer)", _retry),
+        SlashCommand("undo", "/undo", "remove the last question and its answer", _undo),
+        SlashCommand(
+            "save", "/save FILE [--force]", "save the conversation as JSON (the web page imports it)", _save
+        ),
+        SlashCommand(
+            "load", "/load FILE", "load a conversation saved here or exported by the web page", _load
+        ),
+        SlashCommand("stats", "/stats", "conversation, settings and speed figures", _stats),
+        SlashCommand("md", "/md [N]", "show answer N (default: the last) rendered as markdown", _md),
+        SlashCommand("model", "/model [NAME]", "show the model and those available, or switch", _model),
+        SlashCommand("m", "/m", "switch multi-line input on or off", _multiline),
+    )
+}
+ALIASES = {"exit": "quit", "bye": "quit", "clear": "new", "?": "help"}

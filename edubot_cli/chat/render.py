@@ -1,0 +1,244 @@
+"""How answers appear in the terminal: Rich markdown rendered live as it streams, or the raw text (``--plain``),
+followed by a status line (tokens, tokens/s, time to first token).
+
+Finished markdown blocks are printed once, for good, as soon as the next block starts; only the block being
+written is redrawn. The scrollback therefore holds each answer exactly once, and headings and code blocks are
+drawn without boxes or padding so that copying text out of the terminal gives clean text.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import IO, ClassVar
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.markdown import CodeBlock, Heading, Markdown, MarkdownElement
+from rich.markup import escape
+from rich.segment import Segment
+from rich.syntax import Syntax
+from rich.text import Text
+
+from .session import AnswerStats
+
+REFRESH_SECONDS = 1 / 12
+
+
+class _LeftHeading(Heading):
+    """Headings flush left (Rich centres h1), so copied text starts at the margin."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        text = self.text.copy()
+        text.justify = "default"
+        yield text
+
+
+class _PlainCodeBlock(CodeBlock):
+    """Highlighted code without padding or background, so copied code has no stray spaces."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        code = str(self.text).rstrip()
+        yield Syntax(code, self.lexer_name, theme=self.theme, word_wrap=True, background_color="default")
+
+
+class AnswerMarkdown(Markdown):
+    """Rich markdown with copy-friendly headings and code blocks."""
+
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements,
+        "heading_open": _LeftHeading,
+        "fence": _PlainCodeBlock,
+        "code_block": _PlainCodeBlock,
+    }
+
+
+def split_blocks(text: str) -> tuple[list[str], int]:
+    """Markdown blocks of ``text`` that can no longer change, and the offset where the unfinished rest starts.
+
+    A block ends at a blank line outside a code fence once the next line has begun without indentation (an
+    indented line could still belong to the block, e.g. a list item's second paragraph).
+    """
+    blocks: list[str] = []
+    lines = text.split("\n")
+    fence: str | None = None
+    block_start = 0
+    offset = 0
+    for index, line in enumerate(lines[:-1]):  # the last line is still being written
+        stripped = line.strip()
+        if fence is not None:
+            if stripped.startswith(fence) and set(stripped) == {fence[0]}:
+                fence = None
+        elif stripped.startswith(("```", "~~~")):
+            marker = stripped[0]
+            fence = marker * (len(stripped) - len(stripped.lstrip(marker)))
+        elif not stripped:
+            following = lines[index + 1]
+            block = text[block_start:offset].strip("\n")
+            if following[:1] not in ("", " ", "\t") and block.strip():
+                blocks.append(block)
+                block_start = offset + len(line) + 1
+            elif not block.strip():
+                block_start = offset + len(line) + 1
+        offset += len(line) + 1
+    return blocks, block_start
+
+
+def _trim(line: list[Segment]) -> list[Segment]:
+    """A rendered line without trailing spaces (Rich pads lines to the full width)."""
+    line = list(line)
+    while line:
+        last = line[-1]
+        if last.control:
+            break
+        text = last.text.rstrip()
+        if text:
+            line[-1] = Segment(text, last.style)
+            break
+        line.pop()
+    return line
+
+
+def _text(line: list[Segment]) -> str:
+    return "".join(segment.text for segment in line)
+
+
+class Trimmed:
+    """A renderable's last ``height`` lines (all by default) without trailing spaces, so that copying from the
+    terminal gives clean text; the live view shows the bottom of a long block being written."""
+
+    def __init__(self, renderable: Markdown, height: int | None = None) -> None:
+        self.renderable = renderable
+        self.height = None if height is None else max(1, height)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        lines = [_trim(line) for line in console.render_lines(self.renderable, options, pad=False)]
+        while lines and not _text(lines[-1]).strip():
+            lines.pop()
+        while lines and not _text(lines[0]).strip():
+            lines.pop(0)
+        if self.height is not None:
+            lines = lines[-self.height :]
+        for line in lines:
+            yield from line
+            yield Segment.line()
+
+
+def status_text(stats: AnswerStats, stopped: bool = False) -> str:
+    """``42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s`` (what is known), ``· stopped`` if cut short."""
+    parts: list[str] = []
+    if stats.completion_tokens is not None:
+        parts.append(f"{stats.completion_tokens} token{'s' if stats.completion_tokens != 1 else ''}")
+    if stats.tokens_per_second is not None:
+        parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
+    if stats.ttft_seconds is not None:
+        parts.append(f"first token {stats.ttft_seconds:.2f} s")
+    if stats.latency_seconds is not None:
+        parts.append(f"{stats.latency_seconds:.2f} s")
+    if stopped:
+        parts.append("stopped")
+    return " · ".join(parts)
+
+
+class AnswerView:
+    """Shows one streamed answer: ``start()``, ``add(delta)`` for each piece, ``finish(...)`` at the end."""
+
+    def __init__(self, console: Console, *, plain: bool, status: bool = True) -> None:
+        self.console = console
+        self.plain = plain
+        self.status = status
+        self.text = ""
+        self._live: Live | None = None
+        self._printed = 0  # offset of ``text`` already printed for good
+        self._blocks = 0
+        self._last_refresh = 0.0
+
+    def start(self) -> None:
+        self.text = ""
+        self._printed = 0
+        self._blocks = 0
+        if not self.plain:
+            self._live = Live(console=self.console, auto_refresh=False, transient=True, redirect_stdout=False)
+            self._live.start()
+
+    def add(self, delta: str) -> None:
+        self.text += delta
+        if self.plain:
+            self.console.file.write(delta)
+            self.console.file.flush()
+            return
+        blocks, rest = split_blocks(self.text[self._printed :])
+        if blocks:
+            for block in blocks:
+                self._print_block(block)
+            self._printed += rest
+        now = time.monotonic()
+        if blocks or now - self._last_refresh >= REFRESH_SECONDS:
+            self._last_refresh = now
+            self._refresh()
+
+    def _print_block(self, block: str) -> None:
+        if self._blocks:
+            self.console.print()
+        self.console.print(Trimmed(AnswerMarkdown(block)))
+        self._blocks += 1
+
+    def _refresh(self) -> None:
+        if self._live is None:
+            return
+        tail = self.text[self._printed :].strip("\n")
+        if not tail:
+            self._live.update(Text(""), refresh=True)
+            return
+        height = self.console.size.height - 2
+        body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height)
+        self._live.update(_Spaced(body) if self._blocks else body, refresh=True)
+
+    def finish(self, stats: AnswerStats | None, stopped: bool = False) -> None:
+        """Print what is left of the answer for good, then the status line."""
+        if self.plain:
+            if self.text and not self.text.endswith("\n"):
+                self.console.file.write("\n")
+            self.console.file.flush()
+        else:
+            if self._live is not None:
+                self._live.update(Text(""), refresh=True)
+                self._live.stop()
+                self._live = None
+            tail = self.text[self._printed :].strip("\n")
+            if tail.strip():
+                self._print_block(tail)
+            self._printed = len(self.text)
+        if self.status and stats is not None:
+            self.console.print(f"[dim]{escape(status_text(stats, stopped))}[/]", highlight=False)
+
+    def abort(self) -> None:
+        """Stop the live display without printing anything more (the answer failed)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        if self.plain and self.text and not self.text.endswith("\n"):
+            self.console.file.write("\n")
+            self.console.file.flush()
+
+
+class _Spaced:
+    """A renderable preceded by one blank line (the gap between markdown blocks)."""
+
+    def __init__(self, renderable: Trimmed) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Segment.line()
+        yield self.renderable
+
+
+def render_markdown(console: Console, text: str) -> None:
+    """Print a whole answer as markdown (``/md N``)."""
+    console.print(Trimmed(AnswerMarkdown(text)))
+
+
+def make_console(
+    file: IO[str] | None = None, *, stderr: bool = False, force_terminal: bool | None = None
+) -> Console:
+    """The console answers and messages go to (``highlight`` off: answers are not Python reprs)."""
+    return Console(file=file, stderr=stderr, highlight=False, force_terminal=force_terminal, soft_wrap=False)

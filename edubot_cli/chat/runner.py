@@ -1,0 +1,170 @@
+"""``edubot chat`` end to end: pick what to talk to (the backend, an engine URL, or an embedded engine started for
+this session), then answer one question (``-q`` or standard input) or hold an interactive chat."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING
+
+from ..errors import ChatError, UsageError
+from .client import ChatClient, ContextOverflowError
+from .render import AnswerView, make_console
+from .repl import ChatDefaults, ChatRepl, open_history
+from .session import Conversation
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..config import Settings
+
+
+@dataclass
+class ChatOptions:
+    """The flags of ``edubot chat`` (``None`` = not given)."""
+
+    engine_url: str | None = None
+    api_key: str | None = None
+    local: bool = False
+    question: str | None = None
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    plain: bool = False
+    model: str | None = None
+
+
+@dataclass
+class Target:
+    url: str
+    via_backend: bool
+    api_key: str | None
+
+
+@contextlib.contextmanager
+def chat_target(settings: Settings, options: ChatOptions, status: Console) -> Iterator[Target]:
+    """Where to send questions. With ``--local`` an embedded llama-cpp engine runs for the duration of the
+    ``with`` block and is stopped (with everything it started) when it ends, however it ends."""
+    if options.local and options.engine_url:
+        raise UsageError("give either --local or --engine-url, not both", hint="drop one of them")
+    if options.engine_url:
+        yield Target(options.engine_url, via_backend=False, api_key=options.api_key)
+        return
+    if not options.local:
+        yield Target(settings.url, via_backend=True, api_key=options.api_key or settings.api_key)
+        return
+    from ..engines import build_engine
+
+    engine_settings = settings.model_copy(update={"engine": "llama-cpp", "model": None, "engine_urls": []})
+    engine = build_engine(engine_settings)
+    try:
+        status.print("[dim]starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…[/]")
+        engine.start()
+        engine.wait_ready(settings.ready_timeout)
+        yield Target(engine.urls[0], via_backend=False, api_key=None)
+    finally:
+        engine.stop()
+
+
+def pick_model(requested: str | None, available: list[str], served_name: str) -> str:
+    """``--model`` if given, else the configured served name if the server lists it, else its first model."""
+    if requested:
+        return requested
+    if served_name in available or not available:
+        return served_name
+    return available[0]
+
+
+def run_chat(
+    settings: Settings,
+    options: ChatOptions,
+    *,
+    stdin: IO[str] | None = None,
+    stdout: IO[str] | None = None,
+) -> None:
+    """Answer ``options.question`` (or a question piped on ``stdin``) and return, or chat interactively when
+    ``stdin`` is a terminal. Raises ``ChatError`` when nothing answers or the answer fails."""
+    stdin = stdin or sys.stdin
+    stdout = stdout or sys.stdout
+    question = options.question
+    if question is None and not stdin.isatty():
+        question = stdin.read()
+        if not question.strip():
+            raise UsageError("no question on standard input", hint='pipe some text in, or use -q "question"')
+    elif question is not None and not question.strip():
+        raise UsageError("the question given to -q is empty", hint='e.g. edubot chat -q "What is a noun?"')
+    plain = options.plain or not stdout.isatty()
+    defaults = ChatDefaults(
+        system_prompt=settings.system_prompt or None,
+        temperature=settings.temperature,
+        max_tokens=settings.max_tokens,
+    )
+    conversation = Conversation(
+        system=options.system, temperature=options.temperature, max_tokens=options.max_tokens
+    )
+    status = make_console(stderr=True)
+    with chat_target(settings, options, status) as target:
+        client = ChatClient(
+            target.url,
+            api_key=target.api_key,
+            via_backend=target.via_backend,
+            timeout=settings.request_timeout,
+        )
+        with client:
+            model = pick_model(options.model, client.list_models(), settings.served_model_name)
+            console = make_console(stdout)
+            if question is not None:
+                ask_once(client, console, conversation, question, model=model, defaults=defaults, plain=plain)
+                return
+            history, warning = open_history()
+            repl = ChatRepl(
+                client,
+                console,
+                model=model,
+                defaults=defaults,
+                conversation=conversation,
+                plain=plain,
+                history=history,
+            )
+            if warning:
+                repl.info(warning)
+            repl.run()
+
+
+def ask_once(
+    client: ChatClient,
+    console: Console,
+    conversation: Conversation,
+    question: str,
+    *,
+    model: str,
+    defaults: ChatDefaults,
+    plain: bool,
+) -> str:
+    """Stream the answer to one question to ``console`` (no status line) and return it."""
+    conversation.add("user", question.strip())
+    view = AnswerView(console, plain=plain, status=False)
+    temperature = conversation.temperature if conversation.temperature is not None else defaults.temperature
+    max_tokens = conversation.max_tokens if conversation.max_tokens is not None else defaults.max_tokens
+    try:
+        with client.stream_chat(
+            conversation.api_messages(defaults.system_prompt),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        ) as stream:
+            view.start()
+            for delta in stream:
+                view.add(delta)
+    except ContextOverflowError as exc:
+        view.abort()
+        raise ChatError(exc.message, hint="shorten the question or lower --max-tokens") from exc
+    except BaseException:
+        view.abort()
+        raise
+    view.finish(None)
+    if not stream.text:
+        raise ChatError(f"{stream.url} sent an empty answer", hint="try again, or raise --max-tokens")
+    return stream.text
