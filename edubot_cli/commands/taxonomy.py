@@ -2,6 +2,254 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
 
+from ._common import settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..taxonomy.findings import Report
+    from ..taxonomy.scaffold import Prompt
+    from ..taxonomy.stats import TaxonomyStats
+
 app = typer.Typer(help="Write, validate and list taxonomy qna.yaml seed data.", no_args_is_help=True)
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    github = "github"
+
+
+class ListFormat(StrEnum):
+    tree = "tree"
+    json = "json"
+
+
+class Kind(StrEnum):
+    knowledge = "knowledge"
+    skill = "skill"
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    interactive = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)
+
+
+@app.command()
+def validate(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(None, help="Files or folders to check (default: the taxonomy root)."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Treat yamllint warnings as errors (as `ilab taxonomy diff`)."
+    ),
+    output: Format = typer.Option(Format.table, "--format", "-f", help="Output: table, json or github."),
+    changed: bool = typer.Option(
+        False, "--changed", help="Only qna.yaml files changed against git (untracked too)."
+    ),
+    base: str | None = typer.Option(
+        None, "--base", help="Git ref for --changed (default: merge base with origin/main, else HEAD)."
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Re-check every file; ignore cached results."),
+    jobs: int | None = typer.Option(
+        None, "--jobs", "-j", min=1, help="Worker processes (default: all cores)."
+    ),
+) -> None:
+    """Check qna.yaml files as InstructLab does, with line:col, rule id and a fix hint for each finding.
+
+    Exit code 0 when there are no errors (warnings allowed), 1 otherwise.
+
+    Example: edubot taxonomy validate taxonomy/knowledge --strict --format github
+    """
+    from ..taxonomy.findings import github_line
+    from ..taxonomy.validate import validate as run_validate
+
+    targets = paths or [settings(ctx).taxonomy_path]
+    report = run_validate(
+        targets, strict=strict, use_cache=not no_cache, changed=changed, base=base, jobs=jobs
+    )
+    err = _console(stderr=True)
+    for note in report.notes:
+        err.print(f"[dim]{note}[/]")
+    if output is Format.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    elif output is Format.github:
+        for item in report.findings:
+            typer.echo(github_line(item))
+        typer.echo(
+            f"{report.files_checked} files checked: {report.errors} errors, {report.warnings} warnings"
+        )
+    else:
+        _render_table(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _render_table(report: Report) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = _console()
+    if report.findings:
+        table = Table(show_lines=False, header_style="bold")
+        table.add_column("where", overflow="fold")
+        table.add_column("severity")
+        table.add_column("rule")
+        table.add_column("finding")
+        for item in report.findings:
+            colour = "red" if item.severity == "error" else "yellow"
+            detail = escape(item.message)
+            if item.yaml_path:
+                detail += f" [dim]({escape(item.yaml_path)})[/]"
+            if item.hint:
+                detail += f"\n[green]hint:[/] {escape(item.hint)}"
+            table.add_row(
+                escape(f"{item.file}:{item.line}:{item.col}"),
+                f"[{colour}]{item.severity}[/]",
+                escape(item.rule),
+                detail,
+            )
+        console.print(table)
+    status = "[green]ok[/]" if report.ok else "[red]failed[/]"
+    cached = f", {report.cache_hits} from cache" if report.cache_hits else ""
+    console.print(
+        f"{status}: {report.files_checked} files checked{cached}: {report.errors} errors, {report.warnings} warnings"
+    )
+
+
+def _prompter() -> Prompt | None:
+    """Ask on the terminal when there is one; otherwise missing values are errors."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+
+    def ask(question: str, default: str | None) -> str:
+        answer: str = typer.prompt(
+            question, default=default if default is not None else "", show_default=bool(default)
+        )
+        return answer
+
+    return ask
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    path: str = typer.Argument(
+        ..., help="Leaf folder under the taxonomy, e.g. knowledge/science/photosynthesis."
+    ),
+    kind: Kind | None = typer.Option(
+        None, "--kind", "-k", help="knowledge or skill (default: from the path)."
+    ),
+    source: Path | None = typer.Option(
+        None, "--from", help="Seed examples from a CSV, JSONL or (simplified) qna.yaml file.", dir_okay=False
+    ),
+    created_by: str | None = typer.Option(None, "--created-by", help="Your GitHub user name."),
+    domain: str | None = typer.Option(None, "--domain", help="Knowledge: the domain, e.g. Biology."),
+    outline: str | None = typer.Option(None, "--outline", help="Knowledge: document_outline, a summary."),
+    repo: str | None = typer.Option(None, "--repo", help="Knowledge: git repository URL of the document."),
+    commit: str | None = typer.Option(None, "--commit", help="Knowledge: commit of that repository."),
+    pattern: list[str] = typer.Option([], "--pattern", help="Knowledge: document file glob (repeatable)."),
+    task_description: str | None = typer.Option(None, "--task-description", help="Skill: what it teaches."),
+    attribution_title: str | None = typer.Option(None, "--attribution-title", help="attribution.txt: title."),
+    attribution_link: str | None = typer.Option(None, "--attribution-link", help="attribution.txt: link."),
+    license_: str | None = typer.Option(
+        None, "--license", help="attribution.txt: license (default CC-BY-4.0)."
+    ),
+    creators: str | None = typer.Option(None, "--creators", help="attribution.txt: creator names."),
+    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the qna.yaml instead of writing it."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing qna.yaml / attribution.txt."),
+) -> None:
+    """Write a valid version 3 qna.yaml and attribution.txt; asks on a terminal for what the flags did not give.
+
+    Example: edubot taxonomy add knowledge/science/photosynthesis --kind knowledge --from seeds.csv
+    --created-by alice --domain Biology --outline "Photosynthesis basics"
+    --repo https://github.com/alice/docs --commit 1a2b3c4 --pattern photosynthesis.md
+    """
+    from ..taxonomy.scaffold import AddRequest, add_leaf
+
+    root = taxonomy or settings(ctx).taxonomy_path
+    request = AddRequest(
+        path=path,
+        kind=kind.value if kind else None,
+        source=source,
+        created_by=created_by,
+        domain=domain,
+        document_outline=outline,
+        repo=repo,
+        commit=commit,
+        patterns=pattern,
+        task_description=task_description,
+        attribution_title=attribution_title,
+        attribution_link=attribution_link,
+        license=license_,
+        creators=creators,
+    )
+    result = add_leaf(request, root, prompt=_prompter(), dry_run=dry_run, force=force)
+    if dry_run:
+        typer.echo(result.yaml_text, nl=False)
+        return
+    console = _console()
+    console.print(f"[green]wrote[/] {result.qna_path}")
+    console.print(f"[green]wrote[/] {result.attribution_path}")
+    for item in result.warnings:
+        console.print(
+            f"[yellow]warning:[/] {item.line}:{item.col} [{item.rule}] {item.message}", markup=False
+        )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    stats: bool = typer.Option(False, "--stats", help="Add word counts per leaf and totals."),
+    output: ListFormat = typer.Option(ListFormat.tree, "--format", "-f", help="Output: tree or json."),
+    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+) -> None:
+    """Show the taxonomy as a tree: kind, version and seed examples per leaf (--stats: words and totals).
+
+    Example: edubot taxonomy list --stats
+    """
+    from ..taxonomy.stats import collect
+
+    result = collect(taxonomy or settings(ctx).taxonomy_path)
+    if output is ListFormat.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    _render_tree(result, stats)
+
+
+def _render_tree(result: TaxonomyStats, stats: bool) -> None:
+    from rich.markup import escape
+    from rich.tree import Tree
+
+    tree = Tree(f"[bold]{escape(result.root)}[/]")
+    branches: dict[tuple[str, ...], Tree] = {(): tree}
+    for leaf in result.leaves:
+        parts = tuple(Path(leaf.path).parts)
+        for depth in range(1, len(parts)):
+            key = parts[:depth]
+            if key not in branches:
+                branches[key] = branches[key[:-1]].add(escape(parts[depth - 1]))
+        version = f"v{leaf.version}" if leaf.version is not None else "v?"
+        detail = f"{leaf.kind} {version}, {leaf.seed_examples} seed examples"
+        if stats:
+            detail += f", {leaf.qna_pairs} Q&A, {leaf.words} words ({leaf.context_words} context)"
+        if not leaf.readable:
+            detail = f"{leaf.kind}, [red]unreadable: run `edubot taxonomy validate`[/]"
+        branches[parts[:-1]].add(f"[bold]{escape(parts[-1] if parts else leaf.path)}[/] [dim]{detail}[/]")
+    console = _console()
+    console.print(tree)
+    totals = result.totals()
+    line = f"{totals['leaves']} leaves, {totals['seed_examples']} seed examples"
+    if stats:
+        line += f", {totals['qna_pairs']} Q&A pairs, {totals['words']} words"
+    console.print(line)

@@ -1,0 +1,119 @@
+"""``edubot taxonomy list``: every leaf with its kind, version, seed-example count and word counts."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import TaxonomyError
+from . import lint, schema, yamlload
+from .validate import discover, display_path
+
+
+@dataclass
+class Leaf:
+    """One qna.yaml: ``path`` is its folder relative to the taxonomy root."""
+
+    path: str
+    kind: str
+    version: int | None
+    seed_examples: int
+    qna_pairs: int
+    context_words: int
+    qna_words: int
+    readable: bool = True
+
+    @property
+    def words(self) -> int:
+        return self.context_words + self.qna_words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "words": self.words}
+
+
+@dataclass
+class TaxonomyStats:
+    root: str
+    leaves: list[Leaf] = field(default_factory=list)
+
+    def totals(self) -> dict[str, int]:
+        kinds: dict[str, int] = {}
+        for leaf in self.leaves:
+            kinds[leaf.kind] = kinds.get(leaf.kind, 0) + 1
+        return {
+            "leaves": len(self.leaves),
+            **{f"{k}_leaves": n for k, n in sorted(kinds.items())},
+            "seed_examples": sum(x.seed_examples for x in self.leaves),
+            "qna_pairs": sum(x.qna_pairs for x in self.leaves),
+            "context_words": sum(x.context_words for x in self.leaves),
+            "qna_words": sum(x.qna_words for x in self.leaves),
+            "words": sum(x.words for x in self.leaves),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"root": self.root, "leaves": [x.to_dict() for x in self.leaves], "totals": self.totals()}
+
+
+def _kind(relative: Path | None, data: Mapping[Any, Any]) -> str:
+    top = relative.parts[0] if relative is not None and relative.parts else None
+    if top == "knowledge":
+        return "knowledge"
+    if top == "compositional_skills":
+        return "compositional_skill"
+    if top == "foundational_skills":
+        return "foundational_skill"
+    return "knowledge" if "document" in data else "compositional_skill"
+
+
+def leaf_stats(path: Path, root: Path) -> Leaf:
+    """Counts for one qna.yaml (a leaf with ``readable=False`` when it does not load as a mapping)."""
+    relative = lint.taxonomy_relative(path, root)
+    try:
+        shown = str(path.parent.resolve().relative_to(root.resolve()))
+    except ValueError:
+        shown = display_path(path.parent)
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        raw = b""
+    doc, _ = yamlload.load(raw)
+    data = doc.data if doc is not None else None
+    if not isinstance(data, Mapping):
+        return Leaf(shown, _kind(relative, {}), None, 0, 0, 0, 0, readable=False)
+    version = schema.file_version(data)
+    seeds = data.get("seed_examples")
+    seeds = seeds if isinstance(seeds, list) else []
+    pairs = context_words = qna_words = 0
+    for seed in seeds:
+        if not isinstance(seed, Mapping):
+            continue
+        context_words += yamlload.words(seed.get("context"))
+        qas = seed.get("questions_and_answers")
+        items = [qa for qa in qas if isinstance(qa, Mapping)] if isinstance(qas, list) else [seed]
+        for qa in items:
+            if "question" in qa or "answer" in qa:
+                pairs += 1
+            qna_words += yamlload.words(qa.get("question")) + yamlload.words(qa.get("answer"))
+    return Leaf(
+        shown,
+        _kind(relative, data),
+        version if type(version) is int else None,
+        len(seeds),
+        pairs,
+        context_words,
+        qna_words,
+    )
+
+
+def collect(root: Path) -> TaxonomyStats:
+    """Stats for every qna.yaml under ``root``, sorted by path."""
+    if not root.is_dir():
+        raise TaxonomyError(
+            f"taxonomy root {root} is not a folder",
+            hint="run from the project folder, or pass --taxonomy (or set taxonomy_path in the config)",
+        )
+    files = [f for f in discover([root]) if f.name == "qna.yaml"]
+    leaves = sorted((leaf_stats(f, root) for f in files), key=lambda x: x.path)
+    return TaxonomyStats(display_path(root), leaves)
