@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
+import json
+
 import typer
 
+from ._common import settings as load
 
-def doctor() -> None:
-    """(not available yet)"""
-    raise typer.Exit(1)
+
+def doctor(
+    ctx: typer.Context,
+    output_format: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
+    strict: bool = typer.Option(
+        False, "--strict", help="Exit with code 1 when a required check fails (for scripts and CI)."
+    ),
+) -> None:
+    """Check what edubot needs: Python, GPU/CUDA, vllm, llama_cpp, transformers, ilab, models, ports.
+
+    Each line says ✅ or ❌ with a hint. Required checks are those the default `edubot serve` needs; the others
+    matter for the GPU engine, conversion and ilab. Exits 0 unless --strict is given and a required check fails.
+
+    Examples:
+
+      edubot doctor
+
+      edubot doctor --format json --strict
+    """
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..doctor import as_json, healthy, run_checks
+    from ..errors import UsageError
+
+    if output_format not in ("table", "json"):
+        raise UsageError(
+            f"--format {output_format!r} is not supported", hint="use --format table or --format json"
+        )
+    checks = run_checks(load(ctx))
+    if output_format == "json":
+        typer.echo(json.dumps(as_json(checks), indent=2))
+    else:
+        table = Table(title="edubot doctor", show_lines=False)
+        table.add_column("", no_wrap=True)
+        table.add_column("check", no_wrap=True)
+        table.add_column("detail")
+        table.add_column("hint", style="yellow")
+        for check in checks:
+            mark = "✅" if check.ok else "❌"
+            name = check.name + ("" if check.required else " [dim](optional)[/]")
+            table.add_row(mark, name, escape(check.detail), escape(check.hint))
+        console = Console(highlight=False)
+        console.print(table)
+        verdict = "[green]ready to serve[/]" if healthy(checks) else "[red]a required check failed[/]"
+        console.print(verdict)
+    if strict and not healthy(checks):
+        raise typer.Exit(1)

@@ -14,8 +14,7 @@ import pytest
 from edubot_cli.engines.base import EngineSpec
 from edubot_cli.engines.process import EngineProcess, bind_listener, free_port, group_members
 from edubot_cli.errors import ConfigError, EngineError
-
-from .conftest import fake_spec
+from tests.support.engine_fakes import fake_spec
 
 
 def alive(pid: int) -> bool:
@@ -173,7 +172,7 @@ def test_engine_dies_with_a_killed_parent(tmp_path: Path) -> None:
         "import sys, time\n"
         "from pathlib import Path\n"
         "sys.path.insert(0, sys.argv[1])\n"
-        "from tests.engines.conftest import fake_spec\n"
+        "from tests.support.engine_fakes import fake_spec\n"
         "from edubot_cli.engines.process import EngineProcess, free_port\n"
         "engine = EngineProcess(fake_spec(free_port()), Path(sys.argv[2]))\n"
         "engine.start(); engine.wait_ready(30.0)\n"

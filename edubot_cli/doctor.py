@@ -1,0 +1,205 @@
+"""`edubot doctor`: what is installed, what is missing, and how to fix it.
+
+Every check is cheap and imports nothing heavy: packages are looked up with importlib (spec and metadata, no
+import), the GPU with ``nvidia-smi``. A check is *required* when the default ``edubot serve`` (embedded model on
+CPU) needs it; the others (GPU, vLLM, transformers, ilab) are for optional workflows.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import EdubotError
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+MIN_PYTHON = (3, 11)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the doctor's table."""
+
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+    required: bool = False
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _package(name: str, module: str, distribution: str, extra: str, *, required: bool, purpose: str) -> Check:
+    installed = importlib.util.find_spec(module) is not None
+    version = _version(distribution)
+    if installed:
+        return Check(name, True, f"{distribution} {version or '(version unknown)'}", required=required)
+    return Check(
+        name,
+        False,
+        f"not installed ({purpose})",
+        hint=f"pip install 'edubot[{extra}]' (or `make install`)",
+        required=required,
+    )
+
+
+def check_python() -> Check:
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    ok = sys.version_info[:2] >= MIN_PYTHON
+    return Check(
+        "Python",
+        ok,
+        f"{version} ({sys.executable})",
+        hint="" if ok else f"use Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} or newer",
+        required=True,
+    )
+
+
+def check_gpu() -> Check:
+    from .engines.gpu import probe_gpus
+
+    probe = probe_gpus()
+    if probe.available:
+        return Check("GPU / CUDA", True, "; ".join(probe.gpus))
+    return Check(
+        "GPU / CUDA",
+        False,
+        probe.problem or "no GPU",
+        hint="only vLLM needs an NVIDIA GPU; the embedded model and transformers run on CPU",
+    )
+
+
+def check_embedded_model() -> Check:
+    from .engines.llama_cpp import embedded_model
+
+    try:
+        path = embedded_model()
+    except EdubotError as exc:
+        return Check("embedded model", False, exc.message, hint=exc.hint or "", required=True)
+    size = path.stat().st_size / 2**20
+    return Check("embedded model", True, f"{path} ({size:.0f} MiB)", required=True)
+
+
+def check_ilab(settings: Settings) -> Check:
+    if settings.ilab_path is not None:
+        path = Path(settings.ilab_path)
+        if path.is_file():
+            return Check("ilab", True, f"{path} (from ilab_path)")
+        return Check("ilab", False, f"ilab_path {path} does not exist", hint="fix ilab_path in the config")
+    found = shutil.which("ilab")
+    if found:
+        return Check("ilab", True, found)
+    return Check(
+        "ilab",
+        False,
+        "not found on PATH",
+        hint="install InstructLab (`pip install instructlab`) and put ilab on PATH or set ilab_path; "
+        "needed only for `data generate` and `model train`",
+    )
+
+
+def check_models(settings: Settings) -> list[Check]:
+    from .engines.base import is_gguf, is_hf_dir
+
+    checks = []
+    if settings.model is not None:
+        path = Path(settings.model)
+        if is_gguf(path):
+            checks.append(Check("model (setting)", True, f"{path}: GGUF file (llama-cpp)", required=True))
+        elif is_hf_dir(path):
+            checks.append(Check("model (setting)", True, f"{path}: Hugging Face directory", required=True))
+        else:
+            what = (
+                "does not exist"
+                if not path.exists()
+                else "is neither a GGUF file nor a Hugging Face directory"
+            )
+            checks.append(
+                Check(
+                    "model (setting)",
+                    False,
+                    f"{path} {what}",
+                    hint="fix `model` in the config (or EDUBOT_MODEL); leave it empty for the embedded model",
+                    required=True,
+                )
+            )
+    models_dir = Path(settings.models_dir)
+    if models_dir.is_dir():
+        servable = sorted(p.name for p in models_dir.iterdir() if is_hf_dir(p) or is_gguf(p))
+        detail = f"{models_dir}: {len(servable)} servable" + (
+            f" ({', '.join(servable[:5])})" if servable else ""
+        )
+        checks.append(Check("models_dir", True, detail))
+    else:
+        checks.append(
+            Check(
+                "models_dir", False, f"{models_dir} does not exist", hint="`edubot model convert` creates it"
+            )
+        )
+    return checks
+
+
+def check_port(host: str, port: int, name: str, flag: str) -> Check:
+    from .engines.process import bind_listener
+
+    try:
+        bind_listener(host, port, flag).close()
+    except EdubotError as exc:
+        return Check(name, False, exc.message, hint=exc.hint or "", required=True)
+    return Check(name, True, f"{host}:{port} is free", required=True)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check, in the order the table shows them."""
+    checks = [
+        check_python(),
+        _package("fastapi", "fastapi", "fastapi", "serve", required=True, purpose="the backend"),
+        _package("uvicorn", "uvicorn", "uvicorn", "serve", required=True, purpose="the backend"),
+        _package(
+            "llama_cpp",
+            "llama_cpp",
+            "llama_cpp_python",
+            "serve",
+            required=True,
+            purpose="the default CPU engine",
+        ),
+        check_embedded_model(),
+        check_gpu(),
+        _package("vllm", "vllm", "vllm", "gpu", required=False, purpose="the GPU engine"),
+        _package(
+            "transformers",
+            "transformers",
+            "transformers",
+            "convert",
+            required=False,
+            purpose="convert and CPU serving",
+        ),
+        check_ilab(settings),
+        *check_models(settings),
+        check_port(settings.host, settings.port, "backend port", "--port"),
+    ]
+    if settings.engine_port:
+        checks.append(check_port("127.0.0.1", settings.engine_port, "engine port", "--engine-port"))
+    return checks
+
+
+def healthy(checks: list[Check]) -> bool:
+    """Whether every required check passed."""
+    return all(check.ok for check in checks if check.required)
+
+
+def as_json(checks: list[Check]) -> dict[str, Any]:
+    """The JSON document ``edubot doctor --format json`` prints."""
+    return {"ok": healthy(checks), "checks": [asdict(check) for check in checks]}

@@ -1,0 +1,154 @@
+"""`edubot doctor`: each check against real and faked installations, the table, JSON and --strict."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edubot_cli import doctor
+from edubot_cli.main import app
+from tests.support.engine_fakes import write_executable
+
+
+def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
+    return {check.name: check for check in checks}
+
+
+def test_everything_the_default_serve_needs_is_here(make_settings, no_nvidia_smi) -> None:
+    checks = by_name(doctor.run_checks(make_settings(port=free_port())))
+    for name in ("Python", "fastapi", "uvicorn", "llama_cpp", "embedded model", "backend port"):
+        assert checks[name].ok, checks[name]
+        assert checks[name].required
+    assert checks["embedded model"].detail.endswith("SmolLM2-135M-Instruct.Q4_1.gguf (94 MiB)")
+    assert checks["llama_cpp"].detail.startswith("llama_cpp_python ")
+    assert doctor.healthy(list(checks.values()))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_gpu_found(make_settings, fake_nvidia_smi) -> None:
+    fake_nvidia_smi(gpus=2)
+    check = doctor.check_gpu()
+    assert check.ok
+    assert (
+        check.detail
+        == "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-0); GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-1)"
+    )
+
+
+def test_no_gpu_is_optional(no_nvidia_smi) -> None:
+    check = doctor.check_gpu()
+    assert not check.ok and not check.required
+    assert check.detail == "nvidia-smi not found on PATH (no NVIDIA driver)"
+    assert check.hint.startswith("only vLLM needs an NVIDIA GPU")
+
+
+def test_vllm_missing_and_present(make_settings, monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "vllm", None)
+    missing = by_name(doctor.run_checks(make_settings(port=free_port())))["vllm"]
+    assert (missing.ok, missing.detail, missing.hint) == (
+        False,
+        "not installed (the GPU engine)",
+        "pip install 'edubot[gpu]' (or `make install`)",
+    )
+    monkeypatch.delitem(sys.modules, "vllm")
+    (tmp_path / "site" / "vllm").mkdir(parents=True)
+    (tmp_path / "site" / "vllm" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    present = by_name(doctor.run_checks(make_settings(port=free_port())))["vllm"]
+    assert (present.ok, present.detail) == (True, "vllm (version unknown)")
+
+
+def test_ilab_from_setting_path_or_missing(make_settings, tmp_path: Path, no_nvidia_smi) -> None:
+    assert doctor.check_ilab(make_settings()).detail == "not found on PATH"
+    ilab = write_executable(tmp_path / "ilab", "#!/bin/sh\n")
+    assert doctor.check_ilab(make_settings(ilab_path=ilab)) == doctor.Check(
+        "ilab", True, f"{ilab} (from ilab_path)"
+    )
+    wrong = doctor.check_ilab(make_settings(ilab_path=tmp_path / "nope"))
+    assert not wrong.ok and wrong.detail == f"ilab_path {tmp_path / 'nope'} does not exist"
+
+
+def test_ilab_on_path(make_settings, fake_nvidia_smi) -> None:
+    folder = fake_nvidia_smi()
+    write_executable(folder / "ilab", "#!/bin/sh\n")
+    assert doctor.check_ilab(make_settings()) == doctor.Check("ilab", True, str(folder / "ilab"))
+
+
+def test_configured_models(make_settings, gguf_file: Path, hf_dir: Path, tmp_path: Path) -> None:
+    gguf = by_name(doctor.check_models(make_settings(model=gguf_file, models_dir=hf_dir.parent)))
+    assert gguf["model (setting)"].detail == f"{gguf_file}: GGUF file (llama-cpp)"
+    assert gguf["models_dir"].detail == f"{hf_dir.parent}: 1 servable (bot)"
+    missing = by_name(
+        doctor.check_models(make_settings(model=tmp_path / "gone", models_dir=tmp_path / "none"))
+    )
+    assert not missing["model (setting)"].ok and missing["model (setting)"].required
+    assert missing["model (setting)"].detail == f"{tmp_path / 'gone'} does not exist"
+    assert missing["models_dir"].detail == f"{tmp_path / 'none'} does not exist"
+    assert not missing["models_dir"].required
+
+
+def test_busy_port(make_settings) -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        checks = by_name(doctor.run_checks(make_settings(port=port, engine_port=port)))
+    for name in ("backend port", "engine port"):
+        assert not checks[name].ok
+        assert checks[name].detail == f"port {port} on 127.0.0.1 is already in use"
+    assert not doctor.healthy(list(checks.values()))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def test_table_output(runner: CliRunner, make_settings, no_nvidia_smi, monkeypatch) -> None:
+    make_settings()  # isolates environment and working directory
+    monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "✅ │ Python" in result.output
+    assert "❌ │ GPU / CUDA (optional)" in result.output
+    assert result.output.rstrip().endswith("ready to serve")
+
+
+def test_json_and_strict(runner: CliRunner, make_settings, tmp_path: Path, monkeypatch) -> None:
+    make_settings()
+    monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
+    monkeypatch.setenv("EDUBOT_MODEL", str(tmp_path / "missing.gguf"))
+    result = runner.invoke(app, ["doctor", "--format", "json"])
+    assert result.exit_code == 0
+    document = json.loads(result.output)
+    assert document["ok"] is False
+    failing = [check["name"] for check in document["checks"] if check["required"] and not check["ok"]]
+    assert failing == ["model (setting)"]
+    assert set(document["checks"][0]) == {"name", "ok", "detail", "hint", "required"}
+    strict = runner.invoke(app, ["doctor", "--format", "json", "--strict"])
+    assert strict.exit_code == 1
+    assert json.loads(strict.output) == document
+
+
+def test_strict_passes_when_healthy(runner: CliRunner, make_settings, monkeypatch) -> None:
+    make_settings()
+    monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
+    assert runner.invoke(app, ["doctor", "--strict", "--format", "json"]).exit_code == 0
+
+
+def test_unknown_format(runner: CliRunner, make_settings) -> None:
+    make_settings()
+    result = runner.invoke(app, ["doctor", "--format", "yaml"])
+    assert result.exit_code == 2
+    assert "--format 'yaml' is not supported" in result.output
