@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
+from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 
 
@@ -14,3 +16,20 @@ def stub_engine() -> Iterator[StubEngine]:
     """A started, scripted OpenAI-compatible stub engine (see tests/support/stub_engine.py)."""
     with StubEngine() as stub:
         yield stub
+
+
+@pytest.fixture
+def live_backend() -> Iterator[Callable[..., LiveBackend]]:
+    """Factory: ``live_backend(settings_overrides, engine_urls)`` starts a backend; all are stopped afterwards."""
+    started: list[LiveBackend] = []
+
+    def make(
+        settings_overrides: dict[str, Any] | None = None, engine_urls: list[str] | None = None, **kwargs: Any
+    ) -> LiveBackend:
+        backend = LiveBackend(settings_overrides, engine_urls, **kwargs).start()
+        started.append(backend)
+        return backend
+
+    yield make
+    for backend in started:
+        backend.stop()

@@ -1,0 +1,142 @@
+"""``create_app``: the FastAPI backend in front of one or several OpenAI-compatible engines."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.staticfiles import StaticFiles
+
+from .. import __version__
+from .api_errors import CODES, ApiError, error_payload
+from .metrics import Metrics
+from .proxy import Proxy
+from .routes import chat, observability, openai, root
+from .security import GuardMiddleware
+from .state import Backend
+from .upstream import EnginePool
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+log = logging.getLogger("edubot.server")
+
+
+def create_app(
+    settings: Settings,
+    engine_urls: list[str],
+    engine_name: str = "external",
+    *,
+    health_interval: float = 5.0,
+    static_dir: Path | None = None,
+) -> FastAPI:
+    """The backend app for ``engine_urls`` (OpenAI-compatible bases, with or without ``/v1``).
+
+    ``engine_name`` is reported by ``/`` and ``/health``; ``health_interval`` is the seconds between engine
+    health checks; ``static_dir`` defaults to the packaged web page.
+    """
+    pool = EnginePool(engine_urls, timeout=settings.request_timeout, health_interval=health_interval)
+    metrics = Metrics()
+    state = Backend(
+        settings=settings,
+        engine_name=engine_name,
+        pool=pool,
+        metrics=metrics,
+        proxy=Proxy(pool, metrics),
+        static_dir=static_dir or STATIC_DIR,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.start()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="edubot",
+        version=__version__,
+        description="Chat API of an educational chatbot, with an OpenAI-compatible pass-through.",
+        lifespan=lifespan,
+    )
+    app.state.backend = state
+    app.include_router(root.router)
+    app.include_router(chat.router)
+    app.include_router(openai.router)
+    app.include_router(observability.router)
+    _install_error_handlers(app, metrics)
+    if state.static_dir.is_dir():
+        app.mount("/", StaticFiles(directory=state.static_dir), name="static")
+    app.add_middleware(
+        GuardMiddleware,
+        api_key=settings.api_key,
+        cors_origins=list(settings.cors_origins),
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        max_body_bytes=settings.max_body_bytes,
+        on_reject=metrics.reject,
+    )
+    return app
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    def respond(exc: ApiError) -> JSONResponse:
+        return JSONResponse(exc.payload(), status_code=exc.status, headers=exc.headers)
+
+    async def api_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        if exc.status < 500:
+            metrics.reject(exc.status)
+        return respond(exc)
+
+    async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = list(exc.errors())
+        if any(e.get("type") == "json_invalid" for e in errors):
+            metrics.reject(400)
+            detail = next(e for e in errors if e.get("type") == "json_invalid")
+            return respond(
+                ApiError(400, f"request body is not valid JSON: {detail.get('ctx', {}).get('error', '')}")
+            )
+        metrics.reject(422)
+        parts = [f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        body = error_payload("validation_error", "; ".join(parts) + more)
+        body["error"]["field"] = _field(tuple(errors[0].get("loc", ()))) if errors else "body"
+        return JSONResponse(body, status_code=422)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        headers = dict(exc.headers or {})
+        return JSONResponse(
+            error_payload(CODES.get(exc.status_code, "error"), message),
+            status_code=exc.status_code,
+            headers=headers,
+        )
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(
+            error_payload("internal_error", "internal error; see the server log"), status_code=500
+        )
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(Exception, unexpected)

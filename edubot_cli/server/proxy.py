@@ -1,0 +1,375 @@
+"""Talking to the engine on behalf of one client request, as ASGI responses that watch the client.
+
+``EngineCall`` runs the upstream exchange in a task and, alongside, waits for ``http.disconnect``: when the
+client goes away (closed tab, Stop button, Ctrl-C) the task is cancelled, which closes the upstream connection,
+which makes the engine stop generating. Nothing is sent to the client until the engine has answered with
+headers, so failures before that are proper HTTP errors (502/503/504); failures after the stream has started
+end it with an ``event: error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.responses import Response
+
+from .api_errors import ApiError
+from .metrics import Metrics
+from .security import Message, Receive, Scope, Send, send_error
+from .sse import LineSplitter, event
+from .upstream import Engine, EnginePool
+
+COMPLETIONS = "/v1/chat/completions"
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class EngineCall(Response):
+    """An ASGI response whose body comes from ``work(send)``; cancelled as soon as the client disconnects."""
+
+    def __init__(self, work: Callable[[Send], Awaitable[None]]) -> None:
+        # Deliberately not Response.__init__: status and headers are decided by ``work``.
+        self.work = work
+        self.background = None
+        self.status_code = 200
+        self.raw_headers = []
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = asyncio.ensure_future(self.work(send))
+        listener = asyncio.ensure_future(_wait_disconnect(receive))
+        try:
+            await asyncio.wait({task, listener}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.wait({task})
+            listener.cancel()
+        if not task.cancelled():
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, OSError):  # OSError: the client left while we wrote
+                raise exc
+
+
+async def _wait_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def engine_error(engine: Engine, status: int, body: bytes) -> ApiError:
+    """The API error for an engine's non-200 answer (its own message kept, the engine URL named)."""
+    try:
+        detail = json.loads(body)["error"]
+        message = detail["message"] if isinstance(detail, dict) else str(detail)
+    except (ValueError, KeyError, TypeError):
+        message = body[:200].decode("utf-8", "replace").strip() or "no details"
+    where = f"engine at {engine.url} answered {status}: {message}"
+    if status == 503:
+        return ApiError(503, where)
+    if status == 429:
+        return ApiError(429, where, headers={"Retry-After": "1"})
+    if 400 <= status < 500 and status != 404:
+        return ApiError(400, where)
+    return ApiError(502, where)
+
+
+def transport_error(engine: Engine, exc: httpx.HTTPError, timeout: float) -> ApiError:
+    """The API error for a failure while reading the engine's answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ApiError(504, f"engine at {engine.url} stopped answering for {timeout:g} s")
+    return ApiError(502, f"engine at {engine.url} broke off the answer: {exc or type(exc).__name__}")
+
+
+def _usage_counts(usage: Any) -> tuple[int, int]:
+    if not isinstance(usage, dict):
+        return 0, 0
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return (prompt if isinstance(prompt, int) else 0), (completion if isinstance(completion, int) else 0)
+
+
+async def _send_json(send: Send, status: int, payload: Any) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Proxy:
+    """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics."""
+
+    def __init__(self, pool: EnginePool, metrics: Metrics) -> None:
+        self.pool = pool
+        self.metrics = metrics
+
+    # ---- /chat, JSON ------------------------------------------------------------------------------------
+    def chat(self, payload: dict[str, Any]) -> EngineCall:
+        content = json.dumps(payload, ensure_ascii=False).encode()
+        if payload.get("stream"):
+            return EngineCall(lambda send: self._chat_stream(content, send))
+        return EngineCall(lambda send: self._chat_json(content, send))
+
+    async def _chat_json(self, content: bytes, send: Send) -> None:
+        start = time.perf_counter()
+        self.metrics.begin("/chat")
+        outcome, prompt, completion, latency = "error", 0, 0, None
+        try:
+            async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
+                try:
+                    body = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                if response.status_code != 200:
+                    raise engine_error(engine, response.status_code, body)
+                try:
+                    data = json.loads(body)
+                    text = data["choices"][0]["message"]["content"] or ""
+                except (ValueError, KeyError, IndexError, TypeError) as exc:
+                    raise ApiError(
+                        502, f"engine at {engine.url} sent an answer that is not a chat completion"
+                    ) from exc
+            prompt, completion = _usage_counts(data.get("usage"))
+            latency = time.perf_counter() - start
+            await _send_json(
+                send,
+                200,
+                {
+                    "response": text,
+                    "model": str(data.get("model") or engine.model or ""),
+                    "tokens_used": prompt + completion,
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "latency_seconds": round(latency, 6),
+                    "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                },
+            )
+            outcome = "ok"
+        except ApiError as exc:
+            await send_error(send, exc)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            self.metrics.finish("/chat", outcome, latency, None, prompt, completion)
+
+    # ---- /chat, SSE ---------------------------------------------------------------------------------------
+    async def _chat_stream(self, content: bytes, send: Send) -> None:
+        start = time.perf_counter()
+        self.metrics.begin("/chat")
+        outcome, prompt, completion, latency, ttft = "error", 0, 0, None, None
+        started = False
+        try:
+            async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
+                if response.status_code != 200:
+                    try:
+                        body = await response.aread()
+                    except httpx.HTTPError as exc:
+                        raise transport_error(engine, exc, self.pool.timeout) from exc
+                    raise engine_error(engine, response.status_code, body)
+                await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                started = True
+                splitter = LineSplitter()
+                finished = False
+                deltas = 0
+                usage: Any = None
+                model = engine.model or ""
+                try:
+                    async for chunk in response.aiter_raw():
+                        for data in splitter.feed(chunk):
+                            if data == b"[DONE]":
+                                finished = True
+                                continue
+                            obj = json.loads(data)
+                            if "error" in obj:
+                                raise engine_error(engine, 500, data)
+                            model = obj.get("model") or model
+                            if obj.get("usage"):
+                                usage = obj["usage"]
+                            for choice in obj.get("choices") or ():
+                                text = (choice.get("delta") or {}).get("content")
+                                if text:
+                                    if ttft is None:
+                                        ttft = time.perf_counter() - start
+                                    deltas += 1
+                                    await send(
+                                        {
+                                            "type": "http.response.body",
+                                            "body": event({"delta": text}),
+                                            "more_body": True,
+                                        }
+                                    )
+                                if choice.get("finish_reason"):
+                                    finished = True
+                except httpx.HTTPError as exc:
+                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                except (ValueError, TypeError, AttributeError) as exc:
+                    raise ApiError(502, f"engine at {engine.url} sent a malformed stream event") from exc
+                if not finished:
+                    raise ApiError(
+                        502, f"engine at {engine.url} ended the stream before the answer was complete"
+                    )
+            prompt, completion = _usage_counts(usage)
+            completion = completion or deltas
+            latency = time.perf_counter() - start
+            done = {
+                "done": True,
+                "model": str(model),
+                "usage": {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                },
+                "latency_seconds": round(latency, 6),
+                "ttft_seconds": None if ttft is None else round(ttft, 6),
+            }
+            await send({"type": "http.response.body", "body": event(done), "more_body": False})
+            outcome = "ok"
+        except ApiError as exc:
+            if not started:
+                await send_error(send, exc)
+            else:
+                await send(
+                    {"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False}
+                )
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            self.metrics.finish("/chat", outcome, latency, ttft, prompt, completion)
+
+    # ---- /v1/* pass-through -------------------------------------------------------------------------------
+    def models(self) -> EngineCall:
+        async def work(send: Send) -> None:
+            async with self.pool.open("GET", "/v1/models") as (engine, response):
+                try:
+                    body = await response.aread()
+                except httpx.HTTPError as exc:
+                    await send_error(send, transport_error(engine, exc, self.pool.timeout))
+                    return
+                await self._relay(send, engine, response, body)
+
+        return EngineCall(_errors_as_json(work))
+
+    def completions(self, raw: bytes, stream: bool) -> EngineCall:
+        if stream:
+            return EngineCall(lambda send: self._passthrough_stream(raw, send))
+        return EngineCall(lambda send: self._passthrough_json(raw, send))
+
+    async def _relay(self, send: Send, engine: Engine, response: httpx.Response, body: bytes) -> bool:
+        status = response.status_code
+        if status >= 500:
+            await send_error(send, engine_error(engine, status, body))
+            return False
+        content_type = response.headers.get("content-type", "application/json").encode()
+        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return status == 200
+
+    async def _passthrough_json(self, raw: bytes, send: Send) -> None:
+        endpoint = COMPLETIONS
+        start = time.perf_counter()
+        self.metrics.begin(endpoint)
+        outcome, prompt, completion, latency = "error", 0, 0, None
+        try:
+            async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
+                try:
+                    body = await response.aread()
+                except httpx.HTTPError as exc:
+                    raise transport_error(engine, exc, self.pool.timeout) from exc
+            if response.status_code == 200:
+                prompt, completion = _usage_from(body, 0, 0)  # not JSON: relayed as is, without counts
+            latency = time.perf_counter() - start
+            if await self._relay(send, engine, response, body):
+                outcome = "ok"
+        except ApiError as exc:
+            await send_error(send, exc)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            self.metrics.finish(endpoint, outcome, latency, None, prompt, completion)
+
+    async def _passthrough_stream(self, raw: bytes, send: Send) -> None:
+        endpoint = COMPLETIONS
+        start = time.perf_counter()
+        self.metrics.begin(endpoint)
+        outcome, prompt, completion, latency, ttft = "error", 0, 0, None, None
+        started = False
+        try:
+            async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
+                if response.status_code != 200:
+                    try:
+                        body = await response.aread()
+                    except httpx.HTTPError as exc:
+                        raise transport_error(engine, exc, self.pool.timeout) from exc
+                    await self._relay(send, engine, response, body)
+                    return
+                content_type = response.headers.get("content-type", "text/event-stream").encode()
+                headers = [(b"content-type", content_type), *SSE_HEADERS[1:]]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                started = True
+                splitter = LineSplitter()
+                try:
+                    async for chunk in response.aiter_raw():
+                        for data in splitter.feed(chunk):
+                            if ttft is None and b'"content"' in data:
+                                ttft = _first_content(data, start)
+                            if b'"usage"' in data:
+                                prompt, completion = _usage_from(data, prompt, completion)
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                except httpx.HTTPError as exc:
+                    raise transport_error(engine, exc, self.pool.timeout) from exc
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            latency = time.perf_counter() - start
+            outcome = "ok"
+        except ApiError as exc:
+            if not started:
+                await send_error(send, exc)
+            else:
+                await send(
+                    {"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False}
+                )
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            self.metrics.finish(endpoint, outcome, latency, ttft, prompt, completion)
+
+
+def _first_content(data: bytes, start: float) -> float | None:
+    try:
+        choices = json.loads(data).get("choices") or ()
+    except (ValueError, AttributeError):
+        return None
+    if any((c.get("delta") or {}).get("content") for c in choices if isinstance(c, dict)):
+        return time.perf_counter() - start
+    return None
+
+
+def _usage_from(data: bytes, prompt: int, completion: int) -> tuple[int, int]:
+    try:
+        usage = json.loads(data).get("usage")
+    except (ValueError, AttributeError):
+        return prompt, completion
+    return _usage_counts(usage) if usage else (prompt, completion)
+
+
+def _errors_as_json(work: Callable[[Send], Awaitable[None]]) -> Callable[[Send], Awaitable[None]]:
+    async def wrapped(send: Send) -> None:
+        try:
+            await work(send)
+        except ApiError as exc:
+            await send_error(send, exc)
+
+    return wrapped
+
+
+__all__ = ["EngineCall", "Message", "Proxy"]

@@ -1,0 +1,1 @@
+"""One router per concern: root (page, health, models), chat, OpenAI pass-through, observability."""

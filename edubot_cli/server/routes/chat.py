@@ -1,0 +1,54 @@
+"""``POST /chat``: a question (with optional history) answered as JSON or as a server-sent event stream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from ..api_errors import ApiError
+from ..schemas import ChatRequest, ChatResponse, ErrorResponse
+from ..state import backend
+
+router = APIRouter()
+
+STREAM_DOC = (
+    'With `stream: true`: `text/event-stream` of `data: {"delta": "..."}` events, then '
+    '`data: {"done": true, "usage": {...}, "latency_seconds": ..., "ttft_seconds": ...}`; a failure after '
+    'the stream started ends it with `event: error` + `data: {"error": {"code", "message"}}`.'
+)
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 429, 502, 503, 504)
+}
+
+
+@router.post(
+    "/chat",
+    response_model=ChatResponse,
+    summary="Ask a question",
+    description=STREAM_DOC,
+    responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
+)
+async def chat(body: ChatRequest, request: Request) -> Any:
+    state = backend(request)
+    settings = state.settings
+    if body.system_prompt is not None and not settings.allow_system_prompt_override:
+        raise ApiError(
+            400,
+            "system_prompt: this server does not allow overriding the system prompt "
+            "(allow_system_prompt_override is off)",
+        )
+    system = body.system_prompt if body.system_prompt is not None else settings.system_prompt
+    messages = [{"role": "system", "content": system}] if system else []
+    messages += [{"role": m.role, "content": m.content} for m in body.conversation_history]
+    messages.append({"role": "user", "content": body.message})
+    payload: dict[str, Any] = {
+        "model": state.pool.default_model(settings.served_model_name),
+        "messages": messages,
+        "max_tokens": body.max_tokens if body.max_tokens is not None else settings.max_tokens,
+        "temperature": body.temperature if body.temperature is not None else settings.temperature,
+        "stream": body.stream,
+    }
+    if body.stream:
+        payload["stream_options"] = {"include_usage": True}
+    return state.proxy.chat(payload)

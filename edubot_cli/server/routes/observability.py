@@ -1,0 +1,33 @@
+"""``/stats`` (JSON counters and percentiles) and ``/metrics`` (Prometheus text format)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from ..schemas import StatsResponse
+from ..state import backend
+
+router = APIRouter(tags=["observability"])
+
+
+@router.get("/stats", response_model=StatsResponse, summary="Requests, errors, tokens, latency and TTFT")
+async def stats(request: Request) -> Any:
+    state = backend(request)
+    return {**state.metrics.snapshot(), "engines": [e.describe() for e in state.pool.engines]}
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+async def metrics(request: Request) -> Response:
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    state = backend(request)
+    for engine in state.pool.engines:
+        state.metrics.engine_up.labels(engine.url).set(1 if engine.healthy else 0)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

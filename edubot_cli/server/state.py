@@ -1,0 +1,30 @@
+"""What every route needs: settings, the engine pool, the proxy and the metrics of one app instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .metrics import Metrics
+from .proxy import Proxy
+from .upstream import EnginePool
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+@dataclass
+class Backend:
+    settings: Settings
+    engine_name: str
+    pool: EnginePool
+    metrics: Metrics
+    proxy: Proxy
+    static_dir: Path
+
+
+def backend(request: Any) -> Backend:
+    """The ``Backend`` of the app serving ``request``."""
+    state: Backend = request.app.state.backend
+    return state

@@ -1,0 +1,180 @@
+"""The engines behind the backend: one shared ``httpx.AsyncClient`` over one or several OpenAI-compatible URLs.
+
+Requests go to the least busy healthy engine (ties broken round robin). A background task checks every engine's
+``GET /v1/models`` (every engine has it; llama-cpp has no /health), takes failing engines out and puts them back
+when they answer again. A request moves to another engine only when the connection could not be made at all:
+once the engine may have received it, retrying could run the generation twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from .api_errors import ApiError
+
+HEALTH_PATH = "/v1/models"
+HEALTH_TIMEOUT = 2.0
+
+
+def normalise_url(url: str) -> str:
+    """``http://h:p/``, ``http://h:p/v1`` -> ``http://h:p`` (the OpenAI base is this plus ``/v1``)."""
+    url = url.strip().rstrip("/")
+    return url[: -len("/v1")] if url.endswith("/v1") else url
+
+
+@dataclass
+class Engine:
+    url: str
+    healthy: bool = True
+    in_flight: int = 0
+    model: str | None = None  # the first model id the engine announces
+    models: list[str] = field(default_factory=list)
+    last_error: str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": "ok" if self.healthy else "unreachable",
+            "in_flight": self.in_flight,
+            "model": self.model,
+        }
+
+
+class EnginePool:
+    """Routes requests over ``urls`` and keeps their health up to date (see the module docstring)."""
+
+    def __init__(self, urls: list[str], timeout: float, health_interval: float = 5.0) -> None:
+        if not urls:
+            raise ValueError("at least one engine URL is needed")
+        self.engines = [Engine(normalise_url(u)) for u in urls]
+        self.timeout = timeout
+        self.health_interval = health_interval
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512, keepalive_expiry=30.0),
+            trust_env=False,
+        )
+        self._turn = 0
+        self._health_task: asyncio.Task[None] | None = None
+        self.on_health: list[Any] = []  # callbacks(engine) after each check
+
+    # ---- lifecycle ----------------------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._health_task is None:
+            self._health_task = asyncio.create_task(self._health_loop(), name="edubot-engine-health")
+
+    async def close(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+            self._health_task = None
+        await self.client.aclose()
+
+    async def _health_loop(self) -> None:
+        while True:
+            await self.check_all()
+            await asyncio.sleep(self.health_interval)
+
+    async def check(self, engine: Engine) -> bool:
+        """Probe one engine now and record the result."""
+        try:
+            response = await self.client.get(
+                engine.url + HEALTH_PATH, timeout=min(HEALTH_TIMEOUT, self.timeout)
+            )
+            if response.status_code != 200:
+                raise ValueError(f"answered {response.status_code}")
+            ids = [str(m["id"]) for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
+        except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
+            engine.healthy = False
+            engine.last_error = str(exc) or type(exc).__name__
+        else:
+            engine.healthy = True
+            engine.last_error = None
+            engine.models = ids
+            engine.model = ids[0] if ids else engine.model
+        for callback in self.on_health:
+            callback(engine)
+        return engine.healthy
+
+    async def check_all(self) -> list[bool]:
+        return list(await asyncio.gather(*(self.check(e) for e in self.engines)))
+
+    # ---- routing ------------------------------------------------------------------------------------------
+    def status(self) -> str:
+        up = sum(e.healthy for e in self.engines)
+        return "ok" if up == len(self.engines) else "unreachable" if up == 0 else "degraded"
+
+    def default_model(self, fallback: str) -> str:
+        for engine in self.engines:
+            if engine.healthy and engine.model:
+                return engine.model
+        return fallback
+
+    def pick(self, exclude: set[str]) -> Engine | None:
+        """The least busy engine not in ``exclude``, healthy ones first; round robin among equals."""
+        candidates = [e for e in self.engines if e.url not in exclude]
+        if not candidates:
+            return None
+        healthy = [e for e in candidates if e.healthy] or candidates
+        self._turn += 1
+        start = self._turn % len(healthy)
+        rotated = healthy[start:] + healthy[:start]
+        return min(rotated, key=lambda e: e.in_flight)
+
+    @contextlib.asynccontextmanager
+    async def open(
+        self, method: str, path: str, content: bytes | None = None, timeout: float | None = None
+    ) -> AsyncIterator[tuple[Engine, httpx.Response]]:
+        """Send a request to an engine and yield it with the (streaming) response once headers arrived.
+
+        Raises ``ApiError`` 503 when no engine accepts a connection, 504 when the engine does not answer in
+        time. The response body is read by the caller inside the ``async with``.
+        """
+        tried: list[str] = []
+        headers = {"content-type": "application/json"} if content is not None else None
+        while True:
+            engine = self.pick(set(tried))
+            if engine is None:
+                raise ApiError(
+                    503,
+                    f"engine unreachable at {', '.join(tried)}; is it running?",
+                    headers={"Retry-After": "5"},
+                )
+            tried.append(engine.url)
+            request = self.client.build_request(
+                method,
+                engine.url + path,
+                content=content,
+                headers=headers,
+                timeout=self.client.timeout if timeout is None else httpx.Timeout(timeout),
+            )
+            engine.in_flight += 1
+            try:
+                try:
+                    response = await self.client.send(request, stream=True)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    engine.healthy = False
+                    engine.last_error = str(exc) or type(exc).__name__
+                    continue
+                except httpx.TimeoutException as exc:
+                    raise ApiError(
+                        504, f"engine at {engine.url} did not answer within {self.timeout:g} s"
+                    ) from exc
+                except httpx.HTTPError as exc:
+                    raise ApiError(
+                        502, f"engine at {engine.url} failed: {exc or type(exc).__name__}"
+                    ) from exc
+                try:
+                    yield engine, response
+                finally:
+                    await response.aclose()
+                return
+            finally:
+                engine.in_flight -= 1

@@ -1,0 +1,71 @@
+"""The real backend (``create_app``) under uvicorn in a thread, for tests that speak HTTP to it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .server_thread import ServerThread
+
+
+class LiveBackend:
+    """``create_app(load_settings(**settings_overrides), engine_urls, engine_name)`` served on a free port.
+
+    ``settings_overrides`` are Settings fields (e.g. ``{"api_key": "k", "rate_limit_per_minute": 0}``); the
+    config file and EDUBOT_* environment of the test process are not read. ``app`` gives access to the app
+    (``app.state.backend`` holds the pool and metrics).
+    """
+
+    def __init__(
+        self,
+        settings_overrides: dict[str, Any] | None = None,
+        engine_urls: list[str] | None = None,
+        engine_name: str = "external",
+        health_interval: float = 5.0,
+        static_dir: Path | None = None,
+    ) -> None:
+        from edubot_cli.server.app import create_app
+
+        self.settings = settings = isolated_settings(
+            {"rate_limit_per_minute": 0, **(settings_overrides or {})}
+        )
+        self.app = create_app(
+            settings,
+            list(engine_urls or []),
+            engine_name,
+            health_interval=health_interval,
+            static_dir=static_dir,
+        )
+        self._server = ServerThread(self.app, name="live-backend")
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> LiveBackend:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> LiveBackend:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def isolated_settings(overrides: dict[str, Any]) -> Any:
+    """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment."""
+    import os
+    import tempfile
+    from unittest import mock
+
+    from edubot_cli.config import load_settings
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, clean, clear=True):
+        empty = Path(tmp) / "edubot.yaml"
+        empty.write_text("{}\n", encoding="utf-8")
+        return load_settings(empty, **overrides)
