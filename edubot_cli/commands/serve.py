@@ -140,7 +140,7 @@ def serve(
         pipeline_parallel_size=pipeline_parallel_size,
         engine_args=engine_args or None,
     )
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     observer = _ConsoleObserver(console, settings.ready_timeout)
     try:
         outcome = run(settings, observer, show_log=engine_log)

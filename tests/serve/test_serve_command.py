@@ -1,0 +1,90 @@
+"""`edubot serve` as a user runs it: a real subprocess with the real engine, stopped by a signal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edubot_cli.engines.process import free_port, group_members
+
+pytestmark = pytest.mark.engine
+
+EDUBOT = Path(sys.executable).with_name("edubot")
+
+
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except FileNotFoundError:
+                continue
+            fields = text[text.rindex(")") + 2 :].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "edubot serve exited early"
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"{url}/health never answered 200")
+
+
+@pytest.mark.parametrize(("sig", "reason"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
+def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.Signals, reason: str) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
+    output = tmp_path / "serve.out"
+    with output.open("w") as sink:
+        proc = subprocess.Popen(
+            [str(EDUBOT), "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        engines = children(proc.pid)
+        assert len(engines) == 1
+        cmdline = Path(f"/proc/{engines[0]}/cmdline").read_bytes().split(b"\0")
+        assert b"llama_cpp.server" in cmdline
+        reply = httpx.post(
+            url + "/chat", json={"message": "What is photosynthesis?", "max_tokens": 16}, timeout=120
+        )
+        assert reply.status_code == 200 and reply.json()["response"].strip()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = output.read_text()
+    assert "engine llama-cpp: " in text
+    assert f"engine log: {tmp_path / 'logs'}" in text
+    assert f"edubot is serving at {url}" in text
+    assert text.rstrip().endswith(f"edubot stopped ({reason}); no engine process left running")
+    assert group_members(engines[0]) == []
+    assert children(proc.pid) == []
+    logs = list((tmp_path / "logs").glob("engine-llama-cpp-*.log"))
+    assert len(logs) == 1
