@@ -2,9 +2,231 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
 
 from . import model_train
+from ._common import settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ..checkpoints.convert import ConvertResult
+    from ..checkpoints.inspect import ModelInfo
 
 app = typer.Typer(help="Train, convert, list and inspect models.", no_args_is_help=True)
 app.command("train")(model_train.train)
+
+
+class DType(StrEnum):
+    keep = "keep"
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp32 = "fp32"
+
+
+def _console(stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    interactive = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)
+
+
+@app.command()
+def convert(
+    ctx: typer.Context,
+    source: Path = typer.Argument(
+        ...,
+        help="Checkpoint: a folder (pytorch_model.bin, sharded .bin + index, hf_format/samples_N, a training run), "
+        "a .bin/.pt/.pth file, or a .gguf file.",
+        show_default=False,
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Output directory (default: <models_dir>/<name of the checkpoint>)."
+    ),
+    dtype: DType = typer.Option(
+        DType.keep, "--dtype", help="Weight dtype to write: keep, bf16, fp16 or fp32."
+    ),
+    max_shard_size: str = typer.Option(
+        "5GB",
+        "--max-shard-size",
+        help="Largest safetensors file (decimal units: 5GB = 5×10⁹ bytes; GiB for binary).",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace the output directory if it exists."),
+) -> None:
+    """Convert a training checkpoint (or a GGUF file) into a verified safetensors model that vLLM and
+    `transformers serve` load.
+
+    Every tensor is read back and compared bitwise; the output appears only when complete.
+
+    Example: edubot model convert checkpoints/hf_format --dtype bf16
+    """
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from ..checkpoints.convert import ConvertOptions
+    from ..checkpoints.convert import convert as run_convert
+
+    options = ConvertOptions(
+        source=source,
+        target=output,
+        models_dir=settings(ctx).models_dir,
+        dtype=dtype.value,
+        max_shard_size=max_shard_size,
+        force=force,
+    )
+    err = _console(stderr=True)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("reading the checkpoint", total=None)
+
+        def on_progress(done: int, total: int, what: str) -> None:
+            bar.update(task, completed=done, total=total, description=what)
+
+        def on_status(what: str) -> None:
+            bar.update(task, description=what)
+
+        result = run_convert(options, progress=on_progress, status=on_status)
+    _print_convert(result, err)
+
+
+def _print_convert(result: ConvertResult, err: Console) -> None:
+    from rich.markup import escape
+
+    from ..checkpoints.write import format_size
+
+    for note in result.notes:
+        err.print(f"[cyan]note:[/] {escape(note)}")
+    for item in result.dropped:
+        err.print(f"[cyan]dropped:[/] {escape(item)}")
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}")
+    out = _console()
+    shards = "1 file" if result.shards == 1 else f"{result.shards} shards + index"
+    out.print(
+        f"[green]converted[/] {escape(str(result.source.path))} → [bold]{escape(str(result.target))}[/]"
+    )
+    out.print(
+        f"  {result.tensors} tensors, {result.parameters:,} parameters, {', '.join(result.dtypes)}, "
+        f"{format_size(result.bytes)} in {shards}, {result.seconds:.1f} s ({result.mb_per_s:.0f} MB/s), "
+        "verified bitwise"
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the models under the models folder plus the embedded default, with what can serve each.
+
+    Example: edubot model list
+    """
+    from ..checkpoints.inspect import list_models
+
+    infos, notes = list_models(settings(ctx).models_dir)
+    if as_json:
+        typer.echo(json.dumps({"models": [_jsonable(i) for i in infos], "notes": notes}, indent=2))
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    from ..checkpoints.write import format_size
+
+    table = Table(show_edge=False, pad_edge=False)
+    for column in ("name", "format", "architecture", "parameters", "dtype", "size", "engines", "path"):
+        table.add_column(column, overflow="fold")
+    for info in infos:
+        table.add_row(
+            escape(info.name),
+            info.format,
+            escape(info.architecture),
+            _params(info.parameters),
+            info.dtype,
+            format_size(info.size),
+            ", ".join(info.engines) or "[red]none[/]",
+            escape(str(info.path)),
+        )
+    out = _console()
+    out.print(table)
+    err = _console(stderr=True)
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+
+
+@app.command()
+def inspect(
+    path: Path = typer.Argument(
+        ..., help="A model folder, .bin/.pt/.pth file or .gguf file.", show_default=False
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+) -> None:
+    """Show a model's format, architecture, parameters, dtype, size, shards, tied weights, which engines can
+    serve it and anything that would stop vLLM from loading it.
+
+    Example: edubot model inspect models/my-tutor
+    """
+    from ..checkpoints.inspect import inspect_model
+
+    info = inspect_model(path)
+    if as_json:
+        typer.echo(json.dumps(_jsonable(info), indent=2))
+        return
+    from rich.markup import escape
+
+    from ..checkpoints.write import format_size
+
+    out = _console()
+    rows = [
+        ("path", str(info.path)),
+        ("format", info.format),
+        ("architecture", info.architecture),
+        ("parameters", _params(info.parameters)),
+        ("dtype", info.dtype),
+        ("size on disk", format_size(info.size)),
+        ("tied weights", info.tied),
+        ("servable by", ", ".join(info.engines) or "none as it is"),
+    ]
+    for key, value in rows:
+        out.print(f"[bold]{key:<13}[/] {escape(value)}")
+    out.print(f"[bold]{'shards':<13}[/] {len(info.shards)}")
+    for shard in info.shards:
+        out.print(f"  {escape(shard.name)}  {shard.tensors} tensors  {format_size(shard.bytes)}")
+    if info.vllm_problems:
+        out.print("[bold]would stop vLLM:[/]")
+        for problem in info.vllm_problems:
+            out.print(f"  [red]•[/] {escape(problem)}")
+    else:
+        out.print("[green]vLLM can load it as it is[/]")
+    for note in info.notes:
+        out.print(f"[cyan]note:[/] {escape(note)}")
+
+
+def _params(n: int | None) -> str:
+    if n is None:
+        return "?"
+    return f"{n / 1e9:.2f}B" if n >= 1e9 else f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n:,}"
+
+
+def _jsonable(info: ModelInfo) -> dict[str, Any]:
+    data = asdict(info)
+    data["path"] = str(info.path)
+    return data

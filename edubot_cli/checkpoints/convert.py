@@ -1,0 +1,319 @@
+"""``edubot model convert``: any supported checkpoint in, a verified safetensors directory out, atomically.
+
+The output is built in a hidden temporary directory beside the target and renamed into place only once every
+shard has been verified, so an interruption at any moment (even ``kill -9``) leaves no target directory and no
+half-written file; leftovers of killed runs are removed by the next conversion to the same target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConvertError
+from .discover import CONFIG_FILES, TOKENIZER_FILES, Source, discover
+from .write import (
+    DEFAULT_MAX_SHARD_SIZE,
+    Progress,
+    format_size,
+    make_plan,
+    parse_size,
+    target_dtype,
+    write_and_verify,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+Status = Callable[[str], None]
+"""Called with a short description of a step that has no byte count (reading, dequantising)."""
+
+TOKENIZER_NEEDED = ("tokenizer.json", "tokenizer.model", "vocab.json")
+"""At least one of these is needed for engines to build a tokenizer."""
+
+
+@dataclass
+class ConvertOptions:
+    """What ``edubot model convert`` was asked to do."""
+
+    source: Path
+    target: Path | None = None
+    """Output directory; None means ``models_dir / <source name>``."""
+    models_dir: Path = Path("models")
+    dtype: str = "keep"
+    max_shard_size: str = DEFAULT_MAX_SHARD_SIZE
+    force: bool = False
+
+
+@dataclass
+class ConvertResult:
+    """What was written, for the summary."""
+
+    target: Path
+    source: Source
+    tensors: int
+    parameters: int
+    dtypes: list[str]
+    bytes: int
+    shards: int
+    seconds: float
+    dropped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
+
+
+def convert(
+    options: ConvertOptions, progress: Progress | None = None, status: Status | None = None
+) -> ConvertResult:
+    """Convert ``options.source`` into a verified safetensors directory; see the module docstring."""
+    started = time.monotonic()
+    progress = progress or (lambda done, total, what: None)
+    status = status or (lambda what: None)
+    max_shard = parse_size(options.max_shard_size)
+    source = discover(options.source)
+    if source.format == "safetensors":
+        raise ConvertError(
+            f"{options.source}: already a safetensors model, nothing to convert",
+            hint=f"serve it as it is: edubot serve --model {source.root}",
+        )
+    target = options.target if options.target is not None else options.models_dir / source.name
+    _check_target(target, source, options.force)
+    dtype = target_dtype(options.dtype)
+
+    notes = list(source.notes)
+    dropped: list[str] = []
+    if source.format == "gguf":
+        from .gguf import dequantise
+
+        model = dequantise(source.weights[0], status)
+        gguf_tensors = model.tensors
+        loader: Callable[[int], Mapping[str, torch.Tensor]] = lambda i: gguf_tensors  # noqa: E731
+        n_inputs = 1
+        tie = bool(getattr(model.config, "tie_word_embeddings", False))
+    else:
+        from .load import load_shard
+
+        n_inputs = len(source.weights)
+        config = _read_config(source.root)
+        tie = bool(config.get("tie_word_embeddings", False)) if config else False
+        reports: dict[int, tuple[list[str], int]] = {}
+
+        def loader(i: int) -> Mapping[str, torch.Tensor]:
+            shard = load_shard(source.weights[i])
+            reports[i] = (shard.dropped, shard.renamed)
+            return shard.tensors
+
+    status(f"planning {len(source.weights)} input file(s)")
+    plan = make_plan(n_inputs, loader, dtype=dtype, max_shard_size=max_shard, tie_word_embeddings=tie)
+    if source.format == "bin":
+        dropped += _loader_report(source, reports)
+    dropped += plan.dropped
+    notes += plan.notes
+
+    aux = _aux_files(source)
+    needed = plan.total_bytes + plan.header_bytes + sum(p.stat().st_size for p in aux)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(target)
+    free = shutil.disk_usage(target.parent).free
+    if free < needed:
+        raise ConvertError(
+            f"not enough free disk space in {target.parent}: the model needs {format_size(needed)}, "
+            f"{format_size(free)} is free",
+            hint="free some space, write elsewhere with --output, or halve the size with --dtype bf16",
+        )
+
+    warnings: list[str] = []
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent))
+    try:
+        write_and_verify(plan, loader, tmp, dtype, progress)
+        if source.format == "gguf":
+            _write_gguf_aux(model, tmp, options.dtype)
+        else:
+            warnings += _copy_aux(aux, tmp, options.dtype)
+        for path in tmp.iterdir():
+            if path.suffix != ".safetensors":  # shards were synced as they were written
+                _fsync(path)
+        _fsync(tmp)
+        _move_into_place(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ConvertResult(
+        target=target,
+        source=source,
+        tensors=len(plan.tensors),
+        parameters=plan.parameters,
+        dtypes=plan.dtypes,
+        bytes=plan.total_bytes,
+        shards=len(plan.shards),
+        seconds=time.monotonic() - started,
+        dropped=dropped,
+        notes=notes,
+        warnings=warnings,
+    )
+
+
+def _check_target(target: Path, source: Source, force: bool) -> None:
+    resolved = target.resolve()
+    inputs = [p.resolve() for p in source.weights] + [source.root.resolve()]
+    if any(p == resolved or p.is_relative_to(resolved) for p in inputs):
+        raise ConvertError(
+            f"{target}: the output would replace the checkpoint being converted",
+            hint="choose another output directory with --output",
+        )
+    if target.exists() or target.is_symlink():
+        if not target.is_dir() or target.is_symlink():
+            raise ConvertError(f"{target}: exists and is not a directory", hint="choose another --output")
+        if not force:
+            raise ConvertError(
+                f"{target}: already exists",
+                hint="pass --force to replace it, or choose another directory with --output",
+            )
+
+
+def _read_config(root: Path) -> dict[str, Any] | None:
+    path = root / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConvertError(f"{path}: unreadable ({exc})", hint="fix or remove the file") from exc
+    if not isinstance(data, dict):
+        raise ConvertError(f"{path}: must hold a JSON object", hint="fix or remove the file")
+    return data
+
+
+def _loader_report(source: Source, reports: dict[int, tuple[list[str], int]]) -> list[str]:
+    dropped: list[str] = []
+    renamed = 0
+    for i in sorted(reports):
+        entries, count = reports[i]
+        renamed += count
+        if entries:
+            where = f" in {source.weights[i].name}" if len(source.weights) > 1 else ""
+            dropped.append(f"non-weight entries{where}: {', '.join(entries)}")
+    if renamed:
+        dropped.append(f"'module.'/'_orig_mod.' prefixes removed from {renamed} tensor names")
+    return dropped
+
+
+def _aux_files(source: Source) -> list[Path]:
+    if source.format == "gguf":
+        return []
+    return [source.root / n for n in (*CONFIG_FILES, *TOKENIZER_FILES) if (source.root / n).is_file()]
+
+
+def _copy_aux(files: list[Path], tmp: Path, dtype: str) -> list[str]:
+    warnings: list[str] = []
+    names = {p.name for p in files}
+    for path in files:
+        shutil.copyfile(path, tmp / path.name)
+    if "config.json" not in names:
+        warnings.append(
+            "no config.json next to the weights: transformers and vLLM need it — copy the base model's config.json "
+            "into the output directory"
+        )
+    elif dtype != "keep":
+        _set_config_dtype(tmp / "config.json", dtype)
+    if not names & set(TOKENIZER_NEEDED):
+        warnings.append(
+            "no tokenizer files next to the weights (tokenizer.json, tokenizer_config.json ...): vLLM and "
+            "`transformers serve` need them — copy the base model's tokenizer files into the output directory"
+        )
+    return warnings
+
+
+def _set_config_dtype(path: Path, dtype: str) -> None:
+    name = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[dtype]
+    data = json.loads(path.read_text(encoding="utf-8"))
+    keys = [k for k in ("dtype", "torch_dtype") if k in data] or ["torch_dtype"]
+    for k in keys:
+        data[k] = name
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _write_gguf_aux(model: Any, tmp: Path, dtype: str) -> None:
+    if dtype != "keep":
+        model.config.dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[dtype]
+    model.config.save_pretrained(tmp)
+    model.generation_config.save_pretrained(tmp)
+    model.tokenizer.save_pretrained(tmp)
+    config = tmp / "tokenizer_config.json"
+    data = json.loads(config.read_text(encoding="utf-8"))
+    # Name the generic fast tokenizer class, which every transformers release (and so every engine) knows.
+    if data.get("tokenizer_class") == "TokenizersBackend":
+        data["tokenizer_class"] = "PreTrainedTokenizerFast"
+    for key in ("is_local", "local_files_only"):
+        data.pop(key, None)
+    config.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove temporary directories left beside ``target`` by conversions that were killed."""
+    for path in target.parent.glob(f".{target.name}.partial-*"):
+        pid_text = path.name.removeprefix(f".{target.name}.partial-").split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)) and path.is_dir():
+            shutil.rmtree(path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _move_into_place(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` to ``target``; an existing target is swapped out atomically where the OS allows."""
+    if not target.exists():
+        os.rename(tmp, target)
+    elif _exchange(tmp, target):
+        shutil.rmtree(tmp)  # now holds the replaced model
+    else:
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+        os.rename(target, old / target.name)
+        os.rename(tmp, target)
+        shutil.rmtree(old)
+    _fsync(target.parent)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) (Linux); False where unsupported."""
+    renameat2 = None
+    with contextlib.suppress(OSError, AttributeError):
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,424 @@
+"""Streaming safetensors writer: plan the shards, write them one tensor at a time, verify them bitwise.
+
+Input tensors come from a ``ShardLoader`` (one input shard at a time, memory-mapped for ``.bin`` files), so memory
+stays near the size of the largest tensor being converted rather than the model. The safetensors files are
+written directly (8-byte header length, JSON header with ``{"format": "pt"}`` metadata, raw little-endian data),
+then read back one key at a time with ``safe_open`` and compared byte for byte with what was meant to be written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from ..errors import ConvertError, UsageError
+from .load import import_torch
+
+if TYPE_CHECKING:
+    import torch
+
+ShardLoader = Callable[[int], Mapping[str, "torch.Tensor"]]
+"""Returns the tensors of input shard ``i`` (names already normalised)."""
+Progress = Callable[[int, int, str], None]
+"""Called with (bytes done, bytes in all, what is happening); writing and verifying each count once."""
+
+DTYPE_CHOICES = ("keep", "bf16", "fp16", "fp32")
+DEFAULT_MAX_SHARD_SIZE = "5GB"
+CHUNK = 64 * 1024 * 1024
+"""Bytes per write call (and per progress tick) for large tensors."""
+INDEX_NAME = "model.safetensors.index.json"
+SINGLE_NAME = "model.safetensors"
+LM_HEAD = "lm_head.weight"
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+
+
+def parse_size(text: str) -> int:
+    """Bytes in a size like ``5GB`` (decimal: 5×10⁹), ``500MB``, ``2GiB`` (binary) or ``1048576``."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).upper() if match else ""
+    if not match or unit not in _UNITS:
+        raise UsageError(
+            f"--max-shard-size {text!r}: not a size",
+            hint="write a number with a unit, e.g. 5GB, 500MB (decimal) or 2GiB (binary)",
+        )
+    size = int(float(match.group(1)) * _UNITS[unit])
+    if size <= 0:
+        raise UsageError(f"--max-shard-size {text!r}: must be more than 0 bytes", hint="e.g. 5GB")
+    return size
+
+
+def format_size(n: float) -> str:
+    """``n`` bytes in decimal units (``1.23 GB``)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.2f} {unit}"
+        n /= 1000
+    return f"{n:.2f} TB"
+
+
+def st_dtypes(torch: Any) -> dict[Any, str]:
+    """torch dtype -> safetensors dtype name."""
+    names = {
+        torch.float64: "F64",
+        torch.float32: "F32",
+        torch.float16: "F16",
+        torch.bfloat16: "BF16",
+        torch.int64: "I64",
+        torch.int32: "I32",
+        torch.int16: "I16",
+        torch.int8: "I8",
+        torch.uint8: "U8",
+        torch.bool: "BOOL",
+        torch.float8_e4m3fn: "F8_E4M3",
+        torch.float8_e5m2: "F8_E5M2",
+    }
+    for attr, name in (("uint16", "U16"), ("uint32", "U32"), ("uint64", "U64")):
+        if hasattr(torch, attr):
+            names[getattr(torch, attr)] = name
+    return names
+
+
+def target_dtype(choice: str) -> Any:
+    """The torch dtype for ``--dtype`` (None for ``keep``)."""
+    if choice not in DTYPE_CHOICES:
+        raise UsageError(f"--dtype {choice!r}: unknown", hint=f"choose one of {', '.join(DTYPE_CHOICES)}")
+    if choice == "keep":
+        return None
+    torch = import_torch()
+    return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[choice]
+
+
+def prepare(tensor: torch.Tensor, dtype: Any) -> torch.Tensor:
+    """The tensor as it is written: floating point cast to ``dtype`` (when given), contiguous, on the CPU."""
+    if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
+        tensor = tensor.to(dtype)
+    return tensor.contiguous()
+
+
+@dataclass
+class TensorPlan:
+    """One tensor to write."""
+
+    name: str
+    source: int
+    """Input shard it comes from."""
+    dtype: str
+    """safetensors dtype name (F32, BF16 ...)."""
+    shape: list[int]
+    nbytes: int
+
+
+@dataclass
+class ShardPlan:
+    """One output file."""
+
+    filename: str
+    tensors: list[TensorPlan]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.nbytes for t in self.tensors)
+
+
+@dataclass
+class WritePlan:
+    """Everything that will be written, decided before the first byte is."""
+
+    shards: list[ShardPlan]
+    parameters: int
+    dropped: list[str] = field(default_factory=list)
+    """Tensors left out on purpose, with why (tied weights)."""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(s.nbytes for s in self.shards)
+
+    @property
+    def tensors(self) -> list[TensorPlan]:
+        return [t for s in self.shards for t in s.tensors]
+
+    @property
+    def dtypes(self) -> list[str]:
+        return sorted({t.dtype for t in self.tensors})
+
+    @property
+    def header_bytes(self) -> int:
+        """A generous bound on the bytes of headers and index (for the free-space check)."""
+        return sum(len(t.name) + 128 for t in self.tensors) * 2 + 4096 * len(self.shards)
+
+
+def make_plan(
+    n_inputs: int,
+    load: ShardLoader,
+    *,
+    dtype: Any,
+    max_shard_size: int,
+    tie_word_embeddings: bool | None,
+) -> WritePlan:
+    """Decide names, dtypes and shard files from the input shards' metadata (no tensor data is read)."""
+    torch = import_torch()
+    st_names = st_dtypes(torch)
+    entries: list[TensorPlan] = []
+    seen: dict[str, int] = {}
+    dropped: list[str] = []
+    notes: list[str] = []
+    parameters = 0
+    for i in range(n_inputs):
+        tensors = load(i)
+        aliases = _alias_groups(tensors)
+        for name, tensor in tensors.items():
+            if name in seen:
+                raise ConvertError(
+                    f"tensor {name!r} appears in input shards {seen[name] + 1} and {i + 1}",
+                    hint="the shards come from different checkpoints; keep one set of shard files",
+                )
+            seen[name] = i
+            group = aliases.get(name)
+            if group and tie_word_embeddings and name == LM_HEAD and any(n != LM_HEAD for n in group):
+                dropped.append(
+                    f"{LM_HEAD} (shares its storage with {_other(group)}; tie_word_embeddings is set)"
+                )
+                continue
+            if group and name != group[0] and not tie_word_embeddings:
+                notes.append(
+                    f"{name} shares storage with {group[0]} but config.json does not tie them: both written"
+                )
+            out_dtype = dtype if (dtype is not None and tensor.is_floating_point()) else tensor.dtype
+            if out_dtype not in st_names:
+                raise ConvertError(
+                    f"tensor {name!r} has dtype {out_dtype}, which safetensors cannot store",
+                    hint="pass --dtype bf16, fp16 or fp32 if it is floating point",
+                )
+            numel = tensor.numel()
+            parameters += numel
+            entries.append(
+                TensorPlan(
+                    name=name,
+                    source=i,
+                    dtype=st_names[out_dtype],
+                    shape=list(tensor.shape),
+                    nbytes=numel * _itemsize(out_dtype, torch),
+                )
+            )
+        del tensors
+    names = {e.name for e in entries}
+    if tie_word_embeddings and LM_HEAD in names and any(n.endswith("embed_tokens.weight") for n in names):
+        for e in entries:
+            if e.name == LM_HEAD:
+                parameters -= math.prod(e.shape)
+        entries = [e for e in entries if e.name != LM_HEAD]
+        dropped.append(f"{LM_HEAD} (config.json sets tie_word_embeddings: the embedding matrix is used)")
+    if not entries:
+        raise ConvertError("the checkpoint holds no tensors to write", hint="check the input files")
+    return WritePlan(
+        shards=_pack(entries, max_shard_size), parameters=parameters, dropped=dropped, notes=notes
+    )
+
+
+def _other(group: list[str]) -> str:
+    return next(n for n in group if n != LM_HEAD)
+
+
+def _itemsize(dtype: Any, torch: Any) -> int:
+    return int(torch.empty((), dtype=dtype).element_size())
+
+
+def _alias_groups(tensors: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+    """Names that are the very same view of one storage (tied weights), canonical name first."""
+    by_view: dict[tuple[Any, ...], list[str]] = {}
+    for name, t in tensors.items():
+        if t.numel() == 0:
+            continue
+        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+        by_view.setdefault(key, []).append(name)
+    groups: dict[str, list[str]] = {}
+    for names in by_view.values():
+        if len(names) > 1:
+            ordered = sorted(names, key=lambda n: (n == LM_HEAD, len(n), n))
+            for n in names:
+                groups[n] = ordered
+    return groups
+
+
+def _pack(entries: list[TensorPlan], max_shard_size: int) -> list[ShardPlan]:
+    groups: list[list[TensorPlan]] = [[]]
+    size = 0
+    for e in entries:
+        if groups[-1] and size + e.nbytes > max_shard_size:
+            groups.append([])
+            size = 0
+        groups[-1].append(e)
+        size += e.nbytes
+    if len(groups) == 1:
+        return [ShardPlan(SINGLE_NAME, groups[0])]
+    n = len(groups)
+    return [ShardPlan(f"model-{i + 1:05d}-of-{n:05d}.safetensors", g) for i, g in enumerate(groups)]
+
+
+def header(shard: ShardPlan) -> bytes:
+    """The 8-byte length plus JSON header of a shard, padded to 8 bytes like safetensors does."""
+    meta: dict[str, Any] = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for t in shard.tensors:
+        meta[t.name] = {"dtype": t.dtype, "shape": t.shape, "data_offsets": [offset, offset + t.nbytes]}
+        offset += t.nbytes
+    text = json.dumps(meta, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text
+
+
+def index_json(plan: WritePlan) -> str:
+    """``model.safetensors.index.json`` for a sharded plan: true total size, only keys that exist."""
+    weight_map = {t.name: s.filename for s in plan.shards for t in s.tensors}
+    data = {"metadata": {"total_size": plan.total_bytes}, "weight_map": dict(sorted(weight_map.items()))}
+    return json.dumps(data, indent=2) + "\n"
+
+
+class _Inputs:
+    """Loaded input shards, each dropped once no later output shard needs it."""
+
+    def __init__(self, plan: WritePlan, load: ShardLoader) -> None:
+        self._load = load
+        self._loaded: dict[int, Mapping[str, torch.Tensor]] = {}
+        self._last_use: dict[int, int] = {}
+        for k, shard in enumerate(plan.shards):
+            for t in shard.tensors:
+                self._last_use[t.source] = k
+
+    def get(self, t: TensorPlan) -> torch.Tensor:
+        if t.source not in self._loaded:
+            self._loaded[t.source] = self._load(t.source)
+        return self._loaded[t.source][t.name]
+
+    def release_after(self, k: int) -> None:
+        for i in [i for i in self._loaded if self._last_use[i] <= k]:
+            del self._loaded[i]
+
+
+def write_and_verify(
+    plan: WritePlan, load: ShardLoader, directory: Path, dtype: Any, progress: Progress
+) -> None:
+    """Write every shard of ``plan`` (and the index) into ``directory``, verifying each shard after writing it."""
+    inputs = _Inputs(plan, load)
+    total = 2 * plan.total_bytes
+    done = 0
+    for k, shard in enumerate(plan.shards):
+        path = directory / shard.filename
+        what = f"writing {shard.filename}"
+        with open(path, "wb", buffering=0) as f:
+            f.write(header(shard))
+            for t in shard.tensors:
+                for written in _write_tensor(f, prepare(inputs.get(t), dtype), t):
+                    done += written
+                    progress(done, total, what)
+            os.fsync(f.fileno())
+        done = verify_shard(path, shard, lambda t: prepare(inputs.get(t), dtype), done, total, progress)
+        inputs.release_after(k)
+    if len(plan.shards) > 1:
+        index = directory / INDEX_NAME
+        index.write_text(index_json(plan), encoding="utf-8")
+        _fsync(index)
+
+
+def _write_tensor(f: Any, tensor: torch.Tensor, t: TensorPlan) -> Any:
+    """Write the tensor's bytes, yielding how many went out after each chunk."""
+    if tensor.numel() == 0:
+        return
+    data = memoryview(cast(Any, tensor.reshape(-1).view(_uint8()).numpy()))
+    if len(data) != t.nbytes:
+        raise ConvertError(f"tensor {t.name!r}: {len(data)} bytes where {t.nbytes} were planned")
+    for start in range(0, len(data), CHUNK):
+        chunk = data[start : start + CHUNK]
+        while chunk:
+            n = f.write(chunk)
+            chunk = chunk[n:]
+        yield min(CHUNK, len(data) - start)
+
+
+def _uint8() -> Any:
+    return import_torch().uint8
+
+
+def verify_shard(
+    path: Path,
+    shard: ShardPlan,
+    expected: Callable[[TensorPlan], torch.Tensor],
+    done: int,
+    total: int,
+    progress: Progress,
+) -> int:
+    """Read ``path`` back one key at a time and compare each tensor bitwise with ``expected``; return ``done``."""
+    from safetensors import SafetensorError, safe_open
+
+    what = f"verifying {shard.filename}"
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            keys = set(f.keys())
+            planned = {t.name for t in shard.tensors}
+            if keys != planned:
+                odd = sorted(keys ^ planned)
+                raise ConvertError(
+                    f"verification failed: {path.name} holds other keys than planned (e.g. {odd[0]!r})",
+                    hint="this is a bug in the writer; please report it",
+                )
+            if (f.metadata() or {}).get("format") != "pt":
+                raise ConvertError(f"verification failed: {path.name} lacks the {{'format': 'pt'}} metadata")
+            for t in shard.tensors:
+                got = f.get_tensor(t.name)
+                if not bitwise_equal(got, expected(t)):
+                    raise ConvertError(
+                        f"verification failed: tensor {t.name!r} in {path.name} differs from the input",
+                        hint="the disk or memory may be faulty; nothing was kept — run the conversion again",
+                    )
+                del got
+                done += t.nbytes
+                progress(done, total, what)
+    except SafetensorError as exc:
+        raise ConvertError(
+            f"verification failed: {path.name} cannot be read back ({exc})",
+            hint="the disk may be full or faulty; nothing was kept — run the conversion again",
+        ) from exc
+    return done
+
+
+def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Same dtype, shape and bytes (NaNs and signed zeros compared as bits)."""
+    torch = import_torch()
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return False
+    if a.numel() == 0:
+        return True
+    ua = a.contiguous().reshape(-1).view(torch.uint8)
+    ub = b.contiguous().reshape(-1).view(torch.uint8)
+    for wide in (torch.int64, torch.int32):
+        size = wide.itemsize
+        if ua.numel() % size == 0 and ua.data_ptr() % size == 0 and ub.data_ptr() % size == 0:
+            return bool(torch.equal(ua.view(wide), ub.view(wide)))
+    return bool(torch.equal(ua, ub))
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
