@@ -77,7 +77,7 @@ class _Silent:
 
 @dataclass(frozen=True)
 class ServeOutcome:
-    """How ``serve`` ended: ``interrupted`` (Ctrl-C), ``terminated`` (SIGTERM) or ``stopped`` (backend exited)."""
+    """How ``serve`` ended: ``interrupted`` (Ctrl-C), ``terminated`` (SIGTERM) or ``backend exited``."""
 
     reason: str
     engine: str
@@ -223,4 +223,4 @@ def serve(
                 return ServeOutcome("interrupted", name)
     finally:
         sock.close()
-    return ServeOutcome("stopped", name)
+    return ServeOutcome("backend exited", name)
