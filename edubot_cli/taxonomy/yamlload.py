@@ -156,7 +156,7 @@ def path_at(root: Node | None, line: int, col: int) -> str:
         nxt: Node | None = None
         if isinstance(node, MappingNode):
             for k, v in node.value:
-                if spans(k) or spans(v):
+                if (k.start_mark.line, k.start_mark.column) <= target <= (v.end_mark.line, v.end_mark.column):
                     path.append(k.value if isinstance(k, ScalarNode) else "?")
                     nxt = v if spans(v) else None
                     break
@@ -276,8 +276,9 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
     text, problem = decode(raw)
     if text is None:
         return None, problem
-    loader = _GuardedLoader(text)
+    loader: _GuardedLoader | None = None
     try:
+        loader = _GuardedLoader(text)
         root = loader.get_single_node()
         dups = _duplicate_keys(root) if root is not None else []
         data = loader.construct_document(root) if root is not None else None
@@ -308,7 +309,8 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
             hint="quote the value so YAML reads it as text",
         )
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return Document(text=text, root=root, data=data, duplicate_keys=dups), None
 
 
