@@ -52,6 +52,8 @@ def changed_files(paths: Sequence[Path], base: str | None = None) -> Selection:
     if base is not None and has_head:
         merge_base = _git(top, "merge-base", base, "HEAD")
         compare = merge_base.stdout.strip() if merge_base.returncode == 0 else base
+        if compare == _git(top, "rev-parse", f"{base}^{{commit}}").stdout.strip():
+            compare = base
         diff = _git(top, "diff", "--name-only", "-z", "--diff-filter=d", "--no-renames", compare)
         if diff.returncode != 0:
             raise TaxonomyError(f"git diff against {base} failed: {diff.stderr.strip()}", hint="check --base")

@@ -1,0 +1,153 @@
+"""`edubot taxonomy validate`: output formats, exit codes, --strict, --changed, --no-cache."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edubot_cli.main import app
+
+from .conftest import knowledge_text, skill_text, write_leaf
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp project (the working directory) with a taxonomy of one good and one broken leaf."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("EDUBOT_DEBUG", raising=False)
+    root = tmp_path / "taxonomy"
+    write_leaf(root, "knowledge/geo/africa", knowledge_text())
+    write_leaf(root, "compositional_skills/lang/questions", skill_text().replace("created_by: teacher", "created_by: 7"))
+    return root
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["taxonomy", "validate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_output(tree: Path) -> None:
+    code, out, _ = run("--format", "json", "--no-cache")
+    assert code == 1
+    assert json.loads(out) == {
+        "files_checked": 2,
+        "errors": 1,
+        "warnings": 0,
+        "findings": [
+            {
+                "file": "taxonomy/compositional_skills/lang/questions/qna.yaml",
+                "line": 2,
+                "col": 13,
+                "severity": "error",
+                "rule": "schema/type",
+                "yaml_path": ".created_by",
+                "message": "7 is not of type 'string'",
+                "hint": "write text; quote values YAML would read as numbers, dates or booleans, or use a `|` block",
+            }
+        ],
+    }
+
+
+def test_github_output(tree: Path) -> None:
+    code, out, _ = run("--format", "github", "--no-cache")
+    assert code == 1
+    assert out.splitlines() == [
+        "::error file=taxonomy/compositional_skills/lang/questions/qna.yaml,line=2,col=13::"
+        "[schema/type] 7 is not of type 'string' at .created_by (hint: write text; quote values YAML would read "
+        "as numbers, dates or booleans, or use a `|` block)",
+        "2 files checked: 1 errors, 0 warnings",
+    ]
+
+
+def test_github_escapes_newlines_and_percent() -> None:
+    from edubot_cli.taxonomy.findings import Finding, github_line
+
+    item = Finding("a,b:c.yaml", 3, 4, "warning", "r", "", "50% done\nnext", "")
+    assert github_line(item) == "::warning file=a%2Cb%3Ac.yaml,line=3,col=4::[r] 50%25 done%0Anext"
+
+
+def test_table_output_and_exit_code(tree: Path) -> None:
+    code, out, _ = run("--no-cache")
+    assert code == 1
+    assert "taxonomy/compositional_skills/lang/questions/qna.yaml:2:13" in out
+    assert "schema/type" in out
+    assert out.rstrip().endswith("failed: 2 files checked: 1 errors, 0 warnings")
+
+
+def test_clean_tree_exits_0(tree: Path) -> None:
+    code, out, _ = run("taxonomy/knowledge", "--no-cache")
+    assert code == 0
+    assert out.strip() == "ok: 1 files checked: 0 errors, 0 warnings"
+
+
+def test_strict_turns_yamllint_warnings_into_errors(tree: Path) -> None:
+    path = tree / "knowledge/geo/africa/qna.yaml"
+    path.write_text(path.read_text().replace("domain: Geography", "domain:  Geography"))
+    assert run("taxonomy/knowledge", "--no-cache")[0] == 0
+    code, out, _ = run("taxonomy/knowledge", "--no-cache", "--strict", "--format", "json")
+    assert code == 1
+    assert [(f["rule"], f["severity"]) for f in json.loads(out)["findings"]] == [("yamllint/colons", "error")]
+
+
+def _git(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_changed_only_checks_modified_and_untracked(tree: Path) -> None:
+    _git(tree.parent, "init", "-q", "-b", "main")
+    _git(tree.parent, "add", ".")
+    _git(tree.parent, "commit", "-q", "-m", "base")
+    # unchanged broken file is skipped; a modified file and an untracked one are checked
+    africa = tree / "knowledge/geo/africa/qna.yaml"
+    africa.write_text(africa.read_text().replace("domain: Geography", "domain: 5"))
+    write_leaf(tree, "knowledge/geo/europe", knowledge_text())
+    code, out, err = run("--changed", "--format", "json", "--no-cache")
+    report = json.loads(out)
+    assert report["files_checked"] == 2
+    assert [(f["file"], f["rule"]) for f in report["findings"]] == [
+        ("taxonomy/knowledge/geo/africa/qna.yaml", "schema/type")
+    ]
+    assert code == 1
+    assert "files changed against HEAD, untracked files included" in err
+
+
+def test_changed_with_base_ref(tree: Path) -> None:
+    _git(tree.parent, "init", "-q", "-b", "main")
+    _git(tree.parent, "add", ".")
+    _git(tree.parent, "commit", "-q", "-m", "base")
+    _git(tree.parent, "checkout", "-q", "-b", "topic")
+    write_leaf(tree, "knowledge/geo/asia", knowledge_text())
+    _git(tree.parent, "add", ".")
+    _git(tree.parent, "commit", "-q", "-m", "asia")
+    code, out, _ = run("--changed", "--base", "main", "--format", "json", "--no-cache")
+    assert code == 0
+    assert json.loads(out)["files_checked"] == 1
+    code, out, _ = run("--changed", "--format", "json", "--no-cache")  # against HEAD: nothing changed
+    assert json.loads(out)["files_checked"] == 0
+
+
+def test_changed_with_unknown_base(tree: Path) -> None:
+    _git(tree.parent, "init", "-q", "-b", "main")
+    _git(tree.parent, "add", ".")
+    _git(tree.parent, "commit", "-q", "-m", "base")
+    code, _, err = run("--changed", "--base", "nope")
+    assert code == 1
+    assert "git ref 'nope' does not exist" in err
+    assert "hint:" in err
+
+
+def test_changed_outside_git_checks_everything(tree: Path) -> None:
+    code, out, err = run("--changed", "--format", "json", "--no-cache")
+    assert json.loads(out)["files_checked"] == 2
+    assert "is not inside a git repository; checking all files" in err
+    assert code == 1
