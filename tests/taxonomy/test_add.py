@@ -1,0 +1,259 @@
+"""`edubot taxonomy add`: flags, --from CSV/JSONL/simplified YAML, --dry-run, overwrite, path checks, prompts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from edubot_cli.errors import TaxonomyError, UsageError
+from edubot_cli.main import app
+from edubot_cli.taxonomy.scaffold import AddRequest, add_leaf, check_leaf_path
+from edubot_cli.taxonomy.validate import validate
+
+from .conftest import CONTEXTS
+
+KNOWLEDGE_FLAGS = [
+    "--created-by", "teacher", "--domain", "Geography", "--outline", "Facts about Africa",
+    "--repo", "https://github.com/example/docs", "--commit", "abc123", "--pattern", "africa.md",
+]  # fmt: skip
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("EDUBOT_DEBUG", raising=False)
+    (tmp_path / "taxonomy").mkdir()
+    return tmp_path
+
+
+def _knowledge_rows() -> list[dict[str, str]]:
+    rows = []
+    for i, context in enumerate(CONTEXTS):
+        first, second = context.split(". ", 1)
+        for j, answer in enumerate([first + ".", second, first + ". " + second]):
+            rows.append({"context": context, "question": f"Question {j} on {i}?", "answer": answer})
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], blank_repeats: bool = True) -> Path:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, ["context", "question", "answer"])
+        writer.writeheader()
+        previous = None
+        for row in rows:
+            shown = dict(row)
+            if blank_repeats and row["context"] == previous:
+                shown["context"] = ""  # an empty context continues the one above
+            previous = row["context"]
+            writer.writerow(shown)
+    return path
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["taxonomy", "add", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    code, out, err = invoke("knowledge/geo/africa", "--kind", "knowledge", "--from", str(source), *KNOWLEDGE_FLAGS)
+    assert (code, err) == (0, "")
+    qna = project / "taxonomy/knowledge/geo/africa/qna.yaml"
+    assert out.splitlines() == [f"wrote {Path('taxonomy/knowledge/geo/africa/qna.yaml')}",
+                                f"wrote {Path('taxonomy/knowledge/geo/africa/attribution.txt')}"]  # fmt: skip
+    data = yaml.safe_load(qna.read_text())
+    assert data["version"] == 3
+    assert [len(s["questions_and_answers"]) for s in data["seed_examples"]] == [3] * 5
+    assert data["seed_examples"][0]["context"] == CONTEXTS[0] + "\n"
+    assert data["document"] == {"repo": "https://github.com/example/docs", "commit": "abc123", "patterns": ["africa.md"]}
+    assert "  - context: |\n" in qna.read_text()
+    report = validate([project / "taxonomy"], strict=True, use_cache=False)
+    assert (report.errors, report.warnings) == (0, 0)
+    assert (qna.parent / "attribution.txt").read_text() == (
+        "Title of work: Geography\nLink to work: https://github.com/example/docs\nRevision: abc123\n"
+        "License of the work: CC-BY-4.0\nCreator names: teacher\n"
+    )
+    # the reference validator agrees, yamllint strict included
+    from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
+
+    parser = TaxonomyParser(schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING)
+    parser.yq_available = False
+    result = parser.parse(qna)
+    assert (result.errors, result.warnings) == (0, 0)
+
+
+def test_knowledge_from_flat_jsonl(project: Path) -> None:
+    source = project / "seeds.jsonl"
+    source.write_text("\n".join(json.dumps(r) for r in _knowledge_rows()) + "\n")
+    code, out, _ = invoke("knowledge/geo/africa", "--from", str(source), "--dry-run", *KNOWLEDGE_FLAGS)
+    assert code == 0
+    assert yaml.safe_load(out)["domain"] == "Geography"
+    assert not (project / "taxonomy/knowledge").exists()  # --dry-run writes nothing
+
+
+def test_knowledge_from_simplified_yaml(project: Path) -> None:
+    simplified = {
+        "version": 3,
+        "created_by": "teacher",
+        "domain": "Geography",
+        "task_description": "Facts about the geography of Africa",
+        "seed_examples": _knowledge_rows(),
+        "document": {"repo": "https://github.com/example/docs", "commit": "abc", "patterns": ["*.md"]},
+    }
+    source = project / "old.yaml"
+    source.write_text(yaml.safe_dump(simplified))
+    code, out, _ = invoke("knowledge/geo/africa", "--from", str(source), "--dry-run")
+    assert code == 0
+    data = yaml.safe_load(out)
+    assert data["document_outline"] == "Facts about the geography of Africa\n"
+    assert "task_description" not in data
+    assert len(data["seed_examples"]) == 5
+
+
+def test_skill_from_jsonl_with_multiline_answers(project: Path) -> None:
+    source = project / "skill.jsonl"
+    rows = [{"question": f"Count to {i}?", "answer": "\n".join(str(n) for n in range(1, i + 2))} for i in range(5)]
+    rows[0]["context"] = "Counting practice   \n  with trailing spaces"
+    source.write_text("\n".join(json.dumps(r) for r in rows))
+    code, _, err = invoke(
+        "compositional_skills/math/counting", "--from", str(source), "--created-by", "teacher",
+        "--task-description", "Counting aloud",
+    )  # fmt: skip
+    assert (code, err) == (0, "")
+    qna = project / "taxonomy/compositional_skills/math/counting/qna.yaml"
+    data = yaml.safe_load(qna.read_text())
+    assert data["seed_examples"][4]["answer"] == "1\n2\n3\n4\n5\n"
+    assert data["seed_examples"][0]["context"] == "Counting practice\n  with trailing spaces\n"
+    report = validate([qna], strict=True, use_cache=False)
+    assert (report.errors, report.warnings) == (0, 0)
+
+
+def test_refuses_to_overwrite_without_force(project: Path) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    args = ["knowledge/geo/africa", "--from", str(source), *KNOWLEDGE_FLAGS]
+    assert invoke(*args)[0] == 0
+    qna = project / "taxonomy/knowledge/geo/africa/qna.yaml"
+    qna.write_text("# my edits\n")
+    code, _, err = invoke(*args)
+    assert code == 1
+    assert "already exists" in err and "--force" in err
+    assert qna.read_text() == "# my edits\n"
+    assert invoke(*args, "--force")[0] == 0
+    assert qna.read_text().startswith("version: 3\n")
+    assert sorted(p.name for p in qna.parent.iterdir()) == ["attribution.txt", "qna.yaml"]  # no temp files left
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "message"),
+    [
+        ("skills/x", None, "must start with knowledge/, compositional_skills/ or foundational_skills/"),
+        ("knowledge", None, "names a top folder, not a leaf"),
+        ("knowledge/Geo Facts", None, "use lowercase letters, digits and underscores only"),
+        ("knowledge/geo-facts", None, "use lowercase letters, digits and underscores only"),
+        ("knowledge/../etc", None, "use lowercase letters, digits and underscores only"),
+        ("knowledge/geo", "skill", "--kind skill does not fit knowledge/"),
+        ("compositional_skills/geo", "knowledge", "--kind knowledge does not fit compositional_skills/"),
+    ],
+)
+def test_path_checks(path: str, kind: str | None, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        check_leaf_path(path, kind)
+    assert message in info.value.message
+
+
+def test_path_normalisation() -> None:
+    leaf, kind = check_leaf_path("taxonomy/knowledge/geo/qna.yaml", None)
+    assert (str(leaf), kind) == ("knowledge/geo", "knowledge")
+    assert check_leaf_path("foundational_skills/reasoning", None)[1] == "skill"
+
+
+def test_bad_path_exits_2_on_the_cli(project: Path) -> None:
+    code, _, err = invoke("Knowledge/Geo", "--dry-run")
+    assert code == 2
+    assert err.startswith("error: path 'Knowledge/Geo' must start with")
+
+
+def test_missing_values_without_a_terminal(project: Path) -> None:
+    code, _, err = invoke("knowledge/geo/africa", "--dry-run")
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --created-by is required",
+        "hint: pass --created-by VALUE (or run in a terminal to be asked)",
+    ]
+
+
+def test_too_few_questions_per_context(project: Path) -> None:
+    rows = _knowledge_rows()[:-1]
+    source = _write_csv(project / "seeds.csv", rows)
+    code, _, err = invoke("knowledge/geo/africa", "--from", str(source), "--dry-run", *KNOWLEDGE_FLAGS)
+    assert code == 1
+    assert "has 2 question/answer pairs; at least 3 are needed" in err
+
+
+def test_knowledge_rows_need_a_context(project: Path) -> None:
+    source = project / "flat.jsonl"
+    source.write_text(json.dumps({"question": "Q?", "answer": "A."}) + "\n")
+    code, _, err = invoke("knowledge/geo/africa", "--from", str(source), "--dry-run", *KNOWLEDGE_FLAGS)
+    assert code == 1
+    assert f"{source}:1: knowledge needs a context for every question" in err
+
+
+def test_bad_jsonl_line_is_located(project: Path) -> None:
+    source = project / "bad.jsonl"
+    source.write_text('{"question": "Q?", "answer": "A."}\n{"question": oops}\n')
+    with pytest.raises(TaxonomyError) as info:
+        add_leaf(AddRequest("compositional_skills/x", source=source, created_by="t", task_description="t"), project)
+    assert info.value.message.startswith(f"{source}:2:14: not valid JSON")
+
+
+def test_prompts_fill_missing_values(project: Path) -> None:
+    answers = iter(
+        ["teacher", "Say hello politely"]
+        + [v for i in range(5) for v in ("", f"Greet person {i}?", f"Hello, person {i}!")]
+        + ["", "", "", ""]  # attribution: accept the defaults
+    )
+    asked: list[str] = []
+
+    def prompt(question: str, default: str | None) -> str:
+        asked.append(question)
+        return next(answers) or (default or "")
+
+    result = add_leaf(AddRequest("compositional_skills/social/greetings"), project / "taxonomy", prompt=prompt)
+    assert result.written
+    data = yaml.safe_load(result.qna_path.read_text())
+    assert data["task_description"] == "Say hello politely"
+    assert [s["question"] for s in data["seed_examples"]] == [f"Greet person {i}?\n" for i in range(5)]
+    assert asked[0] == "Your GitHub user name"
+    assert result.attribution_text.splitlines()[0] == "Title of work: Say hello politely"
+
+
+def test_interactive_terminal(project: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    import sys
+
+    edubot = str(Path(sys.executable).parent / "edubot")
+    child = pexpect.spawn(
+        edubot, ["taxonomy", "add", "compositional_skills/social/thanks", "--dry-run", "--created-by", "t",
+                 "--attribution-title", "x", "--attribution-link", "-", "--license", "CC0-1.0", "--creators", "t"],
+        cwd=str(project), encoding="utf-8", timeout=30, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    child.expect("Task description")
+    child.sendline("Saying thank you")
+    for i in range(5):
+        child.expect("context")
+        child.sendline("")
+        child.expect("question")
+        child.sendline(f"How to thank {i}?")
+        child.expect("answer")
+        child.sendline(f"Thank you, {i}!")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "task_description: Saying thank you" in child.before

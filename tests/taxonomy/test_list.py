@@ -1,0 +1,68 @@
+"""`edubot taxonomy list`: tree, --stats and JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edubot_cli.main import app
+
+from .conftest import knowledge_text, skill_text, write_leaf
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    root = tmp_path / "taxonomy"
+    write_leaf(root, "knowledge/geo/africa", knowledge_text())
+    write_leaf(root, "compositional_skills/lang/questions", skill_text(examples=6))
+    write_leaf(root, "compositional_skills/lang/broken", "a: [\n")
+    return root
+
+
+def test_json(tree: Path) -> None:
+    result = CliRunner().invoke(app, ["taxonomy", "list", "--format", "json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    leaves = {leaf["path"]: leaf for leaf in data["leaves"]}
+    assert list(leaves) == ["compositional_skills/lang/broken", "compositional_skills/lang/questions", "knowledge/geo/africa"]
+    assert leaves["knowledge/geo/africa"] == {
+        "path": "knowledge/geo/africa",
+        "kind": "knowledge",
+        "version": 3,
+        "seed_examples": 5,
+        "qna_pairs": 15,
+        "context_words": 89,
+        "qna_words": leaves["knowledge/geo/africa"]["qna_words"],
+        "readable": True,
+        "words": 89 + leaves["knowledge/geo/africa"]["qna_words"],
+    }
+    assert leaves["knowledge/geo/africa"]["qna_words"] > 0
+    assert leaves["compositional_skills/lang/questions"]["seed_examples"] == 6
+    assert leaves["compositional_skills/lang/broken"]["readable"] is False
+    assert data["totals"]["leaves"] == 3
+    assert data["totals"]["seed_examples"] == 11
+    assert data["totals"]["compositional_skill_leaves"] == 2
+
+
+def test_tree_and_stats(tree: Path) -> None:
+    plain = CliRunner().invoke(app, ["taxonomy", "list"])
+    assert plain.exit_code == 0
+    assert "africa knowledge v3, 5 seed examples" in plain.stdout
+    assert "words" not in plain.stdout
+    assert plain.stdout.rstrip().endswith("3 leaves, 11 seed examples")
+    stats = CliRunner().invoke(app, ["taxonomy", "list", "--stats"])
+    assert "africa knowledge v3, 5 seed examples, 15 Q&A" in stats.stdout
+    assert "broken compositional_skill, unreadable: run `edubot taxonomy validate`" in stats.stdout
+    assert "Q&A pairs" in stats.stdout.splitlines()[-1]
+
+
+def test_missing_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["taxonomy", "list"])
+    assert result.exit_code == 1
+    assert "taxonomy root taxonomy is not a folder" in result.stderr

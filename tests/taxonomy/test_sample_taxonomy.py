@@ -1,0 +1,34 @@
+"""The shipped sample taxonomy validates with no errors and no warnings, here and in InstructLab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edubot_cli.taxonomy.validate import validate
+
+SAMPLE = Path(__file__).resolve().parents[2] / "taxonomy"
+
+
+def test_sample_is_clean_under_strict() -> None:
+    report = validate([SAMPLE], strict=True, use_cache=False)
+    assert report.files_checked >= 3
+    assert report.findings == []
+
+
+def test_sample_has_the_required_leaves() -> None:
+    leaves = {str(p.parent.relative_to(SAMPLE)).split("/")[0] for p in SAMPLE.rglob("qna.yaml")}
+    assert {"knowledge", "compositional_skills"} <= leaves
+    assert len(list((SAMPLE / "compositional_skills").rglob("qna.yaml"))) >= 2
+    assert (SAMPLE / "foundational_skills").is_dir()
+    for qna in SAMPLE.rglob("qna.yaml"):
+        assert (qna.parent / "attribution.txt").read_text().strip()
+
+
+def test_reference_validator_agrees(venv_on_path: None) -> None:
+    from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
+
+    parser = TaxonomyParser(schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING)
+    parser.yq_available = False
+    for qna in sorted(SAMPLE.rglob("qna.yaml")):
+        result = parser.parse(qna)
+        assert (qna, result.errors, result.warnings) == (qna, 0, 0)
