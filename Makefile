@@ -48,8 +48,29 @@ format: install ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix edubot_cli tests
 	$(BIN)/ruff format edubot_cli tests
 
+vendor-js: install ## Refresh the pinned marked and DOMPurify builds in edubot_cli/server/static/vendor/
+	$(PY) -m edubot_cli.server.vendor_js
+
 bench: install browser ## Run the benchmarks in tests/benchmarks and print figures and ratios
 	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest tests/benchmarks -s -q -p no:randomly -o python_files='bench_*.py' -o addopts="" --timeout 3600
+
+ILAB_VENV ?= .ilab-venv
+ILAB_VERSION ?= 0.26.1
+ILAB_STAMP := $(ILAB_VENV)/.installed
+
+$(ILAB_STAMP): configs/ilab-constraints.txt
+	@test -x $(ILAB_VENV)/bin/python || $(PYTHON) -m venv $(ILAB_VENV)
+	$(ILAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(ILAB_VENV)/bin/python -m pip install "instructlab==$(ILAB_VERSION)" -c configs/ilab-constraints.txt
+	@# PyPI's torchvision wheels are CUDA builds that cannot load beside the CPU torch and then break every
+	@# transformers import; ilab's text pipelines do not need torchvision.
+	$(ILAB_VENV)/bin/python -m pip uninstall --quiet --yes torchvision
+	@touch $(ILAB_STAMP)
+
+ilab-venv: $(ILAB_STAMP) ## Install InstructLab's `ilab` into its own venv (.ilab-venv; large, done once)
+
+test-ilab: install ilab-venv ## Run the tests against the real `ilab` (installs .ilab-venv first)
+	EDUBOT_ILAB=$(abspath $(ILAB_VENV)/bin/ilab) $(BIN)/pytest -m ilab tests/lab $(PYTEST_ARGS)
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
