@@ -26,7 +26,8 @@
       send: "Send", stop: "Stop", regenerate: "Regenerate", edit: "Edit", editLabel: "Edit your question",
       cancel: "Cancel", copy: "Copy", copyCode: "Copy code", copied: "Copied", you: "You", bot: "edubot",
       stopped: "Stopped before the end.", empty: "Ask edubot a question to start.",
-      stats: "{n} tokens · {r} tokens/s · first token {f} s · total {l} s", dismiss: "Dismiss",
+      stats: "{n} {u} · {r} tokens/s · first token {f} s · total {l} s", token: "token", tokens: "tokens",
+      dismiss: "Dismiss",
       checking: "Checking…", ok: "Connected", down: "Engine down", offline: "Server unreachable",
       okTitle: "The server and its model engine answer.", downTitle: "The server answers but its model engine does not.",
       offlineTitle: "The edubot server does not answer.",
@@ -58,7 +59,8 @@
       send: "Enviar", stop: "Detener", regenerate: "Regenerar", edit: "Editar", editLabel: "Edita tu pregunta",
       cancel: "Cancelar", copy: "Copiar", copyCode: "Copiar código", copied: "Copiado", you: "Tú", bot: "edubot",
       stopped: "Detenida antes del final.", empty: "Hazle una pregunta a edubot para empezar.",
-      stats: "{n} tokens · {r} tokens/s · primer token {f} s · total {l} s", dismiss: "Cerrar aviso",
+      stats: "{n} {u} · {r} tokens/s · primer token {f} s · total {l} s", token: "token", tokens: "tokens",
+      dismiss: "Cerrar aviso",
       checking: "Comprobando…", ok: "Conectado", down: "Motor caído", offline: "Servidor inaccesible",
       okTitle: "El servidor y su motor del modelo responden.", downTitle: "El servidor responde pero su motor del modelo no.",
       offlineTitle: "El servidor de edubot no responde.",
@@ -289,7 +291,7 @@
   // ---- rendering -----------------------------------------------------------------------------------------
   const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
   const statsText = (s) => t("stats", {
-    n: s.completion_tokens ?? "–", r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
+    n: s.completion_tokens ?? "–", u: t(s.completion_tokens === 1 ? "token" : "tokens"), r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
   });
 
   function renderList() {
@@ -354,9 +356,9 @@
       if (last) actions.append(h("button", { type: "button", class: "small regenerate", text: t("regenerate"),
         onclick: regenerate }));
     }
-    const meta = h("p", { class: "meta" });
-    if (msg.stats) meta.textContent = statsText(msg.stats);
-    if (msg.stopped) meta.append(h("span", { class: "stopped", text: ` ${t("stopped")}` }));
+    const meta = h("p", { class: "meta" },
+      msg.stats && h("span", { class: "stats", text: statsText(msg.stats) }),
+      msg.stopped && h("span", { class: "stopped", text: t("stopped") }));
     const article = h("article", { class: `msg ${msg.role}`, "data-index": index },
       h("h3", { class: "who", text: msg.role === "user" ? t("you") : t("bot") }), body, meta, actions);
     return article;
@@ -802,6 +804,9 @@
     ui.menu.setAttribute("aria-expanded", String(open));
     if (open) ui.new.focus();
   });
+  document.addEventListener("click", (e) => { // phone layout: a tap beside the conversation list closes it
+    if (document.body.classList.contains("nav-open") && !e.target.closest("#sidebar, #menu")) closeNav();
+  });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) checkHealth(); });
 
   // ---- start -----------------------------------------------------------------------------------------------
@@ -818,5 +823,6 @@
   checkHealth();
   readServerInfo();
   setInterval(checkHealth, HEALTH_EVERY_MS);
-  performance.mark("edubot:ready"); // read by the page benchmark and the tests
+  document.body.dataset.ready = "true"; // waited for by the tests
+  performance.mark("edubot:ready"); // read by the page benchmark
 })();

@@ -1,0 +1,178 @@
+"""Chromium (Debian's, through Playwright) driving the web page served by a live backend on the stub engine.
+
+One browser, one stub engine and one backend per test module keep the suite fast; every test gets a fresh
+browser context (empty localStorage) and its page is checked on teardown: no console error but those the test
+announced, and no request to any host but the backend.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import StubEngine
+
+CHROMIUM = os.environ.get("EDUBOT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+WAIT_MS = 15_000  # generous upper bound for anything the stub answers at once
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: run `make browser` or set EDUBOT_CHROMIUM")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[StubEngine]:
+    with StubEngine() as engine:
+        yield engine
+
+
+@pytest.fixture
+def engine(stub: StubEngine) -> StubEngine:
+    """The module's stub, reset: default reply, empty request log, healthy."""
+    stub.script()
+    stub.requests.clear()
+    stub.healthy = True
+    return stub
+
+
+@pytest.fixture(scope="module")
+def backend(stub: StubEngine) -> Iterator[LiveBackend]:
+    with LiveBackend({"rate_limit_per_minute": 0}, [stub.url]) as live:
+        yield live
+
+
+@dataclass
+class Session:
+    """One browser context and its page, with everything it requested and logged."""
+
+    base: str
+    context: Any
+    page: Any
+    requests: list[Any] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+    expected_statuses: tuple[int, ...] = ()
+
+    def problems(self) -> list[str]:
+        out = []
+        allowed = {
+            f"Failed to load resource: the server responded with a status of {code}"
+            for code in self.expected_statuses
+        }
+        for text in self.console_errors:
+            if not any(text.startswith(prefix) for prefix in allowed):
+                out.append(f"console error: {text}")
+        origin = urlsplit(self.base)
+        for request in self.requests:
+            url = request.url
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https", "ws", "wss"):
+                if (parts.scheme, parts.netloc) != (origin.scheme, origin.netloc):
+                    out.append(f"request to another host: {url}")
+            elif parts.scheme == "blob":
+                if not url.startswith(f"blob:{self.base}/"):
+                    out.append(f"blob from another origin: {url}")
+            elif parts.scheme != "data":
+                out.append(f"unexpected request: {url}")
+        return out
+
+
+OpenPage = Callable[..., Session]
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[OpenPage]:
+    """``open_page(base_url, viewport=, locale=, color_scheme=, expect_statuses=(...), fake_clock=)`` -> Session."""
+    sessions: list[Session] = []
+
+    def factory(
+        base: str,
+        *,
+        viewport: dict[str, int] = DESKTOP,
+        locale: str = "en-US",
+        color_scheme: str = "light",
+        expect_statuses: tuple[int, ...] = (),
+        fake_clock: bool = False,
+    ) -> Session:
+        context = browser.new_context(
+            viewport=viewport, locale=locale, color_scheme=color_scheme, accept_downloads=True
+        )
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        if fake_clock:  # timers the test moves on with page.clock (the 30 s health poll)
+            page.clock.install()
+        session = Session(base=base, context=context, page=page, expected_statuses=expect_statuses)
+        context.on("request", lambda r: session.requests.append(r))
+        page.on("console", lambda m: m.type == "error" and session.console_errors.append(m.text))
+        page.on("pageerror", lambda e: session.console_errors.append(f"uncaught: {e}"))
+        sessions.append(session)
+        load(session)
+        return session
+
+    yield factory
+    problems = []
+    for session in sessions:
+        problems += session.problems()
+        session.context.close()
+    assert problems == []
+
+
+def load(session: Session) -> None:
+    """(Re)load the page and wait until app.js has finished starting."""
+    session.page.goto(f"{session.base}/")
+    session.page.wait_for_selector("body[data-ready='true']")
+
+
+def send(page: Any, text: str) -> None:
+    page.fill("#prompt", text)
+    page.press("#prompt", "Enter")
+
+
+def wait_answer(page: Any, count: int) -> Any:
+    """Wait for the ``count``-th finished answer (its figures shown) and return its article locator."""
+    page.wait_for_function(
+        """n => {
+          const done = [...document.querySelectorAll('#messages .msg.assistant:not(.streaming)')];
+          return done.length >= n && !document.querySelector('.streaming');
+        }""",
+        arg=count,
+    )
+    return page.locator("#messages .msg.assistant").nth(count - 1)
+
+
+STATS = re.compile(r"^(\d+) tokens? · (\d+\.\d) tokens/s · first token (\d+\.\d\d) s · total (\d+\.\d\d) s$")
+
+
+def screenshot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
