@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ChatError
-from .render import render_markdown, status_text
+from .render import Trimmed, render_markdown, status_text
 from .session import Conversation
 
 if TYPE_CHECKING:
@@ -89,6 +89,10 @@ def _info(ctx: ChatContext, text: str) -> None:
     ctx.console.print(f"[cyan]{escape(text)}[/]", highlight=False)
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _no_arg(name: str, arg: str) -> None:
     if arg:
         raise CommandError(f"/{name} takes no argument (got {arg!r})", hint="type /help for the list")
@@ -104,11 +108,9 @@ def _help(ctx: ChatContext, arg: str) -> None:
     for command in COMMANDS.values():
         table.add_row(command.usage, command.summary)
     table.add_row("//text", "send a question that starts with /")
-    ctx.console.print(table)
-    ctx.console.print(
-        "[dim]Enter sends; Alt+Enter (or Esc then Enter) adds a line; /m swaps the two. "
-        "Ctrl-C stops an answer; Ctrl-D or /quit exits.[/]"
-    )
+    ctx.console.print(Trimmed(table))
+    ctx.console.print("[dim]Enter sends; Alt+Enter (or Esc then Enter) adds a line; /m swaps the two.[/]")
+    ctx.console.print("[dim]Ctrl-C stops an answer; Ctrl-D or /quit leaves.[/]")
 
 
 def _quit(ctx: ChatContext, arg: str) -> None:
@@ -214,8 +216,7 @@ def _save(ctx: ChatContext, arg: str) -> None:
         raise CommandError(f"{path} is a folder", hint="give a file name, e.g. /save lesson.json")
     ctx.conversation.save(path)
     ctx.session_file = path
-    count = len(ctx.conversation.messages)
-    _info(ctx, f"saved {count} message{'s' if count != 1 else ''} to {path}")
+    _info(ctx, f"saved {_count(len(ctx.conversation.messages), 'message')} to {path}")
 
 
 def _load(ctx: ChatContext, arg: str) -> None:
@@ -223,8 +224,7 @@ def _load(ctx: ChatContext, arg: str) -> None:
     conversation = Conversation.load(path)
     ctx.conversation = conversation
     ctx.session_file = path
-    count = len(conversation.messages)
-    _info(ctx, f"loaded {conversation.title!r}: {count} message{'s' if count != 1 else ''} from {path}")
+    _info(ctx, f"loaded {conversation.title!r}: {_count(len(conversation.messages), 'message')} from {path}")
     answers = len(conversation.answers())
     if answers:
         _info(ctx, f"/md {answers} shows the last answer")
@@ -241,7 +241,7 @@ def _stats(ctx: ChatContext, arg: str) -> None:
     max_tokens = conversation.max_tokens if conversation.max_tokens is not None else ctx.default_max_tokens
     system = "default" if conversation.system is None else f"custom, {len(conversation.system)} characters"
     lines = [
-        f"conversation: {conversation.title} ({questions} questions, {len(answers)} answers)",
+        f"conversation: {conversation.title} ({_count(questions, 'question')}, {_count(len(answers), 'answer')})",
         f"model: {ctx.model} at {ctx.target}",
         f"temperature {temperature:g} · max tokens {max_tokens} · system prompt {system}",
     ]

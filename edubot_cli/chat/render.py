@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import IO, ClassVar
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.markdown import CodeBlock, Heading, Markdown, MarkdownElement
 from rich.markup import escape
@@ -106,7 +106,7 @@ class Trimmed:
     """A renderable's last ``height`` lines (all by default) without trailing spaces, so that copying from the
     terminal gives clean text; the live view shows the bottom of a long block being written."""
 
-    def __init__(self, renderable: Markdown, height: int | None = None) -> None:
+    def __init__(self, renderable: RenderableType, height: int | None = None) -> None:
         self.renderable = renderable
         self.height = None if height is None else max(1, height)
 

@@ -1,0 +1,63 @@
+"""Drive the chat REPL in-process: prompt_toolkit reads scripted keys from a pipe, answers go to a string."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+from rich.console import Console
+
+from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.repl import ChatDefaults, ChatRepl
+from edubot_cli.chat.session import Conversation
+from tests.support.stub_engine import StubEngine
+
+DEFAULTS = ChatDefaults(system_prompt="Be brief.", temperature=0.7, max_tokens=512)
+CTRL_D = "\x04"
+ALT_ENTER = "\x1b\r"
+
+
+@dataclass
+class ReplRun:
+    output: str
+    repl: ChatRepl
+
+    @property
+    def lines(self) -> list[str]:
+        return self.output.splitlines()
+
+
+RunRepl = Callable[..., ReplRun]
+
+
+@pytest.fixture
+def run_repl(stub_engine: StubEngine, tmp_path: Path) -> RunRepl:
+    """``run_repl("hi", "/stats")`` types each line then Ctrl-D; returns what was printed and the REPL."""
+
+    def run(
+        *lines: str, plain: bool = True, conversation: Conversation | None = None, keys: str = ""
+    ) -> ReplRun:
+        console = Console(file=io.StringIO(), width=500, force_terminal=False, color_system=None)
+        with create_pipe_input() as pipe, ChatClient(stub_engine.url, via_backend=False) as client:
+            pipe.send_text("".join(f"{line}\r" for line in lines) + keys + CTRL_D)
+            repl = ChatRepl(
+                client,
+                console,
+                model="stub-model",
+                defaults=DEFAULTS,
+                conversation=conversation,
+                plain=plain,
+                history=FileHistory(str(tmp_path / "history")),
+                pt_input=pipe,
+                pt_output=DummyOutput(),
+            )
+            repl.run()
+        return ReplRun(console.file.getvalue(), repl)  # type: ignore[attr-defined]
+
+    return run
