@@ -8,7 +8,7 @@ import pytest
 
 from edubot_cli.chat.client import ChatClient, ContextOverflowError
 from edubot_cli.errors import ChatError
-from tests.support.stub_engine import StubEngine, Step
+from tests.support.stub_engine import Step, StubEngine
 
 MESSAGES = [{"role": "user", "content": "hi there"}]
 OVERFLOW = (
@@ -119,9 +119,12 @@ def test_http_errors_become_one_clear_error(
 ) -> None:
     stub_engine.script(Step(status=status))
     url = f"{stub_engine.url}/v1/chat/completions"
-    with ChatClient(stub_engine.url) as client, pytest.raises(ChatError) as caught:
-        with client.stream_chat(MESSAGES, model="stub-model") as stream:
-            list(stream)
+    with (
+        ChatClient(stub_engine.url) as client,
+        pytest.raises(ChatError) as caught,
+        client.stream_chat(MESSAGES, model="stub-model") as stream,
+    ):
+        list(stream)
     assert type(caught.value) is ChatError
     assert caught.value.message == message.format(url=url)
     assert caught.value.hint == hint
@@ -144,9 +147,12 @@ def test_context_overflow_is_recognised(stub_engine: StubEngine) -> None:
 def test_a_connection_dropped_mid_answer_is_an_error(stub_engine: StubEngine) -> None:
     stub_engine.script(Step(chunks=["a", "b", "c", "d"], fail_after=2))
     received: list[str] = []
-    with ChatClient(stub_engine.url) as client, pytest.raises(ChatError) as caught:
-        with client.stream_chat(MESSAGES, model="stub-model") as stream:
-            received.extend(stream)
+    with (
+        ChatClient(stub_engine.url) as client,
+        pytest.raises(ChatError) as caught,
+        client.stream_chat(MESSAGES, model="stub-model") as stream,
+    ):
+        received.extend(stream)
     assert received == ["a", "b"]
     assert caught.value.message == f"the connection to {stub_engine.url}/v1/chat/completions broke off"
 
@@ -171,8 +177,11 @@ def test_an_error_event_inside_the_stream_is_reported() -> None:
         lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
     )
     received: list[str] = []
-    with ChatClient("http://b", transport=transport) as client, pytest.raises(ChatError) as caught:
-        with client.stream_chat(MESSAGES, model="m") as stream:
-            received.extend(stream)
+    with (
+        ChatClient("http://b", transport=transport) as client,
+        pytest.raises(ChatError) as caught,
+        client.stream_chat(MESSAGES, model="m") as stream,
+    ):
+        received.extend(stream)
     assert received == ["Hi"]
     assert caught.value.message == "http://b/v1/chat/completions failed mid-answer: engine crashed"

@@ -13,7 +13,7 @@ from edubot_cli.chat.commands import COMMANDS, parse
 from edubot_cli.chat.repl import history_path, open_history
 from edubot_cli.chat.session import Conversation
 from tests.chat.conftest import ALT_ENTER, RunRepl
-from tests.support.stub_engine import StubEngine, Step
+from tests.support.stub_engine import Step, StubEngine
 
 OVERFLOW = "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens."
 GREETING = "edubot chat · stub-model at {url} · /help · Ctrl-D leaves"
@@ -368,7 +368,7 @@ def test_input_history_is_written(run_repl: RunRepl, tmp_path: Path) -> None:
 def test_history_lives_in_the_user_data_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     assert history_path() == tmp_path / "data" / "edubot" / "chat_history"
-    history, warning = open_history()
+    _, warning = open_history()
     assert warning is None
     assert history_path().is_file()
 
