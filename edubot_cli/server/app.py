@@ -123,6 +123,8 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 413:
+            metrics.reject(413)
         headers = dict(exc.headers or {})
         return JSONResponse(
             error_payload(CODES.get(exc.status_code, "error"), message),

@@ -12,6 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 from .api_errors import ApiError
 
 Scope = MutableMapping[str, Any]
@@ -61,8 +63,11 @@ class RateLimiter:
             del self._buckets[client]
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised while the body is being read; an HTTPException so that the framework answers 413, not 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes (max_body_bytes)")
 
 
 class GuardMiddleware:
@@ -119,7 +124,7 @@ class GuardMiddleware:
 
             try:
                 await self.app(scope, receive, tracking_send)
-            except _BodyTooLarge:
+            except BodyTooLarge:
                 if started:
                     raise
                 if self.on_reject:
@@ -166,7 +171,7 @@ class GuardMiddleware:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge(limit)
             return message
 
         return limited_receive

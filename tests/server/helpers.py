@@ -1,0 +1,43 @@
+"""Small helpers for the backend tests."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    """(event name, decoded data) for every event of an SSE response; the name defaults to ``message``."""
+    events: list[tuple[str, Any]] = []
+    name = "message"
+    for line in response.iter_lines():
+        if line.startswith("event: "):
+            name = line[len("event: ") :]
+        elif line.startswith("data: "):
+            data = line[len("data: ") :]
+            events.append((name, data if data == "[DONE]" else json.loads(data)))
+            name = "message"
+    return events
+
+
+def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Poll ``condition`` until true or ``timeout``; for state that changes in a background thread."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def raw_request(
+    port: int, method: str, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> bytes:
+    """The bytes of an HTTP/1.1 request (for tests that hold or cut the socket themselves)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(body)}"]
+    lines += [f"{k}: {v}" for k, v in (headers or {"Content-Type": "application/json"}).items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body

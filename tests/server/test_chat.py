@@ -1,0 +1,240 @@
+"""POST /chat against the scripted stub engine: JSON and SSE answers, engine failures, timeouts, disconnects."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.helpers import eventually, raw_request, sse_events
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import Step, StubEngine
+
+MakeBackend = Callable[..., LiveBackend]
+SYSTEM = "You are a test tutor."
+
+
+@pytest.fixture
+def backend(stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
+    return live_backend({"system_prompt": SYSTEM, "max_tokens": 77, "temperature": 0.3}, [stub_engine.url])
+
+
+def test_json_answer_and_what_the_engine_receives(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    history = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}]
+    r = httpx.post(
+        f"{backend.url}/chat", json={"message": "What is a cell?", "conversation_history": history}
+    )
+    assert r.status_code == 200
+    body = r.json()
+    assert set(body) == {
+        "response", "model", "tokens_used", "prompt_tokens", "completion_tokens", "latency_seconds", "timestamp"
+    }  # fmt: skip
+    assert body["response"] == "Hello from the stub."
+    assert body["model"] == "stub-model"
+    # prompt = words of "You are a test tutor." + "Hi" + "Hello!" + "What is a cell?"
+    assert (body["prompt_tokens"], body["completion_tokens"], body["tokens_used"]) == (11, 4, 15)
+    assert body["timestamp"].endswith("Z")
+    assert stub_engine.requests == [
+        {
+            "model": "stub-model",
+            "messages": [
+                {"role": "system", "content": SYSTEM},
+                *history,
+                {"role": "user", "content": "What is a cell?"},
+            ],
+            "max_tokens": 77,
+            "temperature": 0.3,
+            "stream": False,
+        }
+    ]
+
+
+def test_request_overrides_max_tokens_and_temperature(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "max_tokens": 5, "temperature": 0})
+    assert r.status_code == 200
+    assert (stub_engine.requests[0]["max_tokens"], stub_engine.requests[0]["temperature"]) == (5, 0)
+
+
+def test_system_prompt_override_refused_unless_allowed(
+    stub_engine: StubEngine, live_backend: MakeBackend, backend: LiveBackend
+) -> None:
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "system_prompt": "Be a pirate."})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "bad_request"
+    assert "allow_system_prompt_override" in r.json()["error"]["message"]
+    assert stub_engine.requests == []
+
+    allowing = live_backend({"allow_system_prompt_override": True}, [stub_engine.url])
+    assert (
+        httpx.post(f"{allowing.url}/chat", json={"message": "x", "system_prompt": "Be a pirate."}).status_code
+        == 200
+    )
+    assert stub_engine.requests[0]["messages"][0] == {"role": "system", "content": "Be a pirate."}
+
+
+def test_stream_deltas_then_done(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=["Photo", "synthesis", " is ", "light → sugar"], delay=0.01))
+    with httpx.stream(
+        "POST", f"{backend.url}/chat", json={"message": "What is photosynthesis?", "stream": True}
+    ) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
+        events = sse_events(r)
+    assert events[:4] == [("message", {"delta": d}) for d in ["Photo", "synthesis", " is ", "light → sugar"]]
+    assert len(events) == 5
+    name, done = events[4]
+    assert name == "message"
+    assert set(done) == {"done", "model", "usage", "latency_seconds", "ttft_seconds"}
+    assert done["done"] is True
+    assert done["model"] == "stub-model"
+    assert done["usage"] == {"prompt_tokens": 8, "completion_tokens": 4, "total_tokens": 12}
+    assert 0 < done["ttft_seconds"] <= done["latency_seconds"]
+    assert stub_engine.requests[0]["stream"] is True
+    assert stub_engine.requests[0]["stream_options"] == {"include_usage": True}
+
+
+def test_slow_first_byte_is_waited_for(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=["late"], first_byte_delay=0.3))
+    with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
+        events = sse_events(r)
+    assert events[0] == ("message", {"delta": "late"})
+    assert events[1][1]["ttft_seconds"] >= 0.3
+
+
+def test_failure_mid_stream_ends_with_an_error_event(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=["a", "b", "c"], fail_after=2))
+    with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
+        assert r.status_code == 200
+        events = sse_events(r)
+    assert events[:2] == [("message", {"delta": "a"}), ("message", {"delta": "b"})]
+    assert len(events) == 3
+    name, data = events[2]
+    assert name == "error"
+    assert data["error"]["code"] == "bad_gateway"
+    assert data["error"]["message"].startswith(f"engine at {stub_engine.url} broke off the answer")
+
+
+def test_failure_in_a_json_answer_is_502(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(fail_after=0))
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x"})
+    assert r.status_code == 502
+    assert r.json()["error"]["message"].startswith(f"engine at {stub_engine.url} broke off the answer")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    ("engine_status", "status", "code"),
+    [(500, 502, "bad_gateway"), (503, 503, "engine_unavailable"), (400, 400, "bad_request")],
+)
+def test_engine_error_status_becomes_an_api_error(
+    backend: LiveBackend, stub_engine: StubEngine, stream: bool, engine_status: int, status: int, code: str
+) -> None:
+    stub_engine.script(Step(status=engine_status, error_message="model exploded"))
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "stream": stream})
+    assert r.status_code == status
+    assert r.json() == {
+        "error": {
+            "code": code,
+            "message": f"engine at {stub_engine.url} answered {engine_status}: model exploded",
+        }
+    }
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_engine_down_is_503_naming_the_url(
+    stub_engine: StubEngine, live_backend: MakeBackend, stream: bool
+) -> None:
+    url = stub_engine.url
+    stub_engine.stop()
+    backend = live_backend({}, [url])
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "stream": stream})
+    assert r.status_code == 503
+    assert r.json() == {
+        "error": {"code": "engine_unavailable", "message": f"engine unreachable at {url}; is it running?"}
+    }
+    assert r.headers["retry-after"] == "5"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_no_first_byte_within_request_timeout_is_504(
+    stub_engine: StubEngine, live_backend: MakeBackend, stream: bool
+) -> None:
+    backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
+    stub_engine.script(Step(first_byte_delay=5))
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "stream": stream})
+    assert r.status_code == 504
+    assert r.json() == {
+        "error": {
+            "code": "engine_timeout",
+            "message": f"engine at {stub_engine.url} did not answer within 0.3 s",
+        }
+    }
+    assert stub_engine.wait_cancelled(timeout=1.0)
+
+
+def test_engine_stalling_mid_stream_ends_with_a_timeout_event(
+    stub_engine: StubEngine, live_backend: MakeBackend
+) -> None:
+    backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
+    stub_engine.script(Step(chunks=["a", "b"], delay=5))
+    with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
+        events = sse_events(r)
+    assert events == [
+        ("message", {"delta": "a"}),
+        (
+            "error",
+            {
+                "error": {
+                    "code": "engine_timeout",
+                    "message": f"engine at {stub_engine.url} stopped answering for 0.3 s",
+                }
+            },
+        ),
+    ]
+
+
+def test_client_leaving_a_stream_cancels_the_engine_request(
+    backend: LiveBackend, stub_engine: StubEngine
+) -> None:
+    stub_engine.script(Step(chunks=["x"] * 200, delay=0.05))
+    with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
+        assert next(r.iter_lines()) == 'data: {"delta":"x"}'
+    assert stub_engine.wait_cancelled(timeout=1.0)
+    stats = backend.app.state.backend.metrics
+    assert eventually(lambda: stats.cancelled == 1)
+    assert (stats.requests, stats.errors, stats.in_flight) == (1, 0, 0)
+
+
+def test_client_leaving_while_the_engine_thinks_cancels_it(
+    backend: LiveBackend, stub_engine: StubEngine
+) -> None:
+    stub_engine.script(Step(first_byte_delay=30))
+    port = int(backend.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(raw_request(port, "POST", "/chat", json.dumps({"message": "x"}).encode()))
+        assert stub_engine.wait_requests(1)
+    assert stub_engine.wait_cancelled(timeout=1.0)
+
+
+def test_concurrent_streams_do_not_mix(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    import threading
+
+    stub_engine.default = Step(chunks=["p", "q", "r"], delay=0.01)
+    results: list[Any] = []
+
+    def one() -> None:
+        with httpx.stream(
+            "POST", f"{backend.url}/chat", json={"message": "x", "stream": True}, timeout=10
+        ) as r:
+            results.append([d.get("delta") for _, d in sse_events(r)])
+
+    threads = [threading.Thread(target=one) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [["p", "q", "r", None]] * 10

@@ -1,0 +1,126 @@
+"""The OpenAI-compatible pass-through: /v1/models and /v1/chat/completions, streamed or not."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.server.helpers import sse_events
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import Step, StubEngine
+
+MakeBackend = Callable[..., LiveBackend]
+BODY = {
+    "model": "stub-model",
+    "messages": [{"role": "user", "content": "hi there"}],
+    "max_tokens": 9,
+    "seed": 4,
+}
+
+
+@pytest.fixture
+def backend(stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
+    return live_backend({}, [stub_engine.url])
+
+
+def test_models_are_relayed(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    assert httpx.get(f"{backend.url}/v1/models").json() == httpx.get(f"{stub_engine.url}/v1/models").json()
+
+
+def test_body_is_forwarded_byte_for_byte(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    raw = json.dumps(BODY, indent=1).encode()
+    r = httpx.post(
+        f"{backend.url}/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 200
+    assert stub_engine.requests == [BODY]  # unknown fields such as "seed" pass through
+    reply = r.json()
+    assert reply["object"] == "chat.completion"
+    assert reply["choices"][0]["message"] == {"role": "assistant", "content": "Hello from the stub."}
+    assert reply["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
+
+
+def test_stream_is_relayed_unchanged(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=["x", "y"]), Step(chunks=["x", "y"]))
+    with httpx.stream("POST", f"{stub_engine.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        direct = sse_events(r)
+    with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        assert r.headers["content-type"] == "text/event-stream"
+        proxied = sse_events(r)
+
+    def strip(events: list) -> list:
+        return [
+            (n, d if d == "[DONE]" else {k: v for k, v in d.items() if k not in ("id", "created")})
+            for n, d in events
+        ]
+
+    assert strip(proxied) == strip(direct)
+    assert proxied[-1] == ("message", "[DONE]")
+
+
+def test_engine_4xx_is_relayed_as_is(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(status=400, error_message="context too long"))
+    r = httpx.post(f"{backend.url}/v1/chat/completions", json=BODY)
+    assert r.status_code == 400
+    assert r.json() == {
+        "error": {"message": "context too long", "type": "invalid_request_error", "code": 400}
+    }
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_engine_5xx_becomes_502_naming_the_engine(
+    backend: LiveBackend, stub_engine: StubEngine, stream: bool
+) -> None:
+    stub_engine.script(Step(status=500, error_message="oom"))
+    r = httpx.post(f"{backend.url}/v1/chat/completions", json={**BODY, "stream": stream})
+    assert r.status_code == 502
+    assert r.json() == {
+        "error": {"code": "bad_gateway", "message": f"engine at {stub_engine.url} answered 500: oom"}
+    }
+
+
+def test_failure_mid_stream_ends_with_an_error_event(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=["a", "b"], fail_after=1))
+    with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        events = sse_events(r)
+    assert [d["choices"][0]["delta"]["content"] for _, d in events[:2]] == ["", "a"]
+    assert events[2][0] == "error"
+    assert events[2][1]["error"]["code"] == "bad_gateway"
+    assert len(events) == 3
+
+
+def test_engine_down(stub_engine: StubEngine, live_backend: MakeBackend) -> None:
+    url = stub_engine.url
+    stub_engine.stop()
+    backend = live_backend({}, [url])
+    for r in (
+        httpx.get(f"{backend.url}/v1/models"),
+        httpx.post(f"{backend.url}/v1/chat/completions", json=BODY),
+    ):
+        assert r.status_code == 503
+        assert r.json()["error"] == {
+            "code": "engine_unavailable",
+            "message": f"engine unreachable at {url}; is it running?",
+        }
+
+
+def test_client_leaving_a_stream_cancels_the_engine_request(
+    backend: LiveBackend, stub_engine: StubEngine
+) -> None:
+    stub_engine.script(Step(chunks=["x"] * 200, delay=0.05))
+    with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        next(r.iter_lines())
+    assert stub_engine.wait_cancelled(timeout=1.0)
+
+
+def test_stats_count_passthrough_tokens(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    httpx.post(f"{backend.url}/v1/chat/completions", json=BODY)
+    with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        r.read()
+    stats = httpx.get(f"{backend.url}/stats").json()
+    assert stats["requests_by_endpoint"] == {"/v1/chat/completions": 2}
+    assert stats["tokens"] == {"prompt": 4, "completion": 8, "total": 12}
+    assert stats["ttft_seconds"]["count"] == 1
