@@ -500,3 +500,54 @@ def test_theme_follows_the_system_with_a_toggle(open_page: OpenPage, backend) ->
     load(s)
     assert page.evaluate(background) == "rgb(247, 247, 249)"
     screenshot(page, "chat-desktop-light-toggled.png")
+
+
+def test_files_move_between_the_page_and_the_terminal_chat(
+    open_page: OpenPage, backend, engine: StubEngine, tmp_path: Path
+) -> None:
+    from edubot_cli.chat.session import AnswerStats, Conversation, make_title
+
+    terminal = Conversation(system="You are a patient tutor.", temperature=0.3, max_tokens=100)
+    terminal.add(
+        "user", "What is a    volcano, and why does it erupt when the pressure builds up underground?"
+    )
+    stats = AnswerStats(completion_tokens=12, tokens_per_second=35.1, ttft_seconds=0.21, latency_seconds=0.55)
+    terminal.add("assistant", "A **mountain** that lets magma out.", stats=stats)
+    terminal.add("user", "Tell me more")
+    terminal.add("assistant", "Magma is", stopped=True)
+    saved = tmp_path / "volcano.json"
+    terminal.save(saved)
+
+    page = open_page(backend.url).page
+    page.set_input_files("#import-file", str(saved))
+    title = terminal.title
+    assert title == "What is a volcano, and why does it erupt when the pressure…"
+    expect(page.locator("#notice-text")).to_have_text(f"Imported “{title}”.")
+    assert page.locator(".msg.assistant .stopped").count() == 1
+    with page.expect_download() as info:
+        page.click("#export-json")
+    assert json.loads(Path(info.value.path()).read_text()) == terminal.to_json()
+
+    engine.script(Step(chunks=["Lava ", "cools."]))
+    send(page, "And lava?")
+    wait_answer(page, 3)
+    with page.expect_download() as info:
+        page.click("#export-json")
+    exported = tmp_path / "from-page.json"
+    info.value.save_as(exported)
+    loaded = Conversation.load(exported)
+    assert loaded.to_json() == json.loads(exported.read_text())
+    assert [m.content for m in loaded.messages][-2:] == ["And lava?", "Lava cools."]
+    assert loaded.messages[-1].stats is not None and loaded.messages[-1].stats.completion_tokens == 2
+    assert (loaded.title, loaded.system, loaded.temperature, loaded.max_tokens) == (
+        title, "You are a patient tutor.", 0.3, 100
+    )  # fmt: skip
+    assert engine.requests[-1]["temperature"] == 0.3
+    assert engine.requests[-1]["max_tokens"] == 100
+
+    # A question typed in the page gets the title the terminal chat would give it.
+    page.click("#new")
+    question = "  Why   do some volcanoes sleep for centuries\nand then wake up without any warning at all?"
+    send(page, question)
+    wait_answer(page, 1)
+    assert page.inner_text("#convs li:first-child .conv-open") == make_title(question)

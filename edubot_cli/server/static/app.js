@@ -200,11 +200,17 @@
     };
   }
 
+  // The title rule the terminal chat uses too: one line of the first question, at most 60 characters.
+  const makeTitle = (question) => {
+    const line = question.split(/\s+/).filter(Boolean).join(" ");
+    return line.length <= 60 ? line : `${line.slice(0, 59).trimEnd()}…`;
+  };
+
   function toDocument(conv) {
     const first = conv.messages.find((m) => m.role === "user");
     return {
       format: FORMAT, version: 1,
-      title: conv.title || (first ? first.content.trim().slice(0, 60) : "") || "New conversation",
+      title: conv.title || (first && makeTitle(first.content)) || "New conversation",
       created_at: conv.created_at, updated_at: conv.updated_at, system: conv.system ?? null,
       settings: { temperature: conv.settings.temperature ?? null, max_tokens: conv.settings.max_tokens ?? null },
       messages: conv.messages.map((m) => {
@@ -485,7 +491,7 @@
   function send(text) {
     const conv = current();
     clearNotice();
-    if (!conv.title) conv.title = text.split("\n")[0].trim().slice(0, 60);
+    if (!conv.title) conv.title = makeTitle(text);
     conv.messages.push({ role: "user", content: text, created_at: now() });
     conv.updated_at = now();
     save();
