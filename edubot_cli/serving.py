@@ -210,6 +210,8 @@ def serve(
             try:
                 with running_engine(settings, events, show_log=show_log) as engine:
                     name = engine.name
+                    if engine.served_model_name:
+                        settings = settings.model_copy(update={"served_model_name": engine.served_model_name})
                     app = create_app(settings, engine_urls=engine.urls, engine_name=engine.name)
                     run_backend(
                         app,

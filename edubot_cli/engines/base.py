@@ -36,6 +36,9 @@ class EngineSpec:
     """Path that answers 200 once the model is loaded (``/v1/models`` or ``/health``)."""
     model: str
     """What is served, for messages (a file or directory path)."""
+    served_model_name: str = ""
+    """The model name requests must carry (what the engine announces); empty means the ``served_model_name``
+    setting."""
     env: dict[str, str] = field(default_factory=dict)
     """Variables added to the inherited environment."""
     hint: str = ""
@@ -72,6 +75,11 @@ class Engine(Protocol):
     @property
     def model(self) -> str:
         """What is served, for messages (a model path, or the URLs of external engines)."""
+        ...
+
+    @property
+    def served_model_name(self) -> str | None:
+        """The model name requests must carry, when the engine imposes one (None: the setting applies)."""
         ...
 
     @property

@@ -55,6 +55,10 @@ class ExternalEngine:
         return ", ".join(self._urls)
 
     @property
+    def served_model_name(self) -> str | None:
+        return None
+
+    @property
     def log_path(self) -> Path | None:
         return None
 

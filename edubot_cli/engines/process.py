@@ -195,6 +195,10 @@ class EngineProcess:
         return self.spec.model
 
     @property
+    def served_model_name(self) -> str | None:
+        return self.spec.served_model_name or None
+
+    @property
     def log_path(self) -> Path | None:
         return self._log_path
 

@@ -33,11 +33,23 @@ def model_path(settings: Settings) -> Path:
     return path
 
 
+def ensure_hub_cache() -> None:
+    """Create the Hugging Face hub cache folder if missing.
+
+    ``transformers serve`` lists models by scanning that folder, and its ``GET /v1/models`` (which the backend
+    polls for health) fails with a 500 when the folder does not exist.
+    """
+    from huggingface_hub import constants
+
+    Path(constants.HF_HUB_CACHE).mkdir(parents=True, exist_ok=True)
+
+
 def build_spec(settings: Settings, port: int) -> EngineSpec:
     """The ``transformers serve`` command line for ``settings`` on ``port`` (CPU unless extra args say else)."""
     model = model_path(settings)
     require_module("transformers", "convert")
     require_module("fastapi", "serve")
+    ensure_hub_cache()
     command = [
         sys.executable,
         "-m",
@@ -58,5 +70,9 @@ def build_spec(settings: Settings, port: int) -> EngineSpec:
         port=port,
         ready_path=READY_PATH,
         model=str(model),
+        # `transformers serve` has no alias: pinned to one model, it accepts only that model's name (the path).
+        served_model_name=str(model),
+        # A local directory is served: never reach for the Hub at run time.
+        env={"HF_HUB_OFFLINE": "1"},
         hint="check that the directory loads with transformers (config.json, weights, tokenizer)",
     )

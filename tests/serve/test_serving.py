@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 from pathlib import Path
 
 import httpx
@@ -13,41 +12,11 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import serving
-from edubot_cli.engines.base import Engine
 from edubot_cli.engines.process import EngineProcess, free_port
 from edubot_cli.errors import ConfigError, EngineError
 from edubot_cli.main import app
-from tests.support.engine_fakes import fake_spec
+from tests.support.engine_fakes import Recorder, fake_spec
 from tests.support.stub_engine import StubEngine
-
-
-class Recorder:
-    """A ServeObserver that records events and can act when the backend is ready."""
-
-    def __init__(self, on_ready=None) -> None:
-        self.events: list[str] = []
-        self.on_ready = on_ready
-
-    def engine_started(self, engine: Engine) -> None:
-        self.events.append(f"started {engine.name}")
-
-    def engine_waiting(self, engine: Engine, elapsed: float) -> None:
-        if not self.events or self.events[-1] != "waiting":
-            self.events.append("waiting")
-
-    def engine_ready(self, engine: Engine, elapsed: float) -> None:
-        self.events.append(f"ready {engine.name}")
-
-    def backend_ready(self, url: str) -> None:
-        self.events.append(f"backend {url}")
-        if self.on_ready is not None:
-            threading.Thread(target=self.on_ready, args=(url,), daemon=True).start()
-
-    def engine_log(self, line: str) -> None:
-        self.events.append(f"log {line}")
-
-    def stopping(self, engine: Engine) -> None:
-        self.events.append(f"stopping {engine.name}")
 
 
 def test_public_url() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from edubot_cli.config import Settings, load_settings
-from edubot_cli.engines.base import EngineSpec
+from edubot_cli.engines.base import Engine, EngineSpec
 
 FAKE_ENGINE = Path(__file__).with_name("fake_engine.py")
 
@@ -97,3 +98,32 @@ def hf_dir(tmp_path: Path) -> Path:
     path.mkdir(parents=True)
     (path / "config.json").write_text('{"model_type": "llama"}')
     return path
+
+
+class Recorder:
+    """A ServeObserver that records events and can act when the backend is ready."""
+
+    def __init__(self, on_ready=None) -> None:
+        self.events: list[str] = []
+        self.on_ready = on_ready
+
+    def engine_started(self, engine: Engine) -> None:
+        self.events.append(f"started {engine.name}")
+
+    def engine_waiting(self, engine: Engine, elapsed: float) -> None:
+        if not self.events or self.events[-1] != "waiting":
+            self.events.append("waiting")
+
+    def engine_ready(self, engine: Engine, elapsed: float) -> None:
+        self.events.append(f"ready {engine.name}")
+
+    def backend_ready(self, url: str) -> None:
+        self.events.append(f"backend {url}")
+        if self.on_ready is not None:
+            threading.Thread(target=self.on_ready, args=(url,), daemon=True).start()
+
+    def engine_log(self, line: str) -> None:
+        self.events.append(f"log {line}")
+
+    def stopping(self, engine: Engine) -> None:
+        self.events.append(f"stopping {engine.name}")
