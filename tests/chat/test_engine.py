@@ -1,0 +1,75 @@
+"""`edubot chat` against the real embedded engine (llama-cpp serving SmolLM2-135M), started with --local."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from rich.console import Console
+
+from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.runner import ChatOptions, chat_target
+from edubot_cli.config import load_settings
+
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(240)]
+REPO = Path(__file__).resolve().parents[2]
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one short sentence."}]
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(os.environ):
+        if name.startswith("EDUBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None:
+    settings = load_settings(None)
+    status = Console(file=io.StringIO())
+    with chat_target(settings, ChatOptions(local=True), status) as target:
+        assert target.via_backend is False
+        with ChatClient(target.url, via_backend=False) as client:
+            assert len(client.list_models()) == 1
+            with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=32) as stream:
+                deltas = list(stream)
+            assert stream.finished
+            assert len(deltas) > 1 and "".join(deltas).strip()
+            stats = stream.stats
+            assert stats.completion_tokens is not None and stats.completion_tokens >= len(deltas) - 1
+            assert stats.ttft_seconds is not None and stats.tokens_per_second is not None
+
+            long = [{"role": "user", "content": "Write a long story about a dragon who learns to read."}]
+            with client.stream_chat(long, model="any", max_tokens=400) as stream:
+                for count, _ in enumerate(stream, 1):
+                    if count == 3:
+                        break
+            assert stream.stopped and not stream.finished
+
+            # the engine dropped the abandoned answer and serves the next question
+            with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=8) as stream:
+                assert "".join(stream).strip()
+    assert "starting the embedded engine" in status.file.getvalue()  # type: ignore[attr-defined]
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{target.url}/v1/models", timeout=5)
+
+
+def test_one_shot_with_local_engine_in_a_subprocess() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "edubot_cli", "chat", "--local", "--max-tokens", "24", "--temperature", "0"],
+        input="Name one planet of the solar system.\n",
+        capture_output=True,
+        text=True,
+        env={**env, "PYTHONPATH": str(REPO)},
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert done.stderr == "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…\n"
