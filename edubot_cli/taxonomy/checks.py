@@ -240,7 +240,7 @@ def check_content(raw: bytes, folder: str | None, strict: bool = False) -> Conte
         )
     version = schema.file_version(data)
     name = schema.schema_name(folder, data)
-    found: list[Finding] = []
+    found: list[Finding] = list(doc.recursive_aliases)
     if version > 1:
         found += run_yamllint(doc.text, doc, strict)
     else:

@@ -16,7 +16,7 @@ RULES: dict[str, tuple[str, str]] = {
     "encoding": (ERROR, "the file is not valid UTF-8"),
     "yaml-syntax": (ERROR, "the YAML does not parse"),
     "yaml-tab": (ERROR, "a tab character where YAML needs spaces"),
-    "yaml-alias-bomb": (ERROR, "aliases expand to an enormous (or self-referencing) document"),
+    "yaml-alias-bomb": (ERROR, "aliases expand to an enormous document (a self-containing one: warning)"),
     "yaml-duplicate-key": (
         WARNING,
         "a key appears twice in one mapping (version 1 files; later versions: yamllint)",

@@ -35,13 +35,13 @@ class Document:
     root: Node | None
     data: Any
     duplicate_keys: list[Finding] = field(default_factory=list)
+    recursive_aliases: list[Finding] = field(default_factory=list)
 
 
 class _AliasBomb(Exception):
-    def __init__(self, mark: Any, recursive: bool) -> None:
+    def __init__(self, mark: Any) -> None:
         super().__init__("alias bomb")
         self.mark = mark
-        self.recursive = recursive
 
 
 class _GuardedLoader(yaml.SafeLoader):
@@ -51,6 +51,7 @@ class _GuardedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._expanded = 0
         self._sizes: dict[int, int] = {}
+        self.recursive_aliases: list[Any] = []
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
@@ -59,10 +60,12 @@ class _GuardedLoader(yaml.SafeLoader):
             if target is not None:
                 size = self._size(target)
                 if size < 0:
-                    raise _AliasBomb(event.start_mark, recursive=True)
-                self._expanded += size
-                if self._expanded > MAX_ALIAS_EXPANSION:
-                    raise _AliasBomb(event.start_mark, recursive=False)
+                    # PyYAML builds self-containing objects fine; InstructLab then judges them by the schema
+                    self.recursive_aliases.append(event.start_mark)
+                else:
+                    self._expanded += size
+                    if self._expanded > MAX_ALIAS_EXPANSION:
+                        raise _AliasBomb(event.start_mark)
         return super().compose_node(parent, index)
 
     def _size(self, node: Node) -> int:
@@ -281,16 +284,22 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
         loader = _GuardedLoader(text)
         root = loader.get_single_node()
         dups = _duplicate_keys(root) if root is not None else []
+        recursive = [
+            finding(
+                "yaml-alias-bomb",
+                "alias refers to the node that contains it (a recursive document)",
+                line=mark.line + 1,
+                col=mark.column + 1,
+                hint="write the values out instead of using anchors (&) and aliases (*)",
+                severity=WARNING,
+            )
+            for mark in loader.recursive_aliases
+        ]
         data = loader.construct_document(root) if root is not None else None
     except _AliasBomb as bomb:
-        message = (
-            "alias refers to the node that contains it (a recursive document)"
-            if bomb.recursive
-            else f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb)"
-        )
         return None, finding(
             "yaml-alias-bomb",
-            message,
+            f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb)",
             line=bomb.mark.line + 1,
             col=bomb.mark.column + 1,
             hint="write the values out instead of using anchors (&) and aliases (*)",
@@ -311,7 +320,7 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
     finally:
         if loader is not None:
             loader.dispose()
-    return Document(text=text, root=root, data=data, duplicate_keys=dups), None
+    return Document(text=text, root=root, data=data, duplicate_keys=dups, recursive_aliases=recursive), None
 
 
 _WORD = re.compile(r"\S+")

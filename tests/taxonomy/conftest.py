@@ -106,7 +106,9 @@ Check = Callable[..., list[Finding]]
 def check(tmp_path: Path) -> Check:
     """Validate one document written at ``leaf`` under a temp taxonomy; return its findings."""
 
-    def run(text: str | bytes, leaf: str = "knowledge/geo/africa", *, strict: bool = False, **kw: object) -> list[Finding]:
+    def run(
+        text: str | bytes, leaf: str = "knowledge/geo/africa", *, strict: bool = False, **kw: object
+    ) -> list[Finding]:
         path = write_leaf(tmp_path / "taxonomy", leaf, text, **kw)  # type: ignore[arg-type]
         return validate_files([path], strict=strict, use_cache=False, jobs=1).findings
 

@@ -63,7 +63,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None:
     source = _write_csv(project / "seeds.csv", _knowledge_rows())
-    code, out, err = invoke("knowledge/geo/africa", "--kind", "knowledge", "--from", str(source), *KNOWLEDGE_FLAGS)
+    code, out, err = invoke(
+        "knowledge/geo/africa", "--kind", "knowledge", "--from", str(source), *KNOWLEDGE_FLAGS
+    )
     assert (code, err) == (0, "")
     qna = project / "taxonomy/knowledge/geo/africa/qna.yaml"
     assert out.splitlines() == [f"wrote {Path('taxonomy/knowledge/geo/africa/qna.yaml')}",
@@ -72,7 +74,11 @@ def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None
     assert data["version"] == 3
     assert [len(s["questions_and_answers"]) for s in data["seed_examples"]] == [3] * 5
     assert data["seed_examples"][0]["context"] == CONTEXTS[0] + "\n"
-    assert data["document"] == {"repo": "https://github.com/example/docs", "commit": "abc123", "patterns": ["africa.md"]}
+    assert data["document"] == {
+        "repo": "https://github.com/example/docs",
+        "commit": "abc123",
+        "patterns": ["africa.md"],
+    }
     assert "  - context: |\n" in qna.read_text()
     report = validate([project / "taxonomy"], strict=True, use_cache=False)
     assert (report.errors, report.warnings) == (0, 0)
@@ -83,7 +89,9 @@ def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None
     # the reference validator agrees, yamllint strict included
     from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
 
-    parser = TaxonomyParser(schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING)
+    parser = TaxonomyParser(
+        schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING
+    )
     parser.yq_available = False
     result = parser.parse(qna)
     assert (result.errors, result.warnings) == (0, 0)
@@ -119,7 +127,9 @@ def test_knowledge_from_simplified_yaml(project: Path) -> None:
 
 def test_skill_from_jsonl_with_multiline_answers(project: Path) -> None:
     source = project / "skill.jsonl"
-    rows = [{"question": f"Count to {i}?", "answer": "\n".join(str(n) for n in range(1, i + 2))} for i in range(5)]
+    rows = [
+        {"question": f"Count to {i}?", "answer": "\n".join(str(n) for n in range(1, i + 2))} for i in range(5)
+    ]
     rows[0]["context"] = "Counting practice   \n  with trailing spaces"
     source.write_text("\n".join(json.dumps(r) for r in rows))
     code, _, err = invoke(
@@ -147,7 +157,10 @@ def test_refuses_to_overwrite_without_force(project: Path) -> None:
     assert qna.read_text() == "# my edits\n"
     assert invoke(*args, "--force")[0] == 0
     assert qna.read_text().startswith("version: 3\n")
-    assert sorted(p.name for p in qna.parent.iterdir()) == ["attribution.txt", "qna.yaml"]  # no temp files left
+    assert sorted(p.name for p in qna.parent.iterdir()) == [
+        "attribution.txt",
+        "qna.yaml",
+    ]  # no temp files left
 
 
 @pytest.mark.parametrize(
@@ -209,7 +222,9 @@ def test_bad_jsonl_line_is_located(project: Path) -> None:
     source = project / "bad.jsonl"
     source.write_text('{"question": "Q?", "answer": "A."}\n{"question": oops}\n')
     with pytest.raises(TaxonomyError) as info:
-        add_leaf(AddRequest("compositional_skills/x", source=source, created_by="t", task_description="t"), project)
+        add_leaf(
+            AddRequest("compositional_skills/x", source=source, created_by="t", task_description="t"), project
+        )
     assert info.value.message.startswith(f"{source}:2:14: not valid JSON")
 
 
@@ -225,7 +240,9 @@ def test_prompts_fill_missing_values(project: Path) -> None:
         asked.append(question)
         return next(answers) or (default or "")
 
-    result = add_leaf(AddRequest("compositional_skills/social/greetings"), project / "taxonomy", prompt=prompt)
+    result = add_leaf(
+        AddRequest("compositional_skills/social/greetings"), project / "taxonomy", prompt=prompt
+    )
     assert result.written
     data = yaml.safe_load(result.qna_path.read_text())
     assert data["task_description"] == "Say hello politely"

@@ -22,7 +22,11 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("EDUBOT_DEBUG", raising=False)
     root = tmp_path / "taxonomy"
     write_leaf(root, "knowledge/geo/africa", knowledge_text())
-    write_leaf(root, "compositional_skills/lang/questions", skill_text().replace("created_by: teacher", "created_by: 7"))
+    write_leaf(
+        root,
+        "compositional_skills/lang/questions",
+        skill_text().replace("created_by: teacher", "created_by: 7"),
+    )
     return root
 
 

@@ -14,7 +14,9 @@ def _rules(findings) -> list[tuple[str, int, int, str]]:  # type: ignore[no-unty
 
 
 def test_long_context(check: Check) -> None:
-    text = knowledge_text().replace("into the Mediterranean Sea.", "into the Mediterranean Sea. " + _words(490), 1)
+    text = knowledge_text().replace(
+        "into the Mediterranean Sea.", "into the Mediterranean Sea. " + _words(490), 1
+    )
     findings = check(text)
     assert _rules(findings) == [("context-words", 7, 14, "warning")]
     assert findings[0].message == "context has 508 words (limit 500)"
@@ -22,7 +24,9 @@ def test_long_context(check: Check) -> None:
 
 
 def test_long_questions_and_answers(check: Check) -> None:
-    text = knowledge_text().replace("Question 1 about seed 1:", "Question 1 about seed 1: " + _words(240, "nile"), 1)
+    text = knowledge_text().replace(
+        "Question 1 about seed 1:", "Question 1 about seed 1: " + _words(240, "nile"), 1
+    )
     findings = check(text)
     assert _rules(findings) == [("qna-words", 10, 7, "warning")]
     assert findings[0].yaml_path == ".seed_examples[0].questions_and_answers"
@@ -36,7 +40,13 @@ def test_skill_qna_words(check: Check) -> None:
 
 def test_total_words(check: Check) -> None:
     text = knowledge_text()
-    for ending in ("Mediterranean Sea.", "three cones.", "very little rain.", "Kenya and Tanzania.", "okapis live there."):
+    for ending in (
+        "Mediterranean Sea.",
+        "three cones.",
+        "very little rain.",
+        "Kenya and Tanzania.",
+        "okapis live there.",
+    ):
         text = text.replace(ending, f"{ending} {_words(440)}", 1)
     findings = check(text)
     assert _rules(findings) == [("total-words", 6, 1, "warning")]
@@ -61,7 +71,9 @@ def test_answer_without_overlap(check: Check) -> None:
 
 
 def test_answer_overlap_is_not_required_for_skills(check: Check) -> None:
-    assert check(skill_text().replace("On mat 0.", "Somewhere else entirely."), "compositional_skills/x") == []
+    assert (
+        check(skill_text().replace("On mat 0.", "Somewhere else entirely."), "compositional_skills/x") == []
+    )
 
 
 def test_attribution_missing_and_empty(check: Check) -> None:

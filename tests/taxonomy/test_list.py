@@ -29,7 +29,11 @@ def test_json(tree: Path) -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     leaves = {leaf["path"]: leaf for leaf in data["leaves"]}
-    assert list(leaves) == ["compositional_skills/lang/broken", "compositional_skills/lang/questions", "knowledge/geo/africa"]
+    assert list(leaves) == [
+        "compositional_skills/lang/broken",
+        "compositional_skills/lang/questions",
+        "knowledge/geo/africa",
+    ]
     assert leaves["knowledge/geo/africa"] == {
         "path": "knowledge/geo/africa",
         "kind": "knowledge",

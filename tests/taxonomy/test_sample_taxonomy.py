@@ -27,7 +27,9 @@ def test_sample_has_the_required_leaves() -> None:
 def test_reference_validator_agrees(venv_on_path: None) -> None:
     from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
 
-    parser = TaxonomyParser(schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING)
+    parser = TaxonomyParser(
+        schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING
+    )
     parser.yq_available = False
     for qna in sorted(SAMPLE.rglob("qna.yaml")):
         result = parser.parse(qna)

@@ -110,7 +110,9 @@ def test_misnamed_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (leaf / "qna.yml").write_text(knowledge_text())
     report = validate([tmp_path], use_cache=False)
     assert triples(report.findings) == [("file-name", 1, 1)]
-    assert report.findings[0].message == 'taxonomy files must be named "qna.yaml"; "qna.yml" is not a valid name'
+    assert (
+        report.findings[0].message == 'taxonomy files must be named "qna.yaml"; "qna.yml" is not a valid name'
+    )
 
 
 def test_missing_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
