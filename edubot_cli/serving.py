@@ -99,12 +99,20 @@ def running_engine(
     """The engine ``settings`` ask for, started and ready; stopped (with its process group) on exit."""
     events = observer or _Silent()
     engine = build_engine(settings, live_log=events.engine_log if show_log else None)
+    with launched(engine, settings.ready_timeout, events):
+        yield engine
+
+
+@contextmanager
+def launched(engine: Engine, ready_timeout: float, observer: ServeObserver | None = None) -> Iterator[Engine]:
+    """``engine`` started and ready within ``ready_timeout`` seconds; stopped on exit, whatever happens."""
+    events = observer or _Silent()
     started = False
     try:
         engine.start()
         started = True
         events.engine_started(engine)
-        elapsed = engine.wait_ready(settings.ready_timeout, tick=lambda t: events.engine_waiting(engine, t))
+        elapsed = engine.wait_ready(ready_timeout, tick=lambda t: events.engine_waiting(engine, t))
         events.engine_ready(engine, elapsed)
         yield engine
     finally:
@@ -204,12 +212,11 @@ def serve(
     events = observer or _Silent()
     # Bind first: a busy port is reported before a model spends minutes loading.
     sock = bind_listener(settings.host, settings.port, "--port")
-    name = settings.engine
     try:
+        engine = build_engine(settings, live_log=events.engine_log if show_log else None)
         with _sigterm_raises():
             try:
-                with running_engine(settings, events, show_log=show_log) as engine:
-                    name = engine.name
+                with launched(engine, settings.ready_timeout, events):
                     if engine.served_model_name:
                         settings = settings.model_copy(update={"served_model_name": engine.served_model_name})
                     app = create_app(settings, engine_urls=engine.urls, engine_name=engine.name)
@@ -220,9 +227,9 @@ def serve(
                         engine_alive=engine.check_alive,
                     )
             except Terminated:
-                return ServeOutcome("terminated", name)
+                return ServeOutcome("terminated", engine.name)
             except KeyboardInterrupt:
-                return ServeOutcome("interrupted", name)
+                return ServeOutcome("interrupted", engine.name)
     finally:
         sock.close()
-    return ServeOutcome("backend exited", name)
+    return ServeOutcome("backend exited", engine.name)

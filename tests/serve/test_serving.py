@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import serving
+from edubot_cli.engines.base import Engine
 from edubot_cli.engines.process import EngineProcess, free_port
 from edubot_cli.errors import ConfigError, EngineError
 from edubot_cli.main import app
@@ -164,3 +165,20 @@ def test_cli_passes_extra_args_after_double_dash(runner: CliRunner, monkeypatch)
     assert result.exit_code == 0, result.output
     assert seen == {"args": ["--n_threads", "4"], "urls": ["http://a:1", "http://b:2"], "show_log": True}
     assert result.output.rstrip().endswith("edubot stopped (backend exited); no engine process left running")
+
+
+def test_sigterm_while_the_engine_loads_stops_it(make_settings, monkeypatch, tmp_path: Path) -> None:
+    engine = EngineProcess(fake_spec(free_port(), "--ready-file", str(tmp_path / "never")), tmp_path / "logs")
+    monkeypatch.setattr(serving, "build_engine", lambda settings, live_log=None: engine)
+
+    class StopWhileWaiting(Recorder):
+        def engine_waiting(self, engine: Engine, elapsed: float) -> None:
+            if "waiting" not in self.events:
+                self.events.append("waiting")
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    recorder = StopWhileWaiting()
+    outcome = serving.serve(make_settings(port=free_port()), recorder)
+    assert outcome == serving.ServeOutcome("terminated", "fake")
+    assert recorder.events == ["started fake", "waiting", "stopping fake"]
+    assert not engine.running()
