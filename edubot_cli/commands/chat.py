@@ -30,9 +30,19 @@ def chat(
     ),
     system: str | None = typer.Option(None, "--system", help="System prompt for this conversation."),
     temperature: float | None = typer.Option(
-        None, "--temperature", min=0.0, max=2.0, help=describe("temperature")
+        None,
+        "--temperature",
+        min=0.0,
+        max=2.0,
+        help="Sampling temperature (default: the temperature setting).",
     ),
-    max_tokens: int | None = typer.Option(None, "--max-tokens", min=1, max=4096, help=describe("max_tokens")),
+    max_tokens: int | None = typer.Option(
+        None,
+        "--max-tokens",
+        min=1,
+        max=4096,
+        help="Longest answer in tokens (default: the max_tokens setting).",
+    ),
     model: str | None = typer.Option(
         None, "--model", help="Model name to ask for (default: what the server serves)."
     ),
@@ -44,8 +54,9 @@ def chat(
 ) -> None:
     """Chat with the model in the terminal, with answers streamed as markdown.
 
-    Talks to the backend (`edubot serve`) or, with --engine-url, to any OpenAI-compatible engine. Type /help in
-    the chat for its commands (/save, /load, /retry, /temp, ...).
+    Talks to the backend (`edubot serve`) or, with --engine-url, to any OpenAI-compatible engine.
+
+    Type /help in the chat for its commands (/save, /load, /retry, /temp, ...).
 
     Examples:
 
