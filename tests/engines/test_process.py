@@ -214,3 +214,13 @@ def test_bind_listener_holds_the_port() -> None:
             other.bind(("127.0.0.1", port))
     finally:
         sock.close()
+
+
+def test_logs_folder_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file where the folder should be")
+    engine = EngineProcess(fake_spec(free_port()), blocker / "engines")
+    with pytest.raises(ConfigError) as info:
+        engine.start()
+    assert info.value.message == f"cannot create the logs folder {blocker / 'engines'}: Not a directory"
+    assert info.value.hint == "check logs_dir in the config"

@@ -14,7 +14,7 @@ from edubot_cli.engines.process import free_port
 from tests.support.engine_fakes import Recorder
 from tests.support.tiny_hf_model import build_tiny_hf_model
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 
 def test_hf_directory_is_served_by_transformers_on_cpu(make_settings, no_nvidia_smi, tmp_path: Path) -> None:
