@@ -157,8 +157,8 @@ def test_conversations_survive_a_reload_and_can_be_renamed_and_deleted(
     name = page.get_by_label("New name")
     name.fill("Plant leaves")
     name.press("Enter")
-    load(s)
-    assert page.locator("#convs .conv-open").all_inner_texts() == ["Plant leaves", "Roots"]
+    load(s)  # renaming keeps the order: latest activity first
+    assert page.locator("#convs .conv-open").all_inner_texts() == ["Roots", "Plant leaves"]
     assert page.inner_text("#conv-title") == "Plant leaves"
 
     page.click("#convs li:has-text('Roots') .conv-delete")

@@ -99,13 +99,18 @@
   const state = {
     convs: [],
     currentId: null,
-    stream: null, // {controller, msg, body} while an answer streams
+    stream: null, // {controller, msg} while an answer streams
     editing: false,
     allowSystem: false,
     defaults: {}, // the server's chat defaults from GET / (JSON)
-    lang: prefs.lang || ((navigator.languages || [navigator.language]).find((l) => /^(en|es)\b/i.test(l)) || "en")
-      .slice(0, 2).toLowerCase(),
+    lang: pickLanguage(),
   };
+
+  function pickLanguage() {
+    if (T[prefs.lang]) return prefs.lang;
+    const browser = (navigator.languages || [navigator.language]).find((l) => /^(en|es)\b/i.test(l));
+    return browser ? browser.slice(0, 2).toLowerCase() : "en";
+  }
 
   const t = (key, vars = {}) =>
     (T[state.lang][key] ?? T.en[key]).replace(/\{(\w)\}/g, (_, k) => String(vars[k] ?? ""));
@@ -125,6 +130,7 @@
   const now = () => new Date().toISOString();
   const newId = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 8);
   const current = () => state.convs.find((c) => c.id === state.currentId);
+  const byRecent = () => [...state.convs].sort((a, b) => Date.parse(b.updated_at) - Date.parse(a.updated_at));
 
   // ---- markdown -------------------------------------------------------------------------------------------
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -297,11 +303,12 @@
   // ---- rendering -----------------------------------------------------------------------------------------
   const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
   const statsText = (s) => t("stats", {
-    n: s.completion_tokens ?? "–", u: t(s.completion_tokens === 1 ? "token" : "tokens"), r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
+    n: s.completion_tokens ?? "–", u: t(s.completion_tokens === 1 ? "token" : "tokens"),
+    r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
   });
 
   function renderList() {
-    ui.convs.replaceChildren(...[...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at)).map((c) => {
+    ui.convs.replaceChildren(...byRecent().map((c) => {
       const title = c.title || t("untitled");
       const open = h("button", {
         type: "button", class: "conv-open", text: title, "aria-current": c.id === state.currentId ? "true" : null,
@@ -325,8 +332,7 @@
       done = true;
       const name = input.value.trim();
       if (keep && name) {
-        conv.title = name;
-        conv.updated_at = now();
+        conv.title = name; // not a new turn: the list keeps its order
         save();
       }
       renderList();
@@ -632,7 +638,7 @@
     if (conv.id === state.currentId) stop();
     state.convs = state.convs.filter((c) => c !== conv);
     if (!state.convs.length) state.convs.push(newConversation());
-    if (!current()) state.currentId = [...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0].id;
+    if (!current()) state.currentId = byRecent()[0].id;
     save();
     renderAll();
     ui.new.focus();
@@ -819,11 +825,10 @@
   state.convs = load(STORE, []).filter((c) => c && Array.isArray(c.messages) && c.id);
   state.currentId = localStorage.getItem(CURRENT);
   if (!current()) {
-    const latest = [...state.convs].sort((a, b) => b.updated_at.localeCompare(a.updated_at))[0];
+    const latest = byRecent()[0];
     if (!latest) state.convs.push(newConversation());
     state.currentId = (latest || state.convs[0]).id;
   }
-  if (!["en", "es"].includes(state.lang)) state.lang = "en";
   applyLanguage();
   renderAll();
   checkHealth();
