@@ -79,13 +79,14 @@ class Session:
     requests: list[Any] = field(default_factory=list)
     console_errors: list[str] = field(default_factory=list)
     expected_statuses: tuple[int, ...] = ()
+    expected_console: tuple[str, ...] = ()  # further console errors the test causes on purpose (prefixes)
 
     def problems(self) -> list[str]:
         out = []
         allowed = {
             f"Failed to load resource: the server responded with a status of {code}"
             for code in self.expected_statuses
-        }
+        } | set(self.expected_console)
         for text in self.console_errors:
             if not any(text.startswith(prefix) for prefix in allowed):
                 out.append(f"console error: {text}")
@@ -109,7 +110,7 @@ OpenPage = Callable[..., Session]
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[OpenPage]:
-    """``open_page(base_url, viewport=, locale=, color_scheme=, expect_statuses=(...), fake_clock=)`` -> Session."""
+    """``open_page(base_url, viewport=, locale=, color_scheme=, expect_statuses=, expect_console=, fake_clock=)``."""
     sessions: list[Session] = []
 
     def factory(
@@ -119,6 +120,7 @@ def open_page(browser: Any) -> Iterator[OpenPage]:
         locale: str = "en-US",
         color_scheme: str = "light",
         expect_statuses: tuple[int, ...] = (),
+        expect_console: tuple[str, ...] = (),
         fake_clock: bool = False,
     ) -> Session:
         context = browser.new_context(
@@ -129,7 +131,9 @@ def open_page(browser: Any) -> Iterator[OpenPage]:
         page.set_default_timeout(WAIT_MS)
         if fake_clock:  # timers the test moves on with page.clock (the 30 s health poll)
             page.clock.install()
-        session = Session(base=base, context=context, page=page, expected_statuses=expect_statuses)
+        session = Session(
+            base, context, page, expected_statuses=expect_statuses, expected_console=expect_console
+        )
         context.on("request", lambda r: session.requests.append(r))
         page.on("console", lambda m: m.type == "error" and session.console_errors.append(m.text))
         page.on("pageerror", lambda e: session.console_errors.append(f"uncaught: {e}"))

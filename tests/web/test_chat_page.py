@@ -308,6 +308,43 @@ def test_engine_down_shows_a_human_message(open_page: OpenPage, engine: StubEngi
         assert page.locator(".msg.user .regenerate").count() == 1  # the question can be sent again later
 
 
+def test_an_engine_failing_mid_answer_keeps_the_part_received(open_page: OpenPage, backend, engine) -> None:
+    engine.script(Step(chunks=["Mitochondria ", "are ", "never shown"], fail_after=2, delay=0.1))
+    page = open_page(backend.url).page
+    send(page, "What are mitochondria?")
+    page.wait_for_selector("#notice:not([hidden])")
+    assert page.inner_text("#notice-text").startswith("The answer was cut off: ")
+    answer = wait_answer(page, 1)
+    assert answer.locator(".body").inner_text() == "Mitochondria are"
+    assert answer.locator(".meta .stats").count() == 0  # no figures for an answer that did not finish
+    answer.locator(".regenerate").click()
+    again = wait_answer(page, 1)
+    expect(again.locator(".body")).to_have_text("Hello from the stub.")
+    assert page.is_hidden("#notice")
+    assert page.locator(".msg.assistant").count() == 1
+
+
+def test_server_gone_shows_a_human_message(open_page: OpenPage, engine: StubEngine) -> None:
+    from tests.support.live_backend import LiveBackend
+
+    refused = "Failed to load resource: net::ERR_CONNECTION_REFUSED"
+    live = LiveBackend({}, [engine.url]).start()
+    try:
+        s = open_page(live.url, expect_console=(refused,), fake_clock=True)
+        page = s.page
+        page.wait_for_selector("#health[data-state='ok']")
+    finally:
+        live.stop()
+    send(page, "Still there?")
+    expect(page.locator("#notice-text")).to_have_text(
+        "Cannot reach the edubot server. Check that it is running, then try again."
+    )
+    assert page.locator(".msg.user .body").all_inner_texts() == ["Still there?"]
+    page.clock.run_for(30_000)
+    page.wait_for_selector("#health[data-state='offline']")
+    assert page.inner_text("#health-text") == "Server unreachable"
+
+
 def test_health_indicator_follows_the_engine(open_page: OpenPage, backend, engine: StubEngine) -> None:
     s = open_page(backend.url, expect_statuses=(503,), fake_clock=True)
     page = s.page

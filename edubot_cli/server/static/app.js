@@ -41,6 +41,7 @@
       eNet: "Cannot reach the edubot server. Check that it is running, then try again.",
       eOther: "The server answered with an error ({c}): {m}",
       eStream: "The answer was cut off: {m}",
+      eClosed: "The answer was cut off: the connection closed before the end.",
       eStore: "This browser refused to save the conversations: {m}",
       apiKey: "API key", useKey: "Use this key",
       imported: "Imported “{t}”.", importErr: "Could not import {f}: {m}", badJson: "it is not valid JSON ({m})",
@@ -74,6 +75,7 @@
       eNet: "No se puede contactar con el servidor de edubot. Comprueba que está en marcha y vuelve a intentarlo.",
       eOther: "El servidor respondió con un error ({c}): {m}",
       eStream: "La respuesta se interrumpió: {m}",
+      eClosed: "La respuesta se interrumpió: la conexión se cerró antes del final.",
       eStore: "Este navegador no pudo guardar las conversaciones: {m}",
       apiKey: "Clave de API", useKey: "Usar esta clave",
       imported: "Importada «{t}».", importErr: "No se pudo importar {f}: {m}", badJson: "no es JSON válido ({m})",
@@ -545,8 +547,14 @@
     };
     const started = performance.now();
     let firstAt = null;
-    let failed = false;
+    let failed = false; // nothing usable came back: the question stays unanswered
+    let cut = false; // part of an answer came back: it stays, without figures
     let done = null;
+    const broke = (text) => {
+      notify(text);
+      if (msg.content) cut = true;
+      else failed = true;
+    };
     try {
       const headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
       const key = sessionStorage.getItem(KEY);
@@ -558,8 +566,7 @@
       } else {
         for await (const ev of events(res.body)) {
           if (ev.event === "error" || ev.data.error) {
-            notify(t("eStream", { m: ev.data.error?.message || ev.event }));
-            failed = !msg.content;
+            broke(t("eStream", { m: ev.data.error?.message || ev.event }));
             break;
           }
           if (typeof ev.data.delta === "string" && ev.data.delta) {
@@ -569,19 +576,17 @@
           }
           if (ev.data.done) done = ev.data;
         }
+        if (!done && !cut && !failed) broke(t("eClosed"));
       }
     } catch (err) {
       if (err.name === "AbortError") msg.stopped = true;
-      else {
-        notify(msg.content ? t("eStream", { m: err.message }) : t("eNet"));
-        failed = !msg.content;
-      }
+      else broke(msg.content ? t("eStream", { m: err.message }) : t("eNet"));
     }
     if (frame) cancelAnimationFrame(frame);
     state.stream = null;
     setBusy(false);
     if (failed || (msg.stopped && !msg.content)) turns.pop();
-    else msg.stats = stats(done, started, firstAt);
+    else if (!cut) msg.stats = stats(done, started, firstAt);
     conv.updated_at = now();
     save();
     renderMessages();
