@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ..checkpoints.inspect import ModelInfo
 
 app = typer.Typer(help="Train, convert, list and inspect models.", no_args_is_help=True)
-app.command("train")(model_train.train)
+app.command("train", context_settings={"allow_extra_args": True})(model_train.train)
 
 
 class DType(StrEnum):

@@ -1,0 +1,204 @@
+"""Run one ``ilab`` command: its own process group, live output with elapsed time, a full log, signal handling.
+
+ilab starts helpers of its own (a llama-cpp server for the teacher, dataset worker processes), so it runs in a
+new session: Ctrl-C (SIGINT) or SIGTERM to edubot is forwarded to ilab's whole process group, escalating to
+SIGKILL if the group has not gone after a grace period, and nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from ..errors import LabError
+
+Line = Callable[[str, float], None]
+"""Called with each line ilab prints (carriage-return progress updates count as lines) and the seconds elapsed."""
+
+STOP_GRACE = 10.0
+"""Seconds ilab gets to stop after SIGINT (then SIGTERM, then the same again before SIGKILL)."""
+TAIL_LINES = 200
+"""Lines of output kept in memory for explanations (the full output is in the log)."""
+_NEWLINE = re.compile(rb"\r\n|\r|\n")
+
+
+class Stopped(BaseException):
+    """SIGTERM received while ilab ran (turned into an exception so the group is stopped and recorded)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@dataclass
+class Outcome:
+    """How one ilab run ended."""
+
+    exit_code: int
+    """ilab's exit code; 128 + N when it was stopped by signal N (or when edubot was and stopped it)."""
+    seconds: float
+    log_path: Path
+    tail: list[str] = field(default_factory=list)
+    """The last lines of output."""
+    interrupted: int | None = None
+    """The signal (SIGINT / SIGTERM) that made edubot stop ilab, if any."""
+
+
+def _exit_code(returncode: int) -> int:
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def stop_group(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
+    """SIGINT the group (ilab cleans up on it), then SIGTERM, then SIGKILL; return once the group is gone."""
+    pgid = proc.pid
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        _signal_group(pgid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if proc.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.05)
+    _signal_group(pgid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + grace
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While ilab runs, SIGTERM raises ``Stopped`` in the main thread (elsewhere: left alone)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _split_lines(buffer: bytearray) -> list[bytes]:
+    """Pop the complete lines (ended by \\n or \\r, as tqdm's progress updates are) off ``buffer``."""
+    last = max(buffer.rfind(b"\n"), buffer.rfind(b"\r"))
+    if last < 0:
+        return []
+    done = bytes(buffer[:last])
+    del buffer[: last + 1]
+    return _NEWLINE.split(done)
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    log_path: Path,
+    on_line: Line | None = None,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    grace: float = STOP_GRACE,
+) -> Outcome:
+    """Run ``argv`` to the end; never raises for ilab's own failure (see ``Outcome.exit_code``).
+
+    On Ctrl-C or SIGTERM the process group is stopped and the outcome says which signal (``interrupted``).
+    """
+    emit = on_line or (lambda text, elapsed: None)
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("wb")
+    except OSError as exc:
+        raise LabError(
+            f"cannot write the log file {log_path}: {exc.strerror}", hint="check logs_dir in the config"
+        ) from exc
+    tail: deque[str] = deque(maxlen=TAIL_LINES)
+    started = time.monotonic()
+    with log:
+        log.write(("$ " + subprocess.list2cmdline(list(argv)) + "\n").encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=cwd,
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise LabError(
+                f"cannot run {argv[0]}: {exc.strerror}", hint="check the `ilab_path` setting"
+            ) from exc
+        assert proc.stdout is not None
+        interrupted: int | None = None
+        pending = bytearray()
+        try:
+            with _sigterm_raises():
+                fd = proc.stdout.fileno()
+                while True:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    log.write(chunk)
+                    log.flush()
+                    pending += chunk
+                    for raw in _split_lines(pending):
+                        text = raw.decode("utf-8", errors="replace")
+                        if text.strip():
+                            tail.append(text)
+                            emit(text, time.monotonic() - started)
+                if pending.strip():
+                    text = pending.decode("utf-8", errors="replace")
+                    tail.append(text)
+                    emit(text, time.monotonic() - started)
+                returncode = proc.wait()
+        except KeyboardInterrupt:
+            interrupted = signal.SIGINT
+        except Stopped as stop:
+            interrupted = stop.signum
+        if interrupted is not None:
+            stop_group(proc, grace)
+            returncode = proc.returncode
+            note = f"\n[edubot] stopped ilab's process group after {signal.Signals(interrupted).name}\n"
+            log.write(note.encode())
+        else:
+            # ilab is done; anything it left in its group (a teacher server, workers) goes with it.
+            if _group_alive(proc.pid):
+                stop_group(proc, grace)
+        proc.stdout.close()
+    exit_code = 128 + interrupted if interrupted is not None else _exit_code(returncode)
+    return Outcome(
+        exit_code=exit_code,
+        seconds=time.monotonic() - started,
+        log_path=log_path,
+        tail=list(tail),
+        interrupted=interrupted,
+    )

@@ -1,0 +1,487 @@
+"""``edubot data generate`` and ``edubot model train``: preflight, the ilab command line, the run and its record.
+
+Both run the real ``ilab`` through ``runner.run`` (own process group, live output, full log in ``logs_dir``) and
+write a run record next to what it produced. ilab's exit code becomes edubot's; when ilab fails in a way users
+often meet, ``LabRun.explanation`` says what it means and what to do.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .. import __version__
+from ..errors import LabError, TaxonomyError, UsageError
+from . import records, runner
+from .ilab import CONSTRAINTS_HINT, Ilab, find_ilab, is_numpy_pyarrow_error, venv_python
+from .outputs import Checkpoint, newest_checkpoint, newest_training_file
+from .teacher import Teacher, check_teacher, local_teacher
+
+if TYPE_CHECKING:
+    from ..checkpoints.convert import ConvertResult
+    from ..config import Settings
+
+EMPTY_BASE = "empty"
+ILAB_DEFAULT_BASE = "origin/main"
+PIPELINES = ("simple", "full", "accelerated")
+DEVICES = ("cpu", "cuda", "hpu", "mps")
+MAX_FINDINGS_SHOWN = 20
+
+NO_NEW_LEAVES = "No new leaf nodes found"
+NOT_INITIALISED = "ilab config init"
+NO_BASE_BRANCH = "Couldn't find the taxonomy base"
+
+
+class Observer(Protocol):
+    """What a run reports while it works (the command renders it)."""
+
+    def note(self, message: str) -> None:
+        """A step or decision worth telling the user (which file, which base, which teacher)."""
+
+    def line(self, text: str, elapsed: float) -> None:
+        """One line of ilab's output, with the seconds since ilab started."""
+
+
+class _Quiet:
+    def note(self, message: str) -> None:
+        pass
+
+    def line(self, text: str, elapsed: float) -> None:
+        pass
+
+
+@dataclass
+class LabRun:
+    """The result of one ilab run."""
+
+    exit_code: int
+    command: list[str]
+    log_path: Path
+    record_path: Path
+    record: dict[str, Any]
+    seconds: float
+    interrupted: int | None = None
+    explanation: str | None = None
+    """What a known failure means and how to get past it."""
+    warnings: int = 0
+    """Taxonomy warnings found by the preflight (the run went ahead)."""
+    data_path: Path | None = None
+    checkpoint: Checkpoint | None = None
+    next_command: str | None = None
+    converted: ConvertResult | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass
+class GenerateOptions:
+    """What ``edubot data generate`` was asked to do (None = ilab's own default)."""
+
+    taxonomy_path: Path
+    output_dir: Path
+    taxonomy_base: str | None = None
+    """None: ``empty`` unless the taxonomy is the root of a git repository with ``origin/main``."""
+    pipeline: str | None = None
+    sdg_scale_factor: int | None = None
+    model: str | None = None
+    endpoint_url: str | None = None
+    teacher: str | None = None
+    validate: bool = True
+    extra: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TrainOptions:
+    """What ``edubot model train`` was asked to do (None = ilab's own default)."""
+
+    ckpt_output_dir: Path
+    datasets_dir: Path
+    data_path: Path | None = None
+    model_path: str | None = None
+    pipeline: str | None = None
+    device: str | None = None
+    convert: bool = False
+    force: bool = False
+    extra: list[str] = field(default_factory=list)
+
+
+def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    try:
+        return subprocess.run(
+            ["git", "-C", str(folder), *args],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def default_taxonomy_base(taxonomy: Path) -> tuple[str, str]:
+    """The ``--taxonomy-base`` to use when none is given, and why.
+
+    ilab diffs the taxonomy as a git repository of its own (``git.Repo(taxonomy_path)``: a taxonomy folder
+    inside a bigger repository does not count) against ``origin/main``; anywhere else that fails with
+    "Couldn't find the taxonomy base branch", so edubot passes ``empty`` (every leaf counts as new).
+    """
+    if not (taxonomy / ".git").exists():
+        return EMPTY_BASE, "the taxonomy is not the root of a git repository, so every leaf is used"
+    found = _git(taxonomy, "rev-parse", "--verify", "--quiet", f"refs/remotes/{ILAB_DEFAULT_BASE}")
+    if found is not None and found.returncode == 0:
+        return ILAB_DEFAULT_BASE, f"only leaves new or changed against {ILAB_DEFAULT_BASE} are used"
+    return EMPTY_BASE, f"the taxonomy repository has no {ILAB_DEFAULT_BASE}, so every leaf is used"
+
+
+def explain_no_new_leaves(base: str) -> str:
+    """Why ilab found nothing to generate from, and the ways out."""
+    return (
+        f"ilab found no new leaf nodes: it only generates data for qna.yaml files that are new or changed "
+        f"against --taxonomy-base ({base}) — committed, unchanged leaves are skipped, and a taxonomy folder "
+        f"inside a larger git repository is not diffed at all. Rerun with `--taxonomy-base empty` to use every "
+        f"leaf, or change or add a qna.yaml (uncommitted and untracked files count as new)."
+    )
+
+
+def explain_failure(tail: list[str], ilab: Ilab, base: str | None, taxonomy: Path | None) -> str | None:
+    """An explanation for the failures users keep meeting, from ilab's last output lines."""
+    text = "\n".join(tail)
+    if NO_NEW_LEAVES in text and base is not None:
+        return explain_no_new_leaves(base)
+    if NO_BASE_BRANCH in text and base is not None:
+        return (
+            f"ilab could not find the base {base!r} in the taxonomy repository. Pass a ref that exists there "
+            f"(`--taxonomy-base HEAD` uses what changed since the last commit) or `--taxonomy-base empty`."
+        )
+    if NOT_INITIALISED in text:
+        where = taxonomy if taxonomy is not None else "taxonomy"
+        return (
+            f"ilab has no configuration yet. Create it once with `{ilab.path} config init --non-interactive "
+            f"--taxonomy-path {where}` (with a non-empty taxonomy folder it does not try to clone one)."
+        )
+    if is_numpy_pyarrow_error(text):
+        python = venv_python(ilab.path)
+        return "ilab's venv has the broken numpy/pyarrow combination; " + CONSTRAINTS_HINT.format(
+            pip=f"{python} -m pip" if python else "pip"
+        )
+    return None
+
+
+def _preflight(taxonomy: Path, observer: Observer) -> int:
+    """Validate the taxonomy; raise with the findings on errors, report warnings; return the warning count."""
+    from ..taxonomy.validate import validate
+
+    report = validate([taxonomy])
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors:
+        shown = "\n".join(
+            f"  {f.file}:{f.line}:{f.col}: {f.rule}: {f.message}" for f in errors[:MAX_FINDINGS_SHOWN]
+        )
+        more = len(errors) - MAX_FINDINGS_SHOWN
+        if more > 0:
+            shown += f"\n  ... and {more} more"
+        raise TaxonomyError(
+            f"the taxonomy {taxonomy} has {len(errors)} error(s), so ilab was not run:\n{shown}",
+            hint=f"fix them (`edubot taxonomy validate {taxonomy}` explains each), then rerun",
+        )
+    if report.warnings:
+        observer.note(
+            f"taxonomy: {report.files_checked} file(s) valid, {report.warnings} warning(s) "
+            f"(`edubot taxonomy validate {taxonomy}` lists them); going ahead"
+        )
+    else:
+        observer.note(f"taxonomy: {report.files_checked} file(s) valid")
+    return report.warnings
+
+
+@contextmanager
+def _teacher(settings: Settings, options: GenerateOptions, observer: Observer) -> Iterator[Teacher | None]:
+    if options.teacher is None:
+        yield None
+        return
+    with local_teacher(settings, observer.note) as teacher:
+        yield teacher
+
+
+def _log_path(logs_dir: Path, kind: str, started: datetime) -> Path:
+    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = logs_dir / f"ilab-{kind}-{stamp}.log"
+    n = 1
+    while path.exists():
+        n += 1
+        path = logs_dir / f"ilab-{kind}-{stamp}-{n}.log"
+    return path
+
+
+def _execute(
+    ilab: Ilab,
+    argv: list[str],
+    *,
+    kind: str,
+    output_dir: Path,
+    settings: Settings,
+    observer: Observer,
+    details: dict[str, Any],
+    cwd: Path | None = None,
+) -> tuple[runner.Outcome, Path, dict[str, Any]]:
+    """Run ``argv``, then write the run record into ``output_dir``."""
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LabError(
+            f"cannot create {output_dir}: {exc.strerror}", hint="check the folder setting"
+        ) from exc
+    before = records.snapshot(output_dir)
+    started = datetime.now(UTC)
+    log_path = _log_path(Path(settings.logs_dir), kind, started)
+    observer.note(f"running: {subprocess.list2cmdline(argv)}")
+    observer.note(f"full log: {log_path}")
+    outcome = runner.run(argv, log_path=log_path, on_line=observer.line, cwd=cwd)
+    record = {
+        "format": records.RECORD_FORMAT,
+        "kind": kind.replace("-", " "),
+        "command": argv,
+        "edubot_version": __version__,
+        "ilab_version": ilab.version,
+        "ilab_path": str(ilab.path),
+        "started_at": started.replace(microsecond=0).isoformat(),
+        "finished_at": records.now_iso(),
+        "duration_seconds": round(outcome.seconds, 3),
+        **details,
+        "exit_code": outcome.exit_code,
+        "interrupted": signal.Signals(outcome.interrupted).name if outcome.interrupted else None,
+        "log_file": str(log_path),
+        "files_produced": records.produced(output_dir, before),
+    }
+    path = records.write_record(records.record_path(output_dir, kind, started), record)
+    return outcome, path, record
+
+
+def generate(settings: Settings, options: GenerateOptions, observer: Observer | None = None) -> LabRun:
+    """Run ``ilab data generate`` on ``options.taxonomy_path`` (see the module docstring)."""
+    observer = observer or _Quiet()
+    check_teacher(options.teacher, options.endpoint_url, options.model)
+    if options.sdg_scale_factor is not None and options.sdg_scale_factor < 1:
+        raise UsageError("--sdg-scale-factor must be 1 or more", hint="e.g. --sdg-scale-factor 5")
+    taxonomy = options.taxonomy_path
+    if not taxonomy.is_dir():
+        raise TaxonomyError(
+            f"the taxonomy folder {taxonomy} does not exist",
+            hint="pass --taxonomy-path DIR or create a leaf with `edubot taxonomy add`",
+        )
+    ilab = find_ilab(settings)
+    observer.note(f"ilab {ilab.version} at {ilab.path}")
+    warnings = _preflight(taxonomy, observer) if options.validate else 0
+    if options.taxonomy_base is None:
+        base, why = default_taxonomy_base(taxonomy)
+        observer.note(f"taxonomy base: {base} ({why})")
+    else:
+        base = options.taxonomy_base
+    content_hash = records.taxonomy_hash(taxonomy)
+    output_dir = options.output_dir.absolute()
+    with _teacher(settings, options, observer) as teacher:
+        argv = [
+            str(ilab.path),
+            "data",
+            "generate",
+            "--taxonomy-path",
+            str(taxonomy.absolute()),
+            "--taxonomy-base",
+            base,
+            "--output-dir",
+            str(output_dir),
+        ]
+        if options.pipeline:
+            argv += ["--pipeline", options.pipeline]
+        if options.sdg_scale_factor is not None:
+            argv += ["--sdg-scale-factor", str(options.sdg_scale_factor)]
+        model = teacher.model if teacher else options.model
+        endpoint = teacher.endpoint_url if teacher else options.endpoint_url
+        if model:
+            argv += ["--model", model]
+        if endpoint:
+            argv += ["--endpoint-url", endpoint]
+        argv += options.extra
+        details = {
+            "taxonomy_path": str(taxonomy.absolute()),
+            "taxonomy_base": base,
+            "taxonomy_hash": content_hash,
+            "teacher": {
+                "source": teacher.source,
+                "endpoint_url": teacher.endpoint_url,
+                "model": teacher.model,
+            }
+            if teacher
+            else None,
+        }
+        outcome, record_path, record = _execute(
+            ilab,
+            argv,
+            kind="data-generate",
+            output_dir=output_dir,
+            settings=settings,
+            observer=observer,
+            details=details,
+        )
+    explanation = (
+        None
+        if outcome.exit_code == 0 or outcome.interrupted
+        else explain_failure(outcome.tail, ilab, base, taxonomy)
+    )
+    return LabRun(
+        exit_code=outcome.exit_code,
+        command=argv,
+        log_path=outcome.log_path,
+        record_path=record_path,
+        record=record,
+        seconds=outcome.seconds,
+        interrupted=outcome.interrupted,
+        explanation=explanation,
+        warnings=warnings,
+    )
+
+
+def _training_data(options: TrainOptions, pipeline: str, observer: Observer) -> Path:
+    if options.data_path is None:
+        found = newest_training_file(options.datasets_dir, pipeline)
+        observer.note(
+            f"training data: {found} (the newest under {options.datasets_dir}; --data-path to choose)"
+        )
+        return found
+    path = options.data_path
+    if path.is_dir():
+        try:
+            newest = newest_training_file(path, pipeline)
+        except LabError:
+            suggestion = "give the .jsonl file itself"
+        else:
+            suggestion = f"the newest there is --data-path {newest}"
+        raise UsageError(
+            f"--data-path {path} is a folder; ilab model train wants one training .jsonl file",
+            hint=suggestion + " (or leave --data-path out to use the newest)",
+        )
+    if not path.is_file():
+        raise UsageError(f"--data-path {path} does not exist", hint="see `edubot data list` for the datasets")
+    if path.suffix != ".jsonl":
+        raise UsageError(
+            f"--data-path {path} is not a .jsonl file", hint="see `edubot data list` for the datasets"
+        )
+    return path
+
+
+def _looks_local(model: str) -> bool:
+    """A filesystem path rather than a Hugging Face id like ``instructlab/granite-7b-lab``."""
+    return model.startswith(("/", ".", "~")) or Path(model).suffix != "" or model.count("/") != 1
+
+
+def train(settings: Settings, options: TrainOptions, observer: Observer | None = None) -> LabRun:
+    """Run ``ilab model train``, find the newest checkpoint, and optionally convert it (see the module docstring)."""
+    observer = observer or _Quiet()
+    if options.pipeline is not None and options.pipeline not in PIPELINES:
+        raise UsageError(f"--pipeline {options.pipeline!r} is not one of {', '.join(PIPELINES)}")
+    if options.device is not None and options.device not in DEVICES:
+        raise UsageError(f"--device {options.device!r} is not one of {', '.join(DEVICES)}")
+    if (
+        options.model_path is not None
+        and _looks_local(options.model_path)
+        and not Path(options.model_path).exists()
+    ):
+        raise UsageError(
+            f"--model-path {options.model_path} does not exist",
+            hint="give a Hugging Face model folder, e.g. one made by `edubot model convert`",
+        )
+    pipeline = options.pipeline or "full"
+    ilab = find_ilab(settings)
+    observer.note(f"ilab {ilab.version} at {ilab.path}")
+    data = _training_data(options, pipeline, observer)
+    ckpt_dir = options.ckpt_output_dir.absolute()
+    argv = [str(ilab.path), "model", "train"]
+    if pipeline == "simple":
+        # The legacy trainer reads the newest train_*/test_* pair from --input-dir (--data-path means a
+        # folder already holding train_gen.jsonl there) and writes training_results/ into its working folder.
+        argv += ["--input-dir", str(data.parent.absolute())]
+        observer.note(f"--pipeline simple reads the newest train_*/test_* pair in {data.parent}")
+    else:
+        argv += ["--data-path", str(data.absolute())]
+    if options.model_path:
+        model_path = Path(options.model_path)
+        argv += ["--model-path", str(model_path.absolute()) if model_path.exists() else options.model_path]
+    if options.pipeline:
+        argv += ["--pipeline", options.pipeline]
+    if options.device:
+        argv += ["--device", options.device]
+    argv += ["--ckpt-output-dir", str(ckpt_dir)]
+    argv += options.extra
+    details = {
+        "pipeline": options.pipeline,
+        "device": options.device,
+        "model_path": options.model_path,
+        "data_path": str(data.absolute()),
+        "data_records": records.count_records(data),
+        "ckpt_output_dir": str(ckpt_dir),
+    }
+    outcome, record_path, record = _execute(
+        ilab,
+        argv,
+        kind="model-train",
+        output_dir=ckpt_dir,
+        settings=settings,
+        observer=observer,
+        details=details,
+        cwd=ckpt_dir,
+    )
+    run = LabRun(
+        exit_code=outcome.exit_code,
+        command=argv,
+        log_path=outcome.log_path,
+        record_path=record_path,
+        record=record,
+        seconds=outcome.seconds,
+        interrupted=outcome.interrupted,
+        data_path=data,
+    )
+    if not run.ok:
+        run.explanation = None if outcome.interrupted else explain_failure(outcome.tail, ilab, None, None)
+        return run
+    run.checkpoint = newest_checkpoint(ckpt_dir, outcome.tail)
+    if run.checkpoint is None:
+        run.notes.append(f"ilab finished but no checkpoint was found under {ckpt_dir}")
+        return run
+    run.next_command = f"edubot model convert {run.checkpoint.path}"
+    if options.convert:
+        run.converted = _convert(settings, run.checkpoint, options.force, observer)
+        run.next_command = f"edubot serve --model {run.converted.target}"
+    return run
+
+
+def _convert(settings: Settings, checkpoint: Checkpoint, force: bool, observer: Observer) -> ConvertResult:
+    from ..checkpoints.convert import ConvertOptions, convert
+
+    observer.note(f"converting {checkpoint.path} into {settings.models_dir}/")
+    last = [0.0]
+
+    def status(what: str) -> None:
+        observer.note(f"convert: {what}")
+
+    def progress(done: int, total: int, what: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 2.0 or done >= total:
+            last[0] = now
+            observer.note(f"convert: {done / 1e6:.0f}/{total / 1e6:.0f} MB {what}")
+
+    return convert(
+        ConvertOptions(source=checkpoint.path, models_dir=Path(settings.models_dir), force=force),
+        progress=progress,
+        status=status,
+    )
