@@ -588,3 +588,38 @@ def test_files_move_between_the_page_and_the_terminal_chat(
     send(page, question)
     wait_answer(page, 1)
     assert page.inner_text("#convs li:first-child .conv-open") == make_title(question)
+
+
+def test_a_second_tab_sees_new_conversations(open_page: OpenPage, backend, engine: StubEngine) -> None:
+    s = open_page(backend.url)
+    other = s.context.new_page()
+    other.goto(f"{backend.url}/")
+    other.wait_for_selector("body[data-ready='true']")
+    send(s.page, "Asked in the first tab")
+    wait_answer(s.page, 1)
+    expect(other.locator("#convs .conv-open")).to_have_text(["Asked in the first tab"])
+    expect(other.locator(".msg .body")).to_have_text(["Asked in the first tab", "Hello from the stub."])
+
+
+def test_long_earlier_turns_are_cut_to_what_the_backend_accepts(
+    open_page: OpenPage, backend, engine: StubEngine, tmp_path: Path
+) -> None:
+    from edubot_cli.chat.session import Conversation
+
+    long_answer = "photosynthesis " * 700  # 10,500 characters; the backend takes 8,000 per turn
+    terminal = Conversation()
+    terminal.add("user", "Tell me everything")
+    terminal.add("assistant", long_answer)
+    saved = tmp_path / "long.json"
+    terminal.save(saved)
+    page = open_page(backend.url).page
+    page.set_input_files("#import-file", str(saved))
+    expect(page.locator(".msg")).to_have_count(2)
+    send(page, "Shorter please")
+    wait_answer(page, 2)
+    turns = [(m["role"], m["content"]) for m in engine.requests[-1]["messages"] if m["role"] != "system"]
+    assert turns == [
+        ("user", "Tell me everything"),
+        ("assistant", long_answer[:8000]),
+        ("user", "Shorter please"),
+    ]

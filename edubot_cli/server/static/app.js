@@ -8,7 +8,8 @@
   const PREFS = "edubot.prefs";
   const KEY = "edubot.apiKey"; // sessionStorage: forgotten when the tab closes
   const HEALTH_EVERY_MS = 30000;
-  const HISTORY_MAX = 50; // the backend accepts at most 50 earlier turns
+  // What the backend accepts (GET / tells; these are its defaults): earlier turns, characters per turn.
+  const LIMITS = { max_history: 50, max_message_chars: 8000 };
   const FORMAT = "edubot-conversation";
 
   const T = {
@@ -520,8 +521,10 @@
     const conv = current();
     const turns = conv.messages;
     const question = turns.at(-1);
-    const history = turns.slice(0, -1).filter((m) => m.content).slice(-HISTORY_MAX)
-      .map(({ role, content }) => ({ role, content }));
+    // The most recent turns the backend takes; a very long earlier answer is cut so the conversation can go on.
+    const limits = { ...LIMITS, ...state.defaults };
+    const history = turns.slice(0, -1).filter((m) => m.content).slice(-limits.max_history)
+      .map(({ role, content }) => ({ role, content: content.slice(0, limits.max_message_chars) }));
     const request = { message: question.content, conversation_history: history, stream: true };
     if (conv.settings.temperature != null) request.temperature = conv.settings.temperature;
     if (conv.settings.max_tokens != null) request.max_tokens = conv.settings.max_tokens;
@@ -827,13 +830,24 @@
   document.addEventListener("visibilitychange", () => { if (!document.hidden) checkHealth(); });
 
   // ---- start -----------------------------------------------------------------------------------------------
-  state.convs = load(STORE, []).filter((c) => c && Array.isArray(c.messages) && c.id);
-  state.currentId = localStorage.getItem(CURRENT);
-  if (!current()) {
-    const latest = byRecent()[0];
-    if (!latest) state.convs.push(newConversation());
-    state.currentId = (latest || state.convs[0]).id;
+  function loadConversations() {
+    state.convs = load(STORE, []).filter((c) => c && c.id && Array.isArray(c.messages) && typeof c.updated_at === "string");
+    for (const c of state.convs) c.settings ??= { temperature: null, max_tokens: null };
+    if (!current()) {
+      const latest = byRecent()[0];
+      if (!latest) state.convs.push(newConversation());
+      state.currentId = (latest || state.convs[0]).id;
+    }
   }
+  // Another tab saved: take its list (unless this tab is writing an answer; its save comes after).
+  window.addEventListener("storage", (e) => {
+    if (e.key !== STORE || state.stream || state.editing) return;
+    loadConversations();
+    renderAll();
+  });
+
+  state.currentId = localStorage.getItem(CURRENT);
+  loadConversations();
   applyLanguage();
   renderAll();
   checkHealth();
