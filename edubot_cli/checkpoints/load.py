@@ -100,7 +100,7 @@ def unwrap(obj: Any, path: Path) -> LoadedShard:
             (
                 k
                 for k in WRAPPER_KEYS
-                if isinstance(obj.get(k), dict) and _count_tensors(obj[k], torch) > here
+                if isinstance(obj.get(k), dict) and _count_tensors(obj[k], torch, depth=3) > here
             ),
             None,
         )
@@ -135,8 +135,15 @@ def unwrap(obj: Any, path: Path) -> LoadedShard:
     return LoadedShard(path=path, tensors=tensors, dropped=dropped, renamed=renamed)
 
 
-def _count_tensors(obj: dict[Any, Any], torch: Any) -> int:
-    return sum(isinstance(v, torch.Tensor) for v in obj.values())
+def _count_tensors(obj: dict[Any, Any], torch: Any, depth: int = 0) -> int:
+    """Tensors directly in ``obj`` (``depth`` 0) or also in the dictionaries nested in it, to ``depth`` levels."""
+    count = 0
+    for v in obj.values():
+        if isinstance(v, torch.Tensor):
+            count += 1
+        elif depth and isinstance(v, dict):
+            count += _count_tensors(v, torch, depth - 1)
+    return count
 
 
 def _strip_prefixes(key: str) -> str:

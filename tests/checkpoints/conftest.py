@@ -1,0 +1,139 @@
+"""Tiny Llama-style checkpoints written in every input layout ``edubot model convert`` accepts (no downloads)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = "the a cell is atom of water energy plant light sun leaf root what why how".split()
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
+)
+INPUT_IDS = [[1, 5, 9, 7, 3, 12, 4, 20, 2, 30]]
+
+
+def tiny_config(tie: bool = False, **extra: Any) -> Any:
+    """A 2-layer Llama config small enough to build in milliseconds."""
+    return transformers.LlamaConfig(
+        vocab_size=48,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        tie_word_embeddings=tie,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+        **extra,
+    )
+
+
+def tiny_model(tie: bool = False, seed: int = 0) -> Any:
+    torch.manual_seed(seed)
+    model = transformers.LlamaForCausalLM(tiny_config(tie))
+    return model.eval()
+
+
+def save_tokenizer(directory: Path) -> None:
+    """A WordLevel tokenizer over a tiny vocabulary, saved as tokenizer.json + tokenizer_config.json."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    specials = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
+    vocab = {tok: i for i, tok in enumerate(specials + WORDS)}
+    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    fast = transformers.PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<unk>"
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(directory)
+
+
+def save_meta(model: Any, directory: Path, tokenizer: bool = True) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(directory)
+    model.generation_config.save_pretrained(directory)
+    if tokenizer:
+        save_tokenizer(directory)
+
+
+def logits(model: Any) -> Any:
+    with torch.no_grad():
+        return model(torch.tensor(INPUT_IDS)).logits
+
+
+def load_converted(directory: Path) -> Any:
+    return transformers.AutoModelForCausalLM.from_pretrained(directory).eval()
+
+
+def split_state_dict(sd: dict[str, Any], parts: int) -> list[dict[str, Any]]:
+    keys = list(sd)
+    size = -(-len(keys) // parts)
+    return [{k: sd[k] for k in keys[i * size : (i + 1) * size]} for i in range(parts)]
+
+
+def write_sharded_bin(sd: dict[str, Any], directory: Path, parts: int = 3) -> list[Path]:
+    """pytorch_model-0000i-of-0000N.bin files plus pytorch_model.bin.index.json."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = []
+    weight_map = {}
+    total = 0
+    for i, part in enumerate(split_state_dict(sd, parts)):
+        name = f"pytorch_model-{i + 1:05d}-of-{parts:05d}.bin"
+        torch.save(part, directory / name)
+        files.append(directory / name)
+        for k, v in part.items():
+            weight_map[k] = name
+            total += v.numel() * v.element_size()
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (directory / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    return files
+
+
+@dataclass
+class Tiny:
+    model: Any
+    directory: Path
+
+
+@pytest.fixture
+def tiny_bin_dir(tmp_path: Path) -> Tiny:
+    """A folder with pytorch_model.bin, config.json, generation_config.json and a tokenizer."""
+    model = tiny_model()
+    directory = tmp_path / "ckpt"
+    save_meta(model, directory)
+    torch.save(model.state_dict(), directory / "pytorch_model.bin")
+    return Tiny(model, directory)
+
+
+@pytest.fixture
+def make_bin_dir(tmp_path: Path) -> Callable[..., Tiny]:
+    """Factory: a checkpoint folder whose pytorch_model.bin holds ``wrap(state_dict)``."""
+
+    def make(
+        wrap: Callable[[dict[str, Any]], Any] = lambda sd: sd,
+        tie: bool = False,
+        tokenizer: bool = True,
+        name: str = "ckpt",
+        config: bool = True,
+    ) -> Tiny:
+        model = tiny_model(tie)
+        directory = tmp_path / name
+        save_meta(model, directory, tokenizer=tokenizer)
+        if not config:
+            (directory / "config.json").unlink()
+        torch.save(wrap(model.state_dict()), directory / "pytorch_model.bin")
+        return Tiny(model, directory)
+
+    return make
