@@ -30,7 +30,15 @@ GRACEFUL_SHUTDOWN = 5
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an exception so that every ``finally`` runs and the engine is stopped."""
+    """SIGTERM or SIGHUP, turned into an exception so that every ``finally`` runs and the engine is stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def reason(self) -> str:
+        return "hangup" if self.signum == signal.SIGHUP else "terminated"
 
 
 class ServeObserver(Protocol):
@@ -77,7 +85,8 @@ class _Silent:
 
 @dataclass(frozen=True)
 class ServeOutcome:
-    """How ``serve`` ended: ``interrupted`` (Ctrl-C), ``terminated`` (SIGTERM) or ``backend exited``."""
+    """How ``serve`` ended: ``interrupted`` (Ctrl-C), ``terminated`` (SIGTERM), ``hangup`` (SIGHUP) or
+    ``backend exited``."""
 
     reason: str
     engine: str
@@ -122,20 +131,22 @@ def launched(engine: Engine, ready_timeout: float, observer: ServeObserver | Non
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While active, SIGTERM raises ``Terminated`` in the main thread (instead of killing the process outright)."""
+def _termination_raises() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP (terminal closed) raise ``Terminated`` in the main thread instead of
+    ending the process without cleanup."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, frame: Any) -> None:
-        raise Terminated()
+        raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, action in previous.items():
+            signal.signal(sig, action)
 
 
 def run_backend(
@@ -174,6 +185,15 @@ def run_backend(
                 server.should_exit = True
                 return
 
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM only; a hangup (terminal closed) gets the same treatment.
+    hangups: list[int] = []
+
+    def on_hangup(signum: int, frame: Any) -> None:
+        hangups.append(signum)
+        server.should_exit = True
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGHUP, on_hangup) if in_main else None
     watcher = threading.Thread(target=watch, name="engine-watch", daemon=True)
     watcher.start()
     try:
@@ -181,6 +201,10 @@ def run_backend(
     finally:
         done.set()
         watcher.join()
+        if in_main:
+            signal.signal(signal.SIGHUP, previous)
+    if hangups:
+        raise Terminated(signal.SIGHUP)
     if failure:
         raise failure[0]
     if not server.started:
@@ -214,7 +238,7 @@ def serve(
     sock = bind_listener(settings.host, settings.port, "--port")
     try:
         engine = build_engine(settings, live_log=events.engine_log if show_log else None)
-        with _sigterm_raises():
+        with _termination_raises():
             try:
                 with launched(engine, settings.ready_timeout, events):
                     if engine.served_model_name:
@@ -226,8 +250,8 @@ def serve(
                         on_ready=lambda: events.backend_ready(public_url(settings.host, settings.port)),
                         engine_alive=engine.check_alive,
                     )
-            except Terminated:
-                return ServeOutcome("terminated", engine.name)
+            except Terminated as stop:
+                return ServeOutcome(stop.reason, engine.name)
             except KeyboardInterrupt:
                 return ServeOutcome("interrupted", engine.name)
     finally:

@@ -47,7 +47,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 180.0) 
     raise AssertionError(f"{url}/health never answered 200")
 
 
-@pytest.mark.parametrize(("sig", "reason"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
+@pytest.mark.parametrize(
+    ("sig", "reason"),
+    [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (signal.SIGHUP, "hangup")],
+)
 def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.Signals, reason: str) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
@@ -83,6 +86,7 @@ def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.S
     assert "engine llama-cpp: " in text
     assert f"engine log: {tmp_path / 'logs'}" in text
     assert f"edubot is serving at {url}" in text
+    assert "Traceback" not in text
     assert text.rstrip().endswith(f"edubot stopped ({reason}); no engine process left running")
     assert group_members(engines[0]) == []
     assert children(proc.pid) == []
