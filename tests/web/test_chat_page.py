@@ -57,7 +57,16 @@ def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage
     expect(answer.locator(".copy-code")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == "print('leaf')\n"
     answer.locator(".copy-msg").click()
+    expect(answer.locator(".copy-msg")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == "".join(ANSWER)
+    # Served over plain http to other machines, the page has no navigator.clipboard: copying still works.
+    page.evaluate(
+        "() => { window.realClipboard = navigator.clipboard;"
+        " Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true}); }"
+    )
+    page.locator(".msg.user .copy-msg").click()
+    expect(page.locator(".msg.user .copy-msg")).to_have_text("Copied")
+    assert page.evaluate("window.realClipboard.readText()") == "What is photosynthesis?"
     screenshot(page, "chat-desktop.png")
 
 

@@ -170,8 +170,12 @@
   }
 
   async function copyText(text) {
-    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
-    // Plain-http classroom servers are not a secure context: fall back to a hidden selection.
+    try {
+      await navigator.clipboard.writeText(text);
+      return;
+    } catch {
+      // A plain-http classroom server is not a secure context (no navigator.clipboard): use a hidden selection.
+    }
     const area = h("textarea", { class: "sr-only", "aria-hidden": "true" });
     area.value = text;
     document.body.append(area);
