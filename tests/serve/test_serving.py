@@ -26,7 +26,10 @@ def test_public_url() -> None:
     assert serving.public_url("::1", 8000) == "http://[::1]:8000"
 
 
-@pytest.mark.parametrize(("sig", "reason"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
+@pytest.mark.parametrize(
+    ("sig", "reason"),
+    [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (signal.SIGHUP, "hangup")],
+)
 def test_serve_external_engine_until_a_signal(make_settings, stub_engine: StubEngine, sig, reason) -> None:
     port = free_port()
     answers: list[httpx.Response] = []
@@ -50,6 +53,7 @@ def test_serve_external_engine_until_a_signal(make_settings, stub_engine: StubEn
     assert answers[0].status_code == 200
     assert answers[0].json()["response"] == "Hello from the stub."
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
     with socket.socket() as again:  # the backend port is released
         again.bind(("127.0.0.1", port))
 
