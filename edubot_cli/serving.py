@@ -1,8 +1,8 @@
 """`edubot serve`: start an engine, wait until it is ready, then run the backend in front of it until stopped.
 
 The engine (a child process group on 127.0.0.1) is stopped on every way out: normal return, an error, Ctrl-C
-(SIGINT) or SIGTERM. If the engine dies while the backend runs, the backend is shut down and the engine's last log
-lines are reported.
+(SIGINT), SIGTERM or SIGHUP. If the engine dies while the backend runs, the backend is shut down and the engine's
+last log lines are reported.
 """
 
 from __future__ import annotations
