@@ -13,7 +13,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-WORDS = "the a cell is atom of water energy plant light sun leaf root what why how".split()
+WORDS = [
+    *("the", "a", "cell", "is", "atom", "of", "water", "energy"),
+    *("plant", "light", "sun", "leaf", "root", "what", "why", "how"),
+]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"

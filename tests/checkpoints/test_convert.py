@@ -75,8 +75,11 @@ def test_sharded_bin_directory_with_sharded_output(tmp_path: Path) -> None:
     assert result.shards > 3
     shard_names = [f"model-{i:05d}-of-{result.shards:05d}.safetensors" for i in range(1, result.shards + 1)]
     assert listing(out) == sorted(
-        [*shard_names, "model.safetensors.index.json", "config.json", "generation_config.json"]
-        + ["chat_template.jinja", "tokenizer.json", "tokenizer_config.json"]
+        [
+            *shard_names,
+            *("model.safetensors.index.json", "config.json", "generation_config.json"),
+            *("chat_template.jinja", "tokenizer.json", "tokenizer_config.json"),
+        ]
     )
     index = json.loads((out / "model.safetensors.index.json").read_text())
     sd = model.state_dict()
@@ -122,7 +125,9 @@ def test_training_run_folder_converts_the_newest_samples(tmp_path: Path) -> None
     assert_same_logits(models[8], older.target)
 
 
-def test_training_oddities_are_unwrapped_and_reported(make_bin_dir: Callable[..., Tiny], tmp_path: Path) -> None:
+def test_training_oddities_are_unwrapped_and_reported(
+    make_bin_dir: Callable[..., Tiny], tmp_path: Path
+) -> None:
     def wrap(sd: dict[str, Any]) -> dict[str, Any]:
         return {
             "model": {f"module._orig_mod.{k}": v for k, v in sd.items()},
@@ -165,7 +170,9 @@ def test_untied_lm_head_copy_is_dropped_when_config_ties(tmp_path: Path) -> None
     sd = {k: v.clone() for k, v in model.state_dict().items()}  # separate storages, as after a reshard
     torch.save(sd, src / "pytorch_model.bin")
     result = convert(ConvertOptions(source=src, target=tmp_path / "out"))
-    assert result.dropped == ["lm_head.weight (config.json sets tie_word_embeddings: the embedding matrix is used)"]
+    assert result.dropped == [
+        "lm_head.weight (config.json sets tie_word_embeddings: the embedding matrix is used)"
+    ]
     assert result.parameters == sum(t.numel() for k, t in sd.items() if k != "lm_head.weight")
     assert_same_logits(model, tmp_path / "out")
 
@@ -225,7 +232,9 @@ def test_missing_tokenizer_and_config_are_warned(make_bin_dir: Callable[..., Tin
     assert listing(tmp_path / "out") == ["generation_config.json", "model.safetensors"]
 
 
-def test_existing_target_is_refused_without_force_and_replaced_with_it(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
+def test_existing_target_is_refused_without_force_and_replaced_with_it(
+    tiny_bin_dir: Tiny, tmp_path: Path
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
@@ -253,7 +262,9 @@ def test_safetensors_input_is_refused(tiny_bin_dir: Tiny, tmp_path: Path) -> Non
 
 def test_bad_shard_size_and_dtype(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="--max-shard-size '5 potatoes': not a size"):
-        convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "o", max_shard_size="5 potatoes"))
+        convert(
+            ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "o", max_shard_size="5 potatoes")
+        )
     with pytest.raises(UsageError, match="--dtype 'int4': unknown"):
         convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "o", dtype="int4"))
     assert not (tmp_path / "o").exists()
@@ -269,7 +280,9 @@ def test_not_enough_disk_space_is_detected_before_writing(
         return type(usage)(usage.total, usage.total - 1000, 1000)
 
     monkeypatch.setattr(convert_module.shutil, "disk_usage", tiny_disk)
-    with pytest.raises(ConvertError, match=r"not enough free disk space in .*: the model needs [0-9.]+ KB, 1.00 KB is free"):
+    with pytest.raises(
+        ConvertError, match=r"not enough free disk space in .*: the model needs [0-9.]+ KB, 1.00 KB is free"
+    ):
         convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
@@ -286,7 +299,9 @@ def test_verify_mismatch_names_the_key_and_keeps_nothing(
         return real(f, tensor, t)
 
     monkeypatch.setattr(write, "_write_tensor", corrupt)
-    with pytest.raises(ConvertError, match="tensor 'model.layers.1.mlp.down_proj.weight' in model.safetensors differs"):
+    with pytest.raises(
+        ConvertError, match=r"tensor 'model\.layers\.1\.mlp\.down_proj\.weight' in model\.safetensors differs"
+    ):
         convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
@@ -312,7 +327,9 @@ convert(ConvertOptions(source=Path(sys.argv[1]), target=Path(sys.argv[2])), prog
 """
 
 
-def test_kill_9_mid_write_leaves_no_target_and_the_next_run_cleans_up(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
+def test_kill_9_mid_write_leaves_no_target_and_the_next_run_cleans_up(
+    tiny_bin_dir: Tiny, tmp_path: Path
+) -> None:
     out = tmp_path / "models" / "out"
     proc = subprocess.Popen(
         [sys.executable, "-c", KILL_SCRIPT, str(tiny_bin_dir.directory), str(out)],

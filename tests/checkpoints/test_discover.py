@@ -19,23 +19,36 @@ def touch(path: Path, text: str = "x") -> Path:
 def test_directory_with_pytorch_model_bin(tmp_path: Path) -> None:
     weights = touch(tmp_path / "ckpt" / "pytorch_model.bin")
     source = discover(tmp_path / "ckpt")
-    assert (source.format, source.weights, source.root, source.index) == ("bin", [weights], weights.parent, None)
+    assert (source.format, source.weights, source.root, source.index) == (
+        "bin",
+        [weights],
+        weights.parent,
+        None,
+    )
     assert source.name == "ckpt"
 
 
 def test_sharded_directory_follows_the_index(tmp_path: Path) -> None:
     d = tmp_path / "sharded"
     shards = [touch(d / f"pytorch_model-0000{i}-of-00002.bin") for i in (1, 2)]
-    index = '{"weight_map": {"a": "pytorch_model-00002-of-00002.bin", "b": "pytorch_model-00001-of-00002.bin"}}'
+    index = (
+        '{"weight_map": {"a": "pytorch_model-00002-of-00002.bin", "b": "pytorch_model-00001-of-00002.bin"}}'
+    )
     touch(d / "pytorch_model.bin.index.json", index)
     source = discover(d)
-    assert (source.format, source.weights, source.index) == ("bin", shards, d / "pytorch_model.bin.index.json")
+    assert (source.format, source.weights, source.index) == (
+        "bin",
+        shards,
+        d / "pytorch_model.bin.index.json",
+    )
 
 
 def test_index_naming_a_missing_shard_is_refused(tmp_path: Path) -> None:
     d = tmp_path / "sharded"
     touch(d / "pytorch_model.bin.index.json", '{"weight_map": {"a": "pytorch_model-00001-of-00002.bin"}}')
-    with pytest.raises(ConvertError, match=r"names shard\(s\) that do not exist: pytorch_model-00001-of-00002.bin"):
+    with pytest.raises(
+        ConvertError, match=r"names shard\(s\) that do not exist: pytorch_model-00001-of-00002.bin"
+    ):
         discover(d)
 
 
@@ -49,7 +62,12 @@ def test_unreadable_index_is_refused(tmp_path: Path) -> None:
 def test_single_weights_file(tmp_path: Path, suffix: str) -> None:
     weights = touch(tmp_path / "run" / f"final{suffix}")
     source = discover(weights)
-    assert (source.format, source.weights, source.root, source.name) == ("bin", [weights], weights.parent, "final")
+    assert (source.format, source.weights, source.root, source.name) == (
+        "bin",
+        [weights],
+        weights.parent,
+        "final",
+    )
 
 
 def test_folder_with_exactly_one_pt_file(tmp_path: Path) -> None:
@@ -79,7 +97,9 @@ def test_training_run_folder_picks_the_newest_samples_and_says_so(tmp_path: Path
     source = discover(run)
     newest = run / "hf_format" / "samples_120"
     assert source.weights == [newest / "pytorch_model.bin"]
-    assert source.notes == [f"picked the newest checkpoint {newest} (of 3; pass a samples_N folder to choose another)"]
+    assert source.notes == [
+        f"picked the newest checkpoint {newest} (of 3; pass a samples_N folder to choose another)"
+    ]
     assert source.name == "checkpoints-samples_120"
     assert discover(run / "hf_format").weights == [newest / "pytorch_model.bin"]
 

@@ -91,7 +91,9 @@ class Evil:
 @pytest.mark.parametrize("zipped", [True, False], ids=["zip", "legacy"])
 def test_pickle_that_runs_code_is_refused_and_never_runs(tmp_path: Path, zipped: bool) -> None:
     marker = tmp_path / "pwned"
-    path = save({"w": torch.ones(1), "x": Evil(marker)}, tmp_path / "evil.bin", _use_new_zipfile_serialization=zipped)
+    path = save(
+        {"w": torch.ones(1), "x": Evil(marker)}, tmp_path / "evil.bin", _use_new_zipfile_serialization=zipped
+    )
     with pytest.raises(ConvertError, match="refused — this pickle needs code to load") as info:
         load_shard(path)
     assert "system" in info.value.message
@@ -127,7 +129,9 @@ def test_no_tensors(tmp_path: Path) -> None:
 
 def test_old_torch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
-    with pytest.raises(ConvertError, match=r"torch 2.5.1\+cpu is too old: loading checkpoints safely needs torch >= 2.6"):
+    with pytest.raises(
+        ConvertError, match=r"torch 2.5.1\+cpu is too old: loading checkpoints safely needs torch >= 2.6"
+    ):
         load.import_torch()
 
 
