@@ -632,3 +632,37 @@ def test_long_earlier_turns_are_cut_to_what_the_backend_accepts(
         ("assistant", long_answer[:8000]),
         ("user", "Shorter please"),
     ]
+
+
+def unnamed_controls(s) -> list[str]:
+    """Interactive nodes of Chromium's accessibility tree that have no accessible name."""
+    cdp = s.context.new_cdp_session(s.page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    controls = {"button", "textbox", "combobox", "spinbutton", "link", "checkbox", "slider", "listbox"}
+    out = []
+    for node in nodes:
+        role = node.get("role", {}).get("value")
+        if role in controls and not node.get("ignored") and not node.get("name", {}).get("value", "").strip():
+            out.append(f"{role} {node.get('backendDOMNodeId')}")
+    cdp.detach()
+    return out
+
+
+def test_every_control_has_an_accessible_name(open_page: OpenPage, backend, engine: StubEngine) -> None:
+    engine.script(Step(chunks=["See [the notes](https://example.invalid/notes) and:\n\n```\ncode\n```\n"]))
+    s = open_page(backend.url)
+    page = s.page
+    send(page, "Label check")
+    wait_answer(page, 1)
+    assert unnamed_controls(s) == []
+    page.click(".msg.user .edit")
+    assert unnamed_controls(s) == []
+    page.keyboard.press("Escape")
+    page.click("#convs .conv-rename")
+    assert unnamed_controls(s) == []
+    page.keyboard.press("Escape")
+    page.click("#open-settings")
+    assert unnamed_controls(s) == []
+    roles = {n.get("role", {}).get("value") for n in s.context.new_cdp_session(page).send(
+        "Accessibility.getFullAXTree")["nodes"]}  # fmt: skip
+    assert {"dialog", "spinbutton", "button"} <= roles
