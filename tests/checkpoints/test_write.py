@@ -1,0 +1,188 @@
+"""The safetensors writer on its own: sizes, headers safetensors accepts for every dtype, bitwise comparison."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edubot_cli.checkpoints import write
+from edubot_cli.checkpoints.write import bitwise_equal, format_size, make_plan, parse_size, write_and_verify
+from edubot_cli.errors import ConvertError, UsageError
+
+from .conftest import torch
+
+safetensors_torch = pytest.importorskip("safetensors.torch")
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("5GB", 5_000_000_000),
+        ("500MB", 500_000_000),
+        ("1.5GB", 1_500_000_000),
+        ("2GiB", 2 * 1024**3),
+        ("10kb", 10_000),
+        ("1048576", 1_048_576),
+        (" 3 MB ", 3_000_000),
+    ],
+)
+def test_parse_size(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "GB", "5 potatoes", "-1GB", "0MB", "1e9"])
+def test_parse_size_rejects(text: str) -> None:
+    with pytest.raises(UsageError, match="--max-shard-size"):
+        parse_size(text)
+
+
+def test_format_size() -> None:
+    assert [format_size(n) for n in (999, 1000, 1_234_567, 5e9, 2.5e12)] == [
+        "999 B",
+        "1.00 KB",
+        "1.23 MB",
+        "5.00 GB",
+        "2.50 TB",
+    ]
+
+
+def odd_tensors() -> dict[str, Any]:
+    return {
+        "f32": torch.tensor([1.0, float("nan"), -0.0, float("inf")]),
+        "bf16": torch.arange(6, dtype=torch.bfloat16).reshape(2, 3),
+        "f16": torch.full((3,), 0.5, dtype=torch.float16),
+        "f64": torch.tensor([1e300]),
+        "i64": torch.tensor([2**40, -1]),
+        "i8": torch.tensor([-3, 4], dtype=torch.int8),
+        "u8": torch.tensor([255], dtype=torch.uint8),
+        "bool": torch.tensor([True, False, True]),
+        "scalar": torch.tensor(3.5),
+        "empty": torch.zeros(0, 4),
+        "view": torch.arange(12.0).reshape(3, 4)[:, 1:3],
+    }
+
+
+def noop(done: int, total: int, what: str) -> None:
+    return None
+
+
+def test_every_dtype_round_trips_through_safetensors(tmp_path: Path) -> None:
+    tensors = odd_tensors()
+    plan = make_plan(1, lambda i: tensors, dtype=None, max_shard_size=10**9, tie_word_embeddings=False)
+    write_and_verify(plan, lambda i: tensors, tmp_path, None, noop)
+    loaded = safetensors_torch.load_file(tmp_path / "model.safetensors")
+    assert sorted(loaded) == sorted(tensors)
+    for name, tensor in tensors.items():
+        assert bitwise_equal(loaded[name], tensor), name
+    with safetensors_torch.safe_open(str(tmp_path / "model.safetensors"), "pt") as f:
+        assert f.metadata() == {"format": "pt"}
+    # The header is padded to 8 bytes and lists the tensors in input order.
+    ours = (tmp_path / "model.safetensors").read_bytes()
+    header_len = int.from_bytes(ours[:8], "little")
+    assert header_len % 8 == 0
+    names = list(json.loads(ours[8 : 8 + header_len]))[1:]
+    assert names == list(tensors)
+
+
+def test_dtype_conversion_touches_floating_point_only(tmp_path: Path) -> None:
+    tensors = odd_tensors()
+    plan = make_plan(
+        1, lambda i: tensors, dtype=torch.bfloat16, max_shard_size=10**9, tie_word_embeddings=False
+    )
+    assert {t.name: t.dtype for t in plan.tensors} == {
+        "f32": "BF16",
+        "bf16": "BF16",
+        "f16": "BF16",
+        "f64": "BF16",
+        "i64": "I64",
+        "i8": "I8",
+        "u8": "U8",
+        "bool": "BOOL",
+        "scalar": "BF16",
+        "empty": "BF16",
+        "view": "BF16",
+    }
+    write_and_verify(plan, lambda i: tensors, tmp_path, torch.bfloat16, noop)
+    loaded = safetensors_torch.load_file(tmp_path / "model.safetensors")
+    assert torch.equal(loaded["f64"], tensors["f64"].to(torch.bfloat16))
+    assert torch.equal(loaded["i64"], tensors["i64"])
+
+
+def test_progress_counts_every_byte_written_and_verified(tmp_path: Path) -> None:
+    tensors = {f"t{i}": torch.ones(100 * (i + 1)) for i in range(4)}
+    calls: list[tuple[int, int, str]] = []
+    plan = make_plan(1, lambda i: tensors, dtype=None, max_shard_size=1200, tie_word_embeddings=False)
+    assert [s.filename for s in plan.shards] == [
+        "model-00001-of-00003.safetensors",
+        "model-00002-of-00003.safetensors",
+        "model-00003-of-00003.safetensors",
+    ]
+    assert [[t.name for t in s.tensors] for s in plan.shards] == [["t0", "t1"], ["t2"], ["t3"]]
+    write_and_verify(plan, lambda i: tensors, tmp_path, None, lambda d, t, w: calls.append((d, t, w)))
+    total = 2 * 4000
+    assert calls[-1] == (total, total, "verifying model-00003-of-00003.safetensors")
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)
+    assert calls[0] == (400, total, "writing model-00001-of-00003.safetensors")
+
+
+def test_tensor_larger_than_the_shard_size_gets_a_shard_of_its_own() -> None:
+    tensors = {"small": torch.ones(10), "big": torch.ones(1000), "after": torch.ones(10)}
+    plan = make_plan(1, lambda i: tensors, dtype=None, max_shard_size=100, tie_word_embeddings=False)
+    assert [[t.name for t in s.tensors] for s in plan.shards] == [["small"], ["big"], ["after"]]
+
+
+def test_same_name_in_two_input_shards_is_refused() -> None:
+    shards = [{"a": torch.ones(1)}, {"a": torch.ones(1)}]
+    with pytest.raises(ConvertError, match="tensor 'a' appears in input shards 1 and 2"):
+        make_plan(2, lambda i: shards[i], dtype=None, max_shard_size=100, tie_word_embeddings=False)
+
+
+def test_unsupported_dtype_is_refused() -> None:
+    tensors = {"c": torch.ones(2, dtype=torch.complex64)}
+    with pytest.raises(
+        ConvertError, match=r"tensor 'c' has dtype torch\.complex64, which safetensors cannot store"
+    ):
+        make_plan(1, lambda i: tensors, dtype=None, max_shard_size=100, tie_word_embeddings=False)
+
+
+def test_input_shards_are_loaded_once_and_released(tmp_path: Path) -> None:
+    shards = [{f"s{i}.{j}": torch.full((50,), float(i)) for j in range(3)} for i in range(3)]
+    loads: list[int] = []
+
+    def load(i: int) -> dict[str, Any]:
+        loads.append(i)
+        return shards[i]
+
+    plan = make_plan(3, load, dtype=None, max_shard_size=700, tie_word_embeddings=False)
+    loads.clear()
+    write_and_verify(plan, load, tmp_path, None, noop)
+    assert loads == [0, 1, 2]
+
+
+def test_bitwise_equal() -> None:
+    nan = torch.tensor([float("nan")])
+    assert bitwise_equal(nan, nan.clone())
+    assert not bitwise_equal(torch.tensor([0.0]), torch.tensor([-0.0]))
+    assert not bitwise_equal(torch.ones(2), torch.ones(2, dtype=torch.float64))
+    assert not bitwise_equal(torch.ones(2, 1), torch.ones(1, 2))
+    assert bitwise_equal(torch.zeros(0), torch.zeros(0))
+    odd = torch.arange(7, dtype=torch.uint8)
+    assert bitwise_equal(odd[1:], odd.clone()[1:]) and not bitwise_equal(odd[1:], odd[:-1])
+
+
+def test_header_lists_offsets_in_order() -> None:
+    shard = write.ShardPlan(
+        "model.safetensors",
+        [write.TensorPlan("a", 0, "F32", [2], 8), write.TensorPlan("b", 0, "BF16", [3], 6)],
+    )
+    raw = write.header(shard)
+    n = int.from_bytes(raw[:8], "little")
+    assert len(raw) == 8 + n and n % 8 == 0
+    assert json.loads(raw[8:]) == {
+        "__metadata__": {"format": "pt"},
+        "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+        "b": {"dtype": "BF16", "shape": [3], "data_offsets": [8, 14]},
+    }
