@@ -7,7 +7,8 @@ hash (``cache.py``) and computed in worker processes (``validate.py``).
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,14 +67,29 @@ _YAMLLINT_HINTS = {
 }
 
 
+_DISABLE_FILE = re.compile(r"^#\s*yamllint disable-file\s*$")
+
+
+def _yamllint_problems(text: str) -> Iterator[Any]:
+    """yamllint's problems for text that PyYAML has already parsed.
+
+    ``linter.run`` would parse the whole text once more just to look for a syntax error, which cannot occur
+    here (the same pure-Python scanner and parser just succeeded), so only its cosmetic rules run.
+    """
+    from yamllint import linter, parser
+
+    first_line = next(parser.line_generator(text)).content
+    if _DISABLE_FILE.match(first_line):
+        return iter(())
+    return iter(linter.get_cosmetic_problems(text, yamllint_config(), None))
+
+
 def run_yamllint(text: str, doc: yamlload.Document, strict: bool) -> list[Finding]:
     """yamllint with InstructLab's configuration, in-process; warnings become errors with ``strict``."""
-    from yamllint import linter
-
     if text.startswith("\ufeff"):  # the yamllint CLI decodes stdin bytes with the BOM stripped
         text = text[1:]
     found = []
-    for problem in linter.run(text, yamllint_config()):
+    for problem in _yamllint_problems(text):
         rule = problem.rule or "syntax"
         severity = ERROR if strict or problem.level == "error" else WARNING
         found.append(
