@@ -143,7 +143,7 @@ def convert(
         if source.format == "gguf":
             _write_gguf_aux(model, tmp, options.dtype)
         else:
-            warnings += _copy_aux(aux, tmp, options.dtype)
+            warnings += _copy_aux(aux, tmp, options.dtype, notes)
         for path in tmp.iterdir():
             if path.suffix != ".safetensors":  # shards were synced as they were written
                 _fsync(path)
@@ -218,7 +218,7 @@ def _aux_files(source: Source) -> list[Path]:
     return [source.root / n for n in (*CONFIG_FILES, *TOKENIZER_FILES) if (source.root / n).is_file()]
 
 
-def _copy_aux(files: list[Path], tmp: Path, dtype: str) -> list[str]:
+def _copy_aux(files: list[Path], tmp: Path, dtype: str, notes: list[str]) -> list[str]:
     warnings: list[str] = []
     names = {p.name for p in files}
     for path in files:
@@ -228,14 +228,37 @@ def _copy_aux(files: list[Path], tmp: Path, dtype: str) -> list[str]:
             "no config.json next to the weights: transformers and vLLM need it — copy the base model's config.json "
             "into the output directory"
         )
-    elif dtype != "keep":
-        _set_config_dtype(tmp / "config.json", dtype)
+    else:
+        if dtype != "keep":
+            _set_config_dtype(tmp / "config.json", dtype)
+        _ensure_architectures(tmp / "config.json", notes, warnings)
     if not names & set(TOKENIZER_NEEDED):
         warnings.append(
             "no tokenizer files next to the weights (tokenizer.json, tokenizer_config.json ...): vLLM and "
             "`transformers serve` need them — copy the base model's tokenizer files into the output directory"
         )
     return warnings
+
+
+def _ensure_architectures(path: Path, notes: list[str], warnings: list[str]) -> None:
+    """vLLM picks the model class from ``architectures``; fill it in from ``model_type`` when it is missing."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if data.get("architectures"):
+        return
+    model_type = data.get("model_type")
+    classes: Mapping[str, str] = {}
+    with contextlib.suppress(ImportError):
+        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as classes
+    name = classes.get(model_type) if isinstance(model_type, str) else None
+    if not name:
+        warnings.append(
+            'config.json has no "architectures" entry, which vLLM needs: add the model class, e.g. '
+            '"architectures": ["LlamaForCausalLM"]'
+        )
+        return
+    data["architectures"] = [name]
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    notes.append(f'config.json had no "architectures" entry: set to ["{name}"] from model_type {model_type!r}')
 
 
 def _set_config_dtype(path: Path, dtype: str) -> None:

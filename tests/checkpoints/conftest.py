@@ -70,6 +70,7 @@ def save_tokenizer(directory: Path) -> None:
 
 def save_meta(model: Any, directory: Path, tokenizer: bool = True) -> None:
     directory.mkdir(parents=True, exist_ok=True)
+    model.config.architectures = [type(model).__name__]  # as model.save_pretrained records it
     model.config.save_pretrained(directory)
     model.generation_config.save_pretrained(directory)
     if tokenizer:

@@ -56,7 +56,7 @@ def test_directory_with_pytorch_model_bin(tiny_bin_dir: Tiny, tmp_path: Path) ->
     assert (result.tensors, result.shards, result.dtypes) == (len(sd), 1, ["F32"])
     assert result.parameters == sum(t.numel() for t in sd.values())
     assert result.bytes == sum(t.numel() * 4 for t in sd.values())
-    assert (result.dropped, result.warnings) == ([], [])
+    assert (result.dropped, result.warnings, result.notes) == ([], [], [])
     assert_same_logits(tiny_bin_dir.model, out)
     with safetensors_torch.safe_open(str(out / "model.safetensors"), "pt") as f:
         assert f.metadata() == {"format": "pt"}
@@ -230,6 +230,32 @@ def test_missing_tokenizer_and_config_are_warned(make_bin_dir: Callable[..., Tin
         "`transformers serve` need them — copy the base model's tokenizer files into the output directory",
     ]
     assert listing(tmp_path / "out") == ["generation_config.json", "model.safetensors"]
+
+
+def test_missing_architectures_is_filled_in_from_model_type(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
+    config_path = tiny_bin_dir.directory / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["architectures"]
+    config_path.write_text(json.dumps(config))
+    result = convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
+    assert result.notes == [
+        'config.json had no "architectures" entry: set to ["LlamaForCausalLM"] from model_type \'llama\''
+    ]
+    written = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert written == {**config, "architectures": ["LlamaForCausalLM"]}
+
+
+def test_unknown_model_type_without_architectures_is_warned(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
+    config_path = tiny_bin_dir.directory / "config.json"
+    config = json.loads(config_path.read_text())
+    del config["architectures"]
+    config["model_type"] = "homemade"
+    config_path.write_text(json.dumps(config))
+    result = convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
+    assert result.warnings == [
+        'config.json has no "architectures" entry, which vLLM needs: add the model class, e.g. '
+        '"architectures": ["LlamaForCausalLM"]'
+    ]
 
 
 def test_existing_target_is_refused_without_force_and_replaced_with_it(
