@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from .api_errors import CODES, ApiError, error_payload
+from .fastlane import FastLane, validation_failure
 from .metrics import Metrics
 from .proxy import Proxy
 from .routes import chat, observability, openai, root
@@ -76,6 +77,7 @@ def create_app(
     _install_error_handlers(app, metrics)
     if state.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=state.static_dir), name="static")
+    app.add_middleware(FastLane, state=state)
     app.add_middleware(
         GuardMiddleware,
         api_key=settings.api_key,
@@ -85,13 +87,6 @@ def create_app(
         on_reject=metrics.reject,
     )
     return app
-
-
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in ("body", "query", "path", "header"):
-        parts = parts[1:]
-    return ".".join(parts) or "body"
 
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -106,19 +101,10 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = list(exc.errors())
-        if any(e.get("type") == "json_invalid" for e in errors):
-            metrics.reject(400)
-            detail = next(e for e in errors if e.get("type") == "json_invalid")
-            return respond(
-                ApiError(400, f"request body is not valid JSON: {detail.get('ctx', {}).get('error', '')}")
-            )
-        metrics.reject(422)
-        parts = [f"{_field(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        body = error_payload("validation_error", "; ".join(parts) + more)
-        body["error"]["field"] = _field(tuple(errors[0].get("loc", ()))) if errors else "body"
-        return JSONResponse(body, status_code=422)
+        failure = validation_failure(list(exc.errors()), metrics)
+        if isinstance(failure, ApiError):
+            return respond(failure)
+        return JSONResponse(failure[0], status_code=failure[1])
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -14,16 +14,19 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-from starlette.responses import Response
+from starlette.responses import Response as StarletteResponse
 
 from .api_errors import ApiError
+from .http1 import ReadTimeout, UpstreamError
 from .metrics import Metrics
 from .security import Message, Receive, Scope, Send, send_error
 from .sse import LineSplitter, event
 from .upstream import Engine, EnginePool
+
+if TYPE_CHECKING:
+    from .http1 import Response
 
 COMPLETIONS = "/v1/chat/completions"
 SSE_HEADERS = [
@@ -33,7 +36,7 @@ SSE_HEADERS = [
 ]
 
 
-class EngineCall(Response):
+class EngineCall(StarletteResponse):
     """An ASGI response whose body comes from ``work(send)``; cancelled as soon as the client disconnects."""
 
     def __init__(self, work: Callable[[Send], Awaitable[None]]) -> None:
@@ -44,19 +47,30 @@ class EngineCall(Response):
         self.raw_headers = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        task = asyncio.ensure_future(self.work(send))
-        listener = asyncio.ensure_future(_wait_disconnect(receive))
+        # The work runs in this task; a watcher task cancels it when the client disconnects (one extra task
+        # per request, not two).
+        current = asyncio.current_task()
+        assert current is not None
+        gone = False
+
+        def client_gone(_: object) -> None:
+            nonlocal gone
+            gone = True
+            current.cancel()
+
+        watcher = asyncio.ensure_future(_wait_disconnect(receive))
+        watcher.add_done_callback(client_gone)
         try:
-            await asyncio.wait({task, listener}, return_when=asyncio.FIRST_COMPLETED)
+            await self.work(send)
+        except asyncio.CancelledError:
+            if not gone:
+                raise
+            current.uncancel()
+        except OSError:
+            pass  # the client left while we were writing to it
         finally:
-            if not task.done():
-                task.cancel()
-                await asyncio.wait({task})
-            listener.cancel()
-        if not task.cancelled():
-            exc = task.exception()
-            if exc is not None and not isinstance(exc, OSError):  # OSError: the client left while we wrote
-                raise exc
+            watcher.remove_done_callback(client_gone)
+            watcher.cancel()
 
 
 async def _wait_disconnect(receive: Receive) -> None:
@@ -81,11 +95,11 @@ def engine_error(engine: Engine, status: int, body: bytes) -> ApiError:
     return ApiError(502, where)
 
 
-def transport_error(engine: Engine, exc: httpx.HTTPError, timeout: float) -> ApiError:
+def transport_error(engine: Engine, exc: UpstreamError, timeout: float) -> ApiError:
     """The API error for a failure while reading the engine's answer."""
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, ReadTimeout):
         return ApiError(504, f"engine at {engine.url} stopped answering for {timeout:g} s")
-    return ApiError(502, f"engine at {engine.url} broke off the answer: {exc or type(exc).__name__}")
+    return ApiError(502, f"engine at {engine.url} broke off the answer: {exc}")
 
 
 def _usage_counts(usage: Any) -> tuple[int, int]:
@@ -124,7 +138,7 @@ class Proxy:
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
                 try:
                     body = await response.aread()
-                except httpx.HTTPError as exc:
+                except UpstreamError as exc:
                     raise transport_error(engine, exc, self.pool.timeout) from exc
                 if response.status_code != 200:
                     raise engine_error(engine, response.status_code, body)
@@ -170,7 +184,7 @@ class Proxy:
                 if response.status_code != 200:
                     try:
                         body = await response.aread()
-                    except httpx.HTTPError as exc:
+                    except UpstreamError as exc:
                         raise transport_error(engine, exc, self.pool.timeout) from exc
                     raise engine_error(engine, response.status_code, body)
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
@@ -207,7 +221,7 @@ class Proxy:
                                     )
                                 if choice.get("finish_reason"):
                                     finished = True
-                except httpx.HTTPError as exc:
+                except UpstreamError as exc:
                     raise transport_error(engine, exc, self.pool.timeout) from exc
                 except (ValueError, TypeError, AttributeError) as exc:
                     raise ApiError(502, f"engine at {engine.url} sent a malformed stream event") from exc
@@ -250,7 +264,7 @@ class Proxy:
             async with self.pool.open("GET", "/v1/models") as (engine, response):
                 try:
                     body = await response.aread()
-                except httpx.HTTPError as exc:
+                except UpstreamError as exc:
                     await send_error(send, transport_error(engine, exc, self.pool.timeout))
                     return
                 await self._relay(send, engine, response, body)
@@ -262,7 +276,7 @@ class Proxy:
             return EngineCall(lambda send: self._passthrough_stream(raw, send))
         return EngineCall(lambda send: self._passthrough_json(raw, send))
 
-    async def _relay(self, send: Send, engine: Engine, response: httpx.Response, body: bytes) -> bool:
+    async def _relay(self, send: Send, engine: Engine, response: Response, body: bytes) -> bool:
         status = response.status_code
         if status >= 500:
             await send_error(send, engine_error(engine, status, body))
@@ -282,7 +296,7 @@ class Proxy:
             async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
                 try:
                     body = await response.aread()
-                except httpx.HTTPError as exc:
+                except UpstreamError as exc:
                     raise transport_error(engine, exc, self.pool.timeout) from exc
             if response.status_code == 200:
                 prompt, completion = _usage_from(body, 0, 0)  # not JSON: relayed as is, without counts
@@ -308,7 +322,7 @@ class Proxy:
                 if response.status_code != 200:
                     try:
                         body = await response.aread()
-                    except httpx.HTTPError as exc:
+                    except UpstreamError as exc:
                         raise transport_error(engine, exc, self.pool.timeout) from exc
                     await self._relay(send, engine, response, body)
                     return
@@ -325,7 +339,7 @@ class Proxy:
                             if b'"usage"' in data:
                                 prompt, completion = _usage_from(data, prompt, completion)
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                except httpx.HTTPError as exc:
+                except UpstreamError as exc:
                     raise transport_error(engine, exc, self.pool.timeout) from exc
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             latency = time.perf_counter() - start

@@ -1,4 +1,4 @@
-"""The engines behind the backend: one shared ``httpx.AsyncClient`` over one or several OpenAI-compatible URLs.
+"""The engines behind the backend: pooled keep-alive connections to one or several OpenAI-compatible URLs.
 
 Requests go to the least busy healthy engine (ties broken round robin). A background task checks every engine's
 ``GET /v1/models`` (every engine has it; llama-cpp has no /health), takes failing engines out and puts them back
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from .api_errors import ApiError
+from .http1 import Client, ConnectFailed, ReadTimeout, Response, UpstreamError
 
 HEALTH_PATH = "/v1/models"
 HEALTH_TIMEOUT = 2.0
@@ -31,6 +31,7 @@ def normalise_url(url: str) -> str:
 @dataclass
 class Engine:
     url: str
+    client: Client
     healthy: bool = True
     in_flight: int = 0
     model: str | None = None  # the first model id the engine announces
@@ -52,14 +53,12 @@ class EnginePool:
     def __init__(self, urls: list[str], timeout: float, health_interval: float = 5.0) -> None:
         if not urls:
             raise ValueError("at least one engine URL is needed")
-        self.engines = [Engine(normalise_url(u)) for u in urls]
         self.timeout = timeout
         self.health_interval = health_interval
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=512, keepalive_expiry=30.0),
-            trust_env=False,
-        )
+        self.engines = []
+        for given in urls:
+            url = normalise_url(given)
+            self.engines.append(Engine(url, Client(url, timeout=timeout, connect_timeout=min(timeout, 10.0))))
         self._turn = 0
         self._health_task: asyncio.Task[None] | None = None
         self.on_health: list[Any] = []  # callbacks(engine) after each check
@@ -75,7 +74,8 @@ class EnginePool:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
             self._health_task = None
-        await self.client.aclose()
+        for engine in self.engines:
+            await engine.client.aclose()
 
     async def _health_loop(self) -> None:
         while True:
@@ -85,13 +85,17 @@ class EnginePool:
     async def check(self, engine: Engine) -> bool:
         """Probe one engine now and record the result."""
         try:
-            response = await self.client.get(
-                engine.url + HEALTH_PATH, timeout=min(HEALTH_TIMEOUT, self.timeout)
-            )
+            response = await engine.client.send("GET", HEALTH_PATH, timeout=min(HEALTH_TIMEOUT, self.timeout))
+            try:
+                body = await response.aread()
+            finally:
+                await response.aclose()
             if response.status_code != 200:
                 raise ValueError(f"answered {response.status_code}")
-            ids = [str(m["id"]) for m in response.json().get("data", []) if isinstance(m, dict) and "id" in m]
-        except (httpx.HTTPError, ValueError, TypeError, AttributeError) as exc:
+            ids = [
+                str(m["id"]) for m in json.loads(body).get("data", []) if isinstance(m, dict) and "id" in m
+            ]
+        except (UpstreamError, ValueError, TypeError, AttributeError) as exc:
             engine.healthy = False
             engine.last_error = str(exc) or type(exc).__name__
         else:
@@ -131,14 +135,14 @@ class EnginePool:
     @contextlib.asynccontextmanager
     async def open(
         self, method: str, path: str, content: bytes | None = None, timeout: float | None = None
-    ) -> AsyncIterator[tuple[Engine, httpx.Response]]:
-        """Send a request to an engine and yield it with the (streaming) response once headers arrived.
+    ) -> AsyncIterator[tuple[Engine, Response]]:
+        """Send a request to an engine and yield it with the response once its headers arrived.
 
         Raises ``ApiError`` 503 when no engine accepts a connection, 504 when the engine does not answer in
-        time. The response body is read by the caller inside the ``async with``.
+        time. The caller reads the body inside the ``async with``; leaving it early closes the connection,
+        which tells the engine to stop.
         """
         tried: list[str] = []
-        headers = {"content-type": "application/json"} if content is not None else None
         while True:
             engine = self.pick(set(tried))
             if engine is None:
@@ -148,29 +152,19 @@ class EnginePool:
                     headers={"Retry-After": "5"},
                 )
             tried.append(engine.url)
-            request = self.client.build_request(
-                method,
-                engine.url + path,
-                content=content,
-                headers=headers,
-                timeout=self.client.timeout if timeout is None else httpx.Timeout(timeout),
-            )
             engine.in_flight += 1
             try:
                 try:
-                    response = await self.client.send(request, stream=True)
-                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    response = await engine.client.send(method, path, content, timeout)
+                except ConnectFailed as exc:
                     engine.healthy = False
-                    engine.last_error = str(exc) or type(exc).__name__
+                    engine.last_error = str(exc)
                     continue
-                except httpx.TimeoutException as exc:
-                    raise ApiError(
-                        504, f"engine at {engine.url} did not answer within {self.timeout:g} s"
-                    ) from exc
-                except httpx.HTTPError as exc:
-                    raise ApiError(
-                        502, f"engine at {engine.url} failed: {exc or type(exc).__name__}"
-                    ) from exc
+                except ReadTimeout as exc:
+                    wait = self.timeout if timeout is None else timeout
+                    raise ApiError(504, f"engine at {engine.url} did not answer within {wait:g} s") from exc
+                except UpstreamError as exc:
+                    raise ApiError(502, f"engine at {engine.url} failed: {exc}") from exc
                 try:
                     yield engine, response
                 finally:

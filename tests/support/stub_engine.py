@@ -295,7 +295,7 @@ def main() -> None:
     args = parser.parse_args()
     stub = StubEngine()
     stub.default = Step(chunks=[f" tok{i}" for i in range(args.chunks)], delay=args.delay)
-    uvicorn.run(stub, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, http="h11")
+    uvicorn.run(stub, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

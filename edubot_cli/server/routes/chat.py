@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from ..api_errors import ApiError
+from ..proxy import EngineCall
 from ..schemas import ChatRequest, ChatResponse, ErrorResponse
-from ..state import backend
+from ..state import Backend, backend
 
 router = APIRouter()
 
@@ -30,7 +31,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat(body: ChatRequest, request: Request) -> Any:
-    state = backend(request)
+    return chat_call(backend(request), body)
+
+
+def chat_call(state: Backend, body: ChatRequest) -> EngineCall:
+    """The engine request for a validated /chat body (also used by the fast lane, see ``fastlane``)."""
     settings = state.settings
     if body.system_prompt is not None and not settings.allow_system_prompt_override:
         raise ApiError(

@@ -1,0 +1,108 @@
+"""The fast lane: ``POST /chat`` and ``POST /v1/chat/completions`` dispatched without FastAPI's routing.
+
+These two endpoints carry all the traffic, and for them FastAPI's request machinery (route matching over every
+route, dependency solving, body-to-argument conversion) costs more than the proxying itself. This pure ASGI
+layer reads the body, validates it with the same pydantic models, and calls the same handler functions as the
+FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``. Every other path goes to FastAPI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .api_errors import ApiError
+from .metrics import Metrics
+from .proxy import EngineCall
+from .routes.chat import chat_call
+from .schemas import ChatRequest, OpenAIChatRequest
+from .security import ASGIApp, Message, Receive, Scope, Send, send_error
+from .state import Backend
+
+
+def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError | tuple[dict[str, Any], int]:
+    """The answer for pydantic/FastAPI validation ``errors``: 400 for a body that is not JSON, else 422 naming
+    the field(s)."""
+    invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if invalid_json is not None:
+        metrics.reject(400)
+        return ApiError(
+            400, f"request body is not valid JSON: {invalid_json.get('ctx', {}).get('error', '')}"
+        )
+    metrics.reject(422)
+    parts = [f"{field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+    field = field_name(tuple(errors[0].get("loc", ()))) if errors else "body"
+    return {"error": {"code": "validation_error", "message": "; ".join(parts) + more, "field": field}}, 422
+
+
+def field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+class FastLane:
+    """Serves the two hot POST endpoints directly; passes everything else to ``app``."""
+
+    def __init__(self, app: ASGIApp, state: Backend) -> None:
+        self.app = app
+        self.state = state
+        self.routes: dict[str, tuple[type[BaseModel], Callable[[BaseModel, bytes], EngineCall]]] = {
+            "/chat": (ChatRequest, lambda body, raw: chat_call(state, body)),  # type: ignore[arg-type]
+            "/v1/chat/completions": (
+                OpenAIChatRequest,
+                lambda body, raw: state.proxy.completions(raw, bool(getattr(body, "stream", False))),
+            ),
+        }
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = (
+            self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        )
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        model, handler = route
+        raw = await _read_body(receive)
+        try:
+            body = model.model_validate_json(raw)
+        except ValidationError as exc:
+            failure = validation_failure(list(exc.errors()), self.state.metrics)
+            if isinstance(failure, ApiError):
+                await send_error(send, failure)
+            else:
+                await _send_json(send, failure[1], failure[0])
+            return
+        try:
+            call = handler(body, raw)
+        except ApiError as exc:
+            if exc.status < 500:
+                self.state.metrics.reject(exc.status)
+            await send_error(send, exc)
+            return
+        await call(scope, receive, send)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message: Message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send_json(send: Send, status: int, payload: Any) -> None:
+    import json
+
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
