@@ -113,7 +113,7 @@ def _schema_hint(error: Any, name: str) -> str:
         return f"add `{missing}:` here; " + (KNOWLEDGE_SHAPE if name == "knowledge" else SKILL_SHAPE)
     if keyword in ("unevaluatedProperties", "additionalProperties"):
         allowed = sorted(error.schema.get("properties", {}))
-        if error.absolute_path == type(error.absolute_path)():
+        if not error.absolute_path:
             allowed = sorted({*allowed, "version"})
         return "remove the key or fix its spelling; allowed here: " + ", ".join(allowed)
     if keyword == "minItems":

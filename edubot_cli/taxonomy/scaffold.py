@@ -10,6 +10,7 @@ by context. The result is validated before anything is written, and written atom
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -177,7 +178,7 @@ def read_source(path: Path) -> Source:
 
 
 def _read_csv(path: Path, raw: str) -> Source:
-    reader = csv.DictReader(raw.splitlines())
+    reader = csv.DictReader(io.StringIO(raw, newline=""))  # quoted cells may span lines
     header = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
     if "question" not in header or "answer" not in header:
         raise TaxonomyError(

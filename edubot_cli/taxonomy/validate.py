@@ -65,15 +65,20 @@ def _check_all(todo: list[tuple[bytes, str | None]], strict: bool, jobs: int) ->
         return _check_batch(todo, strict)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     _warm_up()
     context = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else None)
     size = max(1, -(-len(todo) // (jobs * 4)))
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     results: list[ContentResult] = []
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        for part in pool.map(_check_batch, batches, [strict] * len(batches)):
-            results.extend(part)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for part in pool.map(_check_batch, batches, [strict] * len(batches)):
+                results.extend(part)
+    except (OSError, BrokenProcessPool):
+        # no usable process pool here (e.g. no /dev/shm in a container): the same work, in this process
+        return _check_batch(todo, strict)
     return results
 
 

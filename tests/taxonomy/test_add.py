@@ -97,6 +97,25 @@ def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None
     assert (result.errors, result.warnings) == (0, 0)
 
 
+def test_csv_cells_may_span_lines(project: Path) -> None:
+    source = project / "skill.csv"
+    rows = "".join(f'"Say {i}?","Line one of {i}\nLine two of {i}"\n' for i in range(5))
+    source.write_text("question,answer\n" + rows)
+    code, out, _ = invoke(
+        "compositional_skills/x/y",
+        "--from",
+        str(source),
+        "--dry-run",
+        "--created-by",
+        "t",
+        "--task-description",
+        "t",
+    )
+    assert code == 0
+    assert yaml.safe_load(out)["seed_examples"][3]["answer"] == "Line one of 3\nLine two of 3\n"
+    assert "    answer: |\n      Line one of 3\n      Line two of 3\n" in out
+
+
 def test_knowledge_from_flat_jsonl(project: Path) -> None:
     source = project / "seeds.jsonl"
     source.write_text("\n".join(json.dumps(r) for r in _knowledge_rows()) + "\n")

@@ -80,3 +80,21 @@ def test_parallel_matches_serial(tmp_path: Path) -> None:
     parallel = validate([root], jobs=2, use_cache=False)
     assert parallel.to_dict() == serial.to_dict()
     assert serial.errors == 14
+
+
+def test_without_a_process_pool_the_work_runs_here(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import concurrent.futures
+
+    root = tmp_path / "taxonomy"
+    for i in range(40):
+        write_leaf(root, f"compositional_skills/s/leaf_{i:02d}", skill_text())
+
+    tried: list[int] = []
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        tried.append(1)
+        raise OSError("no /dev/shm")
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    report = validate([root], jobs=2, use_cache=False)
+    assert (report.files_checked, report.findings, tried) == (40, [], [1])
