@@ -36,7 +36,7 @@ class _Records(logging.Handler):
         self.records.append(record)
 
 
-def reference_verdict(path: Path) -> tuple[bool, list[str]]:
+def reference_verdict(path: Path, strict: bool = False) -> tuple[bool, list[str]]:
     """(has errors, sorted schema error paths) from InstructLab; a crash is an error with no paths."""
     from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser, TaxonomyReadingException
 
@@ -44,7 +44,9 @@ def reference_verdict(path: Path) -> tuple[bool, list[str]]:
     handler = _Records()
     logger.addHandler(handler)
     try:
-        parser = TaxonomyParser(schema_version=0, message_format=TaxonomyMessageFormat.LOGGING)
+        parser = TaxonomyParser(
+            schema_version=0, yamllint_strict=strict, message_format=TaxonomyMessageFormat.LOGGING
+        )
         parser.yq_available = False  # line numbers are not compared; yq would only slow this down
         try:
             result = parser.parse(path)
@@ -60,13 +62,13 @@ def reference_verdict(path: Path) -> tuple[bool, list[str]]:
     return result.errors > 0, paths
 
 
-def edubot_verdict(path: Path) -> tuple[bool, list[str]]:
-    report = validate_files([path], use_cache=False, jobs=1)
+def edubot_verdict(path: Path, strict: bool = False) -> tuple[bool, list[str]]:
+    report = validate_files([path], strict=strict, use_cache=False, jobs=1)
     return report.errors > 0, sorted(f.yaml_path for f in report.findings if f.rule.startswith("schema/"))
 
 
-def assert_same(path: Path) -> tuple[bool, list[str]]:
-    ours, theirs = edubot_verdict(path), reference_verdict(path)
+def assert_same(path: Path, strict: bool = False) -> tuple[bool, list[str]]:
+    ours, theirs = edubot_verdict(path, strict), reference_verdict(path, strict)
     if theirs[1] == [] and theirs[0]:  # crash or non-schema error: compare the verdict only
         assert ours[0], f"{path}: InstructLab reports an error, edubot does not"
     else:
@@ -117,6 +119,13 @@ FIXTURES: dict[str, str | bytes] = {
 @pytest.mark.parametrize("name", sorted(FIXTURES))
 def test_fixture_verdicts(name: str, location: str, tmp_path: Path, venv_on_path: None) -> None:
     assert_same(write_leaf(tmp_path, location, FIXTURES[name]))
+
+
+@pytest.mark.parametrize(
+    "name", ["valid_knowledge", "colons", "trailing_space", "no_final_newline", "yamllint_disabled", "crlf"]
+)
+def test_fixture_verdicts_strict(name: str, tmp_path: Path, venv_on_path: None) -> None:
+    assert_same(write_leaf(tmp_path, LOCATIONS[0], FIXTURES[name]), strict=True)
 
 
 def test_misnamed_and_missing_files(tmp_path: Path, venv_on_path: None) -> None:
