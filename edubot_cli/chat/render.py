@@ -106,9 +106,12 @@ class Trimmed:
     """A renderable's last ``height`` lines (all by default) without trailing spaces, so that copying from the
     terminal gives clean text; the live view shows the bottom of a long block being written."""
 
-    def __init__(self, renderable: RenderableType, height: int | None = None) -> None:
+    def __init__(self, renderable: RenderableType, height: int | None = None, *, end: bool = True) -> None:
         self.renderable = renderable
         self.height = None if height is None else max(1, height)
+        self.end = (
+            end  # end with a newline (printing), or not (a live view tracks the height of what it drew)
+        )
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         lines = [_trim(line) for line in console.render_lines(self.renderable, options, pad=False)]
@@ -118,8 +121,11 @@ class Trimmed:
             lines.pop(0)
         if self.height is not None:
             lines = lines[-self.height :]
-        for line in lines:
+        for index, line in enumerate(lines):
+            if index:
+                yield Segment.line()
             yield from line
+        if self.end and lines:
             yield Segment.line()
 
 
@@ -190,7 +196,7 @@ class AnswerView:
             self._live.update(Text(""), refresh=True)
             return
         height = self.console.size.height - 2
-        body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height)
+        body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height, end=False)
         self._live.update(_Spaced(body) if self._blocks else body, refresh=True)
 
     def finish(self, stats: AnswerStats | None, stopped: bool = False) -> None:

@@ -73,3 +73,43 @@ def test_one_shot_with_local_engine_in_a_subprocess() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert done.stderr == "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…\n"
+
+
+def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    env.update(XDG_DATA_HOME=str(tmp_path / "data"), PROMPT_TOOLKIT_NO_CPR="1", TERM="xterm-256color")
+    env["PYTHONPATH"] = str(REPO)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "edubot_cli", "chat", "--local", "--temperature", "0", "--max-tokens", "48"],
+        env=env,
+        encoding="utf-8",
+        timeout=120,
+        dimensions=(40, 100),
+    )
+    try:
+        child.expect(">>>")
+        child.send("What is the capital of France?\r")
+        child.expect(r"\d+ tokens? · [\d.]+ tokens/s · first token [\d.]+ s")
+        child.expect(">>>")
+        child.send("/max 400\r")
+        child.expect("max tokens 400")
+        child.expect(">>>")
+        child.send("Write a long essay about the history of Paris, with many paragraphs.\r")
+        child.expect_exact("\x1b[?2004l")  # the prompt has finished (bracketed paste off) ...
+        child.expect_exact("\x1b[?25l")  # ... and the live answer view has started (cursor hidden)
+        child.sendintr()
+        child.expect("stopped")
+        child.expect(">>>")
+        child.send("/stats\r")
+        child.expect(r"at (http://127\.0\.0\.1:\d+)")
+        engine_url = child.match.group(1)
+        child.expect(r"conversation|>>>")
+        child.send("/quit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{engine_url}/v1/models", timeout=5)

@@ -130,11 +130,14 @@ def test_ctrl_c_before_the_first_token(terminal: Terminal, stub_engine: StubEngi
 
 def test_quit_and_history_file(terminal: Terminal, tmp_path: Path) -> None:
     terminal.ask("first question")
+    terminal.expect("tokens/s")
     terminal.prompt()
     terminal.child.send("half typed")
+    terminal.expect("half typed")
     terminal.child.sendintr()  # Ctrl-C at the prompt clears the line
     terminal.prompt()
     terminal.ask(f"multi{chr(27)}\rline")
+    terminal.expect("tokens/s")
     terminal.prompt()
     terminal.ask("/quit")
     terminal.child.expect(pexpect.EOF)
