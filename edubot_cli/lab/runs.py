@@ -7,6 +7,7 @@ often meet, ``LabRun.explanation`` says what it means and what to do.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -247,7 +248,9 @@ def _execute(
     log_path = _log_path(Path(settings.logs_dir), kind, started)
     observer.note(f"running: {subprocess.list2cmdline(argv)}")
     observer.note(f"full log: {log_path}")
-    outcome = runner.run(argv, log_path=log_path, on_line=observer.line, cwd=cwd)
+    # ilab runs tools of its venv by name (yamllint), so its bin folder goes first on PATH.
+    env = {"PATH": os.pathsep.join([str(ilab.path.parent), os.environ.get("PATH", "")])}
+    outcome = runner.run(argv, log_path=log_path, on_line=observer.line, cwd=cwd, env=env)
     record = {
         "format": records.RECORD_FORMAT,
         "kind": kind.replace("-", " "),
@@ -312,6 +315,8 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
             argv += ["--model", model]
         if endpoint:
             argv += ["--endpoint-url", endpoint]
+        if teacher and teacher.model_family and "--model-family" not in options.extra:
+            argv += ["--model-family", teacher.model_family]
         argv += options.extra
         details = {
             "taxonomy_path": str(taxonomy.absolute()),
@@ -321,6 +326,7 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
                 "source": teacher.source,
                 "endpoint_url": teacher.endpoint_url,
                 "model": teacher.model,
+                "model_family": teacher.model_family,
             }
             if teacher
             else None,

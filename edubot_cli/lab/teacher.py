@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UsageError
@@ -21,6 +22,15 @@ TEACHERS = ("local",)
 PROBE_TIMEOUT = 3.0
 TEACHER_CONTEXT = 4096
 """SDG asks for up to 2,048 new tokens on top of its prompt; a 2,048-token context would reject that."""
+SMOLLM2_FAMILY = "llama"
+"""SDG has no ChatML prompt family. With its default (merlinite, ending in ``<|assistant|>``) SmolLM2 answers some
+prompts with an immediate end of text, and one empty answer aborts the whole simple pipeline ("output not found
+in synth_example"); with the Llama 3 family it answers them."""
+
+
+def family_for(model: str) -> str | None:
+    """The SDG prompt family edubot asks for when ``model`` is the teacher (None: leave ilab's choice)."""
+    return SMOLLM2_FAMILY if "smollm2" in Path(model).name.lower() else None
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,8 @@ class Teacher:
     """What to pass to ``--model`` (ilab guesses the prompt family from its file name)."""
     source: str
     """Where it came from, for the user."""
+    model_family: str | None = None
+    """SDG prompt family to ask for (``--model-family``), when the default one does not suit the model."""
 
 
 def _base(url: str) -> str:
@@ -62,7 +74,8 @@ def running_engine(settings: Settings, timeout: float = PROBE_TIMEOUT) -> Teache
             continue  # an engine on another machine's loopback: not reachable from here
         if models.status_code == 200:
             model = str(engine.get("model") or settings.served_model_name)
-            return Teacher(base + "/v1", model, f"the engine of `edubot serve` at {settings.url}")
+            source = f"the engine of `edubot serve` at {settings.url}"
+            return Teacher(base + "/v1", model, source, family_for(model))
     return None
 
 
@@ -91,7 +104,7 @@ def local_teacher(settings: Settings, note: Callable[[str], None]) -> Iterator[T
         waited = engine.wait_ready(settings.ready_timeout)
         base = engine.urls[0]
         note(f"teacher: embedded model ready at {base}/v1 after {waited:.1f} s (log: {engine.log_path})")
-        yield Teacher(base + "/v1", engine.model, "the embedded model")
+        yield Teacher(base + "/v1", engine.model, "the embedded model", family_for(engine.model))
     finally:
         engine.stop()
 
