@@ -162,6 +162,7 @@ class ChatStream:
         self._cm: Any = None
         self._closing = threading.Event()
         self._chunks = 0
+        self._events = 0
         self._usage: dict[str, Any] | None = None
         self._started = 0.0
         self._first: float | None = None
@@ -221,6 +222,8 @@ class ChatStream:
             else:
                 # the server closed the stream without [DONE]: an answer so far counts as complete
                 if not self._closing.is_set() and self._usage is None and not self.text:
+                    if not self._events:
+                        self._diagnose_empty_stream()
                     raise ChatError(f"{self.url} closed the stream without an answer", hint="/retry")
         except httpx.HTTPError as exc:
             if self._closing.is_set():
@@ -233,6 +236,7 @@ class ChatStream:
     def _parse_line(self, line: str) -> Any:
         if not line.startswith("data:"):
             return None  # blank separators, comments, ids, "event:" lines
+        self._events += 1
         data = line[5:].strip()
         if data == "[DONE]":
             return _DONE
@@ -256,6 +260,26 @@ class ChatStream:
             return None
         content = (choices[0].get("delta") or {}).get("content")
         return content if isinstance(content, str) and content else None
+
+    def _diagnose_empty_stream(self) -> None:
+        """An empty 200 stream is how llama.cpp's server reports a failure found after it started streaming
+        (a prompt longer than its context, for one); the same request unstreamed, for one token, returns the
+        error itself. Raises it (``ContextOverflowError`` included); returns if that request succeeds."""
+        payload = {**self.payload, "stream": False, "max_tokens": 1}
+        payload.pop("stream_options", None)
+        self.close()
+        try:
+            try:
+                response = self._client._http.post(self.url, json=payload)
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                # the server may have dropped the pooled connection the failed stream used: once more, afresh
+                response = self._client._http.post(self.url, json=payload)
+        except httpx.HTTPError as exc:
+            raise self._client._transport_error(exc, self.url) from exc
+        if response.status_code != 200:
+            raise self._client._status_error(
+                response.status_code, response.content, response.headers, self.url
+            )
 
     @property
     def stats(self) -> AnswerStats:

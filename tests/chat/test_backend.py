@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.client import ChatClient, ContextOverflowError
 from edubot_cli.errors import ChatError
 from edubot_cli.main import app
 from tests.support.live_backend import LiveBackend
@@ -72,3 +72,14 @@ def test_engine_down_behind_the_backend(stub_engine: StubEngine, live_backend: M
         client.list_models()
     assert caught.value.message.startswith(f"{backend.url}/v1/models answered 503: ")
     assert caught.value.hint == "check that the engine behind the backend is running (`edubot serve` logs)"
+
+
+def test_context_overflow_is_recognised_through_the_backend(
+    stub_engine: StubEngine, live_backend: MakeBackend
+) -> None:
+    backend = live_backend(engine_urls=[stub_engine.url])
+    overflow = "This model's maximum context length is 2048 tokens. However, you requested 2600 tokens."
+    stub_engine.script(Step(status=400, error_message=overflow))
+    with ChatClient(backend.url) as client, pytest.raises(ContextOverflowError) as caught:
+        client.stream_chat(MESSAGES, model="stub-model").__enter__()
+    assert overflow in caught.value.message

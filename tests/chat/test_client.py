@@ -185,3 +185,45 @@ def test_an_error_event_inside_the_stream_is_reported() -> None:
         received.extend(stream)
     assert received == ["Hi"]
     assert caught.value.message == "http://b/v1/chat/completions failed mid-answer: engine crashed"
+
+
+def test_an_empty_stream_is_explained_by_the_same_request_unstreamed() -> None:
+    import json
+
+    import httpx
+
+    overflow = {
+        "error": {
+            "message": "This model's maximum context length is 2048 tokens.",
+            "code": "context_length_exceeded",
+        }
+    }
+    bodies: list[dict[str, object]] = []
+
+    def engine(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        if body["stream"]:
+            return httpx.Response(200, text="", headers={"content-type": "text/event-stream"})
+        return httpx.Response(400, json=overflow)
+
+    with (
+        ChatClient("http://e", transport=httpx.MockTransport(engine)) as client,
+        pytest.raises(ContextOverflowError),
+        client.stream_chat(MESSAGES, model="m", max_tokens=99) as stream,
+    ):
+        list(stream)
+    assert bodies[1] == {"model": "m", "messages": MESSAGES, "stream": False, "max_tokens": 1}
+
+    def silent(request: httpx.Request) -> httpx.Response:
+        if json.loads(request.content)["stream"]:
+            return httpx.Response(200, text="", headers={"content-type": "text/event-stream"})
+        return httpx.Response(200, json={"choices": [{"message": {"content": "x"}}]})
+
+    with (
+        ChatClient("http://e", transport=httpx.MockTransport(silent)) as client,
+        pytest.raises(ChatError) as caught,
+        client.stream_chat(MESSAGES, model="m") as stream,
+    ):
+        list(stream)
+    assert caught.value.message == "http://e/v1/chat/completions closed the stream without an answer"

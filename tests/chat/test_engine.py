@@ -10,10 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.client import ChatClient, ContextOverflowError
+from edubot_cli.chat.repl import ChatDefaults, ChatRepl
 from edubot_cli.chat.runner import ChatOptions, chat_target
+from edubot_cli.chat.session import Conversation
 from edubot_cli.config import load_settings
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(240)]
@@ -54,6 +58,36 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
             # the engine dropped the abandoned answer and serves the next question
             with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=8) as stream:
                 assert "".join(stream).strip()
+
+            # the engine's own context-overflow answer is recognised (what triggers dropping old turns)
+            too_long = [{"role": "user", "content": "word " * 3000}]
+            with pytest.raises(ContextOverflowError), client.stream_chat(too_long, model="any") as stream:
+                list(stream)
+
+            # in the chat: the oldest turns are dropped and the question asked again
+            conversation = Conversation()
+            conversation.add("user", "Remember this: " + "word " * 2500)
+            conversation.add("assistant", "I will.")
+            output = io.StringIO()
+            with create_pipe_input() as pipe:
+                pipe.send_text("What is the capital of France?\r\x04")
+                repl = ChatRepl(
+                    client,
+                    Console(file=output, width=200),
+                    model="any",
+                    defaults=ChatDefaults(None, 0.0, 24),
+                    conversation=conversation,
+                    plain=True,
+                    pt_input=pipe,
+                    pt_output=DummyOutput(),
+                )
+                repl.run()
+            lines = output.getvalue().splitlines()
+            assert lines[1] == (
+                "the conversation no longer fits the model's context: dropped the 2 oldest messages and asking again"
+            )
+            assert [m.role for m in repl.conversation.messages] == ["user", "assistant"]
+            assert repl.conversation.messages[1].content.strip()
     assert "starting the embedded engine" in status.file.getvalue()  # type: ignore[attr-defined]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{target.url}/v1/models", timeout=5)
