@@ -258,7 +258,9 @@ def _ensure_architectures(path: Path, notes: list[str], warnings: list[str]) -> 
         return
     data["architectures"] = [name]
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    notes.append(f'config.json had no "architectures" entry: set to ["{name}"] from model_type {model_type!r}')
+    notes.append(
+        f'config.json had no "architectures" entry: set to ["{name}"] from model_type {model_type!r}'
+    )
 
 
 def _set_config_dtype(path: Path, dtype: str) -> None:

@@ -8,11 +8,13 @@ then read back one key at a time with ``safe_open`` and compared byte for byte w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -304,20 +306,28 @@ class _Inputs:
             for t in shard.tensors:
                 self._last_use[t.source] = k
 
+        self.maps = FileMaps()
+
     def get(self, t: TensorPlan) -> torch.Tensor:
         if t.source not in self._loaded:
             self._loaded[t.source] = self._load(t.source)
+            self.maps.stale = True  # a new file was mapped
         return self._loaded[t.source][t.name]
 
     def release_after(self, k: int) -> None:
         for i in [i for i in self._loaded if self._last_use[i] <= k]:
             del self._loaded[i]
+            self.maps.stale = True  # its mapping may be gone, and its addresses reused
 
 
 def write_and_verify(
     plan: WritePlan, load: ShardLoader, directory: Path, dtype: Any, progress: Progress
 ) -> None:
-    """Write every shard of ``plan`` (and the index) into ``directory``, verifying each shard after writing it."""
+    """Write every shard of ``plan`` (and the index) into ``directory``, verifying each shard after writing it.
+
+    Each shard is flushed to disk (fsync) in a background thread while it is read back and compared, so the
+    disk and the comparison work at the same time.
+    """
     inputs = _Inputs(plan, load)
     total = 2 * plan.total_bytes
     done = 0
@@ -327,11 +337,13 @@ def write_and_verify(
         with open(path, "wb", buffering=0) as f:
             f.write(header(shard))
             for t in shard.tensors:
-                for written in _write_tensor(f, prepare(inputs.get(t), dtype), t):
+                for written in _write_tensor(f, prepare(inputs.get(t), dtype), t, inputs.maps):
                     done += written
                     progress(done, total, what)
-            os.fsync(f.fileno())
-        done = verify_shard(path, shard, lambda t: prepare(inputs.get(t), dtype), done, total, progress)
+            with _background_fsync(f.fileno()):
+                done = verify_shard(
+                    path, shard, lambda t: prepare(inputs.get(t), dtype), done, total, progress
+                )
         inputs.release_after(k)
     if len(plan.shards) > 1:
         index = directory / INDEX_NAME
@@ -339,19 +351,126 @@ def write_and_verify(
         _fsync(index)
 
 
-def _write_tensor(f: Any, tensor: torch.Tensor, t: TensorPlan) -> Any:
-    """Write the tensor's bytes, yielding how many went out after each chunk."""
+@contextlib.contextmanager
+def _background_fsync(fd: int) -> Iterator[None]:
+    """fsync ``fd`` in a thread while the body runs; wait for it (and raise its error) on the way out."""
+    errors: list[OSError] = []
+
+    def sync() -> None:
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=sync, name="edubot-fsync")
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if errors:
+        raise ConvertError(f"cannot flush the output to disk: {errors[0].strerror}", hint="check the disk")
+
+
+def _write_tensor(f: Any, tensor: torch.Tensor, t: TensorPlan, maps: FileMaps | None = None) -> Iterator[int]:
+    """Write the tensor's bytes, yielding how many went out after each chunk.
+
+    A tensor memory-mapped from an input file and written unchanged is copied file to file inside the kernel
+    (``copy_file_range``, as ``cp`` does); anything else is written from memory.
+    """
     if tensor.numel() == 0:
         return
     data = memoryview(cast(Any, tensor.reshape(-1).view(_uint8()).numpy()))
     if len(data) != t.nbytes:
         raise ConvertError(f"tensor {t.name!r}: {len(data)} bytes where {t.nbytes} were planned")
+    region = maps.find(tensor.data_ptr(), len(data)) if maps is not None else None
+    if region is not None:
+        yield from _copy_from_file(f, region, len(data))
+        return
     for start in range(0, len(data), CHUNK):
         chunk = data[start : start + CHUNK]
         while chunk:
             n = f.write(chunk)
             chunk = chunk[n:]
         yield min(CHUNK, len(data) - start)
+
+
+def _copy_from_file(f: Any, region: Region, size: int) -> Iterator[int]:
+    src = os.open(region.path, os.O_RDONLY)
+    try:
+        st = os.fstat(src)
+        if (st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)) != (region.inode, *region.device):
+            raise ConvertError(
+                f"{region.path} changed while it was being converted", hint="run the conversion again"
+            )
+        copied = 0
+        while copied < size:
+            n = os.copy_file_range(src, f.fileno(), min(CHUNK, size - copied), region.offset + copied)
+            if n <= 0:
+                raise ConvertError(
+                    f"{region.path}: ended early while copying a tensor", hint="is the file complete?"
+                )
+            copied += n
+            yield n
+    finally:
+        os.close(src)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where a tensor's bytes lie in a file."""
+
+    path: str
+    offset: int
+    inode: int
+    device: tuple[int, int]
+
+
+class FileMaps:
+    """This process's file mappings (from /proc/self/smaps), to find the file bytes behind a mapped tensor.
+
+    Only private mappings none of whose pages were ever written (no copy-on-write copies) count: their memory
+    is exactly the file's bytes. torch memory-maps checkpoints this way. Re-read whenever files were mapped or
+    unmapped (``stale``), since addresses are reused.
+    """
+
+    def __init__(self) -> None:
+        self.stale = True
+        self._maps: list[tuple[int, int, int, str, int, tuple[int, int]]] = []
+
+    def find(self, address: int, size: int) -> Region | None:
+        if not hasattr(os, "copy_file_range"):
+            return None
+        if self.stale:
+            self._maps = _read_maps()
+            self.stale = False
+        for start, end, offset, path, inode, device in self._maps:
+            if start <= address and address + size <= end:
+                return Region(path, offset + address - start, inode, device)
+        return None
+
+
+def _read_maps() -> list[tuple[int, int, int, str, int, tuple[int, int]]]:
+    maps: list[tuple[int, int, int, str, int, tuple[int, int]]] = []
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return maps
+    current: tuple[int, int, int, str, int, tuple[int, int]] | None = None
+    for line in lines:
+        parts = line.split(maxsplit=5)
+        if parts and "-" in parts[0] and len(parts) >= 5:
+            current = None
+            path = parts[5] if len(parts) == 6 else ""
+            if parts[1].endswith("p") and path.startswith("/") and not path.endswith(" (deleted)"):
+                start, end = (int(x, 16) for x in parts[0].split("-"))
+                major, minor = (int(x, 16) for x in parts[3].split(":"))
+                current = (start, end, int(parts[2], 16), path, int(parts[4]), (major, minor))
+        elif current is not None and parts[:1] == ["Anonymous:"]:
+            if parts[1] == "0":
+                maps.append(current)
+            current = None
+    return maps
 
 
 def _uint8() -> Any:

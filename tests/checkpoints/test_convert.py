@@ -318,11 +318,11 @@ def test_verify_mismatch_names_the_key_and_keeps_nothing(
 ) -> None:
     real = write._write_tensor
 
-    def corrupt(f: Any, tensor: Any, t: write.TensorPlan) -> Any:
+    def corrupt(f: Any, tensor: Any, t: write.TensorPlan, maps: Any) -> Any:
         if t.name == "model.layers.1.mlp.down_proj.weight":
-            tensor = tensor.clone()
+            tensor = tensor.clone()  # in memory, so written from memory rather than copied from the file
             tensor.view(-1)[7] = tensor.view(-1)[7] + 1
-        return real(f, tensor, t)
+        return real(f, tensor, t, maps)
 
     monkeypatch.setattr(write, "_write_tensor", corrupt)
     with pytest.raises(

@@ -186,3 +186,47 @@ def test_header_lists_offsets_in_order() -> None:
         "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
         "b": {"dtype": "BF16", "shape": [3], "data_offsets": [8, 14]},
     }
+
+
+def test_file_maps_find_the_bytes_behind_a_memory_mapped_tensor(tmp_path: Path) -> None:
+    path = tmp_path / "w.bin"
+    torch.save({"a": torch.arange(1000.0), "b": torch.full((500,), 7.0)}, path)
+    sd = torch.load(path, mmap=True, weights_only=True)
+    region = write.FileMaps().find(sd["b"].data_ptr(), 2000)
+    assert region is not None and region.path == str(path)
+    with open(path, "rb") as f:
+        f.seek(region.offset)
+        assert f.read(2000) == sd["b"].numpy().tobytes()
+    assert write.FileMaps().find(torch.ones(10).data_ptr(), 40) is None  # ordinary memory
+
+
+def test_a_mapped_tensor_changed_in_memory_is_not_copied_from_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.bin"
+    torch.save({"a": torch.zeros(4096)}, path)
+    sd = torch.load(path, mmap=True, weights_only=True)
+    sd["a"][0] = 1.0  # copy-on-write: memory and file now differ
+    assert write.FileMaps().find(sd["a"].data_ptr(), 4 * 4096) is None
+    plan = make_plan(1, lambda i: sd, dtype=None, max_shard_size=10**9, tie_word_embeddings=False)
+    (tmp_path / "out").mkdir()
+    write_and_verify(plan, lambda i: sd, tmp_path / "out", None, noop)
+    assert safetensors_torch.load_file(tmp_path / "out" / "model.safetensors")["a"][0] == 1.0
+
+
+def test_bin_tensors_are_copied_file_to_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "w.bin"
+    tensors = {f"t{i}": torch.randn(100) for i in range(5)}
+    torch.save(tensors, path)
+    calls: list[int] = []
+    real = write.os.copy_file_range
+
+    def counting(src: int, dst: int, count: int, offset_src: int | None = None) -> int:
+        calls.append(count)
+        return real(src, dst, count, offset_src)
+
+    monkeypatch.setattr(write.os, "copy_file_range", counting)
+    sd = torch.load(path, mmap=True, weights_only=True)
+    plan = make_plan(1, lambda i: sd, dtype=None, max_shard_size=10**9, tie_word_embeddings=False)
+    write_and_verify(plan, lambda i: sd, tmp_path, None, noop)
+    assert calls == [400] * 5
+    loaded = safetensors_torch.load_file(tmp_path / "model.safetensors")
+    assert all(torch.equal(loaded[k], v) for k, v in tensors.items())

@@ -1,0 +1,142 @@
+"""`edubot model convert` on a synthetic ~2 GB, 4-shard `.bin` checkpoint, against the naive path and `cp`.
+
+Three ways to turn the same checkpoint into something on disk, each in its own process, in one run:
+  edubot  `edubot model convert` (streamed from memory-mapped shards, fsynced, verified bitwise);
+  naive   full `torch.load` of every shard + `safetensors.torch.save_file` + full `load_file` and compare;
+  cp      `cp -r` of the same bytes (the floor: no conversion at all).
+Each is timed (best of two rounds, interleaved) and its peak anonymous memory is sampled from /proc (RssAnon).
+Targets: edubot time ≤ 1.5× cp; edubot peak anon ≤ largest input shard + 10%.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+SHARDS = 4
+TENSORS_PER_SHARD = 8
+ELEMENTS = 16 * 1024 * 1024  # 64 MiB of float32 per tensor: 512 MiB per shard, 2 GiB in all
+ROUNDS = 2
+EDUBOT = str(Path(sys.executable).with_name("edubot"))
+
+NAIVE = """
+import sys, torch
+from pathlib import Path
+from safetensors.torch import save_file, load_file
+src, out = Path(sys.argv[1]), Path(sys.argv[2])
+out.mkdir()
+sd = {}
+for shard in sorted(src.glob("pytorch_model-*.bin")):
+    sd.update(torch.load(shard, map_location="cpu", weights_only=True))
+save_file(sd, out / "model.safetensors", metadata={"format": "pt"})
+back = load_file(out / "model.safetensors")
+assert all(torch.equal(back[k], v) for k, v in sd.items())
+"""
+
+
+def make_checkpoint(directory: Path) -> int:
+    """Write the synthetic sharded checkpoint; return the largest shard's size in bytes."""
+    directory.mkdir()
+    weight_map = {}
+    for s in range(SHARDS):
+        name = f"pytorch_model-{s + 1:05d}-of-{SHARDS:05d}.bin"
+        shard = {f"layers.{s}.w{t}": torch.randn(ELEMENTS // 4096, 4096) for t in range(TENSORS_PER_SHARD)}
+        torch.save(shard, directory / name)
+        weight_map.update(dict.fromkeys(shard, name))
+        del shard
+    total = SHARDS * TENSORS_PER_SHARD * ELEMENTS * 4
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    (directory / "pytorch_model.bin.index.json").write_text(json.dumps(index))
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "tie_word_embeddings": False}
+    (directory / "config.json").write_text(json.dumps(config))
+    return max(p.stat().st_size for p in directory.glob("*.bin"))
+
+
+def run_measured(argv: list[str]) -> tuple[float, int]:
+    """Run ``argv``; return (seconds, peak RssAnon in bytes sampled every 10 ms)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        status = Path(f"/proc/{proc.pid}/status")
+        while not done.is_set():
+            try:
+                for line in status.read_text().splitlines():
+                    if line.startswith("RssAnon:"):
+                        peak = max(peak, int(line.split()[1]) * 1024)
+            except (OSError, ValueError):
+                pass  # the process is exiting; its last sample is already recorded
+            time.sleep(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    assert proc.returncode == 0, err.decode()[-2000:]
+    return seconds, peak
+
+
+def test_convert_against_naive_and_cp() -> None:
+    work = Path(tempfile.mkdtemp(prefix="edubot-bench-convert-"))
+    try:
+        src = work / "ckpt"
+        largest = make_checkpoint(src)
+        size = sum(p.stat().st_size for p in src.iterdir())
+        commands = {
+            "cp": lambda out: ["cp", "-r", str(src), str(out)],
+            "edubot": lambda out: [EDUBOT, "model", "convert", str(src), "--output", str(out)],
+            "naive": lambda out: [sys.executable, "-c", NAIVE, str(src), str(out)],
+        }
+        baseline = run_measured([sys.executable, "-c", "import torch, safetensors.torch"])
+        best: dict[str, tuple[float, int]] = {}
+        for _ in range(ROUNDS):
+            for name, argv in commands.items():
+                out = work / f"out-{name}"
+                seconds, peak = run_measured(argv(out))
+                shutil.rmtree(out)
+                prev = best.get(name)
+                best[name] = (
+                    min(seconds, prev[0]) if prev else seconds,
+                    max(peak, prev[1]) if prev else peak,
+                )
+        cp_time = best["cp"][0]
+        mb = 1e6
+        print(
+            f"\n[bench convert] checkpoint: {SHARDS} shards, {size / 1e9:.2f} GB, largest shard {largest / mb:.0f} MB"
+        )
+        print(f"[bench convert] python + import torch alone: peak anon {baseline[1] / mb:.0f} MB")
+        for name, (seconds, peak) in best.items():
+            print(
+                f"[bench convert] {name:<7} {seconds:6.2f} s  {size / mb / seconds:6.0f} MB/s  "
+                f"{seconds / cp_time:5.2f}x cp   peak anon {peak / mb:6.0f} MB  "
+                f"({peak / largest:.2f}x largest shard)"
+            )
+        edubot_time, edubot_peak = best["edubot"]
+        print(
+            f"[bench convert] edubot vs naive: {best['naive'][0] / edubot_time:.2f}x faster, "
+            f"{best['naive'][1] / max(edubot_peak, 1):.1f}x less anon memory"
+        )
+        time_ok = edubot_time <= 1.5 * cp_time
+        mem_ok = edubot_peak <= 1.1 * largest
+        print(
+            f"[bench convert] target time ≤ 1.5x cp: {'met' if time_ok else 'MISSED'}; "
+            f"peak anon ≤ largest shard + 10%: {'met' if mem_ok else 'MISSED'}"
+        )
+    finally:
+        shutil.rmtree(work)
