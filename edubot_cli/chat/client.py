@@ -149,7 +149,8 @@ class ChatClient:
 
 class ChatStream:
     """One streamed answer. ``with client.stream_chat(...) as stream: for delta in stream: ...``; afterwards
-    ``stats`` holds the figures, ``text`` the whole answer, ``stopped`` whether it was cut short by ``close``."""
+    ``stats`` holds the figures, ``text`` the whole answer, ``stopped`` whether it was cut short by ``close`` and
+    ``finish_reason`` why the engine ended it."""
 
     def __init__(self, client: ChatClient, payload: dict[str, Any]) -> None:
         self._client = client
@@ -158,6 +159,7 @@ class ChatStream:
         self.text = ""
         self.stopped = False
         self.finished = False
+        self.finish_reason: str | None = None  # "stop", or "length" when max_tokens cut the answer
         self._response: httpx.Response | None = None
         self._cm: Any = None
         self._closing = threading.Event()
@@ -258,6 +260,8 @@ class ChatStream:
         choices = event.get("choices") or []
         if not choices or not isinstance(choices[0], dict):
             return None
+        if choices[0].get("finish_reason"):
+            self.finish_reason = str(choices[0]["finish_reason"])
         content = (choices[0].get("delta") or {}).get("content")
         return content if isinstance(content, str) and content else None
 

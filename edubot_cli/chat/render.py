@@ -129,8 +129,9 @@ class Trimmed:
             yield Segment.line()
 
 
-def status_text(stats: AnswerStats, stopped: bool = False) -> str:
-    """``42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s`` (what is known), ``· stopped`` if cut short."""
+def status_text(stats: AnswerStats, stopped: bool = False, truncated: bool = False) -> str:
+    """``42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s`` (what is known), then ``· stopped`` if the
+    user stopped it or ``· cut at the token limit (/max)`` if max_tokens did."""
     parts: list[str] = []
     if stats.completion_tokens is not None:
         parts.append(f"{stats.completion_tokens} token{'s' if stats.completion_tokens != 1 else ''}")
@@ -142,6 +143,8 @@ def status_text(stats: AnswerStats, stopped: bool = False) -> str:
         parts.append(f"{stats.latency_seconds:.2f} s")
     if stopped:
         parts.append("stopped")
+    elif truncated:
+        parts.append("cut at the token limit (/max)")
     return " · ".join(parts)
 
 
@@ -199,7 +202,7 @@ class AnswerView:
         body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height, end=False)
         self._live.update(_Spaced(body) if self._blocks else body, refresh=True)
 
-    def finish(self, stats: AnswerStats | None, stopped: bool = False) -> None:
+    def finish(self, stats: AnswerStats | None, stopped: bool = False, truncated: bool = False) -> None:
         """Print what is left of the answer for good, then the status line."""
         if self.plain:
             if self.text and not self.text.endswith("\n"):
@@ -215,7 +218,7 @@ class AnswerView:
                 self._print_block(tail)
             self._printed = len(self.text)
         if self.status and stats is not None:
-            self.console.print(f"[dim]{escape(status_text(stats, stopped))}[/]", highlight=False)
+            self.console.print(f"[dim]{escape(status_text(stats, stopped, truncated))}[/]", highlight=False)
 
     def abort(self) -> None:
         """Stop the live display without printing anything more (the answer failed)."""

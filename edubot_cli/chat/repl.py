@@ -210,7 +210,7 @@ class ChatRepl:
         stats = stream.stats
         if stream.text:
             conversation.add("assistant", stream.text, stats=stats, stopped=stopped)
-            view.finish(stats, stopped)
+            view.finish(stats, stopped, truncated=stream.finish_reason == "length")
         else:
             view.finish(None)
             self.info(

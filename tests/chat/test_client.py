@@ -227,3 +227,29 @@ def test_an_empty_stream_is_explained_by_the_same_request_unstreamed() -> None:
     ):
         list(stream)
     assert caught.value.message == "http://e/v1/chat/completions closed the stream without an answer"
+
+
+def test_finish_reason_tells_an_answer_cut_by_max_tokens() -> None:
+    import httpx
+
+    body = (
+        'data: {"choices":[{"delta":{"content":"Once upon"},"finish_reason":null}]}\n\n'
+        'data: {"choices":[{"delta":{},"finish_reason":"length"}]}\n\n'
+        "data: [DONE]\n\n"
+    )
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+    )
+    with (
+        ChatClient("http://e", transport=transport) as client,
+        client.stream_chat(MESSAGES, model="m") as stream,
+    ):
+        assert list(stream) == ["Once upon"]
+    assert (stream.finish_reason, stream.finished) == ("length", True)
+    assert stream.stats.completion_tokens == 1  # no usage sent: the number of content chunks
+
+
+def test_finish_reason_stop_from_the_stub(stub_engine: StubEngine) -> None:
+    with ChatClient(stub_engine.url) as client, client.stream_chat(MESSAGES, model="stub-model") as stream:
+        list(stream)
+    assert stream.finish_reason == "stop"

@@ -37,6 +37,8 @@ def test_status_text() -> None:
         == "42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s"
     )
     assert status_text(AnswerStats(1, None, None, 0.5), stopped=True) == "1 token · 0.50 s · stopped"
+    assert status_text(AnswerStats(9), truncated=True) == "9 tokens · cut at the token limit (/max)"
+    assert status_text(AnswerStats(), stopped=True, truncated=True) == "stopped"
 
 
 def console(width: int = 60) -> Console:

@@ -391,3 +391,42 @@ def test_a_loaded_conversation_with_an_unanswered_question_can_be_retried(
     conversation.add("user", "pending?")
     run_repl("/retry", conversation=conversation)
     assert sent(stub_engine) == [("system", "Be brief."), ("user", "pending?")]
+
+
+def test_status_line_says_when_the_token_limit_cut_the_answer() -> None:
+    import io
+
+    import httpx
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+    from rich.console import Console
+
+    from edubot_cli.chat.client import ChatClient
+    from edubot_cli.chat.repl import ChatRepl
+    from tests.chat.conftest import DEFAULTS
+
+    body = (
+        'data: {"choices":[{"delta":{"content":"Once upon a"},"finish_reason":"length"}]}\n\n'
+        'data: {"choices":[],"usage":{"completion_tokens":3}}\n\n'
+        "data: [DONE]\n\n"
+    )
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+    )
+    out = io.StringIO()
+    with create_pipe_input() as pipe, ChatClient("http://e", transport=transport) as client:
+        pipe.send_text("story\r\x04")
+        repl = ChatRepl(
+            client,
+            Console(file=out, width=200, color_system=None),
+            model="m",
+            defaults=DEFAULTS,
+            plain=True,
+            pt_input=pipe,
+            pt_output=DummyOutput(),
+        )
+        repl.run()
+    assert normal(out.getvalue().splitlines()[1:]) == [
+        "Once upon a",
+        "3 tokens · N tokens/s · first token N s · N s · cut at the token limit (/max)",
+    ]
