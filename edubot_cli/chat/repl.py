@@ -144,6 +144,8 @@ class ChatRepl:
                 self.ask(commands.unescape_question(line))
         except EdubotError as exc:
             self.error(exc)
+        except KeyboardInterrupt:
+            self.info("interrupted")  # e.g. Ctrl-C while /model waits for the server
 
     def error(self, exc: EdubotError) -> None:
         self.console.print(f"[bold red]error:[/] {escape(describe_error(exc))}", highlight=False)
