@@ -161,6 +161,17 @@ class Client:
             raise ConnectFailed(str(exc) or type(exc).__name__) from exc
         return _Connection(reader, writer)
 
+    def prune(self) -> int:
+        """Close idle connections the engine has closed on its side; returns how many are left."""
+        keep = []
+        for conn in self._idle:
+            if conn.usable():
+                keep.append(conn)
+            else:
+                conn.close()
+        self._idle = keep
+        return len(keep)
+
     def _release(self, conn: _Connection) -> None:
         if len(self._idle) < MAX_IDLE:
             self._idle.append(conn)

@@ -80,6 +80,8 @@ class EnginePool:
     async def _health_loop(self) -> None:
         while True:
             await self.check_all()
+            for engine in self.engines:
+                engine.client.prune()  # engines drop idle keep-alive connections; free their descriptors
             await asyncio.sleep(self.health_interval)
 
     async def check(self, engine: Engine) -> bool:

@@ -186,3 +186,22 @@ def test_broken_answers_are_protocol_failures(answer: bytes, message: str) -> No
 def test_only_plain_http_urls() -> None:
     with pytest.raises(ValueError, match="engine URL must be http://host:port"):
         Client("https://example.org", timeout=1)
+
+
+def test_prune_closes_connections_the_engine_dropped() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.close()  # an idle keep-alive timeout on the engine's side
+
+    async def scenario(client: Client) -> tuple[int, int]:
+        response = await client.send("GET", "/")
+        await response.aread()
+        await response.aclose()
+        before = len(client._idle)
+        await asyncio.sleep(0.2)
+        return before, client.prune()
+
+    assert _run(handler, scenario) == (1, 0)
