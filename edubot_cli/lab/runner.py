@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -29,6 +30,8 @@ STOP_GRACE = 10.0
 """Seconds ilab gets to stop after SIGINT (then SIGTERM, then the same again before SIGKILL)."""
 TAIL_LINES = 200
 """Lines of output kept in memory for explanations (the full output is in the log)."""
+POLL_INTERVAL = 0.2
+"""Seconds between checks that ilab is still running while it prints nothing."""
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 
 
@@ -164,6 +167,11 @@ def run(
             with _sigterm_raises():
                 fd = proc.stdout.fileno()
                 while True:
+                    ready, _, _ = select.select([fd], [], [], POLL_INTERVAL)
+                    if not ready:
+                        if proc.poll() is not None:
+                            break  # ilab is gone; a helper it left behind may still hold the pipe open
+                        continue
                     chunk = os.read(fd, 65536)
                     if not chunk:
                         break
