@@ -178,3 +178,12 @@ def test_subprocess_failure_exit_code() -> None:
     assert done.returncode == 1
     assert done.stdout == ""
     assert "edubot serve" in done.stderr
+
+
+def test_model_choice() -> None:
+    from edubot_cli.chat.runner import pick_model
+
+    assert pick_model("asked", ["edubot"], "edubot") == "asked"
+    assert pick_model(None, ["other", "edubot"], "edubot") == "edubot"
+    assert pick_model(None, ["/models/smol.gguf"], "edubot") == "/models/smol.gguf"
+    assert pick_model(None, [], "edubot") == "edubot"
