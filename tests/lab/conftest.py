@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,17 @@ def fake_ilab(tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch) -> Fa
 def taxonomy(work: Path) -> Path:
     """``./taxonomy`` with one valid skill leaf (the default taxonomy_path)."""
     return write_taxonomy(work / "taxonomy")
+
+
+PROJECT_ILAB = Path(__file__).resolve().parents[2] / ".ilab-venv" / "bin" / "ilab"
+
+
+@pytest.fixture(scope="session")
+def real_ilab() -> Path:
+    """The real ilab: $EDUBOT_ILAB (set by `make test-ilab`) or the project's .ilab-venv; skipped without it."""
+    path = Path(os.environ.get("EDUBOT_ILAB") or PROJECT_ILAB)
+    if not path.is_file():
+        pytest.skip(
+            f"the real ilab is not installed ({path} is missing): run `make test-ilab` to install and test it"
+        )
+    return path
