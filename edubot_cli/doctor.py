@@ -110,6 +110,20 @@ def check_ilab(settings: Settings) -> Check:
     )
 
 
+def check_ilab_venv(settings: Settings) -> list[Check]:
+    """Whether numpy, pyarrow and datasets work together in ilab's own venv (checked in a subprocess there)."""
+    from .lab.ilab import check_venv, locate_ilab
+
+    try:
+        ilab = locate_ilab(settings)
+    except EdubotError:
+        return []
+    health = check_venv(ilab)
+    if health is None:
+        return []
+    return [Check("ilab venv", health.ok, health.detail, hint=health.hint)]
+
+
 def check_models(settings: Settings) -> list[Check]:
     from .engines.base import is_gguf, is_hf_dir
 
@@ -187,6 +201,7 @@ def run_checks(settings: Settings) -> list[Check]:
             purpose="convert and CPU serving",
         ),
         check_ilab(settings),
+        *check_ilab_venv(settings),
         *check_models(settings),
         check_port(settings.host, settings.port, "backend port", "--port"),
     ]

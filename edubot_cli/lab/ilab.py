@@ -166,7 +166,7 @@ def check_venv(ilab: Path, timeout: float = 120.0) -> VenvHealth | None:
     """Import numpy, pyarrow and datasets with the interpreter of ilab's venv (a subprocess; edubot imports none
     of them) and say whether they work together. None when that interpreter cannot be found."""
     python = venv_python(ilab)
-    if python is None or not python.is_file():
+    if python is None or not python.name.startswith("python") or not python.is_file():
         return None
     try:
         done = subprocess.run(

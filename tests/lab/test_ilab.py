@@ -149,3 +149,37 @@ def test_check_venv_without_an_interpreter(tmp_path: Path) -> None:
     ilab = tmp_path / "ilab"
     ilab.write_text("#!/nonexistent/python\n")
     assert check_venv(ilab) is None
+
+
+def test_doctor_reports_the_broken_combination(
+    tmp_path: Path, work: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edubot_cli import doctor
+
+    python = script(
+        tmp_path / "venv" / "bin" / "python3.11",
+        f"import sys\nprint({PYARROW_ERROR!r}, file=sys.stderr)\nsys.exit(1)",
+    )
+    ilab = script(tmp_path / "venv" / "bin" / "ilab", "")
+    ilab.write_text(f"#!{python}\n")
+    monkeypatch.setenv("EDUBOT_ILAB_PATH", str(ilab))
+    [check] = doctor.check_ilab_venv(load_settings())
+    assert (check.name, check.ok, check.required) == ("ilab venv", False, False)
+    assert check.detail == f"numpy and pyarrow in ilab's venv do not work together: {PYARROW_ERROR}"
+    assert check.hint.startswith("repair the ilab venv with the pins from configs/ilab-constraints.txt")
+
+    shell_ilab = script(tmp_path / "sh" / "ilab", "")
+    shell_ilab.write_text("#!/bin/sh\n")
+    monkeypatch.setenv("EDUBOT_ILAB_PATH", str(shell_ilab))
+    assert doctor.check_ilab_venv(load_settings()) == []  # not a Python venv: nothing to check
+    monkeypatch.setenv("EDUBOT_ILAB_PATH", str(tmp_path / "missing"))
+    assert doctor.check_ilab_venv(load_settings()) == []  # the `ilab` row already says it is missing
+
+
+@pytest.mark.ilab
+def test_doctor_on_the_real_ilab_venv(real_ilab: Path, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from edubot_cli import doctor
+
+    monkeypatch.setenv("EDUBOT_ILAB_PATH", str(real_ilab))
+    [check] = doctor.check_ilab_venv(load_settings())
+    assert check.ok and check.detail.startswith("numpy 1.26")
