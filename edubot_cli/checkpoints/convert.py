@@ -149,6 +149,12 @@ def convert(
                 _fsync(path)
         _fsync(tmp)
         _move_into_place(tmp, target)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ConvertError(
+            f"cannot write {target}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else ""),
+            hint="nothing was kept; check free space and permissions in the output folder, then run it again",
+        ) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

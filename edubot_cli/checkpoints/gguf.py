@@ -7,6 +7,8 @@ written by edubot's own writer, with config, tokenizer and chat template rebuilt
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import struct
 from collections.abc import Callable
@@ -189,7 +191,9 @@ def dequantise(path: Path, status: Callable[[str], None] | None = None) -> Dequa
         tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
         if status:
             status("dequantising the GGUF weights")
-        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
+        # transformers draws its own tqdm bar for this step, which no setting turns off: keep it off the terminal.
+        with contextlib.redirect_stderr(io.StringIO()):
+            model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name)
     except (ValueError, KeyError, OSError, RuntimeError, NotImplementedError) as exc:
         raise ConvertError(
             f"{path}: transformers cannot dequantise this GGUF ({str(exc).splitlines()[0] if str(exc) else exc!r})",

@@ -313,6 +313,21 @@ def test_not_enough_disk_space_is_detected_before_writing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
+def test_disk_full_while_writing_is_a_clear_error_and_keeps_nothing(
+    tiny_bin_dir: Tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(*args: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(write.os, "copy_file_range", full)
+    with pytest.raises(ConvertError, match=r"cannot write .*out: No space left on device") as info:
+        convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
+    assert info.value.hint is not None and info.value.hint.startswith("nothing was kept")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+
+
 def test_verify_mismatch_names_the_key_and_keeps_nothing(
     tiny_bin_dir: Tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
