@@ -51,6 +51,7 @@ class Metrics:
         self.latencies: deque[float] = deque(maxlen=WINDOW)
         self.ttfts: deque[float] = deque(maxlen=WINDOW)
 
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         self._requests = Counter(
             "edubot_requests",
@@ -109,23 +110,31 @@ class Metrics:
         """Close a request opened with ``begin``: outcome is ``ok``, ``error`` or ``cancelled``."""
         self.in_flight -= 1
         self._in_flight.dec()
-        self._requests.labels(endpoint, outcome).inc()
+        self._child(self._requests, endpoint, outcome).inc()
         if outcome == "error":
             self.errors += 1
         elif outcome == "cancelled":
             self.cancelled += 1
         if prompt_tokens:
             self.prompt_tokens += prompt_tokens
-            self._tokens.labels("prompt").inc(prompt_tokens)
+            self._child(self._tokens, "prompt").inc(prompt_tokens)
         if completion_tokens:
             self.completion_tokens += completion_tokens
-            self._tokens.labels("completion").inc(completion_tokens)
+            self._child(self._tokens, "completion").inc(completion_tokens)
         if outcome == "ok" and latency is not None:
             self.latencies.append(latency)
-            self._latency.labels(endpoint).observe(latency)
+            self._child(self._latency, endpoint).observe(latency)
         if ttft is not None:
             self.ttfts.append(ttft)
-            self._ttft.labels(endpoint).observe(ttft)
+            self._child(self._ttft, endpoint).observe(ttft)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        # labels() validates and locks on every call; the handful of label sets is cached instead.
+        key = (id(metric), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def reject(self, status: int) -> None:
         key = str(status)
