@@ -8,7 +8,11 @@ drawn without boxes or padding so that copying text out of the terminal gives cl
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from typing import IO, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -148,6 +152,23 @@ def status_text(stats: AnswerStats, stopped: bool = False, truncated: bool = Fal
     return " · ".join(parts)
 
 
+@contextlib.contextmanager
+def deferred_interrupt() -> Iterator[None]:
+    """Hold back Ctrl-C until the block is done, then raise it: Rich's live display must not be left half
+    started or half stopped (its cursor and render hooks would be inconsistent)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 class AnswerView:
     """Shows one streamed answer: ``start()``, ``add(delta)`` for each piece, ``finish(...)`` at the end."""
 
@@ -166,8 +187,10 @@ class AnswerView:
         self._printed = 0
         self._blocks = 0
         if not self.plain:
-            self._live = Live(console=self.console, auto_refresh=False, transient=True, redirect_stdout=False)
-            self._live.start()
+            live = Live(console=self.console, auto_refresh=False, transient=True, redirect_stdout=False)
+            with deferred_interrupt():
+                live.start()
+                self._live = live
 
     def add(self, delta: str) -> None:
         self.text += delta
@@ -209,10 +232,7 @@ class AnswerView:
                 self.console.file.write("\n")
             self.console.file.flush()
         else:
-            if self._live is not None:
-                self._live.update(Text(""), refresh=True)
-                self._live.stop()
-                self._live = None
+            self._stop_live()
             tail = self.text[self._printed :].strip("\n")
             if tail.strip():
                 self._print_block(tail)
@@ -220,11 +240,16 @@ class AnswerView:
         if self.status and stats is not None:
             self.console.print(f"[dim]{escape(status_text(stats, stopped, truncated))}[/]", highlight=False)
 
+    def _stop_live(self) -> None:
+        with deferred_interrupt():
+            if self._live is not None:
+                live, self._live = self._live, None
+                live.update(Text(""), refresh=True)
+                live.stop()
+
     def abort(self) -> None:
-        """Stop the live display without printing anything more (the answer failed)."""
-        if self._live is not None:
-            self._live.stop()
-            self._live = None
+        """Stop the live display without printing anything more (the answer failed or was stopped)."""
+        self._stop_live()
         if self.plain and self.text and not self.text.endswith("\n"):
             self.console.file.write("\n")
             self.console.file.flush()

@@ -132,7 +132,8 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
         child.expect(">>>")
         child.send("Write a long essay about the history of Paris, with many paragraphs.\r")
         child.expect_exact("\x1b[?2004l")  # the prompt has finished (bracketed paste off) ...
-        child.expect_exact("\x1b[?25l")  # ... and the live answer view has started (cursor hidden)
+        child.expect_exact("\x1b[?25l")  # ... and the live answer view has started (cursor hidden) ...
+        child.expect(r"[A-Za-z]{3}")  # ... and shows some of the answer
         child.sendintr()
         child.expect("stopped")
         child.expect(">>>")

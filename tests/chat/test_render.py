@@ -93,3 +93,17 @@ def test_stopped_answer_is_marked() -> None:
     view.add("Half an ans")
     view.finish(AnswerStats(3, None, 0.1, 0.2), stopped=True)
     assert out.file.getvalue() == "Half an ans\n3 tokens · first token 0.10 s · 0.20 s · stopped\n"  # type: ignore[attr-defined]
+
+
+def test_ctrl_c_is_held_back_while_the_live_view_starts_or_stops() -> None:
+    import os
+    import signal
+
+    from edubot_cli.chat.render import deferred_interrupt
+
+    reached_the_end = False
+    with pytest.raises(KeyboardInterrupt), deferred_interrupt():
+        os.kill(os.getpid(), signal.SIGINT)
+        reached_the_end = True
+    assert reached_the_end
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
