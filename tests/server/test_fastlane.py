@@ -1,0 +1,59 @@
+"""The fast lane and the FastAPI routes it stands in for answer alike (the routes stay for /docs and as the
+reference implementation)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from edubot_cli.server.fastlane import FastLane
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import Step, StubEngine
+
+REQUESTS: list[tuple[str, dict[str, Any]]] = [
+    ("/chat", {"message": "one two"}),
+    ("/chat", {"message": "x", "stream": True}),
+    ("/chat", {"message": ""}),
+    ("/chat", {"message": "x", "conversation_history": [{"role": "robot", "content": "y"}]}),
+    ("/chat", {"message": "x", "system_prompt": "no"}),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+    ("/v1/chat/completions", {"messages": []}),
+]
+
+
+def _answers(backend: LiveBackend, stub: StubEngine) -> list[tuple[int, Any]]:
+    out: list[tuple[int, Any]] = []
+    for path, body in REQUESTS:
+        stub.script(Step(chunks=["a", "b"]))
+        r = httpx.post(f"{backend.url}{path}", json=body)
+        if r.headers["content-type"].startswith("text/event-stream"):
+            out.append((r.status_code, [line for line in r.text.splitlines() if '"done"' not in line]))
+        else:
+            payload = r.json()
+            for volatile in ("latency_seconds", "timestamp", "id", "created"):
+                payload.pop(volatile, None)
+            out.append((r.status_code, payload))
+    body_error = httpx.post(f"{backend.url}/chat", content=b"{", headers={"content-type": "application/json"})
+    out.append((body_error.status_code, body_error.json()["error"]["code"]))
+    return out
+
+
+@pytest.fixture
+def without_fast_lane(stub_engine: StubEngine) -> Iterator[LiveBackend]:
+    backend = LiveBackend({}, [stub_engine.url])
+    backend.app.user_middleware = [m for m in backend.app.user_middleware if m.cls is not FastLane]
+    with backend:
+        yield backend
+
+
+def test_fast_lane_answers_like_the_fastapi_routes(
+    stub_engine: StubEngine, live_backend: Any, without_fast_lane: LiveBackend
+) -> None:
+    fast = live_backend({}, [stub_engine.url])
+    assert any(m.cls is FastLane for m in fast.app.user_middleware)
+    expected = _answers(without_fast_lane, stub_engine)
+    assert [status for status, _ in expected] == [200, 200, 422, 422, 400, 200, 422, 400]
+    assert _answers(fast, stub_engine) == expected
