@@ -65,7 +65,10 @@ FIELDS: dict[str, tuple[Any, str]] = {
     # chat client
     "url": ("http://127.0.0.1:8000", "Backend URL that `edubot chat` talks to."),
     # ilab
-    "ilab_path": (None, "Path to the ilab executable; empty means look on PATH."),
+    "ilab_path": (
+        None,
+        "Path to the ilab executable; empty means PATH, then ./.ilab-venv/bin/ilab (`make ilab-venv`).",
+    ),
 }
 
 
