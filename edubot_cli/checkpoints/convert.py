@@ -148,7 +148,7 @@ def convert(
             if path.suffix != ".safetensors":  # shards were synced as they were written
                 _fsync(path)
         _fsync(tmp)
-        _move_into_place(tmp, target)
+        _move_into_place(tmp, target, options.force)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ConvertError(
@@ -312,11 +312,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _move_into_place(tmp: Path, target: Path) -> None:
-    """Rename ``tmp`` to ``target``; an existing target is swapped out atomically where the OS allows."""
+def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
+    """Rename ``tmp`` to ``target`` without ever replacing something that appeared meanwhile unless ``force``;
+    an existing target is swapped out atomically where the OS allows."""
+    if _renameat2(tmp, target, RENAME_NOREPLACE):
+        _fsync(target.parent)
+        return
     if not target.exists():
-        os.rename(tmp, target)
-    elif _exchange(tmp, target):
+        os.rename(tmp, target)  # systems without renameat2
+    elif not force:
+        raise ConvertError(
+            f"{target}: appeared while converting; nothing was replaced",
+            hint="pass --force to replace it, or choose another directory with --output",
+        )
+    elif _renameat2(tmp, target, RENAME_EXCHANGE):
         shutil.rmtree(tmp)  # now holds the replaced model
     else:
         old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -326,18 +335,24 @@ def _move_into_place(tmp: Path, target: Path) -> None:
     _fsync(target.parent)
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Atomically swap two paths with renameat2(RENAME_EXCHANGE) (Linux); False where unsupported."""
+RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+
+
+def _renameat2(a: Path, b: Path, flag: int) -> bool:
+    """renameat2(2) with ``flag`` (Linux): True when done; False where unsupported or when ``b`` exists
+    (for RENAME_NOREPLACE)."""
     renameat2 = None
     with contextlib.suppress(OSError, AttributeError):
         renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
     if renameat2 is None:
         return False
-    at_fdcwd, rename_exchange = -100, 2
-    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+    at_fdcwd = -100
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), flag) == 0:
         return True
     err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP) or (
+        flag == RENAME_NOREPLACE and err == errno.EEXIST
+    ):
         return False
     raise OSError(err, os.strerror(err), str(b))
 

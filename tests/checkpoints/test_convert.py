@@ -274,6 +274,17 @@ def test_existing_target_is_refused_without_force_and_replaced_with_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt", "out"]
 
 
+def test_target_appearing_during_the_conversion_is_not_replaced(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+
+    def someone_else_writes(done: int, total: int, what: str) -> None:
+        out.mkdir(exist_ok=True)  # an empty directory: a plain rename() would silently replace it
+
+    with pytest.raises(ConvertError, match="out: appeared while converting; nothing was replaced"):
+        convert(ConvertOptions(source=tiny_bin_dir.directory, target=out), progress=someone_else_writes)
+    assert listing(tmp_path) == ["ckpt", "out"] and listing(out) == []
+
+
 def test_output_inside_the_input_is_refused(tiny_bin_dir: Tiny) -> None:
     with pytest.raises(ConvertError, match="the output would replace the checkpoint being converted"):
         convert(ConvertOptions(source=tiny_bin_dir.directory, target=tiny_bin_dir.directory, force=True))
