@@ -47,8 +47,9 @@ def generate(
 ) -> None:
     """Generate synthetic training data from the taxonomy with `ilab data generate`.
 
-    The taxonomy is validated first (errors stop the run, warnings do not). ilab's output streams live; the full
-    log goes to logs/ and a run record (JSON) next to the data. Arguments after `--` go to ilab unchanged.
+    The taxonomy is validated first: errors stop the run, warnings do not.
+    ilab's output streams live; the full log goes to logs/ and a run record (JSON) next to the data.
+    Arguments after `--` go to ilab unchanged.
 
     Example: edubot data generate --pipeline simple --teacher local -- --max-num-tokens 512
     """

@@ -33,8 +33,8 @@ def train(
     """Train a model with `ilab model train` on the newest generated data; find the checkpoint to serve.
 
     ilab's output streams live; the full log goes to logs/ and a run record (JSON) into the checkpoints folder.
-    Afterwards the newest checkpoint (hf_format/samples_N by N, else last_epoch, else the GGUF of
-    --pipeline simple) is reported with the command that converts it. Arguments after `--` go to ilab unchanged.
+    The newest checkpoint (hf_format/samples_N by N, else last_epoch) is reported with the command to convert it.
+    Arguments after `--` go to ilab unchanged.
 
     Example: edubot model train --pipeline full --device cpu --model-path models/smollm2 --convert -- --num-epochs 1
     """
