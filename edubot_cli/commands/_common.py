@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from ..config import Settings
 
 
@@ -17,3 +20,11 @@ def settings(ctx: typer.Context, **flags: Any) -> Settings:
     root = ctx.find_root()
     config = (root.obj or {}).get("config") if root.obj else None
     return load_settings(config, **flags)
+
+
+def rich_console(stderr: bool = False) -> Console:
+    """A rich console on stdout (or stderr): terminal width when interactive, 200 columns when piped."""
+    from rich.console import Console
+
+    interactive = (sys.stderr if stderr else sys.stdout).isatty()
+    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from . import model_train
-from ._common import settings
+from ._common import rich_console, settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,13 +28,6 @@ class DType(StrEnum):
     bf16 = "bf16"
     fp16 = "fp16"
     fp32 = "fp32"
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    interactive = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)
 
 
 @app.command()
@@ -87,7 +79,7 @@ def convert(
         max_shard_size=max_shard_size,
         force=force,
     )
-    err = _console(stderr=True)
+    err = rich_console(stderr=True)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -119,7 +111,7 @@ def _print_convert(result: ConvertResult, err: Console) -> None:
         err.print(f"[cyan]dropped:[/] {escape(item)}")
     for warning in result.warnings:
         err.print(f"[yellow]warning:[/] {escape(warning)}")
-    out = _console()
+    out = rich_console()
     shards = "1 file" if result.shards == 1 else f"{result.shards} shards + index"
     out.print(
         f"[green]converted[/] {escape(str(result.source.path))} → [bold]{escape(str(result.target))}[/]"
@@ -165,9 +157,9 @@ def list_(
             ", ".join(info.engines) or "[red]none[/]",
             escape(str(info.path)),
         )
-    out = _console()
+    out = rich_console()
     out.print(table)
-    err = _console(stderr=True)
+    err = rich_console(stderr=True)
     for note in notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
 
@@ -194,7 +186,7 @@ def inspect(
 
     from ..checkpoints.write import format_size
 
-    out = _console()
+    out = rich_console()
     rows = [
         ("path", str(info.path)),
         ("format", info.format),

@@ -10,11 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import settings
+from ._common import rich_console, settings
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..taxonomy.findings import Report
     from ..taxonomy.scaffold import Prompt
     from ..taxonomy.stats import TaxonomyStats
@@ -36,13 +34,6 @@ class ListFormat(StrEnum):
 class Kind(StrEnum):
     knowledge = "knowledge"
     skill = "skill"
-
-
-def _console(stderr: bool = False) -> Console:
-    from rich.console import Console
-
-    interactive = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)
 
 
 @app.command()
@@ -77,7 +68,7 @@ def validate(
     report = run_validate(
         targets, strict=strict, use_cache=not no_cache, changed=changed, base=base, jobs=jobs
     )
-    err = _console(stderr=True)
+    err = rich_console(stderr=True)
     for note in report.notes:
         err.print(f"[dim]{note}[/]")
     if output is Format.json:
@@ -98,7 +89,7 @@ def _render_table(report: Report) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = _console()
+    console = rich_console()
     if report.findings:
         table = Table(show_lines=False, header_style="bold")
         table.add_column("where", overflow="fold")
@@ -198,7 +189,7 @@ def add(
     if dry_run:
         typer.echo(result.yaml_text, nl=False)
         return
-    console = _console()
+    console = rich_console()
     console.print(f"[green]wrote[/] {result.qna_path}")
     console.print(f"[green]wrote[/] {result.attribution_path}")
     for item in result.warnings:
@@ -246,7 +237,7 @@ def _render_tree(result: TaxonomyStats, stats: bool) -> None:
         if not leaf.readable:
             detail = f"{leaf.kind}, [red]unreadable: run `edubot taxonomy validate`[/]"
         branches[parts[:-1]].add(f"[bold]{escape(parts[-1] if parts else leaf.path)}[/] [dim]{detail}[/]")
-    console = _console()
+    console = rich_console()
     console.print(tree)
     totals = result.totals()
     line = f"{totals['leaves']} leaves, {totals['seed_examples']} seed examples"
