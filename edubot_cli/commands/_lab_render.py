@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import typer
@@ -16,9 +15,9 @@ MAX_FILES_SHOWN = 15
 
 
 def console() -> Console:
-    from rich.console import Console
+    from ._common import rich_console
 
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+    return rich_console()
 
 
 class ConsoleObserver:
