@@ -116,12 +116,27 @@ async def _send_json(send: Send, status: int, payload: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+async def _send_failure(send: Send, exc: ApiError, started: bool) -> None:
+    """Answer with ``exc`` as an HTTP error, or, once a stream has started, end it with an error event."""
+    if not started:
+        await send_error(send, exc)
+    else:
+        await send({"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False})
+
+
 class Proxy:
     """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics."""
 
     def __init__(self, pool: EnginePool, metrics: Metrics) -> None:
         self.pool = pool
         self.metrics = metrics
+
+    async def _read_body(self, engine: Engine, response: Response) -> bytes:
+        """The whole body of the engine's answer; a failure while reading it as the matching API error."""
+        try:
+            return await response.aread()
+        except UpstreamError as exc:
+            raise transport_error(engine, exc, self.pool.timeout) from exc
 
     # ---- /chat, JSON ------------------------------------------------------------------------------------
     def chat(self, payload: dict[str, Any]) -> EngineCall:
@@ -136,10 +151,7 @@ class Proxy:
         outcome, prompt, completion, latency = "error", 0, 0, None
         try:
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
-                try:
-                    body = await response.aread()
-                except UpstreamError as exc:
-                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                body = await self._read_body(engine, response)
                 if response.status_code != 200:
                     raise engine_error(engine, response.status_code, body)
                 try:
@@ -182,10 +194,7 @@ class Proxy:
         try:
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
                 if response.status_code != 200:
-                    try:
-                        body = await response.aread()
-                    except UpstreamError as exc:
-                        raise transport_error(engine, exc, self.pool.timeout) from exc
+                    body = await self._read_body(engine, response)
                     raise engine_error(engine, response.status_code, body)
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
                 started = True
@@ -246,12 +255,7 @@ class Proxy:
             await send({"type": "http.response.body", "body": event(done), "more_body": False})
             outcome = "ok"
         except ApiError as exc:
-            if not started:
-                await send_error(send, exc)
-            else:
-                await send(
-                    {"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False}
-                )
+            await _send_failure(send, exc, started)
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
@@ -262,11 +266,7 @@ class Proxy:
     def models(self) -> EngineCall:
         async def work(send: Send) -> None:
             async with self.pool.open("GET", "/v1/models") as (engine, response):
-                try:
-                    body = await response.aread()
-                except UpstreamError as exc:
-                    await send_error(send, transport_error(engine, exc, self.pool.timeout))
-                    return
+                body = await self._read_body(engine, response)
                 await self._relay(send, engine, response, body)
 
         return EngineCall(_errors_as_json(work))
@@ -294,10 +294,7 @@ class Proxy:
         outcome, prompt, completion, latency = "error", 0, 0, None
         try:
             async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
-                try:
-                    body = await response.aread()
-                except UpstreamError as exc:
-                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                body = await self._read_body(engine, response)
             if response.status_code == 200:
                 prompt, completion = _usage_from(body, 0, 0)  # not JSON: relayed as is, without counts
             latency = time.perf_counter() - start
@@ -320,10 +317,7 @@ class Proxy:
         try:
             async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
                 if response.status_code != 200:
-                    try:
-                        body = await response.aread()
-                    except UpstreamError as exc:
-                        raise transport_error(engine, exc, self.pool.timeout) from exc
+                    body = await self._read_body(engine, response)
                     await self._relay(send, engine, response, body)
                     return
                 content_type = response.headers.get("content-type", "text/event-stream").encode()
@@ -345,12 +339,7 @@ class Proxy:
             latency = time.perf_counter() - start
             outcome = "ok"
         except ApiError as exc:
-            if not started:
-                await send_error(send, exc)
-            else:
-                await send(
-                    {"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False}
-                )
+            await _send_failure(send, exc, started)
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
