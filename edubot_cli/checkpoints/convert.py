@@ -26,6 +26,7 @@ from .write import (
     DEFAULT_MAX_SHARD_SIZE,
     Progress,
     format_size,
+    fsync_path,
     make_plan,
     parse_size,
     target_dtype,
@@ -146,8 +147,8 @@ def convert(
             warnings += _copy_aux(aux, tmp, options.dtype, notes)
         for path in tmp.iterdir():
             if path.suffix != ".safetensors":  # shards were synced as they were written
-                _fsync(path)
-        _fsync(tmp)
+                fsync_path(path)
+        fsync_path(tmp)
         _move_into_place(tmp, target, options.force)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -316,7 +317,7 @@ def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
     """Rename ``tmp`` to ``target`` without ever replacing something that appeared meanwhile unless ``force``;
     an existing target is swapped out atomically where the OS allows."""
     if _renameat2(tmp, target, RENAME_NOREPLACE):
-        _fsync(target.parent)
+        fsync_path(target.parent)
         return
     if not target.exists():
         os.rename(tmp, target)  # systems without renameat2
@@ -332,7 +333,7 @@ def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
         os.rename(target, old / target.name)
         os.rename(tmp, target)
         shutil.rmtree(old)
-    _fsync(target.parent)
+    fsync_path(target.parent)
 
 
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
@@ -355,11 +356,3 @@ def _renameat2(a: Path, b: Path, flag: int) -> bool:
     ):
         return False
     raise OSError(err, os.strerror(err), str(b))
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -348,7 +348,7 @@ def write_and_verify(
     if len(plan.shards) > 1:
         index = directory / INDEX_NAME
         index.write_text(index_json(plan), encoding="utf-8")
-        _fsync(index)
+        fsync_path(index)
 
 
 @contextlib.contextmanager
@@ -535,7 +535,8 @@ def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool(torch.equal(ua, ub))
 
 
-def _fsync(path: Path) -> None:
+def fsync_path(path: Path) -> None:
+    """Flush a file or a directory (a directory: its entries, e.g. after a rename) to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
