@@ -15,7 +15,7 @@ from edubot_cli.main import app
 from tests.lab.fake_ilab import FakeIlab
 
 runner = CliRunner()
-PYARROW_ERROR = "ImportError: pyarrow requires NumPy 2.0 or newer (found 1.26.4)"
+PYARROW_ERROR = "ImportError: pyarrow requires NumPy 2.0 or newer, found 1.26.4"  # as pyarrow 26 says
 
 
 def script(path: Path, body: str) -> Path:
