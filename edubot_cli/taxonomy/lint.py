@@ -47,24 +47,22 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
     total = 0
     questions: dict[str, str] = {}
 
-    def at(path: list[str | int]) -> tuple[int, int]:
-        return yamlload.position(yamlload.node_at(doc.root, path)[0])
+    def warn(rule: str, message: str, path: list[str | int], hint: str) -> None:
+        line, col = yamlload.position(yamlload.node_at(doc.root, path)[0])
+        found.append(
+            finding(rule, message, line=line, col=col, yaml_path=yamlload.json_path(path), hint=hint)
+        )
 
     def check_question(text: Any, path: list[str | int]) -> None:
         if not isinstance(text, str) or not text.strip():
             return
         key = _normal(text)
         if key in questions:
-            line, col = at(path)
-            found.append(
-                finding(
-                    "duplicate-question",
-                    f"the same question already appears at {questions[key]}",
-                    line=line,
-                    col=col,
-                    yaml_path=yamlload.json_path(path),
-                    hint="ask something different: repeated seed questions add nothing to the generated data",
-                )
+            warn(
+                "duplicate-question",
+                f"the same question already appears at {questions[key]}",
+                path,
+                "ask something different: repeated seed questions add nothing to the generated data",
             )
         else:
             questions[key] = yamlload.json_path(path)
@@ -76,16 +74,11 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
         context_words = yamlload.words(context)
         total += context_words
         if schema_name == "knowledge" and context_words > MAX_CONTEXT_WORDS:
-            line, col = at(["seed_examples", i, "context"])
-            found.append(
-                finding(
-                    "context-words",
-                    f"context has {context_words} words (limit {MAX_CONTEXT_WORDS})",
-                    line=line,
-                    col=col,
-                    yaml_path=yamlload.json_path(["seed_examples", i, "context"]),
-                    hint="shorten the context to the passage the questions are about",
-                )
+            warn(
+                "context-words",
+                f"context has {context_words} words (limit {MAX_CONTEXT_WORDS})",
+                ["seed_examples", i, "context"],
+                "shorten the context to the passage the questions are about",
             )
         qna_words = 0
         qas = seed.get("questions_and_answers")
@@ -100,16 +93,11 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
                 if schema_name == "knowledge" and isinstance(answer, str) and isinstance(context, str):
                     answer_stems = _stems(answer)
                     if answer_stems and not answer_stems & _stems(context):
-                        line, col = at([*base, "answer"])
-                        found.append(
-                            finding(
-                                "answer-not-in-context",
-                                "the answer shares no word with its context",
-                                line=line,
-                                col=col,
-                                yaml_path=yamlload.json_path([*base, "answer"]),
-                                hint="knowledge answers should be grounded in the context: quote or paraphrase it",
-                            )
+                        warn(
+                            "answer-not-in-context",
+                            "the answer shares no word with its context",
+                            [*base, "answer"],
+                            "knowledge answers should be grounded in the context: quote or paraphrase it",
                         )
             qna_path: list[str | int] = ["seed_examples", i, "questions_and_answers"]
         else:
@@ -118,16 +106,11 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
             qna_path = ["seed_examples", i]
         total += qna_words
         if qna_words > MAX_QNA_WORDS:
-            line, col = at(qna_path)
-            found.append(
-                finding(
-                    "qna-words",
-                    f"the questions and answers of this seed example have {qna_words} words (limit {MAX_QNA_WORDS})",
-                    line=line,
-                    col=col,
-                    yaml_path=yamlload.json_path(qna_path),
-                    hint="keep answers short and focused; long answers make poor seeds",
-                )
+            warn(
+                "qna-words",
+                f"the questions and answers of this seed example have {qna_words} words (limit {MAX_QNA_WORDS})",
+                qna_path,
+                "keep answers short and focused; long answers make poor seeds",
             )
     if total > MAX_TOTAL_WORDS:
         line, col = yamlload.position(yamlload.key_node(doc.root, "seed_examples"))
