@@ -12,6 +12,7 @@ import pytest
 
 from edubot_cli.checkpoints.convert import ConvertOptions, ConvertResult, convert
 from edubot_cli.checkpoints.inspect import embedded_model
+from tests.support.tiny_hf_model import tiny_llama_config, word_level_tokenizer
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -31,17 +32,12 @@ INPUT_IDS = [[1, 5, 9, 7, 3, 12, 4, 20, 2, 30]]
 
 def tiny_config(tie: bool = False, **extra: Any) -> Any:
     """A 2-layer Llama config small enough to build in milliseconds."""
-    return transformers.LlamaConfig(
-        vocab_size=48,
-        hidden_size=16,
-        intermediate_size=32,
+    return tiny_llama_config(
+        48,
         num_hidden_layers=2,
-        num_attention_heads=2,
         num_key_value_heads=1,
         max_position_embeddings=64,
         tie_word_embeddings=tie,
-        bos_token_id=1,
-        eos_token_id=2,
         pad_token_id=0,
         **extra,
     )
@@ -55,17 +51,9 @@ def tiny_model(tie: bool = False, seed: int = 0) -> Any:
 
 def save_tokenizer(directory: Path) -> None:
     """A WordLevel tokenizer over a tiny vocabulary, saved as tokenizer.json + tokenizer_config.json."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-
     specials = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]
     vocab = {tok: i for i, tok in enumerate(specials + WORDS)}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok, unk_token="<unk>", bos_token="<s>", eos_token="</s>", pad_token="<unk>"
-    )
-    fast.chat_template = CHAT_TEMPLATE
-    fast.save_pretrained(directory)
+    word_level_tokenizer(vocab, CHAT_TEMPLATE, pad_token="<unk>").save_pretrained(directory)
 
 
 def save_meta(model: Any, directory: Path, tokenizer: bool = True) -> None:
