@@ -10,6 +10,8 @@ import pytest
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 
+pytest_plugins = ["tests.support.engine_fakes"]  # settings, fake engine, vllm and nvidia-smi fixtures
+
 
 @pytest.fixture
 def stub_engine() -> Iterator[StubEngine]:

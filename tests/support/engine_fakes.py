@@ -1,6 +1,6 @@
 """Fixtures for engine, serve and doctor tests: isolated settings, a fake engine process, fake vllm and nvidia-smi.
 
-Import the fixtures into a test folder's conftest.py.
+Registered for every test folder by ``pytest_plugins`` in tests/conftest.py.
 """
 
 from __future__ import annotations
