@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,17 @@ class ReplRun:
 
 
 RunRepl = Callable[..., ReplRun]
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No EDUBOT_* variables, no colours, and an empty working directory (no configs/edubot.yaml: built-in
+    defaults)."""
+    for name in list(os.environ):
+        if name.startswith("EDUBOT_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(tmp_path)
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -19,13 +17,7 @@ MakeBackend = Callable[..., LiveBackend]
 MESSAGES = [{"role": "user", "content": "hi"}]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("EDUBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def test_one_shot_through_the_backend(stub_engine: StubEngine, live_backend: MakeBackend) -> None:

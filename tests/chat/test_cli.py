@@ -18,13 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 OVERFLOW = "This model's maximum context length is 2048 tokens. However, you requested 4000 tokens."
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("EDUBOT_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.chdir(tmp_path)  # no configs/edubot.yaml here: built-in defaults
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def free_port() -> int:
