@@ -20,12 +20,7 @@ OPENAI = {"model": "stub-model", "messages": [{"role": "user", "content": "hi"}]
 
 
 # ---- API key ------------------------------------------------------------------------------------------------
-@pytest.fixture
-def keyed(stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
-    return live_backend({"api_key": "s3cret"}, [stub_engine.url])
-
-
-@pytest.mark.parametrize(
+PROTECTED = pytest.mark.parametrize(
     ("method", "path", "body"),
     [
         ("POST", "/chat", CHAT),
@@ -34,6 +29,15 @@ def keyed(stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
         ("GET", "/stats", None),
     ],
 )
+"""The requests that need the API key when one is set."""
+
+
+@pytest.fixture
+def keyed(stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
+    return live_backend({"api_key": "s3cret"}, [stub_engine.url])
+
+
+@PROTECTED
 @pytest.mark.parametrize("auth", [None, "Bearer wrong", "s3cret", "Basic s3cret"])
 def test_protected_paths_need_the_key(
     keyed: LiveBackend, method: str, path: str, body: dict | None, auth: str | None
@@ -50,15 +54,7 @@ def test_protected_paths_need_the_key(
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("POST", "/chat", CHAT),
-        ("POST", "/v1/chat/completions", OPENAI),
-        ("GET", "/v1/models", None),
-        ("GET", "/stats", None),
-    ],
-)
+@PROTECTED
 def test_the_right_key_opens_protected_paths(
     keyed: LiveBackend, method: str, path: str, body: dict | None
 ) -> None:
