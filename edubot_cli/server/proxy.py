@@ -10,9 +10,11 @@ end it with an ``event: error``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -124,12 +126,44 @@ async def _send_failure(send: Send, exc: ApiError, started: bool) -> None:
         await send({"type": "http.response.body", "body": event(exc.payload(), "error"), "more_body": False})
 
 
+@dataclass
+class _Tally:
+    """What one handled request reports to the metrics; handlers fill it in as they go."""
+
+    start: float = field(default_factory=time.perf_counter)
+    outcome: str = "error"
+    prompt: int = 0
+    completion: int = 0
+    latency: float | None = None
+    ttft: float | None = None
+    started: bool = False
+    """Whether the response has begun (an error then ends the stream instead of being an HTTP error)."""
+
+
 class Proxy:
     """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics."""
 
     def __init__(self, pool: EnginePool, metrics: Metrics) -> None:
         self.pool = pool
         self.metrics = metrics
+
+    @contextlib.asynccontextmanager
+    async def _metered(self, endpoint: str, send: Send) -> AsyncIterator[_Tally]:
+        """Count the request in the metrics; answer an ``ApiError`` raised inside (as an HTTP error, or as an
+        error event once the stream has started) and record a cancellation as such."""
+        tally = _Tally()
+        self.metrics.begin(endpoint)
+        try:
+            yield tally
+        except ApiError as exc:
+            await _send_failure(send, exc, tally.started)
+        except asyncio.CancelledError:
+            tally.outcome = "cancelled"
+            raise
+        finally:
+            self.metrics.finish(
+                endpoint, tally.outcome, tally.latency, tally.ttft, tally.prompt, tally.completion
+            )
 
     async def _read_body(self, engine: Engine, response: Response) -> bytes:
         """The whole body of the engine's answer; a failure while reading it as the matching API error."""
@@ -146,10 +180,7 @@ class Proxy:
         return EngineCall(lambda send: self._chat_json(content, send))
 
     async def _chat_json(self, content: bytes, send: Send) -> None:
-        start = time.perf_counter()
-        self.metrics.begin("/chat")
-        outcome, prompt, completion, latency = "error", 0, 0, None
-        try:
+        async with self._metered("/chat", send) as tally:
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
                 body = await self._read_body(engine, response)
                 if response.status_code != 200:
@@ -161,43 +192,32 @@ class Proxy:
                     raise ApiError(
                         502, f"engine at {engine.url} sent an answer that is not a chat completion"
                     ) from exc
-            prompt, completion = _usage_counts(data.get("usage"))
-            latency = time.perf_counter() - start
+            tally.prompt, tally.completion = _usage_counts(data.get("usage"))
+            tally.latency = time.perf_counter() - tally.start
             await _send_json(
                 send,
                 200,
                 {
                     "response": text,
                     "model": str(data.get("model") or engine.model or ""),
-                    "tokens_used": prompt + completion,
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "latency_seconds": round(latency, 6),
+                    "tokens_used": tally.prompt + tally.completion,
+                    "prompt_tokens": tally.prompt,
+                    "completion_tokens": tally.completion,
+                    "latency_seconds": round(tally.latency, 6),
                     "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 },
             )
-            outcome = "ok"
-        except ApiError as exc:
-            await send_error(send, exc)
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            self.metrics.finish("/chat", outcome, latency, None, prompt, completion)
+            tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
     async def _chat_stream(self, content: bytes, send: Send) -> None:
-        start = time.perf_counter()
-        self.metrics.begin("/chat")
-        outcome, prompt, completion, latency, ttft = "error", 0, 0, None, None
-        started = False
-        try:
+        async with self._metered("/chat", send) as tally:
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
                     raise engine_error(engine, response.status_code, body)
                 await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-                started = True
+                tally.started = True
                 splitter = LineSplitter()
                 finished = False
                 deltas = 0
@@ -218,8 +238,8 @@ class Proxy:
                             for choice in obj.get("choices") or ():
                                 text = (choice.get("delta") or {}).get("content")
                                 if text:
-                                    if ttft is None:
-                                        ttft = time.perf_counter() - start
+                                    if tally.ttft is None:
+                                        tally.ttft = time.perf_counter() - tally.start
                                     deltas += 1
                                     await send(
                                         {
@@ -240,7 +260,8 @@ class Proxy:
                     )
             prompt, completion = _usage_counts(usage)
             completion = completion or deltas
-            latency = time.perf_counter() - start
+            tally.prompt, tally.completion = prompt, completion
+            tally.latency = time.perf_counter() - tally.start
             done = {
                 "done": True,
                 "model": str(model),
@@ -249,18 +270,11 @@ class Proxy:
                     "completion_tokens": completion,
                     "total_tokens": prompt + completion,
                 },
-                "latency_seconds": round(latency, 6),
-                "ttft_seconds": None if ttft is None else round(ttft, 6),
+                "latency_seconds": round(tally.latency, 6),
+                "ttft_seconds": None if tally.ttft is None else round(tally.ttft, 6),
             }
             await send({"type": "http.response.body", "body": event(done), "more_body": False})
-            outcome = "ok"
-        except ApiError as exc:
-            await _send_failure(send, exc, started)
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            self.metrics.finish("/chat", outcome, latency, ttft, prompt, completion)
+            tally.outcome = "ok"
 
     # ---- /v1/* pass-through -------------------------------------------------------------------------------
     def models(self) -> EngineCall:
@@ -288,33 +302,18 @@ class Proxy:
         return status == 200
 
     async def _passthrough_json(self, raw: bytes, send: Send) -> None:
-        endpoint = COMPLETIONS
-        start = time.perf_counter()
-        self.metrics.begin(endpoint)
-        outcome, prompt, completion, latency = "error", 0, 0, None
-        try:
+        async with self._metered(COMPLETIONS, send) as tally:
             async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
                 body = await self._read_body(engine, response)
             if response.status_code == 200:
-                prompt, completion = _usage_from(body, 0, 0)  # not JSON: relayed as is, without counts
-            latency = time.perf_counter() - start
+                # not JSON: relayed as is, without counts
+                tally.prompt, tally.completion = _usage_from(body, 0, 0)
+            tally.latency = time.perf_counter() - tally.start
             if await self._relay(send, engine, response, body):
-                outcome = "ok"
-        except ApiError as exc:
-            await send_error(send, exc)
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            self.metrics.finish(endpoint, outcome, latency, None, prompt, completion)
+                tally.outcome = "ok"
 
     async def _passthrough_stream(self, raw: bytes, send: Send) -> None:
-        endpoint = COMPLETIONS
-        start = time.perf_counter()
-        self.metrics.begin(endpoint)
-        outcome, prompt, completion, latency, ttft = "error", 0, 0, None, None
-        started = False
-        try:
+        async with self._metered(COMPLETIONS, send) as tally:
             async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
@@ -323,28 +322,23 @@ class Proxy:
                 content_type = response.headers.get("content-type", "text/event-stream").encode()
                 headers = [(b"content-type", content_type), *SSE_HEADERS[1:]]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
-                started = True
+                tally.started = True
                 splitter = LineSplitter()
                 try:
                     async for chunk in response.aiter_raw():
                         for data in splitter.feed(chunk):
-                            if ttft is None and b'"content"' in data:
-                                ttft = _first_content(data, start)
+                            if tally.ttft is None and b'"content"' in data:
+                                tally.ttft = _first_content(data, tally.start)
                             if b'"usage"' in data:
-                                prompt, completion = _usage_from(data, prompt, completion)
+                                tally.prompt, tally.completion = _usage_from(
+                                    data, tally.prompt, tally.completion
+                                )
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except UpstreamError as exc:
                     raise transport_error(engine, exc, self.pool.timeout) from exc
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-            latency = time.perf_counter() - start
-            outcome = "ok"
-        except ApiError as exc:
-            await _send_failure(send, exc, started)
-        except asyncio.CancelledError:
-            outcome = "cancelled"
-            raise
-        finally:
-            self.metrics.finish(endpoint, outcome, latency, ttft, prompt, completion)
+            tally.latency = time.perf_counter() - tally.start
+            tally.outcome = "ok"
 
 
 def _first_content(data: bytes, start: float) -> float | None:
