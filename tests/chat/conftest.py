@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from prompt_toolkit.history import FileHistory
@@ -35,6 +36,15 @@ class ReplRun:
 
 
 RunRepl = Callable[..., ReplRun]
+
+
+def sse_transport(body: str) -> Any:
+    """An httpx transport that answers every request with ``body`` as a 200 text/event-stream."""
+    import httpx
+
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+    )
 
 
 @pytest.fixture

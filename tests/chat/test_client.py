@@ -8,6 +8,7 @@ import pytest
 
 from edubot_cli.chat.client import ChatClient, ContextOverflowError
 from edubot_cli.errors import ChatError
+from tests.chat.conftest import sse_transport
 from tests.support.stub_engine import Step, StubEngine
 
 MESSAGES = [{"role": "user", "content": "hi there"}]
@@ -167,15 +168,12 @@ def test_a_server_that_is_not_openai_compatible_is_named() -> None:
 
 
 def test_an_error_event_inside_the_stream_is_reported() -> None:
-    import httpx
 
     body = (
         'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
         'data: {"error":{"code":"engine_error","message":"engine crashed"}}\n\n'
     )
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-    )
+    transport = sse_transport(body)
     received: list[str] = []
     with (
         ChatClient("http://b", transport=transport) as client,
@@ -230,16 +228,13 @@ def test_an_empty_stream_is_explained_by_the_same_request_unstreamed() -> None:
 
 
 def test_finish_reason_tells_an_answer_cut_by_max_tokens() -> None:
-    import httpx
 
     body = (
         'data: {"choices":[{"delta":{"content":"Once upon"},"finish_reason":null}]}\n\n'
         'data: {"choices":[{"delta":{},"finish_reason":"length"}]}\n\n'
         "data: [DONE]\n\n"
     )
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-    )
+    transport = sse_transport(body)
     with (
         ChatClient("http://e", transport=transport) as client,
         client.stream_chat(MESSAGES, model="m") as stream,

@@ -12,7 +12,7 @@ import pytest
 from edubot_cli.chat.commands import COMMANDS, parse
 from edubot_cli.chat.repl import history_path, open_history
 from edubot_cli.chat.session import Conversation
-from tests.chat.conftest import ALT_ENTER, RunRepl
+from tests.chat.conftest import ALT_ENTER, RunRepl, sse_transport
 from tests.support.stub_engine import Step, StubEngine
 
 OVERFLOW = "This model's maximum context length is 2048 tokens. However, you requested 2100 tokens."
@@ -396,7 +396,6 @@ def test_a_loaded_conversation_with_an_unanswered_question_can_be_retried(
 def test_status_line_says_when_the_token_limit_cut_the_answer() -> None:
     import io
 
-    import httpx
     from prompt_toolkit.input import create_pipe_input
     from prompt_toolkit.output import DummyOutput
     from rich.console import Console
@@ -410,9 +409,7 @@ def test_status_line_says_when_the_token_limit_cut_the_answer() -> None:
         'data: {"choices":[],"usage":{"completion_tokens":3}}\n\n'
         "data: [DONE]\n\n"
     )
-    transport = httpx.MockTransport(
-        lambda request: httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-    )
+    transport = sse_transport(body)
     out = io.StringIO()
     with create_pipe_input() as pipe, ChatClient("http://e", transport=transport) as client:
         pipe.send_text("story\r\x04")
