@@ -8,7 +8,6 @@ gets SIGTERM from the kernel if edubot itself is killed outright (``PR_SET_PDEAT
 from __future__ import annotations
 
 import atexit
-import contextlib
 import ctypes
 import ctypes.util
 import os
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, EngineError
+from ..procgroup import group_alive, signal_group
 from .base import LOCALHOST, EngineSpec, Tick
 
 POLL_INTERVAL = 0.2
@@ -74,47 +74,6 @@ def bind_listener(host: str, port: int, flag: str) -> socket.socket:
 def check_port_free(host: str, port: int, flag: str) -> None:
     """Raise a ``ConfigError`` naming ``flag`` if host:port is already taken."""
     bind_listener(host, port, flag).close()
-
-
-def _proc_stat(pid: int) -> tuple[str, int] | None:
-    """(state, process group) of ``pid`` from /proc, or None if it does not exist."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    # The command name (field 2) may contain spaces and parentheses: split after its closing parenthesis.
-    fields = text[text.rindex(")") + 2 :].split()
-    return fields[0], int(fields[2])
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of group ``pgid`` (Linux, from /proc)."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            stat = _proc_stat(int(entry.name))
-            if stat is not None and stat[1] == pgid and stat[0] != "Z":
-                members.append(int(entry.name))
-    return members
-
-
-def _group_alive(pgid: int) -> bool:
-    # A zombie still counts for killpg(pgid, 0), and an init process that never reaps (as in some containers)
-    # would keep zombies forever: on Linux, look for live members instead.
-    if Path("/proc/self/stat").exists():
-        return bool(group_members(pgid))
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
 
 
 def _death_signal_setter() -> Callable[[], None] | None:
@@ -310,12 +269,12 @@ class EngineProcess:
         atexit.unregister(self.stop)
         pgid = proc.pid
         try:
-            _signal_group(pgid, signal.SIGTERM)
+            signal_group(pgid, signal.SIGTERM)
             if not self._wait_group_gone(proc, pgid, self.stop_grace):
-                _signal_group(pgid, signal.SIGKILL)
+                signal_group(pgid, signal.SIGKILL)
                 self._wait_group_gone(proc, pgid, 5.0)
         except KeyboardInterrupt:
-            _signal_group(pgid, signal.SIGKILL)
+            signal_group(pgid, signal.SIGKILL)
             proc.wait()
             raise
         finally:
@@ -326,7 +285,7 @@ class EngineProcess:
         deadline = time.monotonic() + timeout
         while True:
             # Reap the leader first: a zombie still counts as a member of its group.
-            if proc.poll() is not None and not _group_alive(pgid):
+            if proc.poll() is not None and not group_alive(pgid):
                 return True
             if time.monotonic() >= deadline:
                 return False

@@ -16,12 +16,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
 from ..errors import LabError
+from ..procgroup import group_alive, signal_group
 
 Line = Callable[[str, float], None]
 """Called with each line ilab prints (carriage-return progress updates count as lines) and the seconds elapsed."""
@@ -61,35 +62,20 @@ def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(pgid, sig)
-
-
 def stop_group(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
     """SIGINT the group (ilab cleans up on it), then SIGTERM, then SIGKILL; return once the group is gone."""
     pgid = proc.pid
     for sig in (signal.SIGINT, signal.SIGTERM):
-        _signal_group(pgid, sig)
+        signal_group(pgid, sig)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if proc.poll() is not None and not _group_alive(pgid):
+            if proc.poll() is not None and not group_alive(pgid):
                 return
             time.sleep(0.05)
-    _signal_group(pgid, signal.SIGKILL)
+    signal_group(pgid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + grace
-    while _group_alive(pgid) and time.monotonic() < deadline:
+    while group_alive(pgid) and time.monotonic() < deadline:
         time.sleep(0.05)
 
 
@@ -199,7 +185,7 @@ def run(
             log.write(note.encode())
         else:
             # ilab is done; anything it left in its group (a teacher server, workers) goes with it.
-            if _group_alive(proc.pid):
+            if group_alive(proc.pid):
                 stop_group(proc, grace)
         proc.stdout.close()
     exit_code = 128 + interrupted if interrupted is not None else _exit_code(returncode)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from edubot_cli.engines.base import EngineSpec
-from edubot_cli.engines.process import EngineProcess, bind_listener, free_port, group_members
+from edubot_cli.engines.process import EngineProcess, bind_listener, free_port
 from edubot_cli.errors import ConfigError, EngineError
+from edubot_cli.procgroup import group_members
 from tests.support.engine_fakes import fake_spec
 
 

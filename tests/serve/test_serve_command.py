@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubot_cli.engines.process import free_port, group_members
+from edubot_cli.engines.process import free_port
+from edubot_cli.procgroup import group_members
 
 pytestmark = pytest.mark.engine
 
