@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,7 +49,7 @@ def _package(name: str, module: str, distribution: str, extra: str, *, required:
         name,
         False,
         f"not installed ({purpose})",
-        hint=f"pip install 'edubot[{extra}]' (or `make install`)",
+        hint=f"pip install 'edubot[{extra}]'" + ("" if extra == "gpu" else " (or `make install`)"),
         required=required,
     )
 
@@ -93,21 +92,16 @@ def check_embedded_model() -> Check:
 
 
 def check_ilab(settings: Settings) -> Check:
-    if settings.ilab_path is not None:
-        path = Path(settings.ilab_path)
-        if path.is_file():
-            return Check("ilab", True, f"{path} (from ilab_path)")
-        return Check("ilab", False, f"ilab_path {path} does not exist", hint="fix ilab_path in the config")
-    found = shutil.which("ilab")
-    if found:
-        return Check("ilab", True, found)
-    return Check(
-        "ilab",
-        False,
-        "not found on PATH",
-        hint="install InstructLab (`pip install instructlab`) and put ilab on PATH or set ilab_path; "
-        "needed only for `data generate` and `model train`",
-    )
+    """ilab found the way `data generate` and `model train` find it (ilab_path, PATH, .ilab-venv), with its version."""
+    from .lab.ilab import find_ilab
+
+    try:
+        ilab = find_ilab(settings)
+    except EdubotError as exc:
+        return Check(
+            "ilab", False, exc.message, hint=f"{exc.hint}; needed only for `data generate` and `model train`"
+        )
+    return Check("ilab", True, f"ilab {ilab.version} at {ilab.path}")
 
 
 def check_ilab_venv(settings: Settings) -> list[Check]:

@@ -58,7 +58,7 @@ def test_vllm_missing_and_present(make_settings, monkeypatch, tmp_path: Path) ->
     assert (missing.ok, missing.detail, missing.hint) == (
         False,
         "not installed (the GPU engine)",
-        "pip install 'edubot[gpu]' (or `make install`)",
+        "pip install 'edubot[gpu]'",
     )
     monkeypatch.delitem(sys.modules, "vllm")
     (tmp_path / "site" / "vllm").mkdir(parents=True)
@@ -68,20 +68,43 @@ def test_vllm_missing_and_present(make_settings, monkeypatch, tmp_path: Path) ->
     assert (present.ok, present.detail) == (True, "vllm (version unknown)")
 
 
+ILAB_0_26 = "#!/bin/sh\necho 'ilab, version 0.26.1'\n"
+
+
 def test_ilab_from_setting_path_or_missing(make_settings, tmp_path: Path, no_nvidia_smi) -> None:
-    assert doctor.check_ilab(make_settings()).detail == "not found on PATH"
-    ilab = write_executable(tmp_path / "ilab", "#!/bin/sh\n")
+    from edubot_cli.lab.ilab import INSTALL_HINT
+
+    missing = doctor.check_ilab(make_settings())
+    assert missing == doctor.Check(
+        "ilab",
+        False,
+        "ilab (InstructLab) was not found: not set in `ilab_path`, not on PATH, no .ilab-venv/bin/ilab",
+        hint=f"{INSTALL_HINT}; needed only for `data generate` and `model train`",
+    )
+    ilab = write_executable(tmp_path / "ilab", ILAB_0_26)
     assert doctor.check_ilab(make_settings(ilab_path=ilab)) == doctor.Check(
-        "ilab", True, f"{ilab} (from ilab_path)"
+        "ilab", True, f"ilab 0.26.1 at {ilab}"
     )
     wrong = doctor.check_ilab(make_settings(ilab_path=tmp_path / "nope"))
-    assert not wrong.ok and wrong.detail == f"ilab_path {tmp_path / 'nope'} does not exist"
+    assert not wrong.ok and wrong.detail == f"ilab_path {tmp_path / 'nope'} does not exist or is not a file"
+    old = write_executable(tmp_path / "old-ilab", "#!/bin/sh\necho 'ilab, version 0.17.0'\n")
+    too_old = doctor.check_ilab(make_settings(ilab_path=old))
+    assert not too_old.ok and too_old.detail == f"{old} is ilab 0.17.0; edubot needs ilab 0.26.0 or newer"
 
 
-def test_ilab_on_path(make_settings, fake_nvidia_smi) -> None:
+def test_ilab_on_path_or_in_the_project_venv(make_settings, fake_nvidia_smi, tmp_path: Path) -> None:
     folder = fake_nvidia_smi()
-    write_executable(folder / "ilab", "#!/bin/sh\n")
-    assert doctor.check_ilab(make_settings()) == doctor.Check("ilab", True, str(folder / "ilab"))
+    write_executable(folder / "ilab", ILAB_0_26)
+    assert doctor.check_ilab(make_settings()) == doctor.Check(
+        "ilab", True, f"ilab 0.26.1 at {folder / 'ilab'}"
+    )
+    (folder / "ilab").unlink()
+    venv_bin = tmp_path / ".ilab-venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    write_executable(venv_bin / "ilab", ILAB_0_26)
+    assert doctor.check_ilab(make_settings()) == doctor.Check(
+        "ilab", True, f"ilab 0.26.1 at {venv_bin / 'ilab'}"
+    )
 
 
 def test_configured_models(make_settings, gguf_file: Path, hf_dir: Path, tmp_path: Path) -> None:
