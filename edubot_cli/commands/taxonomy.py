@@ -36,6 +36,17 @@ class Kind(StrEnum):
     skill = "skill"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _summary(report: Report, cached: str = "") -> str:
+    checked = _count(report.files_checked, "file")
+    return (
+        f"{checked} checked{cached}: {_count(report.errors, 'error')}, {_count(report.warnings, 'warning')}"
+    )
+
+
 @app.command()
 def validate(
     ctx: typer.Context,
@@ -76,9 +87,7 @@ def validate(
     elif output is Format.github:
         for item in report.findings:
             typer.echo(github_line(item))
-        typer.echo(
-            f"{report.files_checked} files checked: {report.errors} errors, {report.warnings} warnings"
-        )
+        typer.echo(_summary(report))
     else:
         _render_table(report)
     if not report.ok:
@@ -112,9 +121,7 @@ def _render_table(report: Report) -> None:
         console.print(table)
     status = "[green]ok[/]" if report.ok else "[red]failed[/]"
     cached = f", {report.cache_hits} from cache" if report.cache_hits else ""
-    console.print(
-        f"{status}: {report.files_checked} files checked{cached}: {report.errors} errors, {report.warnings} warnings"
-    )
+    console.print(f"{status}: {_summary(report, cached)}")
 
 
 def _prompter() -> Prompt | None:

@@ -64,7 +64,7 @@ def test_github_output(tree: Path) -> None:
         "::error file=taxonomy/compositional_skills/lang/questions/qna.yaml,line=2,col=13::"
         "[schema/type] 7 is not of type 'string' at .created_by (hint: write text; quote values YAML would read "
         "as numbers, dates or booleans, or use a `|` block)",
-        "2 files checked: 1 errors, 0 warnings",
+        "2 files checked: 1 error, 0 warnings",
     ]
 
 
@@ -80,13 +80,13 @@ def test_table_output_and_exit_code(tree: Path) -> None:
     assert code == 1
     assert "taxonomy/compositional_skills/lang/questions/qna.yaml:2:13" in out
     assert "schema/type" in out
-    assert out.rstrip().endswith("failed: 2 files checked: 1 errors, 0 warnings")
+    assert out.rstrip().endswith("failed: 2 files checked: 1 error, 0 warnings")
 
 
 def test_clean_tree_exits_0(tree: Path) -> None:
     code, out, _ = run("taxonomy/knowledge", "--no-cache")
     assert code == 0
-    assert out.strip() == "ok: 1 files checked: 0 errors, 0 warnings"
+    assert out.strip() == "ok: 1 file checked: 0 errors, 0 warnings"
 
 
 def test_strict_turns_yamllint_warnings_into_errors(tree: Path) -> None:
