@@ -31,7 +31,7 @@ serve: install ## Serve the chatbot on the embedded CPU model at http://localhos
 
 browser: ## Install Debian's Chromium for the browser tests when it is missing
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
-	@test -x $(CHROMIUM) && $(CHROMIUM) --version
+	@test -x $(CHROMIUM) && $(CHROMIUM) --version 2>/dev/null
 
 test: install browser ## Install, then run the whole test suite
 	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
