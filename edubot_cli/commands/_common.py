@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -11,6 +12,13 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from ..config import Settings
+
+
+class TableOrJson(StrEnum):
+    """``--format`` of the commands that print either a human table or one JSON document."""
+
+    table = "table"
+    json = "json"
 
 
 def settings(ctx: typer.Context, **flags: Any) -> Settings:

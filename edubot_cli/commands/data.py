@@ -8,6 +8,7 @@ import typer
 
 from ..config import describe
 from . import _lab_render
+from ._common import TableOrJson
 from ._common import settings as load
 
 app = typer.Typer(
@@ -86,11 +87,11 @@ def generate(
 def list_datasets(
     ctx: typer.Context,
     datasets_dir: Path | None = typer.Option(None, "--datasets-dir", help=describe("datasets_dir")),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
 ) -> None:
     """List the generated datasets: date, size, record count, and the run that made each.
 
-    Example: edubot data list --json
+    Example: edubot data list --format json
     """
     import json
 
@@ -100,7 +101,7 @@ def list_datasets(
 
     settings = load(ctx, datasets_dir=datasets_dir)
     found = find_datasets(Path(settings.datasets_dir))
-    if as_json:
+    if output is TableOrJson.json:
         rows = [
             {
                 "path": d.relative,

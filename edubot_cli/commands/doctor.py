@@ -6,12 +6,13 @@ import json
 
 import typer
 
+from ._common import TableOrJson
 from ._common import settings as load
 
 
 def doctor(
     ctx: typer.Context,
-    output_format: str = typer.Option("table", "--format", "-f", help="Output: table or json."),
+    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
     strict: bool = typer.Option(
         False, "--strict", help="Exit with code 1 when a required check fails (for scripts and CI)."
     ),
@@ -32,14 +33,9 @@ def doctor(
     from rich.table import Table
 
     from ..doctor import as_json, healthy, run_checks
-    from ..errors import UsageError
 
-    if output_format not in ("table", "json"):
-        raise UsageError(
-            f"--format {output_format!r} is not supported", hint="use --format table or --format json"
-        )
     checks = run_checks(load(ctx))
-    if output_format == "json":
+    if output is TableOrJson.json:
         typer.echo(json.dumps(as_json(checks), indent=2))
     else:
         table = Table(title="edubot doctor", show_lines=False)

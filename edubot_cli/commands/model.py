@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from . import model_train
-from ._common import rich_console, settings
+from ._common import TableOrJson, rich_console, settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -126,16 +126,20 @@ def _print_convert(result: ConvertResult, err: Console) -> None:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
 ) -> None:
     """List the models under the models folder plus the embedded default, with what can serve each.
 
-    Example: edubot model list
+    Examples:
+
+      edubot model list
+
+      edubot model list --format json
     """
     from ..checkpoints.inspect import list_models
 
     infos, notes = list_models(settings(ctx).models_dir)
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps({"models": [_jsonable(i) for i in infos], "notes": notes}, indent=2))
         return
     from rich.markup import escape
@@ -169,17 +173,21 @@ def inspect(
     path: Path = typer.Argument(
         ..., help="A model folder, .bin/.pt/.pth file or .gguf file.", show_default=False
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of text."),
+    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
 ) -> None:
     """Show a model's format, architecture, parameters, dtype, size, shards, tied weights, which engines can
     serve it and anything that would stop vLLM from loading it.
 
-    Example: edubot model inspect models/my-tutor
+    Examples:
+
+      edubot model inspect models/my-tutor
+
+      edubot model inspect models/my-tutor --format json
     """
     from ..checkpoints.inspect import inspect_model
 
     info = inspect_model(path)
-    if as_json:
+    if output is TableOrJson.json:
         typer.echo(json.dumps(_jsonable(info), indent=2))
         return
     from rich.markup import escape

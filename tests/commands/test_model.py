@@ -76,6 +76,13 @@ def test_convert_rejects_an_unknown_dtype(workdir: Path) -> None:
     assert "Invalid value for '--dtype'" in r.output
 
 
+def test_inspect_rejects_an_unknown_format(workdir: Path) -> None:
+    r = invoke("model", "inspect", "run/hf_format/samples_42", "--format", "yaml")
+    assert r.exit_code == 2
+    assert "Invalid value for '--format' / '-f'" in r.output
+    assert "'yaml' is not one of 'table', 'json'" in r.output
+
+
 def test_convert_with_sharding(workdir: Path) -> None:
     r = invoke("model", "convert", "run", "-o", "sharded", "--max-shard-size", "8KB")
     assert r.exit_code == 0, r.output
@@ -85,7 +92,7 @@ def test_convert_with_sharding(workdir: Path) -> None:
 
 def test_list_and_inspect(workdir: Path) -> None:
     assert invoke("model", "convert", "run").exit_code == 0
-    r = invoke("model", "list", "--json")
+    r = invoke("model", "list", "--format", "json")
     assert r.exit_code == 0, r.output
     data = json.loads(r.output)
     names = [m["name"] for m in data["models"]]
@@ -106,6 +113,9 @@ def test_list_and_inspect(workdir: Path) -> None:
     assert "tied weights  yes (lm_head uses the embedding matrix)" in r.output
     assert "servable by   vllm, transformers" in r.output
     assert "vLLM can load it as it is" in r.output
+    r = invoke("model", "inspect", "models/run-samples_42", "-f", "json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output) == first
     r = invoke("model", "inspect", "run/hf_format/samples_42")
     assert "would stop vLLM:" in r.output and "weights are PyTorch pickles (.bin)" in r.output
 

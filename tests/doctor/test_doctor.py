@@ -172,6 +172,7 @@ def test_strict_passes_when_healthy(runner: CliRunner, make_settings, monkeypatc
 
 def test_unknown_format(runner: CliRunner, make_settings) -> None:
     make_settings()
-    result = runner.invoke(app, ["doctor", "--format", "yaml"])
+    result = runner.invoke(app, ["doctor", "--format", "yaml"], env={"COLUMNS": "200"})
     assert result.exit_code == 2
-    assert "--format 'yaml' is not supported" in result.output
+    assert "Invalid value for '--format' / '-f'" in result.output
+    assert "'yaml' is not one of 'table', 'json'" in result.output

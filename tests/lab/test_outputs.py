@@ -99,7 +99,7 @@ def test_data_list_shows_records_and_the_run_that_made_each(
     write(work / "datasets/by-hand/skills_train_msgs_manual.jsonl", 4, 1000)
     [record] = (work / "datasets").glob("edubot-run-*.json")
 
-    result = runner.invoke(app, ["data", "list", "--json"])
+    result = runner.invoke(app, ["data", "list", "--format", "json"])
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
     assert listed["datasets_dir"] == "datasets"
