@@ -53,7 +53,7 @@ def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage
     assert user_turns(engine.requests[-1]) == ["What is photosynthesis?"]
     assert engine.requests[-1]["stream"] is True
 
-    answer.locator(".copy-code").click()
+    answer.get_by_role("button", name="Copy code", exact=True).click()
     expect(answer.locator(".copy-code")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == "print('leaf')\n"
     answer.locator(".copy-msg").click()
@@ -68,6 +68,42 @@ def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage
     expect(page.locator(".msg.user .copy-msg")).to_have_text("Copied")
     assert page.evaluate("window.realClipboard.readText()") == "What is photosynthesis?"
     screenshot(page, "chat-desktop.png")
+
+
+def test_copy_buttons_say_what_they_copy(open_page: OpenPage, backend, engine: StubEngine) -> None:
+    engine.script(Step(chunks=["Roots hold the plant."]), Step(chunks=["Like this:\n\n```\nroot()\n```\n"]))
+    s = open_page(backend.url)
+    page = s.page
+    send(page, "What do roots do?")
+    wait_answer(page, 1)
+    send(page, "Show me")
+    wait_answer(page, 2)
+    names = ["Copy question 1", "Copy answer 1", "Copy question 2", "Copy answer 2"]
+    copy_msg = page.locator(".copy-msg")
+    assert [copy_msg.nth(i).get_attribute("aria-label") for i in range(4)] == names
+    assert copy_msg.all_inner_texts() == ["Copy"] * 4  # the visible word is part of each name
+    for name, text in [
+        ("Copy question 1", "What do roots do?"),
+        ("Copy answer 1", "Roots hold the plant."),
+        ("Copy question 2", "Show me"),
+    ]:
+        page.get_by_role("button", name=name, exact=True).click()
+        assert page.evaluate("navigator.clipboard.readText()") == text
+    page.get_by_role("button", name="Copy answer 2", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == "Like this:\n\n```\nroot()\n```\n"
+    page.get_by_role("button", name="Copy code", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == "root()\n"
+    expect(page.get_by_role("button", name="Copy code", exact=True)).to_have_text("Copied")
+    assert page.get_by_role("button", name="Copy", exact=True).count() == 0
+
+    page.select_option("#lang", "es")
+    assert [copy_msg.nth(i).get_attribute("aria-label") for i in range(4)] == [
+        "Copiar pregunta 1", "Copiar respuesta 1", "Copiar pregunta 2", "Copiar respuesta 2"
+    ]  # fmt: skip
+    assert copy_msg.all_inner_texts() == ["Copiar"] * 4
+    expect(page.get_by_role("button", name="Copiar código", exact=True)).to_have_text("Copiar código")
+    page.get_by_role("button", name="Copiar pregunta 2", exact=True).click()
+    assert page.evaluate("navigator.clipboard.readText()") == "Show me"
 
 
 def test_stop_button_and_escape_cancel_the_engine(open_page: OpenPage, backend, engine: StubEngine) -> None:
@@ -367,20 +403,55 @@ def test_health_indicator_follows_the_engine(open_page: OpenPage, backend, engin
     page.wait_for_selector("#health[data-state='ok']")
 
 
-def test_rate_limit_shows_the_wait(open_page: OpenPage, engine: StubEngine) -> None:
+def test_rate_limit_counts_the_wait_down_then_allows_sending(open_page: OpenPage, engine: StubEngine) -> None:
     from tests.support.live_backend import LiveBackend
 
     with LiveBackend({"rate_limit_per_minute": 1}, [engine.url]) as limited:
-        page = open_page(limited.url, expect_statuses=(429,)).page
+        s = open_page(limited.url, expect_statuses=(429,), fake_clock=True)
+        page = s.page
         send(page, "First")
         wait_answer(page, 1)
+        # From here the page's time moves only when the test moves it.
+        page.clock.pause_at(page.evaluate("Date.now()") + 1000)
         send(page, "Second")
-        page.wait_for_selector("#notice:not([hidden])")
-        notice = page.inner_text("#notice-text")
-        match = re.fullmatch(r"Too many requests\. Wait (\d+) seconds, then try again\.", notice)
-        assert match is not None, notice
-        assert 1 <= int(match.group(1)) <= 60
+        notice = page.locator("#notice-text")
+        expect(notice).to_have_text(re.compile(r"^Too many requests — try again in \d+ s$"))
+        shown = re.fullmatch(r"Too many requests — try again in (\d+) s", notice.inner_text())
+        assert shown is not None
+        wait = int(shown.group(1))
+        assert 3 <= wait <= 60  # Retry-After from the backend's limiter: up to a minute at 1 request/minute
+        assert page.get_attribute("#notice", "aria-live") == "off"  # the seconds are shown, not announced
+        regenerate = page.locator(".msg.user .regenerate")
+        expect(page.locator("#send")).to_be_disabled()
+        expect(regenerate).to_be_disabled()
+
+        page.fill("#prompt", "Third")
+        page.press("#prompt", "Enter")  # refused while the wait runs: the question stays in the box
+        assert page.input_value("#prompt") == "Third"
+        page.clock.run_for(1000)
+        expect(notice).to_have_text(f"Too many requests — try again in {wait - 1} s")
+        page.clock.run_for(1000)
+        expect(notice).to_have_text(f"Too many requests — try again in {wait - 2} s")
+        page.select_option("#lang", "es")  # the next second speaks the new language
+        page.clock.run_for(1000)
+        expect(notice).to_have_text(f"Demasiadas solicitudes — inténtalo de nuevo en {wait - 3} s")
+        page.select_option("#lang", "en")
+        page.clock.run_for((wait - 4) * 1000)
+        expect(notice).to_have_text("Too many requests — try again in 1 s")
+        expect(page.locator("#send")).to_be_disabled()
+        expect(page.locator(".msg.user .regenerate")).to_be_disabled()
+
+        page.clock.run_for(1000)
+        expect(notice).to_have_text("You can send again.")
+        expect(page.locator("#send")).to_be_enabled()
+        expect(page.locator(".msg.user .regenerate")).to_be_enabled()
+        assert page.get_attribute("#notice", "aria-live") is None
+        page.clock.run_for(5000)
+        expect(notice).to_have_text("You can send again.")  # the countdown is over for good
+        chats = [r for r in s.requests if r.url.endswith("/chat")]
+        assert len(chats) == 2
         assert len(engine.requests) == 1
+        assert page.locator(".msg.user .body").all_inner_texts() == ["First", "Second"]
 
 
 def test_unauthorised_asks_for_the_api_key(open_page: OpenPage, engine: StubEngine) -> None:
@@ -389,7 +460,10 @@ def test_unauthorised_asks_for_the_api_key(open_page: OpenPage, engine: StubEngi
     with LiveBackend({"api_key": "s3cret"}, [engine.url]) as locked:
         s = open_page(locked.url, expect_statuses=(401,))
         page = s.page
+        # Asked at start-up; the question is sent without the key all the same.
+        page.wait_for_selector("#key-form:not([hidden])")
         send(page, "Hello?")
+        page.wait_for_function("() => document.querySelectorAll('.msg.user .regenerate').length === 1")
         page.wait_for_selector("#key-form:not([hidden])")
         assert page.inner_text("#notice-text") == (
             "This server needs an API key. Enter it below; it is kept only in this browser tab."
@@ -409,6 +483,38 @@ def test_unauthorised_asks_for_the_api_key(open_page: OpenPage, engine: StubEngi
         assert [r.headers.get("authorization") for r in chats] == [None, "Bearer wrong", "Bearer s3cret"]
         assert page.evaluate("sessionStorage.getItem('edubot.apiKey')") == "s3cret"
         assert "s3cret" not in page.evaluate("JSON.stringify(localStorage)")
+
+
+def test_a_server_that_needs_a_key_asks_for_it_at_start_up(
+    open_page: OpenPage, backend, engine: StubEngine
+) -> None:
+    from tests.support.live_backend import LiveBackend
+
+    info_read = "#temperature[placeholder='server default: 0.7']"  # set once GET / (JSON) has answered
+    with LiveBackend({"api_key": "s3cret"}, [engine.url]) as locked:
+        s = open_page(locked.url)
+        page = s.page
+        expect(page.locator("#key-form")).to_be_visible()
+        expect(page.locator("#notice-text")).to_have_text(
+            "This server needs an API key. Enter it below; it is kept only in this browser tab."
+        )
+        assert page.evaluate("document.activeElement.id") == "api-key"
+        page.fill("#api-key", "s3cret")
+        page.press("#api-key", "Enter")
+        expect(page.locator("#notice")).to_be_hidden()
+        assert page.evaluate("document.activeElement.id") == "prompt"
+        send(page, "Hello?")
+        assert wait_answer(page, 1).locator(".body").inner_text() == "Hello from the stub."
+        chats = [r for r in s.requests if r.url.endswith("/chat")]
+        assert [r.headers.get("authorization") for r in chats] == ["Bearer s3cret"]  # never refused
+
+        load(s)  # the same tab keeps its key: no question asked again
+        page.wait_for_selector(info_read, state="attached")
+        assert page.is_hidden("#notice")
+
+    page = open_page(backend.url).page  # a server without a key never asks
+    page.wait_for_selector(info_read, state="attached")
+    assert page.is_hidden("#notice")
 
 
 def test_bad_request_is_explained(open_page: OpenPage, backend, engine: StubEngine) -> None:

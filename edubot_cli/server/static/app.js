@@ -26,6 +26,7 @@
       message: "Message", placeholder: "Ask a question… (Enter sends, Shift+Enter adds a line, Esc stops)",
       send: "Send", stop: "Stop", regenerate: "Regenerate", edit: "Edit", editLabel: "Edit your question",
       cancel: "Cancel", copy: "Copy", copyCode: "Copy code", copied: "Copied", you: "You", bot: "edubot",
+      copyUser: "Copy question {n}", copyBot: "Copy answer {n}",
       stopped: "Stopped before the end.", empty: "Ask edubot a question to start.",
       stats: "{n} {u} · {r} tokens/s · first token {f} s · total {l} s", token: "token", tokens: "tokens",
       dismiss: "Dismiss",
@@ -33,7 +34,7 @@
       okTitle: "The server and its model engine answer.", downTitle: "The server answers but its model engine does not.",
       offlineTitle: "The edubot server does not answer.",
       e503: "The model engine is not available right now. Try again in a moment.",
-      e429: "Too many requests. Wait {s} seconds, then try again.",
+      e429: "Too many requests — try again in {s} s", e429done: "You can send again.",
       e429now: "Too many requests. Wait a moment, then try again.",
       e401: "This server needs an API key. Enter it below; it is kept only in this browser tab.",
       e401bad: "The server did not accept this API key. Check it and enter it again.",
@@ -60,6 +61,7 @@
       message: "Mensaje", placeholder: "Haz una pregunta… (Intro envía, Mayús+Intro añade una línea, Esc detiene)",
       send: "Enviar", stop: "Detener", regenerate: "Regenerar", edit: "Editar", editLabel: "Edita tu pregunta",
       cancel: "Cancelar", copy: "Copiar", copyCode: "Copiar código", copied: "Copiado", you: "Tú", bot: "edubot",
+      copyUser: "Copiar pregunta {n}", copyBot: "Copiar respuesta {n}",
       stopped: "Detenida antes del final.", empty: "Hazle una pregunta a edubot para empezar.",
       stats: "{n} {u} · {r} tokens/s · primer token {f} s · total {l} s", token: "token", tokens: "tokens",
       dismiss: "Cerrar aviso",
@@ -67,7 +69,7 @@
       okTitle: "El servidor y su motor del modelo responden.", downTitle: "El servidor responde pero su motor del modelo no.",
       offlineTitle: "El servidor de edubot no responde.",
       e503: "El motor del modelo no está disponible ahora. Inténtalo de nuevo en un momento.",
-      e429: "Demasiadas solicitudes. Espera {s} segundos y vuelve a intentarlo.",
+      e429: "Demasiadas solicitudes — inténtalo de nuevo en {s} s", e429done: "Ya puedes volver a enviar.",
       e429now: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
       e401: "Este servidor necesita una clave de API. Escríbela abajo; solo se guarda en esta pestaña.",
       e401bad: "El servidor no aceptó esta clave de API. Revísala y escríbela de nuevo.",
@@ -105,6 +107,7 @@
     stream: null, // {controller, msg} while an answer streams
     editing: false,
     allowSystem: false,
+    waiting: false, // a 429's Retry-After is counting down: nothing is sent until it ends
     defaults: {}, // the server's chat defaults from GET / (JSON)
     lang: pickLanguage(),
   };
@@ -165,7 +168,7 @@
       const box = h("div", { class: "code" });
       pre.replaceWith(box);
       const code = pre.textContent;
-      box.append(copyButton(() => code, t("copyCode"), "copy-code"), pre);
+      box.append(copyButton(() => code, t("copyCode"), "copy-code", t("copyCode")), pre);
     }
   }
 
@@ -184,8 +187,9 @@
     area.remove();
   }
 
-  function copyButton(getText, label, cls) {
-    const btn = h("button", { type: "button", class: `small ${cls}`, text: label });
+  // `name` says what the button copies (several "Copy" buttons on one page are told apart by it).
+  function copyButton(getText, label, cls, name) {
+    const btn = h("button", { type: "button", class: `small ${cls}`, text: label, "aria-label": name });
     btn.addEventListener("click", async () => {
       await copyText(getText());
       btn.textContent = t("copied");
@@ -368,12 +372,14 @@
     const body = h("div", { class: "body" });
     if (msg.role === "user") body.textContent = msg.content;
     else renderMarkdown(body, msg.content);
-    const actions = h("div", { class: "actions" }, copyButton(() => msg.content, t("copy"), "copy-msg"));
+    const nth = conv.messages.slice(0, index + 1).filter((m) => m.role === msg.role).length;
+    const actions = h("div", { class: "actions" },
+      copyButton(() => msg.content, t("copy"), "copy-msg", t(msg.role === "user" ? "copyUser" : "copyBot", { n: nth })));
     if (!state.stream) {
       if (lastUser) actions.append(h("button", { type: "button", class: "small edit", text: t("edit"),
         onclick: () => startEdit(article, index) }));
       if (last) actions.append(h("button", { type: "button", class: "small regenerate", text: t("regenerate"),
-        onclick: regenerate }));
+        disabled: state.waiting, onclick: regenerate }));
     }
     const meta = h("p", { class: "meta" },
       msg.stats && h("span", { class: "stats", text: statsText(msg.stats) }),
@@ -405,12 +411,12 @@
     area.value = conv.messages[index].content;
     const form = h("form", { class: "edit-form" }, area,
       h("div", { class: "row" },
-        h("button", { type: "submit", class: "primary", text: t("send") }),
+        h("button", { type: "submit", class: "primary", text: t("send"), disabled: state.waiting }),
         h("button", { type: "button", text: t("cancel"), onclick: () => { renderMessages(); ui.prompt.focus(); } })));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const text = area.value.trim();
-      if (!text) return;
+      if (!text || state.waiting) return;
       conv.messages.splice(index);
       send(text);
     });
@@ -424,11 +430,12 @@
   }
 
   // ---- notices (inline, human messages) ----------------------------------------------------------------
-  function notify(text, { askKey = false } = {}) {
+  function notify(text, { askKey = false, focus = askKey } = {}) {
     ui["notice-text"].textContent = text;
+    ui.notice.removeAttribute("aria-live"); // role=alert: announced
     ui["key-form"].hidden = !askKey;
     ui.notice.hidden = false;
-    if (askKey) ui["api-key"].focus();
+    if (focus) ui["api-key"].focus();
   }
   const clearNotice = () => { ui.notice.hidden = true; ui["key-form"].hidden = true; };
 
@@ -446,12 +453,40 @@
       case 422: notify(t("e422", { m: message })); break;
       case 429: {
         const wait = retryAfter(res.headers.get("Retry-After"));
-        notify(wait == null ? t("e429now") : t("e429", { s: wait }));
+        if (wait == null) notify(t("e429now"));
+        else countDown(wait);
         break;
       }
       case 503: notify(t("e503")); break;
       default: notify(t("eOther", { c: res.status, m: message }));
     }
+  }
+
+  // The wait counts down each second; sending (Send, Enter, Regenerate, an edit) is off until it reaches zero.
+  // Screen readers hear the first message and the last, not every second.
+  function countDown(seconds) {
+    const end = Date.now() + seconds * 1000;
+    let shown = t("e429", { s: seconds });
+    notify(shown);
+    ui.notice.setAttribute("aria-live", "off");
+    setWaiting(true);
+    clearInterval(state.waitTimer);
+    state.waitTimer = setInterval(() => {
+      const left = Math.ceil((end - Date.now()) / 1000);
+      const mine = ui["notice-text"].textContent === shown; // not replaced by another message
+      if (left > 0) {
+        if (mine) ui["notice-text"].textContent = shown = t("e429", { s: left });
+        return;
+      }
+      clearInterval(state.waitTimer);
+      setWaiting(false);
+      if (mine) notify(t("e429done"));
+    }, 1000);
+  }
+
+  function setWaiting(waiting) {
+    state.waiting = waiting;
+    for (const b of document.querySelectorAll("#send, #messages .regenerate, .edit-form [type=submit]")) b.disabled = waiting;
   }
 
   function retryAfter(value) {
@@ -515,7 +550,7 @@
 
   function regenerate() {
     const conv = current();
-    if (state.stream || !conv.messages.length) return;
+    if (state.stream || state.waiting || !conv.messages.length) return;
     if (conv.messages.at(-1).role === "assistant") conv.messages.pop();
     clearNotice();
     return generate();
@@ -743,6 +778,10 @@
       const info = res.ok ? await res.json() : {};
       state.allowSystem = info.chat?.system_prompt_override === true;
       state.defaults = info.chat || {};
+      // A server that needs a key: ask for it now rather than after a refused question.
+      if (info.chat?.auth_required && !sessionStorage.getItem(KEY)) {
+        notify(t("e401"), { askKey: true, focus: !ui.prompt.value }); // not away from a question being typed
+      }
     } catch {
       state.allowSystem = false; // unknown: keep the server's own system prompt
     }
@@ -755,7 +794,7 @@
   ui.composer.addEventListener("submit", (e) => {
     e.preventDefault();
     const text = ui.prompt.value.trim();
-    if (!text || state.stream) return;
+    if (!text || state.stream || state.waiting) return;
     ui.prompt.value = "";
     send(text);
   });
