@@ -318,7 +318,7 @@ COMMANDS: dict[str, SlashCommand] = {
         SlashCommand("retry", "/retry", "ask the last question again (replaces its answer)", _retry),
         SlashCommand("undo", "/undo", "remove the last question and its answer", _undo),
         SlashCommand(
-            "save", "/save FILE [--force]", "save the conversation as JSON (the web page imports it)", _save
+            "save", "/save [FILE] [--force]", "save the conversation as JSON (the web page imports it)", _save
         ),
         SlashCommand(
             "load", "/load FILE", "load a conversation saved here or exported by the web page", _load

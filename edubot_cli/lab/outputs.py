@@ -85,12 +85,12 @@ def _record_index(root: Path, files: Sequence[Path]) -> dict[Path, StoredRecord]
 
 
 def list_datasets(root: Path) -> list[Dataset]:
-    """The datasets under ``root``, newest first, with record counts and the run that made each."""
+    """The datasets under ``root``, newest first, with record counts and the run that made each.
+
+    A folder that does not exist yet holds no datasets (it is made by the first `data generate`).
+    """
     if not root.is_dir():
-        raise LabError(
-            f"the datasets folder {root} does not exist",
-            hint="run `edubot data generate` first, or pass --datasets-dir",
-        )
+        return []
     files = _dataset_files(root)
     runs = _record_index(root, files)
     found = []

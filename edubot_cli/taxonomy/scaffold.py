@@ -394,7 +394,8 @@ def _check_counts(kind: str, seeds: list[Seed]) -> None:
     if len(seeds) < MIN_SEED_EXAMPLES:
         unit = "contexts" if kind == "knowledge" else "question/answer pairs"
         raise TaxonomyError(
-            f"{len(seeds)} seed examples; InstructLab needs at least {MIN_SEED_EXAMPLES} ({unit})",
+            f"{len(seeds)} seed example{'' if len(seeds) == 1 else 's'}; "
+            f"InstructLab needs at least {MIN_SEED_EXAMPLES} ({unit})",
             hint=f"add more {unit}",
         )
     if kind == "knowledge":

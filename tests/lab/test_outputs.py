@@ -129,10 +129,13 @@ def test_data_list_shows_records_and_the_run_that_made_each(
     assert record.name in table.output and "skills training (messages)" in table.output
 
 
-def test_data_list_of_a_missing_folder_is_an_error(work: Path) -> None:
+def test_data_list_before_any_generate_says_there_is_nothing_yet(work: Path) -> None:
     result = runner.invoke(app, ["data", "list"])
-    assert result.exit_code == 1
-    assert "the datasets folder datasets does not exist" in result.output
+    assert result.exit_code == 0
+    assert "no datasets under datasets yet; run `edubot data generate`" in result.output
+    as_json = runner.invoke(app, ["data", "list", "--format", "json"])
+    assert as_json.exit_code == 0
+    assert json.loads(as_json.output) == {"datasets_dir": "datasets", "datasets": []}
 
 
 def test_data_list_of_an_empty_folder(work: Path) -> None:
