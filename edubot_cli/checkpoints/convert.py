@@ -34,7 +34,7 @@ from .write import (
 )
 
 if TYPE_CHECKING:
-    import torch
+    from .load import LoadedShard
 
 Status = Callable[[str], None]
 """Called with a short description of a step that has no byte count (reading, dequantising)."""
@@ -102,7 +102,7 @@ def convert(
 
         model = dequantise(source.weights[0], status)
         gguf_tensors = model.tensors
-        loader: Callable[[int], Mapping[str, torch.Tensor]] = lambda i: gguf_tensors  # noqa: E731
+        loader: Callable[[int], Mapping[str, Any]] = lambda i: gguf_tensors  # noqa: E731
         n_inputs = 1
         tie = bool(getattr(model.config, "tie_word_embeddings", False))
     else:
@@ -112,9 +112,10 @@ def convert(
         config = _read_config(source.root)
         tie = bool(config.get("tie_word_embeddings", False)) if config else False
         reports: dict[int, tuple[list[str], int]] = {}
+        stored = _read_stored(source.weights) if dtype is None else None
 
-        def loader(i: int) -> Mapping[str, torch.Tensor]:
-            shard = load_shard(source.weights[i])
+        def loader(i: int) -> Mapping[str, Any]:
+            shard = stored[i] if stored is not None else load_shard(source.weights[i])
             reports[i] = (shard.dropped, shard.renamed)
             return shard.tensors
 
@@ -172,6 +173,22 @@ def convert(
         notes=notes,
         warnings=warnings,
     )
+
+
+def _read_stored(paths: list[Path]) -> list[LoadedShard] | None:
+    """Every input file read without torch (zip checkpoints of plain contiguous tensors, copied as they are),
+    or None when one of them needs ``torch.load``."""
+    from .load import load_stored_shard, require_torch
+    from .stored import NotStored
+
+    require_torch()  # the convert extra is required whichever way a file is read
+    shards = []
+    for path in paths:
+        try:
+            shards.append(load_stored_shard(path))
+        except NotStored:
+            return None
+    return shards
 
 
 def _check_target(target: Path, source: Source, force: bool) -> None:

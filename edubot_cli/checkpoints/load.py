@@ -4,20 +4,23 @@ A pickle that needs code to load (anything beyond tensors, containers and plain 
 override. Training checkpoints are unwrapped: nested ``state_dict`` / ``model`` entries, ``module.`` (DDP) and
 ``_orig_mod.`` (torch.compile) prefixes, optimizer / scheduler / RNG entries (dropped and reported). LoRA/PEFT
 weights are refused with directions to merge them first.
+
+Zip-format files (what ``torch.save`` writes since torch 1.6) are first offered to :mod:`.stored`, which reads
+them without torch as byte ranges in the file; whatever it declines goes to ``torch.load``. Both give a mapping
+of names to tensors (or descriptors) and share the unwrapping below.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConvertError, missing_extra
 from .discover import LORA_HINT
-
-if TYPE_CHECKING:
-    import torch
+from .stored import NotStored, StoredTensor, read_checkpoint
 
 MIN_TORCH = (2, 6)
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "network", "weights")
@@ -31,7 +34,8 @@ class LoadedShard:
     """The tensors of one weights file, with the names they will be written under."""
 
     path: Path
-    tensors: dict[str, torch.Tensor]
+    tensors: dict[str, Any]
+    """``torch.Tensor`` memory-mapped by torch, or (from :func:`load_stored_shard`) :class:`StoredTensor`."""
     dropped: list[str] = field(default_factory=list)
     """Non-weight entries left out (optimizer, scheduler, RNG state, counters ...), by their path in the file."""
     renamed: int = 0
@@ -51,6 +55,18 @@ def import_torch() -> Any:
             hint="run `make install` or `pip install 'edubot[convert]'`",
         )
     return torch
+
+
+def require_torch() -> None:
+    """Raise the missing-extra error unless torch is installed, without importing it (which takes a while)."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise missing_extra("torch", "convert")
 
 
 def load_shard(path: Path) -> LoadedShard:
@@ -84,9 +100,23 @@ def load_shard(path: Path) -> LoadedShard:
     return unwrap(obj, path)
 
 
-def unwrap(obj: Any, path: Path) -> LoadedShard:
-    """The model weights inside a loaded checkpoint object, with training leftovers dropped and prefixes removed."""
-    torch = import_torch()
+def load_stored_shard(path: Path) -> LoadedShard:
+    """The weights in one zip-format file as :class:`StoredTensor` descriptors, read without torch.
+
+    Raises :class:`.stored.NotStored` when the file needs ``torch.load`` (:func:`load_shard`)."""
+    obj = read_checkpoint(path)
+    if not isinstance(obj, dict):
+        raise NotStored(f"holds a {type(obj).__name__}")  # torch.load names the real type in the error
+    return unwrap(obj, path, is_tensor=lambda v: isinstance(v, StoredTensor))
+
+
+def unwrap(obj: Any, path: Path, is_tensor: Callable[[Any], bool] | None = None) -> LoadedShard:
+    """The model weights inside a loaded checkpoint object, with training leftovers dropped and prefixes removed.
+
+    ``is_tensor`` tells the tensors from the other values (default: ``torch.Tensor`` instances)."""
+    if is_tensor is None:
+        tensor_type = import_torch().Tensor
+        is_tensor = lambda v: isinstance(v, tensor_type)  # noqa: E731
     if not isinstance(obj, dict):
         raise ConvertError(
             f"{path}: holds a {type(obj).__name__}, not a dictionary of tensors",
@@ -95,12 +125,12 @@ def unwrap(obj: Any, path: Path) -> LoadedShard:
     dropped: list[str] = []
     where = ""
     while True:
-        here = _count_tensors(obj, torch)
+        here = _count_tensors(obj, is_tensor)
         key = next(
             (
                 k
                 for k in WRAPPER_KEYS
-                if isinstance(obj.get(k), dict) and _count_tensors(obj[k], torch, depth=3) > here
+                if isinstance(obj.get(k), dict) and _count_tensors(obj[k], is_tensor, depth=3) > here
             ),
             None,
         )
@@ -112,7 +142,7 @@ def unwrap(obj: Any, path: Path) -> LoadedShard:
     tensors: dict[str, Any] = {}
     renamed = 0
     for raw_key, value in obj.items():
-        if not isinstance(value, torch.Tensor):
+        if not is_tensor(value):
             dropped.append(f"{where}{raw_key}")
             continue
         key = str(raw_key)
@@ -135,14 +165,14 @@ def unwrap(obj: Any, path: Path) -> LoadedShard:
     return LoadedShard(path=path, tensors=tensors, dropped=dropped, renamed=renamed)
 
 
-def _count_tensors(obj: dict[Any, Any], torch: Any, depth: int = 0) -> int:
+def _count_tensors(obj: dict[Any, Any], is_tensor: Callable[[Any], bool], depth: int = 0) -> int:
     """Tensors directly in ``obj`` (``depth`` 0) or also in the dictionaries nested in it, to ``depth`` levels."""
     count = 0
     for v in obj.values():
-        if isinstance(v, torch.Tensor):
+        if is_tensor(v):
             count += 1
         elif depth and isinstance(v, dict):
-            count += _count_tensors(v, torch, depth - 1)
+            count += _count_tensors(v, is_tensor, depth - 1)
     return count
 
 

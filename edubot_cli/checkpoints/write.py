@@ -4,13 +4,20 @@ Input tensors come from a ``ShardLoader`` (one input shard at a time, memory-map
 stays near the size of the largest tensor being converted rather than the model. The safetensors files are
 written directly (8-byte header length, JSON header with ``{"format": "pt"}`` metadata, raw little-endian data),
 then read back one key at a time with ``safe_open`` and compared byte for byte with what was meant to be written.
+
+Tensors described by :class:`.stored.StoredTensor` (zip checkpoints read without torch, dtype kept) need no
+torch at all: their bytes are copied file to file, and each output shard is verified by comparing its bytes
+with the input files' bytes directly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import math
+import mmap
 import os
 import re
 import threading
@@ -21,12 +28,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ConvertError, UsageError
 from .load import import_torch
+from .stored import TORCH_DTYPES, Region, StoredTensor
 
 if TYPE_CHECKING:
     import torch
 
-ShardLoader = Callable[[int], Mapping[str, "torch.Tensor"]]
-"""Returns the tensors of input shard ``i`` (names already normalised)."""
+ShardLoader = Callable[[int], Mapping[str, Any]]
+"""Returns the tensors of input shard ``i`` (names already normalised): ``torch.Tensor`` or
+:class:`StoredTensor`."""
 Progress = Callable[[int, int, str], None]
 """Called with (bytes done, bytes in all, what is happening); writing and verifying each count once."""
 
@@ -76,6 +85,7 @@ def format_size(n: float) -> str:
     return f"{n:.2f} TB"
 
 
+@functools.cache
 def st_dtypes(torch: Any) -> dict[Any, str]:
     """torch dtype -> safetensors dtype name."""
     names = {
@@ -108,11 +118,27 @@ def target_dtype(choice: str) -> Any:
     return {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[choice]
 
 
-def prepare(tensor: torch.Tensor, dtype: Any) -> torch.Tensor:
-    """The tensor as it is written: floating point cast to ``dtype`` (when given), contiguous, on the CPU."""
+def prepare(tensor: Any, dtype: Any) -> Any:
+    """The tensor as it is written: floating point cast to ``dtype`` (when given), contiguous, on the CPU.
+
+    A :class:`StoredTensor` is kept as it is (its bytes are copied from its file) unless it must be cast."""
+    if isinstance(tensor, StoredTensor):
+        if _kept(tensor, dtype):
+            return tensor
+        tensor = tensor.clone()
     if dtype is not None and tensor.is_floating_point() and tensor.dtype != dtype:
         tensor = tensor.to(dtype)
     return tensor.contiguous()
+
+
+def _in_memory(tensor: Any) -> Any:
+    """A ``torch.Tensor`` for ``tensor`` (a :class:`StoredTensor` is read from its file)."""
+    return tensor.clone() if isinstance(tensor, StoredTensor) else tensor
+
+
+def _kept(tensor: Any, dtype: Any) -> bool:
+    """Whether ``tensor`` is a :class:`StoredTensor` written exactly as it is stored (no cast)."""
+    return isinstance(tensor, StoredTensor) and (dtype is None or not tensor.is_floating_point())
 
 
 @dataclass
@@ -177,8 +203,6 @@ def make_plan(
     tie_word_embeddings: bool | None,
 ) -> WritePlan:
     """Decide names, dtypes and shard files from the input shards' metadata (no tensor data is read)."""
-    torch = import_torch()
-    st_names = st_dtypes(torch)
     entries: list[TensorPlan] = []
     seen: dict[str, int] = {}
     dropped: list[str] = []
@@ -204,21 +228,34 @@ def make_plan(
                 notes.append(
                     f"{name} shares storage with {group[0]} but config.json does not tie them: both written"
                 )
-            out_dtype = dtype if (dtype is not None and tensor.is_floating_point()) else tensor.dtype
-            if out_dtype not in st_names:
-                raise ConvertError(
-                    f"tensor {name!r} has dtype {out_dtype}, which safetensors cannot store",
-                    hint="pass --dtype bf16, fp16 or fp32 if it is floating point",
-                )
             numel = tensor.numel()
+            st_name: str
+            itemsize: int
+            if _kept(tensor, dtype):
+                st_name, itemsize = tensor.dtype, tensor.itemsize
+            else:
+                torch = import_torch()
+                st_names = st_dtypes(torch)
+                in_dtype = (
+                    getattr(torch, TORCH_DTYPES[tensor.dtype]) if isinstance(tensor, StoredTensor) else None
+                )
+                out_dtype = (
+                    dtype if (dtype is not None and tensor.is_floating_point()) else in_dtype or tensor.dtype
+                )
+                if out_dtype not in st_names:
+                    raise ConvertError(
+                        f"tensor {name!r} has dtype {out_dtype}, which safetensors cannot store",
+                        hint="pass --dtype bf16, fp16 or fp32 if it is floating point",
+                    )
+                st_name, itemsize = st_names[out_dtype], _itemsize(out_dtype, torch)
             parameters += numel
             entries.append(
                 TensorPlan(
                     name=name,
                     source=i,
-                    dtype=st_names[out_dtype],
+                    dtype=st_name,
                     shape=list(tensor.shape),
-                    nbytes=numel * _itemsize(out_dtype, torch),
+                    nbytes=numel * itemsize,
                 )
             )
         del tensors
@@ -244,13 +281,16 @@ def _itemsize(dtype: Any, torch: Any) -> int:
     return int(torch.empty((), dtype=dtype).element_size())
 
 
-def _alias_groups(tensors: Mapping[str, torch.Tensor]) -> dict[str, list[str]]:
+def _alias_groups(tensors: Mapping[str, Any]) -> dict[str, list[str]]:
     """Names that are the very same view of one storage (tied weights), canonical name first."""
     by_view: dict[tuple[Any, ...], list[str]] = {}
     for name, t in tensors.items():
         if t.numel() == 0:
             continue
-        key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
+        if isinstance(t, StoredTensor):
+            key = t.view_key()
+        else:
+            key = (t.untyped_storage().data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
         by_view.setdefault(key, []).append(name)
     groups: dict[str, list[str]] = {}
     for names in by_view.values():
@@ -300,7 +340,7 @@ class _Inputs:
 
     def __init__(self, plan: WritePlan, load: ShardLoader) -> None:
         self._load = load
-        self._loaded: dict[int, Mapping[str, torch.Tensor]] = {}
+        self._loaded: dict[int, Mapping[str, Any]] = {}
         self._last_use: dict[int, int] = {}
         for k, shard in enumerate(plan.shards):
             for t in shard.tensors:
@@ -308,7 +348,7 @@ class _Inputs:
 
         self.maps = FileMaps()
 
-    def get(self, t: TensorPlan) -> torch.Tensor:
+    def get(self, t: TensorPlan) -> Any:
         if t.source not in self._loaded:
             self._loaded[t.source] = self._load(t.source)
             self.maps.stale = True  # a new file was mapped
@@ -325,60 +365,90 @@ def write_and_verify(
 ) -> None:
     """Write every shard of ``plan`` (and the index) into ``directory``, verifying each shard after writing it.
 
-    Each shard is flushed to disk (fsync) in a background thread while it is read back and compared, so the
-    disk and the comparison work at the same time.
+    Each shard is flushed to disk (fsync) in a background thread while it is read back and compared and the
+    next shards are written, so the disk and the copying and comparing work at the same time; every flush has
+    ended before this returns.
     """
     inputs = _Inputs(plan, load)
     total = 2 * plan.total_bytes
     done = 0
-    for k, shard in enumerate(plan.shards):
-        path = directory / shard.filename
-        what = f"writing {shard.filename}"
-        with open(path, "wb", buffering=0) as f:
-            f.write(header(shard))
-            for t in shard.tensors:
-                for written in _write_tensor(f, prepare(inputs.get(t), dtype), t, inputs.maps):
-                    done += written
-                    progress(done, total, what)
-            with _background_fsync(f.fileno()):
+    flushes = _Flushes()
+    try:
+        for k, shard in enumerate(plan.shards):
+            path = directory / shard.filename
+            what = f"writing {shard.filename}"
+            with open(path, "wb", buffering=0) as f:
+                f.write(header(shard))
+                for t in shard.tensors:
+                    for written in _write_tensor(f, prepare(inputs.get(t), dtype), t, inputs.maps):
+                        done += written
+                        progress(done, total, what)
+                flushes.start(f.fileno())
+            sources = [inputs.get(t) for t in shard.tensors]
+            if all(_kept(s, dtype) for s in sources):
+                done = verify_copied(path, shard, sources, done, total, progress)
+            else:
                 done = verify_shard(
-                    path, shard, lambda t: prepare(inputs.get(t), dtype), done, total, progress
+                    path, shard, lambda t: _in_memory(prepare(inputs.get(t), dtype)), done, total, progress
                 )
-        inputs.release_after(k)
+            inputs.release_after(k)
+        flushes.wait()
+    finally:
+        flushes.join()
     if len(plan.shards) > 1:
         index = directory / INDEX_NAME
         index.write_text(index_json(plan), encoding="utf-8")
         fsync_path(index)
 
 
-@contextlib.contextmanager
-def _background_fsync(fd: int) -> Iterator[None]:
-    """fsync ``fd`` in a thread while the body runs; wait for it (and raise its error) on the way out."""
-    errors: list[OSError] = []
+class _Flushes:
+    """Output files flushed to disk (fsync) in background threads while later shards are written and verified."""
 
-    def sync() -> None:
-        try:
-            os.fsync(fd)
-        except OSError as exc:
-            errors.append(exc)
+    def __init__(self) -> None:
+        self._threads: list[threading.Thread] = []
+        self._errors: list[OSError] = []
 
-    thread = threading.Thread(target=sync, name="edubot-fsync")
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if errors:
-        raise ConvertError(f"cannot flush the output to disk: {errors[0].strerror}", hint="check the disk")
+    def start(self, fd: int) -> None:
+        own = os.dup(fd)  # the caller may close its descriptor before the flush ends
+
+        def sync() -> None:
+            try:
+                os.fsync(own)
+            except OSError as exc:
+                self._errors.append(exc)
+            finally:
+                os.close(own)
+
+        thread = threading.Thread(target=sync, name="edubot-fsync")
+        thread.start()
+        self._threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+
+    def wait(self) -> None:
+        """Wait for every flush; raise the first error."""
+        self.join()
+        if self._errors:
+            raise ConvertError(
+                f"cannot flush the output to disk: {self._errors[0].strerror}", hint="check the disk"
+            )
 
 
-def _write_tensor(f: Any, tensor: torch.Tensor, t: TensorPlan, maps: FileMaps | None = None) -> Iterator[int]:
+def _write_tensor(f: Any, tensor: Any, t: TensorPlan, maps: FileMaps | None = None) -> Iterator[int]:
     """Write the tensor's bytes, yielding how many went out after each chunk.
 
-    A tensor memory-mapped from an input file and written unchanged is copied file to file inside the kernel
-    (``copy_file_range``, as ``cp`` does); anything else is written from memory.
+    A :class:`StoredTensor`, or a tensor memory-mapped from an input file and written unchanged, is copied file
+    to file inside the kernel (``copy_file_range``, as ``cp`` does); anything else is written from memory.
     """
     if tensor.numel() == 0:
+        return
+    if isinstance(tensor, StoredTensor):
+        if tensor.nbytes != t.nbytes:
+            raise ConvertError(f"tensor {t.name!r}: {tensor.nbytes} bytes where {t.nbytes} were planned")
+        yield from _copy_from_file(f, tensor.region, tensor.nbytes)
         return
     data = memoryview(cast(Any, tensor.reshape(-1).view(_uint8()).numpy()))
     if len(data) != t.nbytes:
@@ -405,7 +475,11 @@ def _copy_from_file(f: Any, region: Region, size: int) -> Iterator[int]:
             )
         copied = 0
         while copied < size:
-            n = os.copy_file_range(src, f.fileno(), min(CHUNK, size - copied), region.offset + copied)
+            count = min(CHUNK, size - copied)
+            if hasattr(os, "copy_file_range"):
+                n = os.copy_file_range(src, f.fileno(), count, region.offset + copied)
+            else:
+                n = f.write(os.pread(src, count, region.offset + copied))
             if n <= 0:
                 raise ConvertError(
                     f"{region.path}: ended early while copying a tensor", hint="is the file complete?"
@@ -414,16 +488,6 @@ def _copy_from_file(f: Any, region: Region, size: int) -> Iterator[int]:
             yield n
     finally:
         os.close(src)
-
-
-@dataclass(frozen=True)
-class Region:
-    """Where a tensor's bytes lie in a file."""
-
-    path: str
-    offset: int
-    inode: int
-    device: tuple[int, int]
 
 
 class FileMaps:
@@ -517,6 +581,103 @@ def verify_shard(
             hint="the disk may be full or faulty; nothing was kept — run the conversion again",
         ) from exc
     return done
+
+
+def verify_copied(
+    path: Path, shard: ShardPlan, sources: list[StoredTensor], done: int, total: int, progress: Progress
+) -> int:
+    """Compare ``path`` byte for byte with its header and with the input bytes of each tensor (copied from
+    ``sources``, in the order of ``shard.tensors``); return ``done``."""
+    what = f"verifying {shard.filename}"
+    expected_header = header(shard)
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(_Mapped(path))
+        if out.size != len(expected_header) + shard.nbytes or not out.equal(
+            0, _Bytes(expected_header), 0, len(expected_header)
+        ):
+            raise ConvertError(
+                f"verification failed: {path.name} does not hold the planned header and size",
+                hint="the disk may be full or faulty; nothing was kept — run the conversion again",
+            )
+        inputs: dict[str, _Mapped] = {}
+        position = len(expected_header)
+        for t, source in zip(shard.tensors, sources, strict=True):
+            region = source.region
+            if region.path not in inputs:
+                inputs[region.path] = stack.enter_context(_Mapped(Path(region.path)))
+            for start in range(0, t.nbytes, CHUNK):
+                size = min(CHUNK, t.nbytes - start)
+                if not out.equal(position + start, inputs[region.path], region.offset + start, size):
+                    raise ConvertError(
+                        f"verification failed: tensor {t.name!r} in {path.name} differs from the input",
+                        hint="the disk or memory may be faulty; nothing was kept — run the conversion again",
+                    )
+                done += size
+                progress(done, total, what)
+            position += t.nbytes
+    return done
+
+
+class _Bytes:
+    """Bytes in memory, compared like a mapped file."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def slice(self, offset: int, size: int) -> bytes:
+        return self.data[offset : offset + size]
+
+
+class _Mapped:
+    """A file mapped read-only (copy-on-write, never written), compared with ``memcmp`` without copying."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 — closed in __exit__
+        self.size = os.fstat(self._file.fileno()).st_size
+        self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY) if self.size else None
+        self._buffer: Any = None
+        self.address = 0
+        if self._map is not None:
+            with contextlib.suppress(AttributeError, OSError):
+                self._map.madvise(mmap.MADV_SEQUENTIAL)
+            self._buffer = (ctypes.c_char * self.size).from_buffer(self._map)
+            self.address = ctypes.addressof(self._buffer)
+
+    def __enter__(self) -> _Mapped:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._buffer = None
+        if self._map is not None:
+            self._map.close()
+        self._file.close()
+
+    def slice(self, offset: int, size: int) -> bytes:
+        assert self._map is not None
+        return self._map[offset : offset + size]
+
+    def equal(self, offset: int, other: _Mapped | _Bytes, other_offset: int, size: int) -> bool:
+        if offset + size > self.size:
+            return False
+        if isinstance(other, _Mapped):
+            if other_offset + size > other.size:
+                return False
+            memcmp = _memcmp()
+            if memcmp is not None:
+                return memcmp(self.address + offset, other.address + other_offset, size) == 0
+        return self.slice(offset, size) == other.slice(other_offset, size)
+
+
+@functools.cache
+def _memcmp() -> Any:
+    """libc's memcmp (it runs without the GIL, like the fsync beside it); None where there is no libc."""
+    try:
+        memcmp = ctypes.CDLL(None).memcmp
+    except (OSError, AttributeError):
+        return None
+    memcmp.argtypes = (ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t)
+    memcmp.restype = ctypes.c_int
+    return memcmp
 
 
 def bitwise_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
