@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConvertError, missing_extra
 from .discover import LORA_HINT
-from .stored import NotStored, StoredTensor, read_checkpoint
+from .stored import NotStored, StoredTensor, has_compressed_entries, read_checkpoint
 
 MIN_TORCH = (2, 6)
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "network", "weights")
@@ -74,11 +74,13 @@ def load_shard(path: Path) -> LoadedShard:
     torch = import_torch()
     import pickle
 
+    # torch would map the compressed bytes of a compressed zip entry as if they were the tensor's.
+    mmap = not has_compressed_entries(path)
     try:
         try:
-            obj = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+            obj = torch.load(path, map_location="cpu", mmap=mmap, weights_only=True)
         except RuntimeError as exc:
-            if "mmap" not in str(exc):
+            if not mmap or "mmap" not in str(exc):
                 raise
             # Files written with the legacy (pre-1.6, non-zip) serializer cannot be memory-mapped.
             obj = torch.load(path, map_location="cpu", weights_only=True)

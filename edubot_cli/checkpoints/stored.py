@@ -237,6 +237,16 @@ class _Storages:
         return storage
 
 
+def has_compressed_entries(path: Path) -> bool:
+    """Whether ``path`` is a zip archive with compressed entries, which ``torch.load(mmap=True)`` maps as if
+    they were stored, returning the compressed bytes as tensor data."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(info.compress_type != zipfile.ZIP_STORED for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
 def read_checkpoint(path: Path) -> Any:
     """The object saved in ``path``, with :class:`StoredTensor` in place of tensors; :class:`NotStored` when
     only ``torch.load`` can read it."""

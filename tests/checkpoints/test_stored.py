@@ -200,6 +200,14 @@ def test_compressed_entries_are_declined(tmp_path: Path) -> None:
         read_checkpoint(tmp_path / "z.bin")
 
 
+def test_compressed_file_is_read_correctly_by_the_torch_path(tmp_path: Path) -> None:
+    torch.save({"w": torch.arange(6.0)}, tmp_path / "w.bin")
+    with zipfile.ZipFile(tmp_path / "w.bin") as src, zipfile.ZipFile(tmp_path / "z.bin", "w") as out:
+        for info in src.infolist():
+            out.writestr(info.filename, src.read(info), compress_type=zipfile.ZIP_DEFLATED)
+    assert torch.equal(load.load_shard(tmp_path / "z.bin").tensors["w"], torch.arange(6.0))
+
+
 def test_big_endian_data_is_declined(tmp_path: Path) -> None:
     torch.save({"w": torch.arange(6.0)}, tmp_path / "w.bin")
     with zipfile.ZipFile(tmp_path / "w.bin") as src, zipfile.ZipFile(tmp_path / "b.bin", "w") as out:
