@@ -177,6 +177,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(
             f"cannot read config file {path}: {exc.strerror}", hint="check --config FILE"
         ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start]:#04x})",
+            hint="save the config file as UTF-8",
+        ) from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -210,6 +215,17 @@ def config_file_path(explicit: Path | None = None) -> Path | None:
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
+def _source(name: str, flags: dict[str, Any], path: Path | None, file_values: dict[str, Any]) -> str:
+    """Which layer gave setting ``name`` its value (the highest one that set it)."""
+    if name in flags:
+        return "command-line flag"
+    if f"{ENV_PREFIX}{name.upper()}" in os.environ:
+        return f"{ENV_PREFIX}{name.upper()}"
+    if name in file_values:
+        return str(path)
+    return "default"
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Load settings from every layer; ``overrides`` are command-line flags (``None`` values are ignored)."""
     from pydantic import ValidationError
@@ -231,17 +247,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
-        source = (
-            "command-line flag"
-            if name in flags
-            else f"{ENV_PREFIX}{name.upper()}"
-            if f"{ENV_PREFIX}{name.upper()}" in os.environ
-            else str(path)
-            if name in file_values
-            else "default"
-        )
         raise ConfigError(
-            f"invalid setting {name!r} (from {source}): {err['msg']}",
+            f"invalid setting {name!r} (from {_source(name, flags, path, file_values)}): {err['msg']}",
             hint=describe(name) if name in FIELDS else "see configs/edubot.yaml",
         ) from exc
     finally:

@@ -25,9 +25,7 @@ def settings(ctx: typer.Context, **flags: Any) -> Settings:
     """Settings for this invocation: config file from the root ``--config``, then env, then these flags."""
     from ..config import load_settings
 
-    root = ctx.find_root()
-    config = (root.obj or {}).get("config") if root.obj else None
-    return load_settings(config, **flags)
+    return load_settings((ctx.find_root().obj or {}).get("config"), **flags)
 
 
 def rich_console(stderr: bool = False) -> Console:

@@ -104,6 +104,35 @@ def test_yaml_syntax_error_has_line_and_column(tmp_path: Path) -> None:
     assert re.fullmatch(rf"{re.escape(str(cfg))}:3:1: invalid YAML: .+", info.value.message)
 
 
+def test_config_that_is_not_utf8(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.yaml"
+    cfg.write_bytes(b"port: 8000\nhost: caf\xe9\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert info.value.message == f"{cfg}: not UTF-8 text (byte 20 is 0xe9)"
+    assert info.value.hint == "save the config file as UTF-8"
+
+
+def test_unreadable_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = _write(tmp_path / "c.yaml", "port: 8000\n")
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    with pytest.raises(ConfigError) as info:
+        load_settings(cfg)
+    assert info.value.message == f"cannot read config file {cfg}: Permission denied"
+
+
+def test_source_of_a_bad_value_from_the_default_layer_names_it() -> None:
+    from edubot_cli.config import _source
+
+    assert _source("port", {}, None, {}) == "default"
+    assert _source("port", {"port": 1}, Path("c.yaml"), {"port": 2}) == "command-line flag"
+    assert _source("port", {}, Path("c.yaml"), {"port": 2}) == "c.yaml"
+
+
 def test_config_must_be_a_mapping(tmp_path: Path) -> None:
     cfg = _write(tmp_path / "c.yaml", "- port\n")
     with pytest.raises(ConfigError) as info:
