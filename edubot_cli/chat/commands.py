@@ -9,20 +9,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ChatError
 from .render import Trimmed, render_markdown, status_text
-from .session import Conversation
+from .session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE, Conversation
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-TEMPERATURE_RANGE = (0.0, 2.0)
-MAX_TOKENS_RANGE = (1, 4096)
+Number = TypeVar("Number", int, float)
 
 
 class CommandError(ChatError):
@@ -93,6 +92,15 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
+def _number_in(arg: str, kind: Callable[[str], Number], low: Number, high: Number) -> Number | None:
+    """``arg`` read as ``kind`` when it lies in ``[low, high]``; ``None`` otherwise (NaN included)."""
+    try:
+        value = kind(arg)
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
 def _no_arg(name: str, arg: str) -> None:
     if arg:
         raise CommandError(f"/{name} takes no argument (got {arg!r})", hint="type /help for the list")
@@ -147,11 +155,8 @@ def _temp(ctx: ChatContext, arg: str) -> None:
         current = ctx.conversation.temperature
         _info(ctx, f"temperature {current if current is not None else ctx.default_temperature:g}")
         return
-    try:
-        value = float(arg)
-    except ValueError:
-        value = float("nan")
-    if not low <= value <= high:  # NaN fails too
+    value = _number_in(arg, float, low, high)
+    if value is None:
         raise CommandError(
             f"/temp needs a number from {low:g} to {high:g} (got {arg!r})", hint="e.g. /temp 0.2"
         )
@@ -165,11 +170,8 @@ def _max(ctx: ChatContext, arg: str) -> None:
         current = ctx.conversation.max_tokens
         _info(ctx, f"max tokens {current if current is not None else ctx.default_max_tokens}")
         return
-    try:
-        value = int(arg)
-    except ValueError:
-        value = 0
-    if not low <= value <= high:
+    value = _number_in(arg, int, low, high)
+    if value is None:
         raise CommandError(
             f"/max needs a whole number from {low} to {high} (got {arg!r})", hint="e.g. /max 256"
         )
@@ -267,18 +269,12 @@ def _md(ctx: ChatContext, arg: str) -> None:
     answers = ctx.conversation.answers()
     if not answers:
         raise CommandError("no answer to show yet")
-    if not arg:
-        index = len(answers)
-    else:
-        try:
-            index = int(arg)
-        except ValueError:
-            index = 0
-        if not 1 <= index <= len(answers):
-            raise CommandError(
-                f"/md needs an answer number from 1 to {len(answers)} (got {arg!r})",
-                hint="/md alone shows the last",
-            )
+    index = _number_in(arg, int, 1, len(answers)) if arg else len(answers)
+    if index is None:
+        raise CommandError(
+            f"/md needs an answer number from 1 to {len(answers)} (got {arg!r})",
+            hint="/md alone shows the last",
+        )
     render_markdown(ctx.console, answers[index - 1].content)
 
 
@@ -313,8 +309,18 @@ COMMANDS: dict[str, SlashCommand] = {
         SlashCommand(
             "system", "/system [TEXT]", "show or set the system prompt (--default resets it)", _system
         ),
-        SlashCommand("temp", "/temp [X]", "show or set the temperature (0 to 2)", _temp),
-        SlashCommand("max", "/max [N]", "show or set the maximum answer length in tokens (1 to 4096)", _max),
+        SlashCommand(
+            "temp",
+            "/temp [X]",
+            "show or set the temperature ({:g} to {:g})".format(*TEMPERATURE_RANGE),
+            _temp,
+        ),
+        SlashCommand(
+            "max",
+            "/max [N]",
+            "show or set the maximum answer length in tokens ({} to {})".format(*MAX_TOKENS_RANGE),
+            _max,
+        ),
         SlashCommand("retry", "/retry", "ask the last question again (replaces its answer)", _retry),
         SlashCommand("undo", "/undo", "remove the last question and its answer", _undo),
         SlashCommand(

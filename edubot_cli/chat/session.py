@@ -20,6 +20,9 @@ FORMAT_VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_TITLE = "New conversation"
 STAT_FIELDS = ("completion_tokens", "tokens_per_second", "ttft_seconds", "latency_seconds")
+# What a conversation's settings accept (the backend's /chat limits).
+TEMPERATURE_RANGE = (0.0, 2.0)
+MAX_TOKENS_RANGE = (1, 4096)
 
 
 def now_iso() -> str:
@@ -186,18 +189,22 @@ class Conversation:
         settings = data.get("settings")
         if not isinstance(settings, dict):
             raise bad("'settings'", "an object")
+        low_t, high_t = TEMPERATURE_RANGE
         temperature = settings.get("temperature")
         if temperature is not None and (
             isinstance(temperature, bool)
             or not isinstance(temperature, int | float)
-            or not 0 <= temperature <= 2
+            or not low_t <= temperature <= high_t
         ):
-            raise bad("'settings.temperature'", "a number from 0 to 2 or null")
+            raise bad("'settings.temperature'", f"a number from {low_t:g} to {high_t:g} or null")
+        low_m, high_m = MAX_TOKENS_RANGE
         max_tokens = settings.get("max_tokens")
         if max_tokens is not None and (
-            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= 4096
+            isinstance(max_tokens, bool)
+            or not isinstance(max_tokens, int)
+            or not low_m <= max_tokens <= high_m
         ):
-            raise bad("'settings.max_tokens'", "an integer from 1 to 4096 or null")
+            raise bad("'settings.max_tokens'", f"an integer from {low_m} to {high_m} or null")
         raw_messages = data.get("messages")
         if not isinstance(raw_messages, list):
             raise bad("'messages'", "an array")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ..chat.session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from ..config import describe
 from ._common import settings
 
@@ -32,15 +33,15 @@ def chat(
     temperature: float | None = typer.Option(
         None,
         "--temperature",
-        min=0.0,
-        max=2.0,
+        min=TEMPERATURE_RANGE[0],
+        max=TEMPERATURE_RANGE[1],
         help="Sampling temperature (default: the temperature setting).",
     ),
     max_tokens: int | None = typer.Option(
         None,
         "--max-tokens",
-        min=1,
-        max=4096,
+        min=MAX_TOKENS_RANGE[0],
+        max=MAX_TOKENS_RANGE[1],
         help="Longest answer in tokens (default: the max_tokens setting).",
     ),
     model: str | None = typer.Option(
