@@ -87,14 +87,25 @@ def test_unknown_command_and_bad_arguments_print_one_line_and_go_on(
     run_repl: RunRepl, stub_engine: StubEngine
 ) -> None:
     run = run_repl(
-        "/frobnicate", "/temp hot", "/temp 2.5", "/max 0", "/max lots", "/new now", "/md 1", "still here?"
+        "/frobnicate",
+        "/temp hot",
+        "/temp 2.5",
+        "/temp nan",
+        "/max 0",
+        "/max lots",
+        "/max 2.5",
+        "/new now",
+        "/md 1",
+        "still here?",
     )
     assert normal(run.lines[1:]) == [
         "error: unknown command /frobnicate (type /help for the list)",
         "error: /temp needs a number from 0 to 2 (got 'hot') (e.g. /temp 0.2)",
         "error: /temp needs a number from 0 to 2 (got '2.5') (e.g. /temp 0.2)",
+        "error: /temp needs a number from 0 to 2 (got 'nan') (e.g. /temp 0.2)",
         "error: /max needs a whole number from 1 to 4096 (got '0') (e.g. /max 256)",
         "error: /max needs a whole number from 1 to 4096 (got 'lots') (e.g. /max 256)",
+        "error: /max needs a whole number from 1 to 4096 (got '2.5') (e.g. /max 256)",
         "error: /new takes no argument (got 'now') (type /help for the list)",
         "error: no answer to show yet",
         "Hello from the stub.",
