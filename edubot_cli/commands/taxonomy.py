@@ -36,8 +36,8 @@ class Kind(StrEnum):
     skill = "skill"
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _count(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {plural or noun + 's'}"
 
 
 def _summary(report: Report, cached: str = "") -> str:
@@ -238,7 +238,7 @@ def _render_tree(result: TaxonomyStats, stats: bool) -> None:
             if key not in branches:
                 branches[key] = branches[key[:-1]].add(escape(parts[depth - 1]))
         version = f"v{leaf.version}" if leaf.version is not None else "v?"
-        detail = f"{leaf.kind} {version}, {leaf.seed_examples} seed examples"
+        detail = f"{leaf.kind} {version}, {_count(leaf.seed_examples, 'seed example')}"
         if stats:
             detail += f", {leaf.qna_pairs} Q&A, {leaf.words} words ({leaf.context_words} context)"
         if not leaf.readable:
@@ -247,7 +247,7 @@ def _render_tree(result: TaxonomyStats, stats: bool) -> None:
     console = rich_console()
     console.print(tree)
     totals = result.totals()
-    line = f"{totals['leaves']} leaves, {totals['seed_examples']} seed examples"
+    line = f"{_count(totals['leaves'], 'leaf', 'leaves')}, {_count(totals['seed_examples'], 'seed example')}"
     if stats:
-        line += f", {totals['qna_pairs']} Q&A pairs, {totals['words']} words"
+        line += f", {_count(totals['qna_pairs'], 'Q&A pair')}, {_count(totals['words'], 'word')}"
     console.print(line)

@@ -62,7 +62,17 @@ def test_tree_and_stats(tree: Path) -> None:
     stats = CliRunner().invoke(app, ["taxonomy", "list", "--stats"])
     assert "africa knowledge v3, 5 seed examples, 15 Q&A" in stats.stdout
     assert "broken compositional_skill, unreadable: run `edubot taxonomy validate`" in stats.stdout
-    assert "Q&A pairs" in stats.stdout.splitlines()[-1]
+    assert stats.stdout.splitlines()[-1] == "3 leaves, 11 seed examples, 21 Q&A pairs, 519 words"
+
+
+def test_one_of_each_is_singular(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    write_leaf(tmp_path / "taxonomy", "compositional_skills/lang/one", skill_text(examples=1))
+    result = CliRunner().invoke(app, ["taxonomy", "list", "--stats"])
+    assert result.exit_code == 0
+    assert "one compositional_skill v3, 1 seed example, 1 Q&A, 24 words (0 context)" in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 leaf, 1 seed example, 1 Q&A pair, 24 words"
 
 
 def test_missing_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
