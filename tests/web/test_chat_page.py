@@ -398,9 +398,11 @@ def test_health_indicator_follows_the_engine(open_page: OpenPage, backend, engin
     engine.healthy = False
     page.clock.run_for(30_000)
     page.wait_for_selector("#health[data-state='down']")
+    assert page.inner_text("#health-text") == "Engine down"
     engine.healthy = True
     page.clock.run_for(30_000)
     page.wait_for_selector("#health[data-state='ok']")
+    assert page.inner_text("#health-text") == "Connected"
 
 
 def test_rate_limit_counts_the_wait_down_then_allows_sending(open_page: OpenPage, engine: StubEngine) -> None:
