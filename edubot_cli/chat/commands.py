@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..errors import ChatError
 from .render import Trimmed, render_markdown, status_text
-from .session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE, Conversation
+from .session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE, ChatDefaults, Conversation
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,9 +36,7 @@ class ChatContext(Protocol):
     model: str
     multiline: bool
     session_file: Path | None
-    default_system: str | None
-    default_temperature: float
-    default_max_tokens: int
+    defaults: ChatDefaults
     target: str
 
     def answer(self) -> None:
@@ -137,7 +135,7 @@ def _system(ctx: ChatContext, arg: str) -> None:
     conversation = ctx.conversation
     if not arg:
         if conversation.system is None:
-            _info(ctx, f"system prompt (default): {ctx.default_system or '(none)'}")
+            _info(ctx, f"system prompt (default): {ctx.defaults.system_prompt or '(none)'}")
         else:
             _info(ctx, f"system prompt: {conversation.system}")
         return
@@ -152,8 +150,7 @@ def _system(ctx: ChatContext, arg: str) -> None:
 def _temp(ctx: ChatContext, arg: str) -> None:
     low, high = TEMPERATURE_RANGE
     if not arg:
-        current = ctx.conversation.temperature
-        _info(ctx, f"temperature {current if current is not None else ctx.default_temperature:g}")
+        _info(ctx, f"temperature {ctx.defaults.temperature_for(ctx.conversation):g}")
         return
     value = _number_in(arg, float, low, high)
     if value is None:
@@ -167,8 +164,7 @@ def _temp(ctx: ChatContext, arg: str) -> None:
 def _max(ctx: ChatContext, arg: str) -> None:
     low, high = MAX_TOKENS_RANGE
     if not arg:
-        current = ctx.conversation.max_tokens
-        _info(ctx, f"max tokens {current if current is not None else ctx.default_max_tokens}")
+        _info(ctx, f"max tokens {ctx.defaults.max_tokens_for(ctx.conversation)}")
         return
     value = _number_in(arg, int, low, high)
     if value is None:
@@ -237,10 +233,8 @@ def _stats(ctx: ChatContext, arg: str) -> None:
     conversation = ctx.conversation
     questions = sum(1 for m in conversation.messages if m.role == "user")
     answers = conversation.answers()
-    temperature = (
-        conversation.temperature if conversation.temperature is not None else ctx.default_temperature
-    )
-    max_tokens = conversation.max_tokens if conversation.max_tokens is not None else ctx.default_max_tokens
+    temperature = ctx.defaults.temperature_for(conversation)
+    max_tokens = ctx.defaults.max_tokens_for(conversation)
     system = "default" if conversation.system is None else f"custom, {len(conversation.system)} characters"
     lines = [
         f"conversation: {conversation.title} ({_count(questions, 'question')}, {_count(len(answers), 'answer')})",

@@ -7,7 +7,6 @@ keeps the conversation; Ctrl-C at the prompt clears the line; Ctrl-D or ``/quit`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +21,7 @@ from ..errors import ChatError, EdubotError
 from . import commands
 from .client import ChatClient, ContextOverflowError
 from .render import AnswerView
-from .session import Conversation
+from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input
@@ -50,15 +49,6 @@ def open_history(path: Path | None = None) -> tuple[History, str | None]:
     except OSError as exc:
         return InMemoryHistory(), f"input history not kept: cannot write {path} ({exc.strerror})"
     return FileHistory(str(path)), None
-
-
-@dataclass
-class ChatDefaults:
-    """What applies when the conversation does not choose: from the config file, environment and flags."""
-
-    system_prompt: str | None
-    temperature: float
-    max_tokens: int
 
 
 def describe_error(exc: EdubotError) -> str:
@@ -89,9 +79,7 @@ class ChatRepl:
         self.plain = plain
         self.multiline = False
         self.session_file: Path | None = None
-        self.default_system = defaults.system_prompt
-        self.default_temperature = defaults.temperature
-        self.default_max_tokens = defaults.max_tokens
+        self.defaults = defaults
         self.target = client.url
         self._quit = False
         self._prompt: PromptSession[str] = PromptSession(
@@ -175,10 +163,10 @@ class ChatRepl:
         stopped = False
         try:
             with self.client.stream_chat(
-                conversation.api_messages(self.default_system),
+                conversation.api_messages(self.defaults.system_prompt),
                 model=self.model,
-                temperature=self._temperature(),
-                max_tokens=self._max_tokens(),
+                temperature=self.defaults.temperature_for(conversation),
+                max_tokens=self.defaults.max_tokens_for(conversation),
             ) as stream:
                 view.start()
                 try:
@@ -218,11 +206,3 @@ class ChatRepl:
             self.info(
                 "stopped before the answer began (/retry asks again)" if stopped else "the answer was empty"
             )
-
-    def _temperature(self) -> float:
-        value = self.conversation.temperature
-        return self.default_temperature if value is None else value
-
-    def _max_tokens(self) -> int:
-        value = self.conversation.max_tokens
-        return self.default_max_tokens if value is None else value

@@ -12,8 +12,8 @@ from typing import IO, TYPE_CHECKING
 from ..errors import ChatError, UsageError
 from .client import ChatClient, ContextOverflowError
 from .render import AnswerView, make_console
-from .repl import ChatDefaults, ChatRepl, open_history
-from .session import Conversation
+from .repl import ChatRepl, open_history
+from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -146,14 +146,12 @@ def ask_once(
     """Stream the answer to one question to ``console`` (no status line) and return it."""
     conversation.add("user", question.strip())
     view = AnswerView(console, plain=plain, status=False)
-    temperature = conversation.temperature if conversation.temperature is not None else defaults.temperature
-    max_tokens = conversation.max_tokens if conversation.max_tokens is not None else defaults.max_tokens
     try:
         with client.stream_chat(
             conversation.api_messages(defaults.system_prompt),
             model=model,
-            temperature=temperature,
-            max_tokens=max_tokens,
+            temperature=defaults.temperature_for(conversation),
+            max_tokens=defaults.max_tokens_for(conversation),
         ) as stream:
             view.start()
             for delta in stream:

@@ -30,6 +30,21 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@dataclass(frozen=True)
+class ChatDefaults:
+    """What applies when the conversation does not choose: from the config file, environment and flags."""
+
+    system_prompt: str | None
+    temperature: float
+    max_tokens: int
+
+    def temperature_for(self, conversation: Conversation) -> float:
+        return self.temperature if conversation.temperature is None else conversation.temperature
+
+    def max_tokens_for(self, conversation: Conversation) -> int:
+        return self.max_tokens if conversation.max_tokens is None else conversation.max_tokens
+
+
 @dataclass
 class AnswerStats:
     """Figures measured for one streamed answer; ``None`` when unknown."""

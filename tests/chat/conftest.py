@@ -16,8 +16,8 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from edubot_cli.chat.client import ChatClient
-from edubot_cli.chat.repl import ChatDefaults, ChatRepl
-from edubot_cli.chat.session import Conversation
+from edubot_cli.chat.repl import ChatRepl
+from edubot_cli.chat.session import ChatDefaults, Conversation
 from tests.support.stub_engine import StubEngine
 
 DEFAULTS = ChatDefaults(system_prompt="Be brief.", temperature=0.7, max_tokens=512)

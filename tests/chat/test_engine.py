@@ -15,9 +15,9 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
 from edubot_cli.chat.client import ChatClient, ContextOverflowError
-from edubot_cli.chat.repl import ChatDefaults, ChatRepl
+from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.runner import ChatOptions, chat_target
-from edubot_cli.chat.session import Conversation
+from edubot_cli.chat.session import ChatDefaults, Conversation
 from edubot_cli.config import load_settings
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(240)]
