@@ -111,6 +111,16 @@ def test_answer_cut_off_mid_stream_fails(stub_engine: StubEngine) -> None:
     assert err.splitlines()[0] == f"error: the connection to {stub_engine.url}/v1/chat/completions broke off"
 
 
+def test_an_empty_answer_fails(stub_engine: StubEngine) -> None:
+    stub_engine.script(Step(chunks=[]))
+    code, out, err = chat("--engine-url", stub_engine.url, "-q", "hi")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"error: {stub_engine.url}/v1/chat/completions sent an empty answer",
+        "hint: try again, or raise --max-tokens",
+    ]
+
+
 def test_one_shot_context_overflow(stub_engine: StubEngine) -> None:
     stub_engine.script(Step(status=400, error_message=OVERFLOW))
     code, _, err = chat("--engine-url", stub_engine.url, "-q", "long question")
