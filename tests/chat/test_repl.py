@@ -438,3 +438,15 @@ def test_status_line_says_when_the_token_limit_cut_the_answer() -> None:
         "Once upon a",
         "3 tokens · N tokens/s · first token N s · N s · cut at the token limit (/max)",
     ]
+
+
+def test_an_empty_answer_is_said_and_the_question_waits_for_retry(
+    run_repl: RunRepl, stub_engine: StubEngine
+) -> None:
+    stub_engine.script(Step(chunks=[]))
+    run = run_repl("hi", "/retry")
+    assert normal(run.lines[1:]) == ["the answer was empty", "Hello from the stub.", STATUS]
+    assert [(m.role, m.content) for m in run.repl.conversation.messages] == [
+        ("user", "hi"),
+        ("assistant", "Hello from the stub."),
+    ]
