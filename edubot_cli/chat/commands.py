@@ -15,8 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..errors import ChatError
+from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from .render import Trimmed, render_markdown, status_text
-from .session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE, ChatDefaults, Conversation
+from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
     from rich.console import Console

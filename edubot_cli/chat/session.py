@@ -14,15 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChatError
+from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 
 FORMAT_NAME = "edubot-conversation"
 FORMAT_VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_TITLE = "New conversation"
 STAT_FIELDS = ("completion_tokens", "tokens_per_second", "ttft_seconds", "latency_seconds")
-# What a conversation's settings accept (the backend's /chat limits).
-TEMPERATURE_RANGE = (0.0, 2.0)
-MAX_TOKENS_RANGE = (1, 4096)
 
 
 def now_iso() -> str:

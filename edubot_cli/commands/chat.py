@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..chat.session import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+from ..chat import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from ..config import describe
 from ._common import settings
 
