@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import socket
 import tarfile
 from pathlib import Path
 
@@ -158,3 +159,16 @@ def test_check_reports_missing_and_changed_files(tmp_path: Path, capsys: pytest.
     err = capsys.readouterr().err
     assert f"{tmp_path / 'marked.min.js'}: missing" in err
     assert main(["--check", "--dest", str(vendor_js.VENDOR_DIR)]) == 0
+
+
+def test_unreachable_registry_fails_with_the_url_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        registry_url = f"http://127.0.0.1:{sock.getsockname()[1]}"  # bound, not listening: refused
+        assert main(["--dest", str(tmp_path), "--registry", registry_url]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith(f"Error: Cannot download {registry_url}/marked/-/marked-18.2.1.tgz: ")
+    assert err[1:] == ["Hint: Check the network or pass --registry with a mirror."]
+    assert list(tmp_path.iterdir()) == []
