@@ -36,7 +36,6 @@ class Engine:
     in_flight: int = 0
     model: str | None = None  # the first model id the engine announces
     models: list[str] = field(default_factory=list)
-    last_error: str | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -61,7 +60,6 @@ class EnginePool:
             self.engines.append(Engine(url, Client(url, timeout=timeout, connect_timeout=min(timeout, 10.0))))
         self._turn = 0
         self._health_task: asyncio.Task[None] | None = None
-        self.on_health: list[Any] = []  # callbacks(engine) after each check
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -97,16 +95,12 @@ class EnginePool:
             ids = [
                 str(m["id"]) for m in json.loads(body).get("data", []) if isinstance(m, dict) and "id" in m
             ]
-        except (UpstreamError, ValueError, TypeError, AttributeError) as exc:
+        except (UpstreamError, ValueError, TypeError, AttributeError):
             engine.healthy = False
-            engine.last_error = str(exc) or type(exc).__name__
         else:
             engine.healthy = True
-            engine.last_error = None
             engine.models = ids
             engine.model = ids[0] if ids else engine.model
-        for callback in self.on_health:
-            callback(engine)
         return engine.healthy
 
     async def check_all(self) -> list[bool]:
@@ -158,9 +152,8 @@ class EnginePool:
             try:
                 try:
                     response = await engine.client.send(method, path, content, timeout)
-                except ConnectFailed as exc:
+                except ConnectFailed:
                     engine.healthy = False
-                    engine.last_error = str(exc)
                     continue
                 except ReadTimeout as exc:
                     wait = self.timeout if timeout is None else timeout
