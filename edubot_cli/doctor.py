@@ -160,10 +160,10 @@ def check_models(settings: Settings) -> list[Check]:
 
 
 def check_port(host: str, port: int, name: str, flag: str) -> Check:
-    from .engines.process import bind_listener
+    from .engines.process import check_port_free
 
     try:
-        bind_listener(host, port, flag).close()
+        check_port_free(host, port, flag)
     except EdubotError as exc:
         return Check(name, False, exc.message, hint=exc.hint or "", required=True)
     return Check(name, True, f"{host}:{port} is free", required=True)

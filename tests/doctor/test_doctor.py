@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import doctor
+from edubot_cli.engines.process import free_port
 from edubot_cli.main import app
 from tests.support.engine_fakes import write_executable
 
@@ -27,12 +28,6 @@ def test_everything_the_default_serve_needs_is_here(make_settings, no_nvidia_smi
     assert checks["embedded model"].detail.endswith("SmolLM2-135M-Instruct.Q4_1.gguf (94 MiB)")
     assert checks["llama_cpp"].detail.startswith("llama_cpp_python ")
     assert doctor.healthy(list(checks.values()))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_gpu_found(make_settings, fake_nvidia_smi) -> None:
@@ -126,9 +121,10 @@ def test_busy_port(make_settings) -> None:
         held.listen()
         port = held.getsockname()[1]
         checks = by_name(doctor.run_checks(make_settings(port=port, engine_port=port)))
-    for name in ("backend port", "engine port"):
+    for name, flag in (("backend port", "--port"), ("engine port", "--engine-port")):
         assert not checks[name].ok
         assert checks[name].detail == f"port {port} on 127.0.0.1 is already in use"
+        assert checks[name].hint.endswith(f"or choose another with {flag}")
     assert not doctor.healthy(list(checks.values()))
 
 
