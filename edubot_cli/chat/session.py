@@ -6,14 +6,13 @@ The terminal chat saves and loads this format; the web page exports and imports 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import ChatError
+from ..fileio import write_atomic
 from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 
 FORMAT_NAME = "edubot-conversation"
@@ -235,18 +234,12 @@ class Conversation:
     def save(self, path: Path) -> None:
         """Write the conversation to ``path`` atomically (temp file in the same folder, then rename)."""
         text = json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
-        folder = path.parent if str(path.parent) else Path(".")
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+            write_atomic(path, text)
         except OSError as exc:
-            raise ChatError(f"cannot write {path}: {exc.strerror}", hint="check the folder exists") from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise ChatError(f"cannot write {path}: {exc.strerror}", hint="check the path") from exc
+            raise ChatError(
+                f"cannot write {path}: {exc.strerror}", hint="check the folder exists and is writable"
+            ) from exc
 
     @classmethod
     def load(cls, path: Path) -> Conversation:

@@ -14,16 +14,15 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
 import sys
 import tarfile
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from edubot_cli.errors import EdubotError
+from edubot_cli.fileio import write_atomic
 
 DEFAULT_REGISTRY = "https://registry.npmjs.org"
 VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
@@ -133,19 +132,6 @@ def extract(pin: Pin, tarball: bytes, source: str) -> dict[str, bytes]:
     return out
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; the files are served to every browser
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def vendor(
     dest: Path = VENDOR_DIR,
     registry: str = DEFAULT_REGISTRY,
@@ -168,7 +154,8 @@ def vendor(
             http.close()
     written = []
     for name, data in files.items():
-        _write_atomic(dest / name, data)
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(dest / name, data, mode=0o644)  # served to every browser
         written.append(dest / name)
     return written
 

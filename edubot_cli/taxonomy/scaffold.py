@@ -12,9 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import tempfile
 import textwrap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from typing import Any
 import yaml
 
 from ..errors import TaxonomyError, UsageError
+from ..fileio import write_atomic
 from . import checks, schema
 from .findings import ERROR, Finding
 
@@ -488,19 +487,6 @@ def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixP
     return leaf, text, attribution
 
 
-def _atomic_write(target: Path, text: str) -> None:
-    handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def add_leaf(
     request: AddRequest,
     taxonomy_root: Path,
@@ -539,7 +525,12 @@ def add_leaf(
         raise TaxonomyError(
             f"cannot create {directory}: a file is in the way", hint="choose another path"
         ) from None
-    _atomic_write(attribution_path, attribution)
-    _atomic_write(qna, text)
+    for path, content in ((attribution_path, attribution), (qna, text)):
+        try:
+            write_atomic(path, content)
+        except OSError as exc:
+            raise TaxonomyError(
+                f"cannot write {path}: {exc.strerror}", hint="check the folder's permissions"
+            ) from exc
     outcome.written = True
     return outcome

@@ -182,6 +182,26 @@ def test_refuses_to_overwrite_without_force(project: Path) -> None:
     ]  # no temp files left
 
 
+def test_a_failed_write_is_one_clear_error_and_keeps_the_old_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    args = ["knowledge/geo/africa", "--from", str(source), *KNOWLEDGE_FLAGS]
+    assert invoke(*args)[0] == 0
+    qna = project / "taxonomy/knowledge/geo/africa/qna.yaml"
+    before = qna.read_text()
+
+    def full_disk(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("edubot_cli.fileio.os.fsync", full_disk)
+    code, _, err = invoke(*args, "--force")
+    assert code == 1
+    assert "cannot write taxonomy/knowledge/geo/africa/attribution.txt: No space left on device" in err
+    assert qna.read_text() == before
+    assert sorted(p.name for p in qna.parent.iterdir()) == ["attribution.txt", "qna.yaml"]
+
+
 @pytest.mark.parametrize(
     ("path", "kind", "message"),
     [
