@@ -21,19 +21,29 @@ CODES: dict[int, str] = {
 
 
 class ApiError(Exception):
-    """An error answer: HTTP ``status``, a stable ``code`` and a human ``message`` (plus optional headers)."""
+    """An error answer: HTTP ``status``, a stable ``code`` and a human ``message`` (plus optional headers, and
+    for a validation error the ``field`` it is about)."""
 
     def __init__(
-        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.headers = headers or {}
+        self.field = field
 
     def payload(self) -> dict[str, dict[str, str]]:
-        return error_payload(self.code, self.message)
+        payload = error_payload(self.code, self.message)
+        if self.field is not None:
+            payload["error"]["field"] = self.field
+        return payload
 
     def body(self) -> bytes:
         return json.dumps(self.payload()).encode()

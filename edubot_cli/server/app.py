@@ -101,10 +101,7 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        failure = validation_failure(list(exc.errors()), metrics)
-        if isinstance(failure, ApiError):
-            return respond(failure)
-        return JSONResponse(failure[0], status_code=failure[1])
+        return respond(validation_failure(list(exc.errors()), metrics))
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -22,7 +22,7 @@ from .security import ASGIApp, Message, Receive, Scope, Send, send_error
 from .state import Backend
 
 
-def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError | tuple[dict[str, Any], int]:
+def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError:
     """The answer for pydantic/FastAPI validation ``errors``: 400 for a body that is not JSON, else 422 naming
     the field(s)."""
     invalid_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
@@ -35,7 +35,7 @@ def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError | tuple[
     parts = [f"{field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     field = field_name(tuple(errors[0].get("loc", ()))) if errors else "body"
-    return {"error": {"code": "validation_error", "message": "; ".join(parts) + more, "field": field}}, 422
+    return ApiError(422, "; ".join(parts) + more, field=field)
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
@@ -71,11 +71,7 @@ class FastLane:
         try:
             body = model.model_validate_json(raw)
         except ValidationError as exc:
-            failure = validation_failure(list(exc.errors()), self.state.metrics)
-            if isinstance(failure, ApiError):
-                await send_error(send, failure)
-            else:
-                await _send_json(send, failure[1], failure[0])
+            await send_error(send, validation_failure(list(exc.errors()), self.state.metrics))
             return
         try:
             call = handler(body, raw)
@@ -97,12 +93,3 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body"):
             break
     return b"".join(chunks)
-
-
-async def _send_json(send: Send, status: int, payload: Any) -> None:
-    import json
-
-    body = json.dumps(payload).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
