@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 from edubot_cli import serving
 from edubot_cli.engines.base import Engine
 from edubot_cli.engines.process import EngineProcess, free_port
-from edubot_cli.errors import ConfigError, EngineError
+from edubot_cli.errors import ConfigError, EngineError, MissingDependencyError
 from edubot_cli.main import app
 from tests.support.engine_fakes import Recorder, fake_spec
 from tests.support.stub_engine import StubEngine
@@ -186,3 +187,12 @@ def test_sigterm_while_the_engine_loads_stops_it(make_settings, monkeypatch, tmp
     assert outcome == serving.ServeOutcome("terminated", "fake")
     assert recorder.events == ["started fake", "waiting", "stopping fake"]
     assert not engine.running()
+
+
+def test_serve_without_the_serve_extra_names_it(make_settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(sys.modules, "edubot_cli.server.app", raising=False)
+    monkeypatch.setitem(sys.modules, "fastapi", None)
+    with pytest.raises(MissingDependencyError) as info:
+        serving.serve(make_settings(engine_urls=["http://127.0.0.1:9"], port=free_port()))
+    assert info.value.message == "fastapi is not installed (it comes with the 'serve' extra)"
+    assert info.value.hint == "run `make install` or `pip install 'edubot[serve]'`"
