@@ -54,6 +54,14 @@ class NotStored(Exception):
     """The checkpoint needs ``torch.load`` (the reason says why)."""
 
 
+class _Sealed:
+    """A stand-in the pickle may hold but never alter: BUILD would otherwise write straight into the instance
+    (past ``frozen``), undoing the checks made when it was created."""
+
+    def __setstate__(self, state: Any) -> None:
+        raise NotStored(f"the pickle alters a {type(self).__name__}")
+
+
 @dataclass(frozen=True)
 class Region:
     """Where a tensor's bytes lie in a file."""
@@ -65,7 +73,7 @@ class Region:
 
 
 @dataclass(frozen=True)
-class StoredTensor:
+class StoredTensor(_Sealed):
     """A contiguous tensor in a checkpoint file, described but not read."""
 
     dtype: str
@@ -108,12 +116,12 @@ class StoredTensor:
 
 
 @dataclass(frozen=True)
-class _StorageType:
+class _StorageType(_Sealed):
     name: str
 
 
 @dataclass(frozen=True)
-class _Storage:
+class _Storage(_Sealed):
     key: str
     dtype: str
     itemsize: int
