@@ -56,6 +56,9 @@ class ChatResponse(BaseModel):
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    field: str | None = Field(
+        None, description="Validation errors only: the field concerned, e.g. `message`."
+    )
 
 
 class ErrorResponse(BaseModel):

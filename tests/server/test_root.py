@@ -98,6 +98,7 @@ def test_docs_and_openapi(stub_engine: StubEngine, live_backend: MakeBackend) ->
         "/v1/models",
         "/v1/chat/completions",
     } <= set(spec["paths"])
+    assert set(spec["components"]["schemas"]["ErrorDetail"]["properties"]) == {"code", "message", "field"}
 
 
 def test_the_packaged_page_is_served_when_present(stub_engine: StubEngine, live_backend: MakeBackend) -> None:
