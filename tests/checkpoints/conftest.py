@@ -58,6 +58,15 @@ def tiny_model(tie: bool = False, seed: int = 0) -> Any:
     return model.eval()
 
 
+def trained_linear() -> tuple[Any, Any]:
+    """A small Linear layer and its AdamW optimizer after one step (so the optimizer state holds tensors)."""
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters())
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    return model, opt
+
+
 def save_tokenizer(directory: Path) -> None:
     """A WordLevel tokenizer over a tiny vocabulary, saved as tokenizer.json + tokenizer_config.json."""
     specials = ["<unk>", "<s>", "</s>", "<|user|>", "<|assistant|>", "<|system|>", "<|end|>"]

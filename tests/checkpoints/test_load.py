@@ -13,6 +13,8 @@ from edubot_cli.checkpoints import load
 from edubot_cli.checkpoints.load import load_shard
 from edubot_cli.errors import ConvertError, MissingDependencyError
 
+from .conftest import trained_linear
+
 torch = pytest.importorskip("torch")
 
 
@@ -38,10 +40,7 @@ def test_legacy_non_zip_file_still_loads(tmp_path: Path) -> None:
 
 
 def test_training_checkpoint_is_unwrapped_and_leftovers_reported(tmp_path: Path) -> None:
-    model = torch.nn.Linear(3, 2)
-    opt = torch.optim.AdamW(model.parameters())
-    model(torch.ones(1, 3)).sum().backward()
-    opt.step()
+    model, opt = trained_linear()
     checkpoint = {
         "epoch": 3,
         "global_step": 1200,

@@ -18,7 +18,7 @@ from edubot_cli.checkpoints.stored import NotStored, StoredTensor, read_checkpoi
 from edubot_cli.checkpoints.write import make_plan, write_and_verify
 from edubot_cli.errors import ConvertError
 
-from .conftest import Tiny, load_converted, logits, tiny_model, write_sharded_bin
+from .conftest import Tiny, load_converted, logits, tiny_model, trained_linear, write_sharded_bin
 from .test_load import Evil
 
 torch = pytest.importorskip("torch")
@@ -101,10 +101,7 @@ def test_descriptors_match_the_tensors(tmp_path: Path) -> None:
 
 
 def test_training_checkpoint_is_unwrapped_like_the_torch_path(tmp_path: Path) -> None:
-    model = torch.nn.Linear(3, 2)
-    opt = torch.optim.AdamW(model.parameters())
-    model(torch.ones(1, 3)).sum().backward()
-    opt.step()
+    model, opt = trained_linear()
     checkpoint = {
         "epoch": 3,
         "model": {"module._orig_mod." + k: v for k, v in model.state_dict().items()},
