@@ -151,7 +151,7 @@ def _rebuild_tensor_v2(
         n != 1 and s != math.prod(size[i + 1 :]) for i, (n, s) in enumerate(zip(size, stride, strict=True))
     ):
         raise NotStored("a non-contiguous tensor")
-    if storage_offset < 0 or (numel and storage_offset + numel > storage.numel):
+    if numel and storage_offset + numel > storage.numel:
         raise NotStored("a tensor outside its storage")
     region = storage.region
     return StoredTensor(

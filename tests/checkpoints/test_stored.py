@@ -262,34 +262,54 @@ def test_source_changed_after_copying_is_a_verification_error(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
 
 
-def _pickle_with_build_on(target: bytes) -> bytes:
-    """``{"w": tensor}`` over a 1-element storage, with a BUILD opcode applied to ``target`` (b"storage": the
-    storage stand-in, given numel 1000; b"tensor": the tensor stand-in, given shape (1000,))."""
+def _hand_pickle(build_on: bytes = b"", offset: bytes = b"K\x00", size: bytes = b"K\x01\x85") -> bytes:
+    """``{"w": tensor}`` over a 1-element F32 storage, written opcode by opcode: the tensor's storage offset
+    and size as given, and a BUILD opcode applied to ``build_on`` (b"storage": the storage stand-in, given
+    numel 1000; b"tensor": the tensor stand-in, given shape (1000,))."""
     storage = b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpuK\x01tQ"
-    if target == b"storage":
+    if build_on == b"storage":
         storage += b"}X\x05\x00\x00\x00numelM\xe8\x03sb"
-    tensor = b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage + b"K\x00K\x01\x85K\x01\x85\x89}tR"
-    if target == b"tensor":
+    tensor = b"ctorch._utils\n_rebuild_tensor_v2\n(" + storage + offset + size + b"K\x01\x85\x89}tR"
+    if build_on == b"tensor":
         tensor += b"}X\x05\x00\x00\x00shapeM\xe8\x03\x85sb"
     return b"\x80\x02}X\x01\x00\x00\x00w" + tensor + b"s."
 
 
-@pytest.mark.parametrize("target", [b"storage", b"tensor"])
-def test_pickle_cannot_rewrite_a_checked_stand_in(tmp_path: Path, target: bytes) -> None:
-    with zipfile.ZipFile(tmp_path / "w.bin", "w") as out:
-        out.writestr("archive/data.pkl", _pickle_with_build_on(target))
+def _write_hand_checkpoint(path: Path, pickled: bytes) -> Path:
+    with zipfile.ZipFile(path, "w") as out:
+        out.writestr("archive/data.pkl", pickled)
         out.writestr("archive/byteorder", b"little")
         out.writestr("archive/data/0", b"\x00\x00\x80?")
+    return path
+
+
+@pytest.mark.parametrize("target", [b"storage", b"tensor"])
+def test_pickle_cannot_rewrite_a_checked_stand_in(tmp_path: Path, target: bytes) -> None:
+    path = _write_hand_checkpoint(tmp_path / "w.bin", _hand_pickle(build_on=target))
     name = {b"storage": "_Storage", b"tensor": "StoredTensor"}[target]
     with pytest.raises(NotStored, match=f"the pickle alters a {name}$"):
-        read_checkpoint(tmp_path / "w.bin")
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    ("offset", "size", "reason"),
+    [
+        (b"K\x01", b"K\x01\x85", "a tensor outside its storage"),
+        (b"K\x00", b"K\x02\x85", "a tensor outside its storage"),
+        (b"J\xff\xff\xff\xff", b"K\x01\x85", "a tensor with an unusual size or stride"),
+        (b"K\x00", b"J\xff\xff\xff\xff\x85", "a tensor with an unusual size or stride"),
+    ],
+    ids=["offset-past-end", "size-past-end", "negative-offset", "negative-size"],
+)
+def test_tensor_not_within_its_storage_is_declined(
+    tmp_path: Path, offset: bytes, size: bytes, reason: str
+) -> None:
+    path = _write_hand_checkpoint(tmp_path / "w.bin", _hand_pickle(offset=offset, size=size))
+    with pytest.raises(NotStored, match=f"^{reason}$"):
+        read_checkpoint(path)
 
 
 def test_well_formed_hand_written_pickle_is_read(tmp_path: Path) -> None:
-    with zipfile.ZipFile(tmp_path / "w.bin", "w") as out:
-        out.writestr("archive/data.pkl", _pickle_with_build_on(b"none"))
-        out.writestr("archive/byteorder", b"little")
-        out.writestr("archive/data/0", b"\x00\x00\x80?")
-    w = read_checkpoint(tmp_path / "w.bin")["w"]
+    w = read_checkpoint(_write_hand_checkpoint(tmp_path / "w.bin", _hand_pickle()))["w"]
     assert (w.dtype, w.shape, w.nbytes) == ("F32", (1,), 4)
     assert torch.equal(w.clone(), torch.ones(1))
