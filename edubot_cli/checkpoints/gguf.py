@@ -94,11 +94,6 @@ class GGUFHeader:
     def architecture(self) -> str:
         return str(self.metadata.get("general.architecture", "unknown"))
 
-    @property
-    def main_type(self) -> str:
-        """The ggml type holding the most tensors (e.g. Q4_1)."""
-        return max(self.tensor_types, key=lambda k: self.tensor_types[k]) if self.tensor_types else "?"
-
 
 def read_header(path: Path) -> GGUFHeader:
     """Parse a GGUF file's metadata and tensor table (no numpy, no gguf package)."""

@@ -46,10 +46,6 @@ class Ilab:
     path: Path
     version: str
 
-    @property
-    def version_tuple(self) -> tuple[int, int, int]:
-        return parse_version(self.version) or (0, 0, 0)
-
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
     """The first ``X.Y.Z`` in ``text`` (``ilab --version`` prints ``ilab, version 0.26.1``)."""

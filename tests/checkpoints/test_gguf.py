@@ -26,7 +26,7 @@ def test_header_of_the_embedded_model() -> None:
     header = read_header(EMBEDDED)
     assert (header.version, header.architecture, header.tensors) == (3, "llama", 272)
     assert header.parameters == 134_515_008
-    assert header.main_type == "Q4_1"
+    assert header.tensor_types == {"Q8_0": 1, "F32": 61, "Q4_1": 210}
     assert header.metadata["llama.block_count"] == 30
     assert header.metadata["tokenizer.ggml.tokens"] == "<49152 values>"
 

@@ -27,7 +27,7 @@ def script(path: Path, body: str) -> Path:
 
 def test_version_from_the_setting(fake_ilab: FakeIlab) -> None:
     ilab = find_ilab(load_settings())
-    assert (ilab.path, ilab.version, ilab.version_tuple) == (fake_ilab.path, "0.26.1", (0, 26, 1))
+    assert (ilab.path, ilab.version, parse_version(ilab.version)) == (fake_ilab.path, "0.26.1", (0, 26, 1))
 
 
 def test_found_on_path(fake_ilab: FakeIlab, monkeypatch: pytest.MonkeyPatch) -> None:
