@@ -71,6 +71,19 @@ class Region:
     inode: int
     device: tuple[int, int]
 
+    def open(self) -> int:
+        """A read-only descriptor of the file, checked to be the one the region was found in."""
+        from ..errors import ConvertError
+
+        fd = os.open(self.path, os.O_RDONLY)
+        st = os.fstat(fd)
+        if (st.st_ino, (os.major(st.st_dev), os.minor(st.st_dev))) != (self.inode, self.device):
+            os.close(fd)
+            raise ConvertError(
+                f"{self.path} changed while it was being converted", hint="run the conversion again"
+            )
+        return fd
+
 
 @dataclass(frozen=True)
 class StoredTensor(_Sealed):
@@ -104,7 +117,7 @@ class StoredTensor(_Sealed):
         from .load import import_torch
 
         torch = import_torch()
-        with open(self.region.path, "rb") as f:
+        with open(self.region.open(), "rb") as f:
             f.seek(self.region.offset)
             data = bytearray(f.read(self.nbytes))
         if len(data) != self.nbytes:

@@ -466,13 +466,8 @@ def _write_tensor(f: Any, tensor: Any, t: TensorPlan, maps: FileMaps | None = No
 
 
 def _copy_from_file(f: Any, region: Region, size: int) -> Iterator[int]:
-    src = os.open(region.path, os.O_RDONLY)
+    src = region.open()
     try:
-        st = os.fstat(src)
-        if (st.st_ino, os.major(st.st_dev), os.minor(st.st_dev)) != (region.inode, *region.device):
-            raise ConvertError(
-                f"{region.path} changed while it was being converted", hint="run the conversion again"
-            )
         copied = 0
         while copied < size:
             count = min(CHUNK, size - copied)

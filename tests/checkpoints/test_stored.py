@@ -313,3 +313,16 @@ def test_well_formed_hand_written_pickle_is_read(tmp_path: Path) -> None:
     w = read_checkpoint(_write_hand_checkpoint(tmp_path / "w.bin", _hand_pickle()))["w"]
     assert (w.dtype, w.shape, w.nbytes) == ("F32", (1,), 4)
     assert torch.equal(w.clone(), torch.ones(1))
+
+
+def test_file_replaced_after_reading_is_refused_not_read(tmp_path: Path) -> None:
+    torch.save({"w": torch.arange(6.0)}, tmp_path / "w.bin")
+    w = read_checkpoint(tmp_path / "w.bin")["w"]
+    torch.save({"w": torch.zeros(6)}, tmp_path / "new.bin")
+    (tmp_path / "new.bin").replace(tmp_path / "w.bin")
+    with pytest.raises(ConvertError) as info:
+        w.clone()
+    assert (info.value.message, info.value.hint) == (
+        f"{(tmp_path / 'w.bin').resolve()} changed while it was being converted",
+        "run the conversion again",
+    )
