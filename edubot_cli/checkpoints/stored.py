@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConvertError
+
 FLOATING = frozenset({"F64", "F32", "F16", "BF16"})
 STORAGE_TYPES = {
     "DoubleStorage": ("F64", 8),
@@ -73,8 +75,6 @@ class Region:
 
     def open(self) -> int:
         """A read-only descriptor of the file, checked to be the one the region was found in."""
-        from ..errors import ConvertError
-
         fd = os.open(self.path, os.O_RDONLY)
         st = os.fstat(fd)
         if (st.st_ino, (os.major(st.st_dev), os.minor(st.st_dev))) != (self.inode, self.device):
