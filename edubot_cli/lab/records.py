@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabError
+from ..fileio import write_atomic
 
 RECORD_PREFIX = "edubot-run-"
 RECORD_FORMAT = 1
@@ -109,11 +109,7 @@ def write_record(path: Path, record: dict[str, Any]) -> Path:
     """Write ``record`` as indented JSON atomically (temp file + rename)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            json.dump(record, stream, indent=2)
-            stream.write("\n")
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(record, indent=2) + "\n")
     except OSError as exc:
         raise LabError(
             f"cannot write the run record {path}: {exc.strerror}", hint="check the folder"

@@ -150,3 +150,17 @@ def test_failed_runs_are_marked(fake_ilab: FakeIlab, taxonomy: Path, work: Path)
     assert runner.invoke(app, ["data", "generate"]).exit_code == 1
     datasets = list_datasets(work / "datasets")
     assert {d.run_exit_code for d in datasets} == {1}
+
+
+def test_a_run_record_that_cannot_be_written_is_a_lab_error(tmp_path: Path) -> None:
+    from edubot_cli.lab.records import write_record
+
+    blocker = tmp_path / "datasets"
+    blocker.write_text("a file where the folder should be")
+    with pytest.raises(LabError) as info:
+        write_record(blocker / "run.json", {"exit_code": 0})
+    assert info.value.message == f"cannot write the run record {blocker / 'run.json'}: File exists"
+    assert blocker.read_text() == "a file where the folder should be"
+    written = write_record(tmp_path / "ok" / "run.json", {"exit_code": 0})
+    assert json.loads(written.read_text()) == {"exit_code": 0}
+    assert sorted(p.name for p in written.parent.iterdir()) == ["run.json"]
