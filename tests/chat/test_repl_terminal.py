@@ -109,6 +109,7 @@ def test_ctrl_c_stops_the_answer_cancels_upstream_and_keeps_the_session(
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert messages[2]["content"].startswith("Counting: 1 2 3")  # the part received was kept
     assert messages[3]["content"] == "thanks"
+    assert stub_engine.wait_completed(1)
     assert stub_engine.completed == 1
     assert terminal.close() == 0
 

@@ -106,6 +106,14 @@ class StubEngine:
         with self._cond:
             return self._cond.wait_for(lambda: self.cancelled >= n, timeout=timeout)
 
+    def wait_completed(self, n: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until at least ``n`` replies were sent to the end; False on timeout.
+
+        The client may read the whole reply a moment before the stub counts it, so tests wait rather than read.
+        """
+        with self._cond:
+            return self._cond.wait_for(lambda: self.completed >= n, timeout=timeout)
+
     def wait_requests(self, n: int = 1, timeout: float = 5.0) -> bool:
         """Wait until at least ``n`` chat requests have arrived; False on timeout."""
         with self._cond:

@@ -35,6 +35,7 @@ def test_non_stream_reply_with_usage(stub_engine: StubEngine) -> None:
     assert reply["choices"][0]["finish_reason"] == "stop"
     assert reply["usage"] == {"prompt_tokens": 2, "completion_tokens": 4, "total_tokens": 6}
     assert stub_engine.requests == [BODY]
+    assert stub_engine.wait_completed(1)
     assert stub_engine.completed == 1
 
 
