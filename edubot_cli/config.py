@@ -56,7 +56,17 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "served_model_name": ("edubot", "Model name the engine announces and clients ask for."),
     "engine_port": (0, "Port for the engine on 127.0.0.1; 0 picks a free one."),
     "ready_timeout": (600.0, "Seconds to wait for a started engine to become ready."),
-    "context_length": (2048, "Context window (llama-cpp --n_ctx, vLLM --max-model-len)."),
+    "context_length": (2048, "Context window per request (llama-cpp: per slot; vLLM --max-model-len)."),
+    "threads": (0, "llama-cpp: CPU threads; 0 means one per physical core."),
+    "parallel": (
+        0,
+        "Requests the engine works on at once (llama-cpp slots, vLLM --max-num-seqs); 0 means 16 for "
+        "llama-cpp and the engine's own default otherwise.",
+    ),
+    "max_queue": (64, "Requests that may wait for a free engine slot; beyond that the backend answers 503."),
+    "max_restarts": (5, "Engine restarts allowed within restart_window before `edubot serve` gives up."),
+    "restart_window": (300.0, "Seconds over which max_restarts is counted."),
+    "llama_server": (None, "Path of a llama-server binary; empty means the one `edubot engine build` made."),
     "gpu_memory_utilization": (0.9, "vLLM: fraction of GPU memory to use."),
     "dtype": ("auto", "vLLM: weight dtype (auto, bfloat16, float16, float32)."),
     "tensor_parallel_size": (1, "vLLM: GPUs per node to split each layer over."),
@@ -104,6 +114,12 @@ class Settings:
     engine_port: int
     ready_timeout: float
     context_length: int
+    threads: int
+    parallel: int
+    max_queue: int
+    max_restarts: int
+    restart_window: float
+    llama_server: Path | None
     gpu_memory_utilization: float
     dtype: str
     tensor_parallel_size: int
@@ -135,6 +151,11 @@ def _settings_class() -> type[BaseSettings]:
         "temperature": {"ge": 0, "le": 2},
         "ready_timeout": {"gt": 0},
         "context_length": {"ge": 256},
+        "threads": {"ge": 0, "le": 1024},
+        "parallel": {"ge": 0, "le": 1024},
+        "max_queue": {"ge": 0},
+        "max_restarts": {"ge": 0},
+        "restart_window": {"gt": 0},
         "gpu_memory_utilization": {"gt": 0, "le": 1},
         "tensor_parallel_size": {"ge": 1},
         "pipeline_parallel_size": {"ge": 1},

@@ -91,6 +91,55 @@ def check_embedded_model() -> Check:
     return Check("embedded model", True, f"{path} ({size:.0f} MiB)", required=True)
 
 
+def check_engine(settings: Settings, *, smoke: bool = True) -> list[Check]:
+    """The llama-server binary (which build, for which CPU), its threads and slots, and, with ``smoke``, one
+    generated token through it on this CPU (a build this CPU cannot run dies here with SIGILL, not in class)."""
+    from .engines.llama_build import PROFILES, cpu_flags, find_binary, missing_cpu_flags
+    from .engines.llama_cpp import slots, threads
+
+    try:
+        binary, info = find_binary(settings.llama_server)
+    except EdubotError as exc:
+        return [Check("llama-server", False, exc.message, hint=exc.hint or "", required=True)]
+    what = f"{binary}" + (f" ({info.version}, {info.profile})" if info else " (built elsewhere)")
+    checks = [Check("llama-server", True, what, required=True)]
+    if info is not None and info.profile in PROFILES:
+        missing = missing_cpu_flags(PROFILES[info.profile], cpu_flags())
+        if missing:
+            checks[0] = Check(
+                "llama-server",
+                False,
+                f"{what}: this CPU lacks {', '.join(missing)}",
+                hint="rebuild: `edubot engine build --force --cpu x86-64-v2`",
+                required=True,
+            )
+            return checks
+    cores = "physical cores" if not settings.threads else "the threads setting"
+    checks.append(
+        Check(
+            "threads / slots",
+            True,
+            f"{threads(settings)} threads ({cores}), {slots(settings)} slots x {settings.context_length} "
+            f"tokens, up to {settings.max_queue} waiting",
+        )
+    )
+    if smoke:
+        from .engines.lifecycle import one_token
+
+        embedded = settings.model_copy(update={"engine": "llama-cpp", "model": None, "engine_urls": []})
+        try:
+            seconds, token = one_token(embedded)
+        except EdubotError as exc:
+            what = exc.message.splitlines()[0].split("; last lines of ")[0]
+            return [*checks, Check("engine runs", False, what, hint=exc.hint or "", required=True)]
+        checks.append(
+            Check(
+                "engine runs", True, f"one token ({token!r}) in {seconds:.1f} s, start to stop", required=True
+            )
+        )
+    return checks
+
+
 def check_ilab(settings: Settings) -> Check:
     """ilab found the way `data generate` and `model train` find it (ilab_path, PATH, .ilab-venv), with its version."""
     from .lab.ilab import find_ilab
@@ -169,21 +218,14 @@ def check_port(host: str, port: int, name: str, flag: str) -> Check:
     return Check(name, True, f"{host}:{port} is free", required=True)
 
 
-def run_checks(settings: Settings) -> list[Check]:
-    """Every check, in the order the table shows them."""
+def run_checks(settings: Settings, *, smoke: bool = True) -> list[Check]:
+    """Every check, in the order the table shows them (``smoke``: also generate a token with the engine)."""
     checks = [
         check_python(),
         _package("fastapi", "fastapi", "fastapi", "serve", required=True, purpose="the backend"),
         _package("uvicorn", "uvicorn", "uvicorn", "serve", required=True, purpose="the backend"),
-        _package(
-            "llama_cpp",
-            "llama_cpp",
-            "llama_cpp_python",
-            "serve",
-            required=True,
-            purpose="the default CPU engine",
-        ),
         check_embedded_model(),
+        *check_engine(settings, smoke=smoke),
         check_gpu(),
         _package("vllm", "vllm", "vllm", "gpu", required=False, purpose="the GPU engine"),
         _package(

@@ -6,6 +6,19 @@ import os
 import tempfile
 from pathlib import Path
 
+CACHE_ENV = "EDUBOT_CACHE_DIR"
+
+
+def cache_dir() -> Path:
+    """edubot's cache folder: ``$EDUBOT_CACHE_DIR``, else platformdirs' user cache directory
+    (``$XDG_CACHE_HOME/edubot`` on Linux). Validation verdicts and the engine build live here."""
+    explicit = os.environ.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("edubot", appauthor=False))
+
 
 def _default_mode(path: Path) -> int:
     # mkstemp creates 0600 files; keep an existing file's mode, else use what open() would give (0666 - umask).

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
-from .commands import chat, data, doctor, model, serve, taxonomy
+from .commands import chat, data, doctor, engine, model, serve, taxonomy
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
 
 
@@ -65,6 +65,7 @@ app = typer.Typer(
 app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(data.app, name="data")
 app.add_typer(model.app, name="model")
+app.add_typer(engine.app, name="engine")
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("doctor")(doctor.doctor)

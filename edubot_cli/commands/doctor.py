@@ -16,11 +16,18 @@ def doctor(
     strict: bool = typer.Option(
         False, "--strict", help="Exit with code 1 when a required check fails (for scripts and CI)."
     ),
+    quick: bool = typer.Option(
+        False,
+        "--quick",
+        help="Skip the one-token run of the engine (about a second with the embedded model).",
+    ),
 ) -> None:
-    """Check what edubot needs: Python, GPU/CUDA, vllm, llama_cpp, transformers, ilab, models, ports.
+    """Check what edubot needs: Python, the llama-server build (and one token through it), threads and slots,
+    GPU/CUDA, vllm, transformers, ilab, models, ports.
 
     Each line says ✅ or ❌ with a hint. Required checks are those the default `edubot serve` needs; the others
     matter for the GPU engine, conversion and ilab. Exits 0 unless --strict is given and a required check fails.
+    An engine that dies on this CPU is named with its signal (SIGILL: rebuild it with `edubot engine build`).
 
     Examples:
 
@@ -34,7 +41,7 @@ def doctor(
 
     from ..doctor import as_json, healthy, run_checks
 
-    checks = run_checks(load(ctx))
+    checks = run_checks(load(ctx), smoke=not quick)
     if output is TableOrJson.json:
         typer.echo(json.dumps(as_json(checks), indent=2))
     else:

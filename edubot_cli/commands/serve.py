@@ -50,6 +50,12 @@ class _ConsoleObserver:
             f"[bold green]edubot is serving at {url}[/]  (web chat, /chat, /v1, /docs; Ctrl-C stops)"
         )
 
+    def engine_status(self, status: str, detail: str) -> None:
+        from rich.markup import escape
+
+        style = {"ok": "green", "restarting": "yellow"}.get(status, "red")
+        self.console.print(f"[{style}]{escape(detail)}[/]")
+
     def engine_log(self, line: str) -> None:
         self.console.print(line, markup=False, highlight=False, style="dim")
 
@@ -84,6 +90,9 @@ def serve(
         False, "--engine-log", help="Show the engine's output live (it is always logged)."
     ),
     context_length: int | None = typer.Option(None, "--context-length", help=describe("context_length")),
+    threads: int | None = typer.Option(None, "--threads", "-t", help=describe("threads")),
+    parallel: int | None = typer.Option(None, "--parallel", help=describe("parallel")),
+    max_queue: int | None = typer.Option(None, "--max-queue", help=describe("max_queue")),
     served_model_name: str | None = typer.Option(
         None, "--served-model-name", help=describe("served_model_name")
     ),
@@ -106,8 +115,9 @@ def serve(
 ) -> None:
     """Serve the chatbot: start an engine, then the backend with the web chat page, JSON API and OpenAI /v1.
 
-    With no --model, the embedded SmolLM2 model is served on CPU with llama-cpp. Arguments after `--` go to the
-    engine unchanged. Ctrl-C (or SIGTERM) stops the backend and the engine.
+    With no --model, the embedded SmolLM2 is served on CPU by llama.cpp's llama-server (all physical cores).
+    Up to --parallel requests run at once; up to --max-queue more wait in line. An engine that dies is restarted.
+    Arguments after `--` go to the engine unchanged. Ctrl-C (or SIGTERM) stops the backend and the engine.
 
     Examples:
 
@@ -117,7 +127,9 @@ def serve(
 
       edubot serve --engine-url http://gpu1:8001 --engine-url http://gpu2:8001 --host 0.0.0.0
 
-      edubot serve --model bot.gguf -- --n_threads 4
+      edubot serve --model bot.gguf --parallel 32 --context-length 1024
+
+      edubot serve -- --temp 0.2
     """
     from rich.console import Console
 
@@ -133,6 +145,9 @@ def serve(
         engine_port=engine_port,
         ready_timeout=ready_timeout,
         context_length=context_length,
+        threads=threads,
+        parallel=parallel,
+        max_queue=max_queue,
         served_model_name=served_model_name,
         gpu_memory_utilization=gpu_memory_utilization,
         dtype=dtype,

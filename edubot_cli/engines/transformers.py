@@ -44,8 +44,10 @@ def ensure_hub_cache() -> None:
     Path(constants.HF_HUB_CACHE).mkdir(parents=True, exist_ok=True)
 
 
-def build_spec(settings: Settings, port: int) -> EngineSpec:
-    """The ``transformers serve`` command line for ``settings`` on ``port`` (CPU unless extra args say else)."""
+def build_spec(settings: Settings, port: int, api_key: str | None = None) -> EngineSpec:
+    """The ``transformers serve`` command line for ``settings`` on ``port`` (CPU unless extra args say else).
+
+    ``transformers serve`` takes no API key, so ``api_key`` is not used: it listens on 127.0.0.1 only."""
     model = model_path(settings)
     require_module("transformers", "convert")
     require_module("fastapi", "serve")

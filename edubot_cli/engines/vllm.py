@@ -42,7 +42,10 @@ def model_path(settings: Settings) -> Path:
     return path
 
 
-def build_spec(settings: Settings, port: int) -> EngineSpec:
+API_KEY_ENV = "VLLM_API_KEY"
+
+
+def build_spec(settings: Settings, port: int, api_key: str | None = None) -> EngineSpec:
     """The vLLM command line for ``settings`` on ``port``; checks vllm and CUDA are present."""
     model = model_path(settings)
     require_module("vllm", "gpu")
@@ -81,6 +84,8 @@ def build_spec(settings: Settings, port: int) -> EngineSpec:
         "--pipeline-parallel-size",
         str(settings.pipeline_parallel_size),
     ]
+    if settings.parallel:
+        command += ["--max-num-seqs", str(settings.parallel)]
     if settings.pipeline_parallel_size > 1:
         command += ["--distributed-executor-backend", "ray"]
     command += settings.engine_args
@@ -90,5 +95,8 @@ def build_spec(settings: Settings, port: int) -> EngineSpec:
         port=port,
         ready_path=READY_PATH,
         model=str(model),
+        env={API_KEY_ENV: api_key} if api_key else {},
+        api_key=api_key,
+        capacity=settings.parallel or None,
         hint="lower --gpu-memory-utilization or --context-length if the GPU ran out of memory",
     )

@@ -114,8 +114,10 @@ def run(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
     grace: float = STOP_GRACE,
+    shown: Sequence[str] | None = None,
 ) -> Outcome:
-    """Run ``argv`` to the end; never raises for ilab's own failure (see ``Outcome.exit_code``).
+    """Run ``argv`` to the end; never raises for ilab's own failure (see ``Outcome.exit_code``). The log starts
+    with ``shown`` (``argv`` with secrets masked), or ``argv`` itself.
 
     On Ctrl-C or SIGTERM the process group is stopped and the outcome says which signal (``interrupted``).
     """
@@ -130,7 +132,7 @@ def run(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     started = time.monotonic()
     with log:
-        log.write(("$ " + subprocess.list2cmdline(list(argv)) + "\n").encode())
+        log.write(("$ " + subprocess.list2cmdline(list(shown or argv)) + "\n").encode())
         log.flush()
         try:
             proc = subprocess.Popen(

@@ -235,8 +235,10 @@ def _execute(
     observer: Observer,
     details: dict[str, Any],
     cwd: Path | None = None,
+    secret: str | None = None,
 ) -> tuple[runner.Outcome, Path, dict[str, Any]]:
-    """Run ``argv``, then write the run record into ``output_dir``."""
+    """Run ``argv``, then write the run record into ``output_dir``. ``secret`` (a key on the command line) is
+    shown, logged and recorded as ``***``."""
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -246,15 +248,16 @@ def _execute(
     before = records.snapshot(output_dir)
     started = datetime.now(UTC)
     log_path = _log_path(Path(settings.logs_dir), kind, started)
-    observer.note(f"running: {subprocess.list2cmdline(argv)}")
+    shown = ["***" if secret and arg == secret else arg for arg in argv]
+    observer.note(f"running: {subprocess.list2cmdline(shown)}")
     observer.note(f"full log: {log_path}")
     # ilab runs tools of its venv by name (yamllint), so its bin folder goes first on PATH.
     env = {"PATH": os.pathsep.join([str(ilab.path.parent), os.environ.get("PATH", "")])}
-    outcome = runner.run(argv, log_path=log_path, on_line=observer.line, cwd=cwd, env=env)
+    outcome = runner.run(argv, log_path=log_path, on_line=observer.line, cwd=cwd, env=env, shown=shown)
     record = {
         "format": records.RECORD_FORMAT,
         "kind": kind.replace("-", " "),
-        "command": argv,
+        "command": shown,
         "edubot_version": __version__,
         "ilab_version": ilab.version,
         "ilab_path": str(ilab.path),
@@ -315,6 +318,8 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
             argv += ["--model", model]
         if endpoint:
             argv += ["--endpoint-url", endpoint]
+        if teacher and teacher.api_key:
+            argv += ["--api-key", teacher.api_key]
         if teacher and teacher.model_family and "--model-family" not in options.extra:
             argv += ["--model-family", teacher.model_family]
         argv += options.extra
@@ -339,6 +344,7 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
             settings=settings,
             observer=observer,
             details=details,
+            secret=teacher.api_key if teacher else None,
         )
     explanation = (
         None

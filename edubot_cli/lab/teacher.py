@@ -1,8 +1,8 @@
-"""``--teacher local``: the model edubot serves acts as ilab's teacher for synthetic data generation.
+"""``--teacher local``: the embedded model acts as ilab's teacher for synthetic data generation.
 
-ilab's SDG speaks the OpenAI *completions* API, which the engines have but the edubot backend does not proxy, so
-the teacher is the engine itself: the one a running ``edubot serve`` reports at ``<url>/health``, or else the
-embedded SmolLM2 started with llama-cpp for the length of the run and stopped afterwards.
+ilab's SDG speaks the OpenAI *completions* API to an engine, so the teacher is an engine of its own: the embedded
+SmolLM2 started through the one engine lifecycle (``engines.lifecycle``) for the length of the run, with its
+per-run key handed to ilab, and stopped afterwards.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 TEACHERS = ("local",)
-PROBE_TIMEOUT = 3.0
 TEACHER_CONTEXT = 4096
 """SDG asks for up to 2,048 new tokens on top of its prompt; a 2,048-token context would reject that."""
 SMOLLM2_FAMILY = "llama"
@@ -45,68 +44,33 @@ class Teacher:
     """Where it came from, for the user."""
     model_family: str | None = None
     """SDG prompt family to ask for (``--model-family``), when the default one does not suit the model."""
-
-
-def _base(url: str) -> str:
-    url = url.rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
-
-
-def running_engine(settings: Settings, timeout: float = PROBE_TIMEOUT) -> Teacher | None:
-    """The engine behind a running ``edubot serve`` at ``settings.url``, if one answers; else None."""
-    import httpx
-
-    try:
-        health = httpx.get(_base(settings.url) + "/health", timeout=timeout)
-        body: Any = health.json()
-    except (httpx.HTTPError, ValueError):
-        return None
-    engines = body.get("engines") if isinstance(body, dict) else None
-    if not isinstance(engines, list):
-        return None
-    for engine in engines:
-        if not isinstance(engine, dict) or engine.get("status") != "ok" or not engine.get("url"):
-            continue
-        base = _base(str(engine["url"]))
-        try:
-            models = httpx.get(base + "/v1/models", timeout=timeout)
-        except httpx.HTTPError:
-            continue  # an engine on another machine's loopback: not reachable from here
-        if models.status_code == 200:
-            model = str(engine.get("model") or settings.served_model_name)
-            source = f"the engine of `edubot serve` at {settings.url}"
-            return Teacher(base + "/v1", model, source, family_for(model))
-    return None
+    api_key: str | None = None
+    """The key the endpoint requires (``--api-key``; never shown or recorded)."""
 
 
 @contextmanager
 def local_teacher(settings: Settings, note: Callable[[str], None]) -> Iterator[Teacher]:
-    """Yield the running ``edubot serve`` engine, or start the embedded model for the block and stop it after."""
-    found = running_engine(settings)
-    if found is not None:
-        note(f"teacher: {found.source} ({found.endpoint_url})")
-        yield found
-        return
-    from ..engines.choose import build_engine
+    """Start the embedded model for the block (through the engine lifecycle) and stop it after."""
+    from ..engines.lifecycle import running
 
     teacher_settings = settings.model_copy(
         update={
             "engine": "llama-cpp",
             "model": None,
+            "engine_urls": [],
             "engine_port": 0,
+            "parallel": 1,
             "context_length": max(settings.context_length, TEACHER_CONTEXT),
         }
     )
-    engine = build_engine(teacher_settings)
     note("teacher: starting the embedded model (llama-cpp) for this run")
-    engine.start()
-    try:
-        waited = engine.wait_ready(settings.ready_timeout)
+    with running(teacher_settings) as launch:
+        engine = launch.engine
         base = engine.urls[0]
-        note(f"teacher: embedded model ready at {base}/v1 after {waited:.1f} s (log: {engine.log_path})")
-        yield Teacher(base + "/v1", engine.model, "the embedded model", family_for(engine.model))
-    finally:
-        engine.stop()
+        note(f"teacher: embedded model ready at {base}/v1 (log: {engine.log_path})")
+        yield Teacher(
+            base + "/v1", engine.model, "the embedded model", family_for(engine.model), engine.api_key
+        )
 
 
 def check_teacher(teacher: str | None, endpoint_url: str | None, model: str | None) -> None:

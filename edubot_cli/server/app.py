@@ -22,7 +22,7 @@ from .proxy import Proxy
 from .routes import chat, observability, openai, root
 from .security import GuardMiddleware
 from .state import Backend
-from .upstream import EnginePool
+from .upstream import EnginePool, Upstream
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -33,22 +33,26 @@ log = logging.getLogger("edubot.server")
 
 def create_app(
     settings: Settings,
-    engine_urls: list[str],
-    engine_name: str = "external",
+    upstream: Upstream,
     *,
-    health_interval: float = 5.0,
+    health_interval: float = 2.0,
     static_dir: Path | None = None,
 ) -> FastAPI:
-    """The backend app for ``engine_urls`` (OpenAI-compatible bases, with or without ``/v1``).
+    """The backend app in front of the engine(s) ``upstream`` describes.
 
-    ``engine_name`` is reported by ``/`` and ``/health``; ``health_interval`` is the seconds between engine
-    health checks; ``static_dir`` defaults to the packaged web page.
+    ``health_interval`` is the seconds between engine health checks; ``static_dir`` defaults to the packaged web
+    page.
     """
-    pool = EnginePool(engine_urls, timeout=settings.request_timeout, health_interval=health_interval)
+    pool = EnginePool(
+        upstream,
+        timeout=settings.request_timeout,
+        max_queue=settings.max_queue,
+        health_interval=health_interval,
+    )
     metrics = Metrics()
     state = Backend(
         settings=settings,
-        engine_name=engine_name,
+        engine_name=upstream.name,
         pool=pool,
         metrics=metrics,
         proxy=Proxy(pool, metrics),

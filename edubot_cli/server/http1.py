@@ -141,7 +141,13 @@ class Response:
 class Client:
     """Keep-alive connections to one ``http://host:port`` base."""
 
-    def __init__(self, base_url: str, timeout: float, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        connect_timeout: float = 10.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme != "http" or not parts.hostname:
             raise ValueError(f"engine URL must be http://host:port, not {base_url!r}")
@@ -151,6 +157,9 @@ class Client:
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self._host_header = f"{self.host}:{self.port}".encode()
+        self._extra_headers = b"".join(
+            f"{name}: {value}\r\n".encode("latin-1") for name, value in (headers or {}).items()
+        )
         self._idle: list[_Connection] = []
 
     async def _connect(self) -> _Connection:
@@ -179,11 +188,12 @@ class Client:
             conn.close()
 
     def _request_bytes(self, method: str, path: str, body: bytes | None) -> bytes:
-        head = b"%s %s%s HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n" % (
+        head = b"%s %s%s HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n%s" % (
             method.encode(),
             self.prefix.encode(),
             path.encode(),
             self._host_header,
+            self._extra_headers,
         )
         if body is not None:
             head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)

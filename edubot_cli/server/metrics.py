@@ -88,7 +88,7 @@ class Metrics:
         self.engine_up = Gauge(
             "edubot_engine_up",
             "1 when the engine answered its last health check.",
-            ["url"],
+            ["engine"],
             registry=self.registry,
         )
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.responses import Response as StarletteResponse
 
 from .api_errors import ApiError
-from .http1 import ReadTimeout, UpstreamError
+from .http1 import UpstreamError
 from .metrics import Metrics
 from .security import Message, Receive, Scope, Send, send_error
 from .sse import LineSplitter, event
@@ -81,13 +81,13 @@ async def _wait_disconnect(receive: Receive) -> None:
 
 
 def engine_error(engine: Engine, status: int, body: bytes) -> ApiError:
-    """The API error for an engine's non-200 answer (its own message kept, the engine URL named)."""
+    """The API error for an engine's non-200 answer (its own message kept, the engine named)."""
     try:
         detail = json.loads(body)["error"]
         message = detail["message"] if isinstance(detail, dict) else str(detail)
     except (ValueError, KeyError, TypeError):
         message = body[:200].decode("utf-8", "replace").strip() or "no details"
-    where = f"engine at {engine.url} answered {status}: {message}"
+    where = f"{engine.label} answered {status}: {message}"
     if status == 503:
         return ApiError(503, where)
     if status == 429:
@@ -95,13 +95,6 @@ def engine_error(engine: Engine, status: int, body: bytes) -> ApiError:
     if 400 <= status < 500 and status != 404:
         return ApiError(400, where)
     return ApiError(502, where)
-
-
-def transport_error(engine: Engine, exc: UpstreamError, timeout: float) -> ApiError:
-    """The API error for a failure while reading the engine's answer."""
-    if isinstance(exc, ReadTimeout):
-        return ApiError(504, f"engine at {engine.url} stopped answering for {timeout:g} s")
-    return ApiError(502, f"engine at {engine.url} broke off the answer: {exc}")
 
 
 def _usage_counts(usage: Any) -> tuple[int, int]:
@@ -170,7 +163,7 @@ class Proxy:
         try:
             return await response.aread()
         except UpstreamError as exc:
-            raise transport_error(engine, exc, self.pool.timeout) from exc
+            raise await self.pool.explain(engine, exc) from exc
 
     # ---- /chat, JSON ------------------------------------------------------------------------------------
     def chat(self, payload: dict[str, Any]) -> EngineCall:
@@ -190,7 +183,7 @@ class Proxy:
                     text = data["choices"][0]["message"]["content"] or ""
                 except (ValueError, KeyError, IndexError, TypeError) as exc:
                     raise ApiError(
-                        502, f"engine at {engine.url} sent an answer that is not a chat completion"
+                        502, f"{engine.label} sent an answer that is not a chat completion"
                     ) from exc
             tally.prompt, tally.completion = _usage_counts(data.get("usage"))
             tally.latency = time.perf_counter() - tally.start
@@ -212,12 +205,22 @@ class Proxy:
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
     async def _chat_stream(self, content: bytes, send: Send) -> None:
         async with self._metered("/chat", send) as tally:
-            async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
+
+            async def queued(ahead: int) -> None:
+                # Waiting for a slot: the stream starts now, so the page can say "waiting, N ahead".
+                if not tally.started:
+                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                    tally.started = True
+                body = event({"queued": {"ahead": ahead}})
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+
+            async with self.pool.open("POST", COMPLETIONS, content, queued=queued) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
                     raise engine_error(engine, response.status_code, body)
-                await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-                tally.started = True
+                if not tally.started:
+                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                    tally.started = True
                 splitter = LineSplitter()
                 finished = False
                 deltas = 0
@@ -251,13 +254,11 @@ class Proxy:
                                 if choice.get("finish_reason"):
                                     finished = True
                 except UpstreamError as exc:
-                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                    raise await self.pool.explain(engine, exc) from exc
                 except (ValueError, TypeError, AttributeError) as exc:
-                    raise ApiError(502, f"engine at {engine.url} sent a malformed stream event") from exc
+                    raise ApiError(502, f"{engine.label} sent a malformed stream event") from exc
                 if not finished:
-                    raise ApiError(
-                        502, f"engine at {engine.url} ended the stream before the answer was complete"
-                    )
+                    raise ApiError(502, f"{engine.label} ended the stream before the answer was complete")
             prompt, completion = _usage_counts(usage)
             completion = completion or deltas
             tally.prompt, tally.completion = prompt, completion
@@ -279,7 +280,7 @@ class Proxy:
     # ---- /v1/* pass-through -------------------------------------------------------------------------------
     def models(self) -> EngineCall:
         async def work(send: Send) -> None:
-            async with self.pool.open("GET", "/v1/models") as (engine, response):
+            async with self.pool.open("GET", "/v1/models", admit=False) as (engine, response):
                 body = await self._read_body(engine, response)
                 await self._relay(send, engine, response, body)
 
@@ -314,15 +315,27 @@ class Proxy:
 
     async def _passthrough_stream(self, raw: bytes, send: Send) -> None:
         async with self._metered(COMPLETIONS, send) as tally:
-            async with self.pool.open("POST", COMPLETIONS, raw) as (engine, response):
+
+            async def queued(ahead: int) -> None:
+                # Waiting for a slot: an SSE comment, which OpenAI clients skip and `edubot chat` shows.
+                if not tally.started:
+                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                    tally.started = True
+                body = b": queued " + json.dumps({"ahead": ahead}).encode() + b"\n\n"
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+
+            async with self.pool.open("POST", COMPLETIONS, raw, queued=queued) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
+                    if tally.started:
+                        raise engine_error(engine, response.status_code, body)
                     await self._relay(send, engine, response, body)
                     return
-                content_type = response.headers.get("content-type", "text/event-stream").encode()
-                headers = [(b"content-type", content_type), *SSE_HEADERS[1:]]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                tally.started = True
+                if not tally.started:
+                    content_type = response.headers.get("content-type", "text/event-stream").encode()
+                    headers = [(b"content-type", content_type), *SSE_HEADERS[1:]]
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
+                    tally.started = True
                 splitter = LineSplitter()
                 try:
                     async for chunk in response.aiter_raw():
@@ -335,7 +348,7 @@ class Proxy:
                                 )
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 except UpstreamError as exc:
-                    raise transport_error(engine, exc, self.pool.timeout) from exc
+                    raise await self.pool.explain(engine, exc) from exc
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             tally.latency = time.perf_counter() - tally.start
             tally.outcome = "ok"

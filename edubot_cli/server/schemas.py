@@ -74,33 +74,43 @@ class ChatDefaults(BaseModel):
     max_history: int = MAX_HISTORY
 
 
+EngineStatus = Literal["ok", "busy", "restarting", "degraded", "unreachable"]
+
+
 class RootResponse(BaseModel):
     message: str
     version: str
-    engine_status: Literal["ok", "degraded", "unreachable"]
+    engine_status: EngineStatus
     engine: str
     chat: ChatDefaults
 
 
 class EngineHealth(BaseModel):
-    url: str
-    status: Literal["ok", "unreachable"]
+    name: str = Field(description="`engine 1`, `engine 2`, ... (internal URLs are not shown)")
+    status: Literal["ok", "restarting", "failed", "unreachable"]
     in_flight: int
     model: str | None
+
+
+class QueueState(BaseModel):
+    capacity: int | None = Field(description="Requests the engines work on at once (null: no limit)")
+    active: int
+    waiting: int
 
 
 class HealthResponse(BaseModel):
     status: Literal["healthy", "unhealthy"]
     backend: Literal["ok"]
-    engine: Literal["ok", "degraded", "unreachable"]
+    engine: EngineStatus
     engine_name: str
     engines: list[EngineHealth]
+    queue: QueueState
     version: str
 
 
 class ModelInfo(BaseModel):
     id: str
-    engine_url: str
+    engine: str
 
 
 class ModelsResponse(BaseModel):

@@ -14,17 +14,11 @@ from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 
+from ..fileio import cache_dir
 from .checks import ContentResult
 
 CACHE_FORMAT = 1
 CACHE_FILE = "taxonomy-validate.sqlite3"
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/edubot`` on Linux (platformdirs' user cache directory)."""
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("edubot", appauthor=False))
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,7 +44,7 @@ class ResultCache:
     """Get and put ``ContentResult``s by key; any storage problem disables the cache and is noted, not raised."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        self.path = (directory or default_cache_dir()) / CACHE_FILE
+        self.path = (directory or cache_dir()) / CACHE_FILE
         self.problem: str | None = None
         self._db: sqlite3.Connection | None = None
         try:

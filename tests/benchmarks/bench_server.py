@@ -51,8 +51,9 @@ BACKEND_RUNNER = os.environ.get("EDUBOT_BENCH_BACKEND", "serve")
 UVICORN_RUNNER = """
 import sys, uvicorn
 from edubot_cli.server.app import create_app
+from edubot_cli.server.upstream import Upstream
 from tests.support.live_backend import isolated_settings
-app = create_app(isolated_settings({"rate_limit_per_minute": 0}), [sys.argv[1]])
+app = create_app(isolated_settings({"rate_limit_per_minute": 0}), Upstream([sys.argv[1]]))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)
 """
 

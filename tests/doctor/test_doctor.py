@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import sys
 from pathlib import Path
@@ -11,6 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import doctor
+from edubot_cli.engines.llama_build import SOURCE_VERSION, find_binary
+from edubot_cli.engines.llama_cpp import physical_cores
 from edubot_cli.engines.process import free_port
 from edubot_cli.main import app
 from tests.support.engine_fakes import write_executable
@@ -20,14 +23,62 @@ def by_name(checks: list[doctor.Check]) -> dict[str, doctor.Check]:
     return {check.name: check for check in checks}
 
 
+@pytest.mark.engine
 def test_everything_the_default_serve_needs_is_here(make_settings, no_nvidia_smi) -> None:
     checks = by_name(doctor.run_checks(make_settings(port=free_port())))
-    for name in ("Python", "fastapi", "uvicorn", "llama_cpp", "embedded model", "backend port"):
+    for name in (
+        "Python",
+        "fastapi",
+        "uvicorn",
+        "embedded model",
+        "llama-server",
+        "engine runs",
+        "backend port",
+    ):
         assert checks[name].ok, checks[name]
         assert checks[name].required
     assert checks["embedded model"].detail.endswith("SmolLM2-135M-Instruct.Q4_1.gguf (94 MiB)")
-    assert checks["llama_cpp"].detail.startswith("llama_cpp_python ")
+    binary, _ = find_binary(None)
+    assert checks["llama-server"].detail == f"{binary} ({SOURCE_VERSION}, x86-64-v3)"
+    assert re.fullmatch(r"one token \('.+'\) in \d+\.\d s, start to stop", checks["engine runs"].detail)
     assert doctor.healthy(list(checks.values()))
+
+
+def test_threads_and_slots_are_shown(make_settings) -> None:
+    checks = by_name(doctor.check_engine(make_settings(), smoke=False))
+    assert checks["threads / slots"].detail == (
+        f"{physical_cores()} threads (physical cores), 16 slots x 2048 tokens, up to 64 waiting"
+    )
+    tuned = by_name(doctor.check_engine(make_settings(threads=3, parallel=4, max_queue=8), smoke=False))
+    assert (
+        tuned["threads / slots"].detail
+        == "3 threads (the threads setting), 4 slots x 2048 tokens, up to 8 waiting"
+    )
+    assert "engine runs" not in checks
+
+
+def test_an_engine_that_dies_of_sigill_is_named_with_the_rebuild_command(
+    make_settings, tmp_path: Path
+) -> None:
+    crashing = write_executable(tmp_path / "llama-server", "#!/bin/sh\nkill -ILL $$\n")
+    checks = by_name(doctor.check_engine(make_settings(llama_server=crashing, logs_dir=tmp_path / "logs")))
+    run = checks["engine runs"]
+    assert (run.ok, run.required) == (False, True)
+    assert run.detail == "the llama-cpp engine was killed by SIGILL before it was ready"
+    assert run.hint.startswith(
+        "SIGILL: the engine build uses instructions this CPU cannot run; rebuild it on this machine with "
+        "`edubot engine build --force`"
+    )
+
+
+def test_an_engine_that_is_not_built_is_one_failing_check(make_settings, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    monkeypatch.setenv("EDUBOT_CACHE_DIR", str(tmp_path / "cache"))
+    checks = doctor.check_engine(make_settings())
+    assert [(c.name, c.ok, c.detail) for c in checks] == [
+        ("llama-server", False, "llama-server (the embedded CPU engine) is not built yet")
+    ]
+    assert checks[0].hint.startswith("run `make install`, or `edubot engine build`")
 
 
 def test_gpu_found(make_settings, fake_nvidia_smi) -> None:
@@ -49,7 +100,7 @@ def test_no_gpu_is_optional(no_nvidia_smi) -> None:
 
 def test_vllm_missing_and_present(make_settings, monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "vllm", None)
-    missing = by_name(doctor.run_checks(make_settings(port=free_port())))["vllm"]
+    missing = by_name(doctor.run_checks(make_settings(port=free_port()), smoke=False))["vllm"]
     assert (missing.ok, missing.detail, missing.hint) == (
         False,
         "not installed (the GPU engine)",
@@ -59,7 +110,7 @@ def test_vllm_missing_and_present(make_settings, monkeypatch, tmp_path: Path) ->
     (tmp_path / "site" / "vllm").mkdir(parents=True)
     (tmp_path / "site" / "vllm" / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path / "site"))
-    present = by_name(doctor.run_checks(make_settings(port=free_port())))["vllm"]
+    present = by_name(doctor.run_checks(make_settings(port=free_port()), smoke=False))["vllm"]
     assert (present.ok, present.detail) == (True, "vllm (version unknown)")
 
 
@@ -120,7 +171,7 @@ def test_busy_port(make_settings) -> None:
         held.bind(("127.0.0.1", 0))
         held.listen()
         port = held.getsockname()[1]
-        checks = by_name(doctor.run_checks(make_settings(port=port, engine_port=port)))
+        checks = by_name(doctor.run_checks(make_settings(port=port, engine_port=port), smoke=False))
     for name, flag in (("backend port", "--port"), ("engine port", "--engine-port")):
         assert not checks[name].ok
         assert checks[name].detail == f"port {port} on 127.0.0.1 is already in use"
@@ -137,7 +188,7 @@ def test_table_output(runner: CliRunner, make_settings, no_nvidia_smi, monkeypat
     make_settings()  # isolates environment and working directory
     monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
     monkeypatch.setenv("COLUMNS", "200")
-    result = runner.invoke(app, ["doctor"])
+    result = runner.invoke(app, ["doctor", "--quick"])
     assert result.exit_code == 0, result.output
     assert "✅ │ Python" in result.output
     assert "❌ │ GPU / CUDA (optional)" in result.output
@@ -148,14 +199,14 @@ def test_json_and_strict(runner: CliRunner, make_settings, tmp_path: Path, monke
     make_settings()
     monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
     monkeypatch.setenv("EDUBOT_MODEL", str(tmp_path / "missing.gguf"))
-    result = runner.invoke(app, ["doctor", "--format", "json"])
+    result = runner.invoke(app, ["doctor", "--format", "json", "--quick"])
     assert result.exit_code == 0
     document = json.loads(result.output)
     assert document["ok"] is False
     failing = [check["name"] for check in document["checks"] if check["required"] and not check["ok"]]
     assert failing == ["model (setting)"]
     assert set(document["checks"][0]) == {"name", "ok", "detail", "hint", "required"}
-    strict = runner.invoke(app, ["doctor", "--format", "json", "--strict"])
+    strict = runner.invoke(app, ["doctor", "--format", "json", "--strict", "--quick"])
     assert strict.exit_code == 1
     assert json.loads(strict.output) == document
 
@@ -163,7 +214,7 @@ def test_json_and_strict(runner: CliRunner, make_settings, tmp_path: Path, monke
 def test_strict_passes_when_healthy(runner: CliRunner, make_settings, monkeypatch) -> None:
     make_settings()
     monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
-    assert runner.invoke(app, ["doctor", "--strict", "--format", "json"]).exit_code == 0
+    assert runner.invoke(app, ["doctor", "--strict", "--format", "json", "--quick"]).exit_code == 0
 
 
 def test_unknown_format(runner: CliRunner, make_settings) -> None:

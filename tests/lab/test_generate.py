@@ -324,6 +324,9 @@ def test_teacher_conflicts_are_usage_errors(fake_ilab: FakeIlab, taxonomy: Path)
 class _FakeEngine:
     """Stands in for the embedded llama-cpp engine (the real one is exercised by the ilab-marked test)."""
 
+    name = "llama-cpp"
+    api_key = "run-key"
+
     def __init__(self, events: list[str]) -> None:
         self.events = events
         self.urls = ["http://127.0.0.1:45678"]
@@ -348,25 +351,35 @@ def test_teacher_local_starts_the_embedded_engine_for_the_run(
     seen: dict[str, Any] = {}
 
     def build(settings: Any, **kwargs: Any) -> _FakeEngine:
-        seen.update(engine=settings.engine, model=settings.model, context=settings.context_length)
+        seen.update(
+            engine=settings.engine,
+            model=settings.model,
+            context=settings.context_length,
+            slots=settings.parallel,
+        )
         return _FakeEngine(events)
 
-    monkeypatch.setattr("edubot_cli.engines.choose.build_engine", build)
-    monkeypatch.setenv("EDUBOT_URL", "http://127.0.0.1:9")  # no edubot serve there
+    monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", build)
     result = invoke("data", "generate", "--teacher", "local", "--pipeline", "simple")
     assert result.exit_code == 0, result.output
     assert events == ["start", "ready", "stop"]
-    assert seen == {"engine": "llama-cpp", "model": None, "context": 4096}
+    assert seen == {"engine": "llama-cpp", "model": None, "context": 4096, "slots": 1}
     argv = only_call(fake_ilab)["argv"]
-    assert argv[-6:] == [
+    assert argv[-8:] == [
         "--model",
         "/models/SmolLM2-135M-Instruct.Q4_1.gguf",
         "--endpoint-url",
         "http://127.0.0.1:45678/v1",
+        "--api-key",
+        "run-key",
         "--model-family",
         "llama",
     ]
+    # The engine's key reaches ilab, and nothing else: not the screen, the log or the run record.
+    assert "run-key" not in result.output
     record = json.loads(records_in(work / "datasets")[0].read_text())
+    assert record["command"][-4:] == ["--api-key", "***", "--model-family", "llama"]
+    assert "run-key" not in Path(record["log_file"]).read_text()
     assert record["teacher"] == {
         "source": "the embedded model",
         "endpoint_url": "http://127.0.0.1:45678/v1",
@@ -378,28 +391,8 @@ def test_teacher_local_starts_the_embedded_engine_for_the_run(
 def test_teacher_local_keeps_a_model_family_given_after_the_double_dash(
     fake_ilab: FakeIlab, taxonomy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("edubot_cli.engines.choose.build_engine", lambda settings, **kw: _FakeEngine([]))
-    monkeypatch.setenv("EDUBOT_URL", "http://127.0.0.1:9")
+    monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", lambda settings, **kw: _FakeEngine([]))
     assert invoke("data", "generate", "--teacher", "local", "--", "--model-family", "mixtral").exit_code == 0
     argv = only_call(fake_ilab)["argv"]
     assert argv[-2:] == ["--model-family", "mixtral"]
     assert argv.count("--model-family") == 1
-
-
-def test_teacher_local_uses_the_engine_of_a_running_edubot_serve(
-    fake_ilab: FakeIlab, taxonomy: Path, stub_engine: Any, live_backend: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    backend = live_backend({}, [stub_engine.url])
-
-    def no_engine(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("no engine may be started when edubot serve runs")
-
-    monkeypatch.setattr("edubot_cli.engines.choose.build_engine", no_engine)
-    monkeypatch.setenv("EDUBOT_URL", backend.url)
-    result = invoke("data", "generate", "--teacher", "local")
-    assert result.exit_code == 0, result.output
-    argv = only_call(fake_ilab)["argv"]
-    assert argv[argv.index("--endpoint-url") + 1] == stub_engine.url + "/v1"
-    assert argv[argv.index("--model") + 1] == "stub-model"
-    assert "--model-family" not in argv
-    assert f"teacher: the engine of `edubot serve` at {backend.url}" in result.output

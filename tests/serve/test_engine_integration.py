@@ -1,49 +1,87 @@
-"""The real llama-cpp engine with the embedded model, started by the code `edubot serve` uses, behind the backend."""
+"""The real llama-server engine with the embedded model, started and supervised the way `edubot serve` does it,
+behind the backend: answers, the per-run key, a restart after kill -9, health while busy, the queue."""
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from edubot_cli.engines.base import Engine
-from edubot_cli.serving import running_engine
-from tests.support.live_backend import LiveBackend, isolated_settings
+from edubot_cli.engines.lifecycle import Running
+from tests.support.live_backend import LiveBackend, served_embedded
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(180)]
 
 QUESTION = "What is photosynthesis?"
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    settings = isolated_settings({"logs_dir": tmp_path_factory.mktemp("logs")})
-    with running_engine(settings) as started:
-        yield started
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, LiveBackend]]:
+    with served_embedded(
+        tmp_path_factory.mktemp("logs"), {"max_tokens": 24, "temperature": 0.0}, parallel=2, max_queue=2
+    ) as pair:
+        yield pair
 
 
 @pytest.fixture(scope="module")
-def backend(engine: Engine) -> Iterator[LiveBackend]:
-    with LiveBackend({"max_tokens": 24, "temperature": 0.0}, engine.urls, engine.name) as live:
-        yield live
+def launch(served: tuple[Running, LiveBackend]) -> Running:
+    return served[0]
 
 
-def test_the_engine_announces_the_served_model_name(engine: Engine) -> None:
+@pytest.fixture(scope="module")
+def backend(served: tuple[Running, LiveBackend]) -> LiveBackend:
+    return served[1]
+
+
+def stream_events(url: str, body: dict, timeout: float = 120) -> list[dict]:
+    events = []
+    with httpx.stream("POST", url + "/chat", json={**body, "stream": True}, timeout=timeout) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[len("data: ") :]))
+    return events
+
+
+def test_the_engine_is_llama_server_with_the_embedded_model(launch: Running) -> None:
+    engine = launch.engine
     assert engine.name == "llama-cpp"
     assert Path(engine.model).name == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    models = httpx.get(engine.urls[0] + "/v1/models", timeout=10).json()
+    assert engine.capacity == 2
+    assert engine.log_path is not None
+    command = engine.log_path.read_text().splitlines()[0]
+    assert command.startswith("$ ") and "llama-server --model " in command
+    assert "--parallel 2 --ctx-size 4096 --no-kv-unified" in command
+    assert engine.api_key is not None and engine.api_key not in engine.log_path.read_text()
+
+
+def test_the_engine_port_refuses_requests_without_the_run_key(launch: Running) -> None:
+    engine = launch.engine
+    url = engine.urls[0]
+    body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    assert httpx.post(url + "/v1/chat/completions", json=body, timeout=30).status_code == 401
+    wrong = {"Authorization": "Bearer not-the-key"}
+    assert httpx.post(url + "/v1/chat/completions", json=body, headers=wrong, timeout=30).status_code == 401
+    right = {"Authorization": f"Bearer {engine.api_key}"}
+    models = httpx.get(url + "/v1/models", headers=right, timeout=30).json()
     assert [model["id"] for model in models["data"]] == ["edubot"]
-    assert engine.log_path is not None and engine.log_path.read_text().startswith("$ ")
 
 
-def test_backend_health_names_the_engine(backend: LiveBackend, engine: Engine) -> None:
+def test_health_names_the_engine_and_the_queue_not_its_url(backend: LiveBackend, launch: Running) -> None:
     response = httpx.get(backend.url + "/health", timeout=10)
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["engine"], body["engine_name"]) == ("healthy", "ok", "llama-cpp")
+    assert body["engines"] == [{"name": "engine 1", "status": "ok", "in_flight": 0, "model": "edubot"}]
+    assert body["queue"] == {"capacity": 2, "active": 0, "waiting": 0}
+    assert launch.engine.urls[0] not in response.text
 
 
 def test_chat_returns_real_tokens(backend: LiveBackend) -> None:
@@ -57,18 +95,73 @@ def test_chat_returns_real_tokens(backend: LiveBackend) -> None:
 
 
 def test_streamed_chat_returns_real_tokens(backend: LiveBackend) -> None:
-    events: list[dict] = []
-    with httpx.stream(
-        "POST", backend.url + "/chat", json={"message": QUESTION, "stream": True}, timeout=120
-    ) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        for line in response.iter_lines():
-            if line.startswith("data: "):
-                events.append(json.loads(line[len("data: ") :]))
+    events = stream_events(backend.url, {"message": QUESTION})
     deltas = [event["delta"] for event in events if "delta" in event]
     assert len(deltas) >= 2 and "".join(deltas).strip()
     final = events[-1]
     assert final["done"] is True
     assert 0 < final["usage"]["completion_tokens"] <= 24
     assert final["ttft_seconds"] <= final["latency_seconds"]
+
+
+def test_health_stays_ok_and_fast_while_every_slot_generates(backend: LiveBackend) -> None:
+    long = {"message": "Write a long story about a dragon.", "max_tokens": 400, "temperature": 0.0}
+    threads = [
+        threading.Thread(target=stream_events, args=(backend.url, long), daemon=True) for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    started = time.monotonic()
+    health = httpx.get(backend.url + "/health", timeout=10)
+    took = time.monotonic() - started
+    assert health.status_code == 200
+    assert (health.json()["status"], health.json()["engine"]) == ("healthy", "busy")
+    assert took < 0.5  # cached state, not a probe that waits behind the generations
+    # A third request waits in line and is told its place before its first token.
+    events = stream_events(backend.url, {"message": "Say hi.", "max_tokens": 4})
+    assert events[0] == {"queued": {"ahead": 0}}
+    assert events[-1]["done"] is True
+    for thread in threads:
+        thread.join(timeout=120)
+
+
+def test_kill_9_restarts_the_engine_and_the_service_recovers(backend: LiveBackend, launch: Running) -> None:
+    engine = launch.engine
+    pid = engine.pid  # type: ignore[attr-defined]
+    errors: list[dict] = []
+
+    def ask_during_the_kill() -> None:
+        long = {"message": "Write a long story about a dragon.", "max_tokens": 400, "stream": True}
+        with httpx.stream("POST", backend.url + "/chat", json=long, timeout=60) as response:
+            lines = iter(response.iter_lines())
+            for line in lines:
+                if line.startswith("event: error"):
+                    errors.append(json.loads(next(lines)[len("data: ") :]))
+
+    asker = threading.Thread(target=ask_during_the_kill, daemon=True)
+    asker.start()
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    asker.join(timeout=60)
+    assert errors and errors[0]["error"]["message"] == (
+        "the engine is restarting after it was killed by SIGKILL; try again in a few seconds"
+    )
+    seen = set()
+    deadline = time.monotonic() + 60
+    while True:
+        health = httpx.get(backend.url + "/health", timeout=10)
+        assert health.status_code == 200
+        seen.add(health.json()["engine"])
+        if health.json()["engine"] == "ok" and launch.restarts == 1:
+            break
+        assert time.monotonic() < deadline, seen
+        time.sleep(0.05)
+    assert "restarting" in seen or launch.restarts == 1
+    assert engine.pid != pid  # type: ignore[attr-defined]
+    response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)
+    assert response.status_code == 200, response.text
+    assert response.json()["response"].strip()

@@ -70,7 +70,7 @@ def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.S
         engines = children(proc.pid)
         assert len(engines) == 1
         cmdline = Path(f"/proc/{engines[0]}/cmdline").read_bytes().split(b"\0")
-        assert b"llama_cpp.server" in cmdline
+        assert Path(cmdline[0].decode()).name == "llama-server"
         reply = httpx.post(
             url + "/chat", json={"message": "What is photosynthesis?", "max_tokens": 16}, timeout=120
         )

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import serving
+from edubot_cli.engines import lifecycle
 from edubot_cli.engines.base import Engine
 from edubot_cli.engines.process import EngineProcess, free_port
 from edubot_cli.errors import ConfigError, EngineError, MissingDependencyError
@@ -63,19 +64,21 @@ def test_a_dying_engine_stops_the_backend(make_settings, monkeypatch, tmp_path: 
     gone = tmp_path / "exit"
     spec = fake_spec(free_port(), "--exit-file", str(gone), "--exit-code", "9", "--say", "out of memory")
     engine = EngineProcess(spec, tmp_path / "logs")
-    monkeypatch.setattr(serving, "build_engine", lambda settings, live_log=None: engine)
+    monkeypatch.setattr(lifecycle, "build_engine", lambda settings, live_log=None: engine)
     recorder = Recorder(on_ready=lambda url: gone.touch())
     with pytest.raises(EngineError) as info:
-        serving.serve(make_settings(port=free_port()), recorder)
-    assert info.value.message.startswith("the fake engine exited unexpectedly with code 9; last lines of ")
+        serving.serve(make_settings(port=free_port(), max_restarts=0), recorder)
+    assert info.value.message.startswith(
+        "the fake engine exited with code 9; max_restarts is 0, so it is not restarted; last lines of "
+    )
     assert "  | out of memory" in info.value.message.splitlines()
-    assert recorder.events[-1] == "stopping fake"
+    assert recorder.events[-2:] == ["status failed", "stopping fake"]
     assert not engine.running()
 
 
 def test_engine_failing_to_start_releases_the_port(make_settings, monkeypatch, tmp_path: Path) -> None:
     engine = EngineProcess(fake_spec(free_port(), "--exit-now", "--exit-code", "2"), tmp_path / "logs")
-    monkeypatch.setattr(serving, "build_engine", lambda settings, live_log=None: engine)
+    monkeypatch.setattr(lifecycle, "build_engine", lambda settings, live_log=None: engine)
     port = free_port()
     with pytest.raises(EngineError, match="exited with code 2 before it was ready"):
         serving.serve(make_settings(port=port), Recorder())
@@ -92,9 +95,9 @@ def test_engine_log_lines_reach_the_observer(make_settings, monkeypatch, tmp_pat
         engine.live_log = live_log
         return engine
 
-    monkeypatch.setattr(serving, "build_engine", build)
+    monkeypatch.setattr(lifecycle, "build_engine", build)
     recorder = Recorder()
-    with serving.running_engine(make_settings(), recorder, show_log=True):
+    with lifecycle.running(make_settings(), recorder, show_log=True):
         pass
     assert captured[0] is not None
     assert "log weights loaded" in recorder.events
@@ -102,7 +105,7 @@ def test_engine_log_lines_reach_the_observer(make_settings, monkeypatch, tmp_pat
 
 def test_busy_backend_port_is_reported_before_any_engine_starts(make_settings, monkeypatch) -> None:
     monkeypatch.setattr(
-        serving, "build_engine", lambda *a, **k: pytest.fail("engine built despite a busy port")
+        lifecycle, "build_engine", lambda *a, **k: pytest.fail("engine built despite a busy port")
     )
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
@@ -174,7 +177,8 @@ def test_cli_passes_extra_args_after_double_dash(runner: CliRunner, monkeypatch)
 
 def test_sigterm_while_the_engine_loads_stops_it(make_settings, monkeypatch, tmp_path: Path) -> None:
     engine = EngineProcess(fake_spec(free_port(), "--ready-file", str(tmp_path / "never")), tmp_path / "logs")
-    monkeypatch.setattr(serving, "build_engine", lambda settings, live_log=None: engine)
+    monkeypatch.setattr(lifecycle, "build_engine", lambda settings, live_log=None: engine)
+    monkeypatch.setattr(serving, "choose_engine", lambda settings: engine.name)
 
     class StopWhileWaiting(Recorder):
         def engine_waiting(self, engine: Engine, elapsed: float) -> None:

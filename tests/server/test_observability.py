@@ -51,9 +51,7 @@ def test_stats_are_exact_after_known_traffic(stub_engine: StubEngine, live_backe
     assert stats["ttft_seconds"]["count"] == 2  # both streams produced a first token
     lat = stats["latency_seconds"]
     assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
-    assert stats["engines"] == [
-        {"url": stub_engine.url, "status": "ok", "in_flight": 0, "model": "stub-model"}
-    ]
+    assert stats["engines"] == [{"name": "engine 1", "status": "ok", "in_flight": 0, "model": "stub-model"}]
 
 
 def test_prometheus_metrics_are_exact_after_known_traffic(
@@ -77,7 +75,7 @@ def test_prometheus_metrics_are_exact_after_known_traffic(
     assert samples[("edubot_request_latency_seconds_count", (("endpoint", "/chat"),))] == 2
     assert samples[("edubot_time_to_first_token_seconds_count", (("endpoint", "/chat"),))] == 2
     assert samples[("edubot_requests_in_flight", ())] == 0
-    assert samples[("edubot_engine_up", (("url", stub_engine.url),))] == 1
+    assert samples[("edubot_engine_up", (("engine", "engine 1"),))] == 1
 
 
 def test_each_app_has_its_own_registry(stub_engine: StubEngine, live_backend: MakeBackend) -> None:

@@ -125,5 +125,8 @@ class Recorder:
     def engine_log(self, line: str) -> None:
         self.events.append(f"log {line}")
 
+    def engine_status(self, status: str, detail: str) -> None:
+        self.events.append(f"status {status}")
+
     def stopping(self, engine: Engine) -> None:
         self.events.append(f"stopping {engine.name}")

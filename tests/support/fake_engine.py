@@ -1,11 +1,13 @@
 """A stand-in engine process for the launcher tests: plain Python, starts in milliseconds.
 
-    python fake_engine.py --port P [--ready-path /health] [--ready-file F] [--exit-file F] [--exit-code N]
-                          [--spawn-child PIDFILE] [--ignore-term] [--say TEXT] [--no-listen]
+    python fake_engine.py --port P [--ready-path /health] [--ready-file F] [--exit-file F [--exit-once]]
+                          [--exit-code N | --die-by SIGNAL] [--spawn-child PIDFILE] [--ignore-term] [--say TEXT]
+                          [--no-listen]
 
 It prints ``--say`` lines, answers 200 on the ready path (503 until ``--ready-file`` exists, if given), exits
-with ``--exit-code`` at once or once ``--exit-file`` exists, can start a grandchild (pid written to PIDFILE) and
-can ignore SIGTERM. Files rather than delays make the tests independent of the machine's speed.
+with ``--exit-code`` (or kills itself with ``--die-by``, e.g. ILL) at once or once ``--exit-file`` exists (which
+``--exit-once`` removes first, so a restarted fake lives on), can start a grandchild (pid written to PIDFILE)
+and can ignore SIGTERM. Files rather than delays make the tests independent of the machine's speed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -28,6 +31,8 @@ def main() -> None:
     parser.add_argument("--exit-file", default=None)
     parser.add_argument("--exit-now", action="store_true")
     parser.add_argument("--exit-code", type=int, default=0)
+    parser.add_argument("--exit-once", action="store_true")
+    parser.add_argument("--die-by", default=None)
     parser.add_argument("--spawn-child", default=None)
     parser.add_argument("--ignore-term", action="store_true")
     parser.add_argument("--no-listen", action="store_true")
@@ -62,15 +67,25 @@ def main() -> None:
         def log_message(self, format: str, *items: object) -> None:
             print("request", self.path, flush=True)
 
+    def end() -> None:
+        if args.die_by:
+            print(f"fake engine dying by SIG{args.die_by}", flush=True)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file
+            os.kill(os.getpid(), signal.Signals[f"SIG{args.die_by}"])
+            time.sleep(30)  # the signal ends the process; do not race it to os._exit
+        print(f"fake engine exiting with {args.exit_code}", flush=True)
+        os._exit(args.exit_code)
+
     if args.exit_now:
-        sys.exit(args.exit_code)
+        end()
     if args.exit_file is not None:
 
         def leave() -> None:
             while not os.path.exists(args.exit_file):
                 time.sleep(0.05)
-            print(f"fake engine exiting with {args.exit_code}", flush=True)
-            os._exit(args.exit_code)
+            if args.exit_once:
+                os.remove(args.exit_file)
+            end()
 
         threading.Thread(target=leave, daemon=True).start()
     if args.no_listen:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +11,8 @@ from .server_thread import ServerThread
 
 
 class LiveBackend:
-    """``create_app(load_settings(**settings_overrides), engine_urls, engine_name)`` served on a free port.
+    """``create_app(load_settings(**settings_overrides), upstream)`` served on a free port; ``upstream`` defaults
+    to ``Upstream(engine_urls, engine_name, **fields)``.
 
     ``settings_overrides`` are Settings fields (e.g. ``{"api_key": "k", "rate_limit_per_minute": 0}``); the
     config file and EDUBOT_* environment of the test process are not read. ``app`` gives access to the app
@@ -23,16 +26,18 @@ class LiveBackend:
         engine_name: str = "external",
         health_interval: float = 5.0,
         static_dir: Path | None = None,
+        upstream: Any = None,
+        **fields: Any,
     ) -> None:
         from edubot_cli.server.app import create_app
+        from edubot_cli.server.upstream import Upstream
 
         self.settings = settings = isolated_settings(
             {"rate_limit_per_minute": 0, **(settings_overrides or {})}
         )
         self.app = create_app(
             settings,
-            list(engine_urls or []),
-            engine_name,
+            upstream or Upstream(list(engine_urls or []), engine_name, **fields),
             health_interval=health_interval,
             static_dir=static_dir,
         )
@@ -69,3 +74,20 @@ def isolated_settings(overrides: dict[str, Any]) -> Any:
         empty = Path(tmp) / "edubot.yaml"
         empty.write_text("{}\n", encoding="utf-8")
         return load_settings(empty, **overrides)
+
+
+@contextmanager
+def served_embedded(
+    logs: Path, backend_overrides: dict[str, Any] | None = None, **settings_overrides: Any
+) -> Iterator[tuple[Any, LiveBackend]]:
+    """The real embedded engine, started and supervised the way `edubot serve` does it, behind a live backend:
+    yields (``engines.lifecycle.Running``, ``LiveBackend``)."""
+    from edubot_cli.engines.lifecycle import running
+    from edubot_cli.serving import upstream_for
+
+    settings = isolated_settings({"logs_dir": logs, **settings_overrides})
+    with (
+        running(settings, supervise=True) as launch,
+        LiveBackend(backend_overrides, upstream=upstream_for(launch)) as live,
+    ):
+        yield launch, live

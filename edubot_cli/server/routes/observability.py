@@ -15,7 +15,7 @@ router = APIRouter(tags=["observability"])
 @router.get("/stats", response_model=StatsResponse, summary="Requests, errors, tokens, latency and TTFT")
 async def stats(request: Request) -> Any:
     state = backend(request)
-    return {**state.metrics.snapshot(), "engines": [e.describe() for e in state.pool.engines]}
+    return {**state.metrics.snapshot(), "engines": state.pool.describe()}
 
 
 @router.get(
@@ -29,5 +29,5 @@ async def metrics(request: Request) -> Response:
 
     state = backend(request)
     for engine in state.pool.engines:
-        state.metrics.engine_up.labels(engine.url).set(1 if engine.healthy else 0)
+        state.metrics.engine_up.labels(engine.label).set(1 if engine.healthy else 0)
     return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -26,7 +26,6 @@ async def root(request: Request) -> Any:
     index = state.static_dir / "index.html"
     if "text/html" in request.headers.get("accept", "") and index.is_file():
         return FileResponse(index, media_type="text/html")
-    await state.pool.check_all()
     settings = state.settings
     return {
         "message": "edubot backend: POST /chat to ask a question, /docs for the API",
@@ -45,19 +44,20 @@ async def root(request: Request) -> Any:
 @router.get(
     "/health",
     response_model=HealthResponse,
-    summary="Backend and engine health (503 when no engine answers)",
+    summary="Backend and engine health (503 when no engine answers; 200 while busy or restarting)",
     responses={503: {"model": HealthResponse, "description": "No engine answers"}},
 )
 async def health(request: Request) -> Any:
+    """Cached state only: no engine probe per call, and 200 while the engine is busy or restarting."""
     state = backend(request)
-    await state.pool.check_all()
     status = state.pool.status()
     body = {
         "status": "unhealthy" if status == "unreachable" else "healthy",
         "backend": "ok",
         "engine": status,
         "engine_name": state.engine_name,
-        "engines": [e.describe() for e in state.pool.engines],
+        "engines": state.pool.describe(),
+        "queue": state.pool.admission.describe(),
         "version": __version__,
     }
     return JSONResponse(body, status_code=503 if status == "unreachable" else 200)
@@ -66,8 +66,7 @@ async def health(request: Request) -> Any:
 @router.get("/models", response_model=ModelsResponse, summary="Models the engines serve")
 async def models(request: Request) -> Any:
     state = backend(request)
-    await state.pool.check_all()
-    listed = [{"id": m, "engine_url": e.url} for e in state.pool.engines if e.healthy for m in e.models]
+    listed = [{"id": m, "engine": e.label} for e in state.pool.engines if e.healthy for m in e.models]
     return {
         "engine": state.engine_name,
         "default": state.pool.default_model(state.settings.served_model_name),

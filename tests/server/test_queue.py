@@ -1,0 +1,120 @@
+"""The admission queue over HTTP, with the scripted stub engine holding the slots: a request beyond the engine's
+slots waits in line and is told its place, a full line is a 503, a client that leaves gives up its place."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import Step, StubEngine
+
+pytestmark = pytest.mark.timeout(60)
+HOLD = Step(chunks=["held"], first_byte_delay=1.5)
+
+
+def eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def queue_state(backend: LiveBackend) -> dict:
+    return httpx.get(backend.url + "/health", timeout=10).json()["queue"]
+
+
+def hold_the_slot(backend: LiveBackend) -> threading.Thread:
+    thread = threading.Thread(
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=30), daemon=True
+    )
+    thread.start()
+    assert eventually(lambda: queue_state(backend)["active"] == 1)
+    return thread
+
+
+def test_a_streamed_chat_waits_in_line_and_is_told_its_place(stub_engine: StubEngine, live_backend) -> None:
+    backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
+    stub_engine.script(HOLD)
+    holder = hold_the_slot(backend)
+    health = httpx.get(backend.url + "/health", timeout=10).json()
+    assert (health["status"], health["engine"]) == ("healthy", "busy")
+    events = []
+    with httpx.stream("POST", backend.url + "/chat", json={"message": "second", "stream": True}) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[len("data: ") :]))
+    holder.join()
+    assert events[0] == {"queued": {"ahead": 0}}
+    assert [e["delta"] for e in events if "delta" in e] == ["Hello", " from", " the", " stub."]
+    assert events[-1]["done"] is True
+    assert queue_state(backend) == {"capacity": 1, "active": 0, "waiting": 0}
+
+
+def test_openai_streams_carry_the_place_as_a_comment(stub_engine: StubEngine, live_backend) -> None:
+    backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
+    stub_engine.script(HOLD)
+    holder = hold_the_slot(backend)
+    body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
+    with httpx.stream("POST", backend.url + "/v1/chat/completions", json=body) as response:
+        lines = [line for line in response.iter_lines() if line]
+    holder.join()
+    assert lines[0] == ': queued {"ahead": 0}'
+    assert lines[-1] == "data: [DONE]"
+
+
+def test_a_full_line_is_503_with_retry_after(stub_engine: StubEngine, live_backend) -> None:
+    backend = live_backend({"max_queue": 1}, [stub_engine.url], capacity=1)
+    stub_engine.script(HOLD, HOLD)
+    holder = hold_the_slot(backend)
+    waiter = threading.Thread(
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "second"}, timeout=30), daemon=True
+    )
+    waiter.start()
+    assert eventually(lambda: queue_state(backend)["waiting"] == 1)
+    response = httpx.post(backend.url + "/chat", json={"message": "third"}, timeout=30)
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert response.json() == {
+        "error": {
+            "code": "engine_unavailable",
+            "message": "the engine is busy: 1 requests in progress and 1 waiting (max_queue); try again shortly",
+        }
+    }
+    holder.join()
+    waiter.join()
+    assert len(stub_engine.requests) == 2  # the refused request never reached the engine
+
+
+def test_a_client_that_leaves_the_line_gives_up_its_place(stub_engine: StubEngine, live_backend) -> None:
+    backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
+    stub_engine.script(HOLD)
+    holder = hold_the_slot(backend)
+    with httpx.stream("POST", backend.url + "/chat", json={"message": "x", "stream": True}) as response:
+        lines = response.iter_lines()  # kept: a discarded line iterator closes the response
+        first = next(line for line in lines if line.startswith("data: "))
+        assert json.loads(first[len("data: ") :]) == {"queued": {"ahead": 0}}
+        assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 1}
+    assert eventually(lambda: queue_state(backend)["waiting"] == 0)
+    holder.join()
+    assert len(stub_engine.requests) == 1  # the one that left never reached the engine
+    assert eventually(lambda: queue_state(backend) == {"capacity": 1, "active": 0, "waiting": 0})
+
+
+def test_listing_models_does_not_wait_in_line(stub_engine: StubEngine, live_backend) -> None:
+    backend = live_backend({"max_queue": 0}, [stub_engine.url], capacity=1)
+    stub_engine.script(HOLD)
+    holder = hold_the_slot(backend)
+    response = httpx.get(backend.url + "/v1/models", timeout=10)
+    assert response.status_code == 200
+    assert [model["id"] for model in response.json()["data"]] == ["stub-model"]
+    assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 0}
+    holder.join()
