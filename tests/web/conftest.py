@@ -7,6 +7,7 @@ announced, and no request to any host but the backend.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -129,7 +130,7 @@ def open_page(browser: Any) -> Iterator[OpenPage]:
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
-        if fake_clock:  # timers the test moves on with page.clock (the 30 s health poll)
+        if fake_clock:  # timers the test moves on with page.clock (health checks: 30 s, 2 s while not ok)
             page.clock.install()
         session = Session(
             base, context, page, expected_statuses=expect_statuses, expected_console=expect_console
@@ -170,6 +171,34 @@ def wait_answer(page: Any, count: int) -> Any:
         arg=count,
     )
     return page.locator("#messages .msg.assistant").nth(count - 1)
+
+
+def wait_backend_health(page: Any, engine: str | None = None, waiting: int | None = None) -> None:
+    """Wait until the backend's own ``GET /health`` says ``engine`` (its "engine" state) and ``waiting`` (its
+    "queue"."waiting"), those given. Asked from the page itself, so that the page's clock (real or fake) plays
+    no part: the backend's view of the engine is cached, and a change the test makes shows there a moment later.
+    Bounded by the page's default timeout."""
+    page.wait_for_function(
+        """([engine, waiting, probe]) => {
+          const state = (window[probe] ??= { asking: false, passed: false });
+          if (!state.asking && !state.passed) {
+            state.asking = true;
+            fetch("health", { cache: "no-store" }).then((r) => r.json())
+              .then((h) => {
+                state.passed = (engine === null || h.engine === engine)
+                  && (waiting === null || h.queue.waiting === waiting);
+              })
+              .catch(() => {})
+              .finally(() => { state.asking = false; });
+          }
+          return state.passed;
+        }""",
+        arg=[engine, waiting, f"__probe{next(_probes)}"],
+        polling=50,
+    )
+
+
+_probes = itertools.count()
 
 
 STATS = re.compile(r"^(\d+) tokens? · (\d+\.\d) tokens/s · first token (\d+\.\d\d) s · total (\d+\.\d\d) s$")

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from tests.support.stub_engine import Step, StubEngine
 
-from .conftest import PHONE, STATS, OpenPage, load, screenshot, send, wait_answer
+from .conftest import PHONE, STATS, OpenPage, load, screenshot, send, wait_answer, wait_backend_health
 
 pytestmark = pytest.mark.browser
 
@@ -344,13 +344,15 @@ def test_engine_down_shows_a_human_message(open_page: OpenPage, engine: StubEngi
         page.wait_for_selector("#health[data-state='down']")
         assert page.inner_text("#health-text") == "Engine down"
         send(page, "Are you there?")
-        page.wait_for_selector("#notice:not([hidden])")
-        assert page.inner_text("#notice-text") == (
-            "The model engine is not available right now. Try again in a moment."
-        )
+        # The backend's 503 says why, in the answer's place (not saved), with a way to try again.
+        failed = page.locator(".msg.assistant.failed")
+        expect(failed.locator(".failure")).to_have_text("Engine 1 cannot be reached; is it running?")
+        assert failed.get_by_role("button", name="Try again", exact=True).is_enabled()
+        assert page.is_hidden("#notice")
         assert page.locator(".msg.user .body").all_inner_texts() == ["Are you there?"]
-        assert page.locator(".msg.assistant").count() == 0
+        assert page.locator(".msg.assistant").count() == 1
         assert page.locator(".msg.user .regenerate").count() == 1  # the question can be sent again later
+        assert "cannot be reached" not in page.evaluate("localStorage.getItem('edubot.conversations')")
 
 
 def test_an_engine_failing_mid_answer_keeps_the_part_received(open_page: OpenPage, backend, engine) -> None:
@@ -390,19 +392,25 @@ def test_server_gone_shows_a_human_message(open_page: OpenPage, engine: StubEngi
     assert page.inner_text("#health-text") == "Server unreachable"
 
 
-def test_health_indicator_follows_the_engine(open_page: OpenPage, backend, engine: StubEngine) -> None:
-    s = open_page(backend.url, expect_statuses=(503,), fake_clock=True)
-    page = s.page
-    page.wait_for_selector("#health[data-state='ok']")
-    assert page.inner_text("#health-text") == "Connected"
-    engine.healthy = False
-    page.clock.run_for(30_000)
-    page.wait_for_selector("#health[data-state='down']")
-    assert page.inner_text("#health-text") == "Engine down"
-    engine.healthy = True
-    page.clock.run_for(30_000)
-    page.wait_for_selector("#health[data-state='ok']")
-    assert page.inner_text("#health-text") == "Connected"
+def test_health_indicator_follows_the_engine(open_page: OpenPage, engine: StubEngine) -> None:
+    from tests.support.live_backend import LiveBackend
+
+    with LiveBackend({}, [engine.url], health_interval=0.1) as live:
+        s = open_page(live.url, expect_statuses=(503,), fake_clock=True)
+        page = s.page
+        page.wait_for_selector("#health[data-state='ok']")
+        assert page.inner_text("#health-text") == "Connected"
+        page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # the page's checks run only when told
+        engine.healthy = False
+        wait_backend_health(page, engine="unreachable")  # the backend's probe has seen it
+        page.clock.run_for(30_000)  # checked every 30 s while all is well
+        page.wait_for_selector("#health[data-state='down']")
+        assert page.inner_text("#health-text") == "Engine down"
+        engine.healthy = True
+        wait_backend_health(page, engine="ok")
+        page.clock.run_for(2_000)  # and every 2 s while it is not
+        page.wait_for_selector("#health[data-state='ok']")
+        assert page.inner_text("#health-text") == "Connected"
 
 
 def test_rate_limit_counts_the_wait_down_then_allows_sending(open_page: OpenPage, engine: StubEngine) -> None:

@@ -6,9 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from edubot_cli.engines.base import Engine
-from edubot_cli.serving import running_engine
-from tests.support.live_backend import LiveBackend, isolated_settings
+from tests.support.live_backend import LiveBackend, served_embedded
 
 from .conftest import STATS, OpenPage, screenshot, send, wait_answer
 
@@ -17,11 +15,10 @@ pytestmark = [pytest.mark.engine, pytest.mark.browser]
 
 @pytest.fixture(scope="module")
 def real_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBackend]:
-    settings = isolated_settings({"logs_dir": tmp_path_factory.mktemp("logs")})
-    engine: Engine
-    with (
-        running_engine(settings) as engine,
-        LiveBackend({"max_tokens": 48, "temperature": 0.0}, engine.urls, engine.name) as live,
+    # Started and supervised the way `edubot serve` does it (the backend knows its slots and its supervisor).
+    with served_embedded(tmp_path_factory.mktemp("logs"), {"max_tokens": 48, "temperature": 0.0}) as (
+        _,
+        live,
     ):
         yield live
 

@@ -8,6 +8,7 @@
   const PREFS = "edubot.prefs";
   const KEY = "edubot.apiKey"; // sessionStorage: forgotten when the tab closes
   const HEALTH_EVERY_MS = 30000;
+  const HEALTH_SOON_MS = 2000; // while the engine is not ok: its return shows within seconds
   // What the backend accepts (GET / tells; these are its defaults): earlier turns, characters per turn.
   const LIMITS = { max_history: 50, max_message_chars: 8000 };
   const FORMAT = "edubot-conversation";
@@ -33,6 +34,10 @@
       checking: "Checking…", ok: "Connected", down: "Engine down", offline: "Server unreachable",
       okTitle: "The server and its model engine answer.", downTitle: "The server answers but its model engine does not.",
       offlineTitle: "The edubot server does not answer.",
+      restarting: "Engine restarting…", restartingTitle: "The model engine stopped and is being restarted; it comes back by itself.",
+      busy: "Busy: {n} waiting", busyTitle: "Every engine slot is answering a question; new questions wait their turn.",
+      degraded: "Engine partly down", degradedTitle: "Some of the model engines do not answer; the others do.",
+      thinking: "thinking", queued: "waiting, {n} ahead", queuedNext: "waiting for a free slot", retry: "Try again",
       e503: "The model engine is not available right now. Try again in a moment.",
       e429: "Too many requests — try again in {s} s", e429done: "You can send again.",
       e429now: "Too many requests. Wait a moment, then try again.",
@@ -68,6 +73,10 @@
       checking: "Comprobando…", ok: "Conectado", down: "Motor caído", offline: "Servidor inaccesible",
       okTitle: "El servidor y su motor del modelo responden.", downTitle: "El servidor responde pero su motor del modelo no.",
       offlineTitle: "El servidor de edubot no responde.",
+      restarting: "Reiniciando el motor…", restartingTitle: "El motor del modelo se detuvo y se está reiniciando; vuelve por sí solo.",
+      busy: "Ocupado: {n} en espera", busyTitle: "Todos los huecos del motor están respondiendo; las preguntas nuevas esperan su turno.",
+      degraded: "Motor caído en parte", degradedTitle: "Algunos de los motores del modelo no responden; los demás sí.",
+      thinking: "pensando", queued: "esperando, {n} por delante", queuedNext: "esperando un hueco libre", retry: "Reintentar",
       e503: "El motor del modelo no está disponible ahora. Inténtalo de nuevo en un momento.",
       e429: "Demasiadas solicitudes — inténtalo de nuevo en {s} s", e429done: "Ya puedes volver a enviar.",
       e429now: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
@@ -108,6 +117,8 @@
     editing: false,
     allowSystem: false,
     waiting: false, // a 429's Retry-After is counting down: nothing is sent until it ends
+    failure: null, // {id, count, text}: why the last question has no (full) answer, said in the answer's place
+    queueWaiting: 0, // requests waiting for an engine slot, from the last GET /health
     defaults: {}, // the server's chat defaults from GET / (JSON)
     lang: pickLanguage(),
   };
@@ -392,9 +403,17 @@
   function renderMessages() {
     const conv = current();
     state.editing = false;
-    ui.messages.replaceChildren(...(conv.messages.length
-      ? conv.messages.map((m, i) => messageView(m, i, conv))
-      : [h("p", { class: "empty", text: t("empty") })]));
+    const views = conv.messages.map((m, i) => messageView(m, i, conv));
+    const failure = state.failure;
+    if (failure && failure.id === conv.id && failure.count === conv.messages.length) {
+      // Not part of the conversation (never saved): the reason stays in the answer's place until the next try.
+      const note = h("p", { class: "failure", role: "alert", text: failure.text });
+      if (conv.messages.at(-1).role === "assistant") views.at(-1).querySelector(".body").after(note); // cut short
+      else views.push(h("article", { class: "msg assistant failed" }, h("h3", { class: "who", text: t("bot") }), note,
+        h("div", { class: "actions" }, h("button", { type: "button", class: "small retry", text: t("retry"),
+          disabled: state.waiting, onclick: regenerate }))));
+    }
+    ui.messages.replaceChildren(...(views.length ? views : [h("p", { class: "empty", text: t("empty") })]));
     ui.messages.scrollTop = ui.messages.scrollHeight;
   }
 
@@ -439,12 +458,15 @@
   }
   const clearNotice = () => { ui.notice.hidden = true; ui["key-form"].hidden = true; };
 
+  // Says what went wrong in the notice; returns the text for the answer's place instead when the engine is
+  // unavailable (restarting, every slot taken): that is about this answer, not a fault of the page.
   async function explain(res) {
-    let message = res.statusText;
+    let detail = null;
     try {
       const body = await res.json();
-      message = body?.error?.message || (typeof body?.detail === "string" ? body.detail : message);
+      detail = body?.error?.message || (typeof body?.detail === "string" ? body.detail : null);
     } catch { /* a body that is not JSON: keep the status text */ }
+    const message = detail || res.statusText;
     switch (res.status) {
       case 401:
         sessionStorage.getItem(KEY) ? notify(t("e401bad"), { askKey: true }) : notify(t("e401"), { askKey: true });
@@ -457,7 +479,7 @@
         else countDown(wait);
         break;
       }
-      case 503: notify(t("e503")); break;
+      case 503: return detail ? sentence(detail) : t("e503");
       default: notify(t("eOther", { c: res.status, m: message }));
     }
   }
@@ -486,8 +508,16 @@
 
   function setWaiting(waiting) {
     state.waiting = waiting;
-    for (const b of document.querySelectorAll("#send, #messages .regenerate, .edit-form [type=submit]")) b.disabled = waiting;
+    for (const b of document.querySelectorAll("#send, #messages .regenerate, #messages .retry, .edit-form [type=submit]")) {
+      b.disabled = waiting;
+    }
   }
+
+  // "the engine is restarting…; try again" -> "The engine is restarting…; try again."
+  const sentence = (text) => {
+    const s = text.trim();
+    return s && `${s[0].toUpperCase()}${s.slice(1)}${/[.!?…]$/.test(s) ? "" : "."}`;
+  };
 
   function retryAfter(value) {
     if (!value) return null;
@@ -530,10 +560,11 @@
     }
   }
 
+  // aria-busy is set once the answer starts coming (see generate): until then the waiting status is announced.
   function setBusy(busy) {
     ui.send.hidden = busy;
     ui.stop.hidden = !busy;
-    ui.messages.setAttribute("aria-busy", busy ? "true" : "false");
+    ui.messages.setAttribute("aria-busy", "false");
   }
 
   function send(text) {
@@ -573,11 +604,20 @@
     turns.push(msg);
     const controller = new AbortController();
     state.stream = { controller, msg };
+    state.failure = null;
     renderMessages();
     const article = ui.messages.lastElementChild;
     const body = article.querySelector(".body");
     setBusy(true);
     article.classList.add("streaming");
+    // Until the first token: a typing indicator, or the place in the backend's line. The first delta's paint
+    // replaces it; it is never part of msg.content.
+    const status = h("span", { class: "sr-only", text: t("thinking") });
+    body.append(h("p", { class: "typing", "aria-live": "polite" }, status));
+    const queued = (ahead) => {
+      status.className = "";
+      status.textContent = ahead > 0 ? t("queued", { n: ahead }) : t("queuedNext");
+    };
 
     let frame = 0;
     const paint = () => {
@@ -592,6 +632,7 @@
     let failed = false; // nothing usable came back: the question stays unanswered
     let cut = false; // part of an answer came back: it stays, without figures
     let done = null;
+    let reason = null; // the engine is unavailable: said in the answer's place, not in the notice
     const broke = (text) => {
       notify(text);
       if (msg.content) cut = true;
@@ -604,14 +645,24 @@
       const res = await fetch("chat", { method: "POST", headers, body: JSON.stringify(request), signal: controller.signal });
       if (!res.ok) {
         failed = true;
-        await explain(res);
+        reason = await explain(res);
       } else {
         for await (const ev of events(res.body)) {
           if (ev.event === "error" || ev.data.error) {
-            broke(t("eStream", { m: ev.data.error?.message || ev.event }));
+            const error = ev.data.error;
+            if (error?.code === "engine_unavailable") { // e.g. the engine died and restarts: said in the answer
+              reason = error.message ? sentence(error.message) : t("e503");
+              if (msg.content) cut = true;
+              else failed = true;
+            } else broke(t("eStream", { m: error?.message || ev.event }));
             break;
           }
+          if (ev.data.queued) {
+            queued(ev.data.queued.ahead);
+            checkHealth(); // the indicator shows how busy the engine is
+          }
           if (typeof ev.data.delta === "string" && ev.data.delta) {
+            if (firstAt == null) ui.messages.setAttribute("aria-busy", "true");
             firstAt ??= performance.now();
             msg.content += ev.data.delta;
             frame ||= requestAnimationFrame(paint);
@@ -629,6 +680,10 @@
     setBusy(false);
     if (failed || (msg.stopped && !msg.content)) turns.pop();
     else if (!cut) msg.stats = stats(done, started, firstAt);
+    if (reason) {
+      state.failure = { id: conv.id, count: turns.length, text: reason };
+      checkHealth(); // a restart shows in the indicator at once, which then watches for the engine's return
+    }
     conv.updated_at = now();
     save();
     renderMessages();
@@ -759,17 +814,30 @@
 
   function setHealth(status) {
     ui.health.dataset.state = status;
-    ui["health-text"].textContent = t(status);
+    ui["health-text"].textContent = t(status, { n: state.queueWaiting });
     ui.health.title = status === "checking" ? "" : t(`${status}Title`);
   }
 
+  // GET /health's "engine" -> the indicator's state ("unreachable" comes with a 503).
+  const ENGINE_STATES = { ok: "ok", busy: "busy", restarting: "restarting", degraded: "degraded", unreachable: "down" };
+  let healthTimer = 0;
+  let healthAsked = 0; // only the latest check's answer is shown
+  // Checked every 30 s while all is well, every 2 s otherwise (a restart, a queue, no server) until it is again.
   async function checkHealth() {
+    const asked = ++healthAsked;
+    clearTimeout(healthTimer);
+    let status = "offline";
+    let waiting = 0;
     try {
       const res = await fetch("health", { cache: "no-store", headers: { Accept: "application/json" } });
-      setHealth(res.ok ? "ok" : "down");
-    } catch {
-      setHealth("offline");
-    }
+      const info = await res.json().catch(() => null); // not JSON (a proxy's error page): the status code says it
+      status = ENGINE_STATES[info?.engine] ?? (res.ok ? "ok" : "down");
+      waiting = info?.queue?.waiting ?? 0;
+    } catch { /* no answer at all: offline */ }
+    if (asked !== healthAsked) return; // a later check answers (and schedules the next)
+    state.queueWaiting = waiting;
+    setHealth(status);
+    healthTimer = setTimeout(checkHealth, status === "ok" ? HEALTH_EVERY_MS : HEALTH_SOON_MS);
   }
 
   async function readServerInfo() {
@@ -893,9 +961,8 @@
   loadConversations();
   applyLanguage();
   renderAll();
-  checkHealth();
+  checkHealth(); // and again on its own timer
   readServerInfo();
-  setInterval(checkHealth, HEALTH_EVERY_MS);
   document.body.dataset.ready = "true"; // waited for by the tests
   performance.mark("edubot:ready"); // read by the page benchmark
 })();
