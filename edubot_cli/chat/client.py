@@ -3,6 +3,10 @@
 Streams are iterated in the caller's thread; closing one (``ChatStream.close``, leaving its ``with`` block, or a
 ``KeyboardInterrupt`` while reading) closes the HTTP connection, which is how the backend and the engines learn
 that the answer is no longer wanted and stop generating.
+
+While a request waits in the backend's admission queue the stream has already started and carries SSE comments
+``: queued {"ahead": N}`` (N = requests ahead in line, sent again whenever it changes); they are reported to the
+stream's ``on_queued`` callback. Other comments, and malformed ``queued`` ones, are skipped as OpenAI clients do.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +25,12 @@ from ..errors import ChatError
 from .session import AnswerStats
 
 CONNECT_TIMEOUT = 5.0
-_OVERFLOW = re.compile(r"context (length|window)|maximum context|too many tokens|exceeds? the context", re.I)
+_OVERFLOW = re.compile(
+    r"context (length|window)|maximum context|too many tokens|exceeds? the (available )?context", re.I
+)
+# 503s that are worth waiting out rather than investigating: the backend's queue is full, or the engine restarts
+_TRANSIENT_503 = re.compile(r"\b(is busy|is restarting)\b", re.I)
+_ENGINE_HINT = "check that the engine behind the backend is running (`edubot serve` logs)"
 
 
 class ContextOverflowError(ChatError):
@@ -86,8 +95,11 @@ class ChatClient:
         model: str,
         temperature: float | None = None,
         max_tokens: int | None = None,
+        on_queued: Callable[[int], None] | None = None,
     ) -> ChatStream:
-        """Start a streamed chat completion; use the result as a context manager and iterate its text deltas."""
+        """Start a streamed chat completion; use the result as a context manager and iterate its text deltas.
+        ``on_queued(ahead)`` is called (in the iterating thread) each time the backend says the request is waiting
+        for a free engine slot, with the number of requests ahead of it."""
         payload: dict[str, Any] = {
             "model": model,
             "messages": messages,
@@ -98,7 +110,7 @@ class ChatClient:
             payload["temperature"] = temperature
         if max_tokens is not None:
             payload["max_tokens"] = max_tokens
-        return ChatStream(self, payload)
+        return ChatStream(self, payload, on_queued=on_queued)
 
     # --- errors ---
 
@@ -127,10 +139,9 @@ class ChatClient:
                 hint="pass the server's key with --api-key (or set EDUBOT_API_KEY)",
             )
         if status == 429:
-            wait = headers.get("retry-after")
             return ChatError(
                 f"{url} is rate limiting this client (429): {message or 'too many requests'}",
-                hint=f"wait {wait} s and try again" if wait else "wait a little and try again",
+                hint=_retry_hint(headers) or "wait a little and try again",
             )
         if status == 404:
             return ChatError(
@@ -140,10 +151,14 @@ class ChatClient:
         if 400 <= status < 500 and (code == "context_length_exceeded" or _OVERFLOW.search(message or "")):
             return ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
         if status in (502, 503, 504):
-            return ChatError(
-                f"{url} answered {status}: {message or 'the engine is unavailable'}",
-                hint="check that the engine behind the backend is running (`edubot serve` logs)",
-            )
+            # 503 busy (the queue is full) or restarting: waiting is the fix, not looking for a dead engine
+            transient = status == 503 and _TRANSIENT_503.search(message or "") is not None
+            retry = _retry_hint(headers) if status == 503 else None
+            if transient:
+                hint = retry or "wait a few seconds and try again"
+            else:
+                hint = f"{retry}; if it keeps failing, {_ENGINE_HINT}" if retry else _ENGINE_HINT
+            return ChatError(f"{url} answered {status}: {message or 'the engine is unavailable'}", hint=hint)
         return ChatError(f"{url} answered {status}: {message or 'no details'}", hint="check the server's log")
 
 
@@ -152,9 +167,17 @@ class ChatStream:
     ``stats`` holds the figures, ``text`` the whole answer, ``stopped`` whether it was cut short by ``close`` and
     ``finish_reason`` why the engine ended it."""
 
-    def __init__(self, client: ChatClient, payload: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        client: ChatClient,
+        payload: dict[str, Any],
+        *,
+        on_queued: Callable[[int], None] | None = None,
+    ) -> None:
         self._client = client
         self.payload = payload
+        self.on_queued = on_queued  # called with the places ahead while the backend queues this request
+        self.queued: int | None = None  # the last place in line the backend reported (None: never queued)
         self.url = f"{client.api_base}/chat/completions"
         self.text = ""
         self.stopped = False
@@ -236,8 +259,15 @@ class ChatStream:
             self._ended = time.perf_counter()
 
     def _parse_line(self, line: str) -> Any:
+        if line.startswith(":"):
+            ahead = parse_queued(line)
+            if ahead is not None:
+                self.queued = ahead
+                if self.on_queued is not None:
+                    self.on_queued(ahead)
+            return None
         if not line.startswith("data:"):
-            return None  # blank separators, comments, ids, "event:" lines
+            return None  # blank separators, ids, "event:" lines
         self._events += 1
         data = line[5:].strip()
         if data == "[DONE]":
@@ -254,7 +284,8 @@ class ChatStream:
             message, code = _error_details(json.dumps(event).encode())
             if code == "context_length_exceeded" or _OVERFLOW.search(message or ""):
                 raise ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
-            raise ChatError(f"{self.url} failed mid-answer: {message or 'unknown error'}", hint="/retry")
+            when = "mid-answer" if self.text else "before the answer began"
+            raise ChatError(f"{self.url} failed {when}: {message or 'unknown error'}", hint="/retry")
         if isinstance(event.get("usage"), dict):
             self._usage = event["usage"]
         choices = event.get("choices") or []
@@ -306,6 +337,32 @@ class ChatStream:
 
 
 _DONE = object()
+
+
+def parse_queued(line: str) -> int | None:
+    """The place in line from the backend's SSE comment ``: queued {"ahead": N}`` (N >= 0); ``None`` for any
+    other line, a malformed ``queued`` comment included."""
+    if not line.startswith(":"):
+        return None
+    name, _, rest = line[1:].strip().partition(" ")
+    if name != "queued":
+        return None
+    try:
+        data = json.loads(rest)
+    except ValueError:
+        return None
+    ahead = data.get("ahead") if isinstance(data, dict) else None
+    if type(ahead) is not int or ahead < 0:  # bool is an int subclass: rejected too
+        return None
+    return ahead
+
+
+def _retry_hint(headers: httpx.Headers) -> str | None:
+    """``wait N s and try again`` from a ``Retry-After`` in seconds; ``None`` when absent or a date."""
+    wait = headers.get("retry-after", "").strip()
+    if not (wait.isascii() and wait.isdigit()):
+        return None
+    return f"wait {int(wait)} s and try again"
 
 
 def _error_details(body: bytes) -> tuple[str | None, str | None]:

@@ -4,6 +4,9 @@ followed by a status line (tokens, tokens/s, time to first token).
 Finished markdown blocks are printed once, for good, as soon as the next block starts; only the block being
 written is redrawn. The scrollback therefore holds each answer exactly once, and headings and code blocks are
 drawn without boxes or padding so that copying text out of the terminal gives clean text.
+
+While the backend keeps a request waiting for a free engine slot, ``waiting, N ahead`` shows until the first
+token: in the live display, or (``-q``, ``--plain``) on standard error, so standard output holds only the answer.
 """
 
 from __future__ import annotations
@@ -133,6 +136,12 @@ class Trimmed:
             yield Segment.line()
 
 
+def waiting_text(ahead: int) -> str:
+    """What a request waiting in the backend's queue shows: ``waiting, 2 ahead``, or ``waiting for a free slot``
+    when it is next in line."""
+    return f"waiting, {ahead} ahead" if ahead > 0 else "waiting for a free slot"
+
+
 def status_text(stats: AnswerStats, stopped: bool = False, truncated: bool = False) -> str:
     """``42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s`` (what is known), then ``· stopped`` if the
     user stopped it or ``· cut at the token limit (/max)`` if max_tokens did."""
@@ -169,30 +178,107 @@ def deferred_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-class AnswerView:
-    """Shows one streamed answer: ``start()``, ``add(delta)`` for each piece, ``finish(...)`` at the end."""
+class WaitingNotice:
+    """``waiting, N ahead`` on a console of its own (standard error): redrawn in place and erased by ``clear`` on
+    a terminal, one line per change otherwise (a log keeps them)."""
 
-    def __init__(self, console: Console, *, plain: bool, status: bool = True) -> None:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._live: Live | None = None
+        self._shown: str | None = None
+
+    def show(self, ahead: int) -> None:
+        text = waiting_text(ahead)
+        if text == self._shown:
+            return
+        self._shown = text
+        if not self.console.is_terminal:
+            self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+            return
+        with deferred_interrupt():
+            if self._live is None:
+                live = Live(
+                    console=self.console,
+                    auto_refresh=False,
+                    transient=True,
+                    redirect_stdout=False,
+                    redirect_stderr=False,
+                )
+                live.start()
+                self._live = live
+            self._live.update(Text(text, style="dim"), refresh=True)
+
+    def clear(self) -> None:
+        """Erase the notice (on a terminal); the next ``show`` starts afresh."""
+        self._shown = None
+        with deferred_interrupt():
+            if self._live is not None:
+                live, self._live = self._live, None
+                live.update(Text(""), refresh=True)
+                live.stop()
+
+
+class AnswerView:
+    """Shows one streamed answer: ``start()``, ``add(delta)`` for each piece, ``finish(...)`` at the end;
+    ``waiting(ahead)`` before the first piece while the backend queues the request.
+
+    ``notices``: where ``waiting`` goes (a standard error console; ``-q`` and ``--plain``); without it, into the
+    live display (not in plain mode, where it is not shown). It is transient either way: never part of the answer.
+    """
+
+    def __init__(
+        self, console: Console, *, plain: bool, status: bool = True, notices: Console | None = None
+    ) -> None:
         self.console = console
         self.plain = plain
         self.status = status
         self.text = ""
         self._live: Live | None = None
+        self._started = False
         self._printed = 0  # offset of ``text`` already printed for good
         self._blocks = 0
         self._last_refresh = 0.0
+        self._notice = WaitingNotice(notices) if notices is not None else None
+        self._waiting = False
 
     def start(self) -> None:
+        """Get ready for an answer. The live display itself starts with the first thing to show, so that a
+        waiting notice on standard error never overlaps it."""
         self.text = ""
         self._printed = 0
         self._blocks = 0
-        if not self.plain:
+        self._started = not self.plain
+
+    def _ensure_live(self) -> Live | None:
+        if self._live is None and self._started:
             live = Live(console=self.console, auto_refresh=False, transient=True, redirect_stdout=False)
             with deferred_interrupt():
                 live.start()
                 self._live = live
+        return self._live
+
+    def waiting(self, ahead: int) -> None:
+        """The backend says the request waits for a free engine slot with ``ahead`` requests before it. Shown
+        until the first piece of the answer arrives; ignored after that."""
+        if self.text:
+            return
+        self._waiting = True
+        if self._notice is not None:
+            self._notice.show(ahead)
+            return
+        live = self._ensure_live()
+        if live is not None:
+            live.update(Text(waiting_text(ahead), style="dim"), refresh=True)
+
+    def _end_waiting(self) -> None:
+        if self._waiting:
+            self._waiting = False
+            self._last_refresh = 0.0  # the next refresh replaces the notice at once
+            if self._notice is not None:
+                self._notice.clear()
 
     def add(self, delta: str) -> None:
+        self._end_waiting()
         self.text += delta
         if self.plain:
             self.console.file.write(delta)
@@ -215,18 +301,20 @@ class AnswerView:
         self._blocks += 1
 
     def _refresh(self) -> None:
-        if self._live is None:
+        live = self._ensure_live()
+        if live is None:
             return
         tail = self.text[self._printed :].strip("\n")
         if not tail:
-            self._live.update(Text(""), refresh=True)
+            live.update(Text(""), refresh=True)
             return
         height = self.console.size.height - 2
         body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height, end=False)
-        self._live.update(_Spaced(body) if self._blocks else body, refresh=True)
+        live.update(_Spaced(body) if self._blocks else body, refresh=True)
 
     def finish(self, stats: AnswerStats | None, stopped: bool = False, truncated: bool = False) -> None:
         """Print what is left of the answer for good, then the status line."""
+        self._end_waiting()
         if self.plain:
             if self.text and not self.text.endswith("\n"):
                 self.console.file.write("\n")
@@ -241,6 +329,7 @@ class AnswerView:
             self.console.print(f"[dim]{escape(status_text(stats, stopped, truncated))}[/]", highlight=False)
 
     def _stop_live(self) -> None:
+        self._started = False
         with deferred_interrupt():
             if self._live is not None:
                 live, self._live = self._live, None
@@ -249,6 +338,7 @@ class AnswerView:
 
     def abort(self) -> None:
         """Stop the live display without printing anything more (the answer failed or was stopped)."""
+        self._end_waiting()
         self._stop_live()
         if self.plain and self.text and not self.text.endswith("\n"):
             self.console.file.write("\n")

@@ -2,7 +2,9 @@
 
 Input keeps its history in the user data directory. Enter sends; Alt+Enter (or Esc then Enter) adds a line, and
 ``/m`` swaps the two. Ctrl-C during an answer stops it (closing the stream, so the server stops generating) and
-keeps the conversation; Ctrl-C at the prompt clears the line; Ctrl-D or ``/quit`` leaves.
+keeps the conversation; Ctrl-C at the prompt clears the line; Ctrl-D or ``/quit`` leaves. While the backend keeps a
+question waiting for a free engine slot, ``waiting, N ahead`` shows until the first token (on standard error with
+``--plain``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from rich.markup import escape
 from ..errors import ChatError, EdubotError
 from . import commands
 from .client import ChatClient, ContextOverflowError
-from .render import AnswerView
+from .render import AnswerView, make_console
 from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
@@ -71,9 +73,11 @@ class ChatRepl:
         history: History | None = None,
         pt_input: Input | None = None,
         pt_output: Output | None = None,
+        notices: Console | None = None,
     ) -> None:
         self.client = client
         self.console = console
+        self.notices = notices  # plain mode: where "waiting, N ahead" goes (standard error when None)
         self.model = model
         self.conversation = conversation or Conversation()
         self.plain = plain
@@ -159,7 +163,8 @@ class ChatRepl:
         """Stream the answer to the unanswered last question. On a context overflow drop the oldest turns and try
         once more; on Ctrl-C keep what arrived (marked stopped); on failure leave the question for /retry."""
         conversation = self.conversation
-        view = AnswerView(self.console, plain=self.plain)
+        notices = (self.notices or make_console(stderr=True)) if self.plain else None
+        view = AnswerView(self.console, plain=self.plain, notices=notices)
         stopped = False
         try:
             with self.client.stream_chat(
@@ -167,6 +172,7 @@ class ChatRepl:
                 model=self.model,
                 temperature=self.defaults.temperature_for(conversation),
                 max_tokens=self.defaults.max_tokens_for(conversation),
+                on_queued=view.waiting,
             ) as stream:
                 view.start()
                 try:

@@ -45,8 +45,9 @@ class Target:
 
 @contextlib.contextmanager
 def chat_target(settings: Settings, options: ChatOptions, status: Console) -> Iterator[Target]:
-    """Where to send questions. With ``--local`` an embedded llama-cpp engine runs for the duration of the
-    ``with`` block and is stopped (with everything it started) when it ends, however it ends."""
+    """Where to send questions. With ``--local`` an embedded llama-cpp engine runs (through the one engine
+    lifecycle) for the duration of the ``with`` block and is stopped with everything it started when it ends,
+    however it ends, SIGTERM included."""
     if options.local and options.engine_url:
         raise UsageError("give either --local or --engine-url, not both", hint="drop one of them")
     if options.engine_url:
@@ -55,17 +56,14 @@ def chat_target(settings: Settings, options: ChatOptions, status: Console) -> It
     if not options.local:
         yield Target(settings.url, via_backend=True, api_key=options.api_key or settings.api_key)
         return
-    from ..engines import build_engine
+    from ..engines.lifecycle import running
 
-    engine_settings = settings.model_copy(update={"engine": "llama-cpp", "model": None, "engine_urls": []})
-    engine = build_engine(engine_settings)
-    try:
-        status.print("[dim]starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…[/]")
-        engine.start()
-        engine.wait_ready(settings.ready_timeout)
-        yield Target(engine.urls[0], via_backend=False, api_key=None)
-    finally:
-        engine.stop()
+    engine_settings = settings.model_copy(
+        update={"engine": "llama-cpp", "model": None, "engine_urls": [], "engine_port": 0, "parallel": 1}
+    )
+    status.print("[dim]starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…[/]")
+    with running(engine_settings) as launch:
+        yield Target(launch.engine.urls[0], via_backend=False, api_key=launch.engine.api_key)
 
 
 def pick_model(requested: str | None, available: list[str], served_name: str) -> str:
@@ -116,7 +114,16 @@ def run_chat(
             model = pick_model(options.model, client.list_models(), settings.served_model_name)
             console = make_console(stdout)
             if question is not None:
-                ask_once(client, console, conversation, question, model=model, defaults=defaults, plain=plain)
+                ask_once(
+                    client,
+                    console,
+                    conversation,
+                    question,
+                    model=model,
+                    defaults=defaults,
+                    plain=plain,
+                    notices=status,
+                )
                 return
             history, warning = open_history()
             repl = ChatRepl(
@@ -127,6 +134,7 @@ def run_chat(
                 conversation=conversation,
                 plain=plain,
                 history=history,
+                notices=status,
             )
             if warning:
                 repl.info(warning)
@@ -142,16 +150,20 @@ def ask_once(
     model: str,
     defaults: ChatDefaults,
     plain: bool,
+    notices: Console | None = None,
 ) -> str:
-    """Stream the answer to one question to ``console`` (no status line) and return it."""
+    """Stream the answer to one question to ``console`` (no status line) and return it. While the backend keeps
+    the request waiting for a free engine slot, ``waiting, N ahead`` goes to ``notices`` (standard error by
+    default), never to ``console``."""
     conversation.add("user", question.strip())
-    view = AnswerView(console, plain=plain, status=False)
+    view = AnswerView(console, plain=plain, status=False, notices=notices or make_console(stderr=True))
     try:
         with client.stream_chat(
             conversation.api_messages(defaults.system_prompt),
             model=model,
             temperature=defaults.temperature_for(conversation),
             max_tokens=defaults.max_tokens_for(conversation),
+            on_queued=view.waiting,
         ) as stream:
             view.start()
             for delta in stream:

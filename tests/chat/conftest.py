@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +17,10 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.client import ChatClient, ChatStream
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.session import ChatDefaults, Conversation
-from tests.support.stub_engine import StubEngine
+from tests.support.stub_engine import Step, StubEngine
 
 DEFAULTS = ChatDefaults(system_prompt="Be brief.", temperature=0.7, max_tokens=512)
 CTRL_D = "\x04"
@@ -83,3 +85,40 @@ def run_repl(stub_engine: StubEngine, tmp_path: Path) -> RunRepl:
         return ReplRun(console.file.getvalue(), repl)  # type: ignore[attr-defined]
 
     return run
+
+
+class HeldSlot:
+    """The only engine slot of a backend started with ``capacity=1``, taken by a long streamed answer (about 20 s
+    from the stub engine) until ``release`` closes it, which makes the backend cancel it and free the slot.
+
+    Script the stub with ``HeldSlot.STEP`` first, then the steps of the requests that are to wait."""
+
+    STEP = Step(chunks=[f" w{i}" for i in range(400)], delay=0.05)
+
+    def __init__(self, backend_url: str) -> None:
+        self._client = ChatClient(backend_url)
+        self._stream: ChatStream = self._client.stream_chat([{"role": "user", "content": "hold"}], model="m")
+        self._stream.__enter__()  # the backend starts streaming once the engine has the request: the slot is taken
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            self._stream.close()
+            self._client.close()
+
+    def release_when_queued(self, backend_url: str, timeout: float = 10.0) -> threading.Thread:
+        """In a thread: release the slot as soon as the backend's /health shows a request waiting in line."""
+        import httpx
+
+        def watch() -> None:
+            deadline = time.monotonic() + timeout
+            with httpx.Client(trust_env=False) as http:
+                while time.monotonic() < deadline:
+                    if http.get(f"{backend_url}/health").json()["queue"]["waiting"] >= 1:
+                        break
+                    time.sleep(0.02)
+            self.release()
+
+        thread = threading.Thread(target=watch, name="release-when-queued", daemon=True)
+        thread.start()
+        return thread

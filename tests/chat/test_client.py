@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from edubot_cli.chat.client import ChatClient, ContextOverflowError
+from edubot_cli.chat.client import ChatClient, ContextOverflowError, parse_queued
 from edubot_cli.errors import ChatError
 from tests.chat.conftest import sse_transport
 from tests.support.stub_engine import Step, StubEngine
@@ -248,3 +248,147 @@ def test_finish_reason_stop_from_the_stub(stub_engine: StubEngine) -> None:
     with ChatClient(stub_engine.url) as client, client.stream_chat(MESSAGES, model="stub-model") as stream:
         list(stream)
     assert stream.finish_reason == "stop"
+
+
+@pytest.mark.parametrize(
+    ("line", "ahead"),
+    [
+        (': queued {"ahead": 3}', 3),
+        (': queued {"ahead": 0}', 0),
+        (':queued {"ahead":12,"more":"ignored"}', 12),
+        (': queued  {"ahead": 1} ', 1),
+        (': queued {"ahead": -1}', None),
+        (': queued {"ahead": true}', None),
+        (': queued {"ahead": "2"}', None),
+        (': queued {"ahead": 2.0}', None),
+        (': queued {"behind": 2}', None),
+        (": queued [1]", None),
+        (": queued {ahead: 1}", None),
+        (": queued", None),
+        (': queuedx {"ahead": 1}', None),
+        (": keep-alive", None),
+        (":", None),
+        ('data: {"ahead": 1}', None),
+        ('queued {"ahead": 1}', None),
+        ("", None),
+    ],
+)
+def test_queued_comments_are_parsed(line: str, ahead: int | None) -> None:
+    assert parse_queued(line) == ahead
+
+
+def test_queued_comments_reach_the_callback_and_never_the_answer() -> None:
+    body = (
+        ': queued {"ahead": 2}\n\n'
+        ": keep-alive\n\n"
+        ': queued {"ahead": 1}\n\n'
+        ": queued {broken\n\n"
+        ': queued {"ahead": 0}\n\n'
+        'data: {"choices":[{"delta":{"content":"Hi"}}]}\n\n'
+        "data: [DONE]\n\n"
+    )
+    places: list[int] = []
+    with (
+        ChatClient("http://b", transport=sse_transport(body)) as client,
+        client.stream_chat(MESSAGES, model="m", on_queued=places.append) as stream,
+    ):
+        assert list(stream) == ["Hi"]
+    assert places == [2, 1, 0]
+    assert (stream.text, stream.queued, stream.finished) == ("Hi", 0, True)
+    assert stream.stats.completion_tokens == 1
+
+
+def test_queued_comments_without_a_callback_are_skipped() -> None:
+    body = ': queued {"ahead": 4}\n\ndata: {"choices":[{"delta":{"content":"ok"}}]}\n\ndata: [DONE]\n\n'
+    with (
+        ChatClient("http://b", transport=sse_transport(body)) as client,
+        client.stream_chat(MESSAGES, model="m") as stream,
+    ):
+        assert list(stream) == ["ok"]
+    assert stream.queued == 4
+
+
+def test_an_error_after_waiting_in_line_says_the_answer_had_not_begun() -> None:
+    body = (
+        ': queued {"ahead": 0}\n\n'
+        "event: error\n"
+        'data: {"error":{"code":"engine_unavailable","message":"no engine slot became free within 300 s"}}\n\n'
+    )
+    with (
+        ChatClient("http://b", transport=sse_transport(body)) as client,
+        pytest.raises(ChatError) as caught,
+        client.stream_chat(MESSAGES, model="m") as stream,
+    ):
+        list(stream)
+    assert caught.value.message == (
+        "http://b/v1/chat/completions failed before the answer began: no engine slot became free within 300 s"
+    )
+    assert caught.value.hint == "/retry"
+
+
+BUSY = "the engine is busy: 16 requests in progress and 64 waiting (max_queue); try again shortly"
+RESTARTING = "the engine is restarting after it was killed by SIGKILL; try again in a few seconds"
+GAVE_UP = "the engine stopped after it was killed by SIGKILL and edubot gave up restarting it"
+ENGINE_HINT = "check that the engine behind the backend is running (`edubot serve` logs)"
+
+
+@pytest.mark.parametrize(
+    ("message", "retry_after", "hint"),
+    [
+        (BUSY, "2", "wait 2 s and try again"),
+        (RESTARTING, "5", "wait 5 s and try again"),
+        (RESTARTING, None, "wait a few seconds and try again"),
+        (GAVE_UP, None, ENGINE_HINT),
+        (
+            "engine-0 cannot be reached; is it running?",
+            "5",
+            f"wait 5 s and try again; if it keeps failing, {ENGINE_HINT}",
+        ),
+        ("engine is loading", None, ENGINE_HINT),
+        (BUSY, "Wed, 21 Oct 2015 07:28:00 GMT", "wait a few seconds and try again"),  # not seconds: not shown
+    ],
+)
+def test_503_says_what_the_server_said_and_when_to_try_again(
+    message: str, retry_after: str | None, hint: str
+) -> None:
+    import httpx
+
+    headers = {"Retry-After": retry_after} if retry_after else {}
+    error = {"error": {"code": "engine_unavailable", "message": message}}
+    transport = httpx.MockTransport(lambda request: httpx.Response(503, json=error, headers=headers))
+    with ChatClient("http://b", transport=transport) as client:
+        with pytest.raises(ChatError) as streamed:
+            client.stream_chat(MESSAGES, model="m").__enter__()
+        with pytest.raises(ChatError) as listed:
+            client.list_models()
+    assert streamed.value.message == f"http://b/v1/chat/completions answered 503: {message}"
+    assert listed.value.message == f"http://b/v1/models answered 503: {message}"
+    assert streamed.value.hint == listed.value.hint == hint
+
+
+def test_429_uses_retry_after_seconds_only() -> None:
+    import httpx
+
+    for retry_after, hint in [("7", "wait 7 s and try again"), ("soon", "wait a little and try again")]:
+        transport = httpx.MockTransport(
+            lambda request, value=retry_after: httpx.Response(
+                429, json={"error": {"message": "slow down"}}, headers={"Retry-After": value}
+            )
+        )
+        with ChatClient("http://b", transport=transport) as client, pytest.raises(ChatError) as caught:
+            client.list_models()
+        assert (caught.value.message, caught.value.hint) == (
+            "http://b/v1/models is rate limiting this client (429): slow down",
+            hint,
+        )
+
+
+def test_llama_servers_newer_context_overflow_wording_is_recognised() -> None:
+    import httpx
+
+    message = "request (3031 tokens) exceeds the available context size (2048 tokens), try increasing it"
+    error = {"error": {"code": 400, "message": message, "type": "exceed_context_size_error"}}
+    transport = httpx.MockTransport(lambda request: httpx.Response(400, json=error))
+    with ChatClient("http://e", transport=transport) as client, pytest.raises(ContextOverflowError) as caught:
+        client.stream_chat(MESSAGES, model="m").__enter__()
+    assert caught.value.message == f"the conversation no longer fits the model's context: {message}"

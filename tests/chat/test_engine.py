@@ -38,7 +38,7 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
     status = Console(file=io.StringIO())
     with chat_target(settings, ChatOptions(local=True), status) as target:
         assert target.via_backend is False
-        with ChatClient(target.url, via_backend=False) as client:
+        with ChatClient(target.url, api_key=target.api_key, via_backend=False) as client:
             assert len(client.list_models()) == 1
             with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=32) as stream:
                 deltas = list(stream)

@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from edubot_cli.chat.render import AnswerView, split_blocks, status_text
+from edubot_cli.chat.render import AnswerView, WaitingNotice, split_blocks, status_text, waiting_text
 from edubot_cli.chat.session import AnswerStats
 
 
@@ -107,3 +107,123 @@ def test_ctrl_c_is_held_back_while_the_live_view_starts_or_stops() -> None:
         reached_the_end = True
     assert reached_the_end
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def screen(raw: str) -> list[str]:
+    """What a terminal shows after ``raw``: text, CR, LF, cursor up and erase line (what Rich's live display uses)."""
+    import re
+
+    lines, row, col = [""], 0, 0
+    for token in re.split(r"(\x1b\[[0-9;?]*[A-Za-z]|\r|\n)", raw):
+        if token == "\n":
+            row, col = row + 1, 0
+            lines += [""] * (row + 1 - len(lines))
+        elif token == "\r":
+            col = 0
+        elif token.startswith("\x1b["):
+            if token[-1] == "A":
+                row = max(0, row - int(token[2:-1] or 1))
+            elif token == "\x1b[2K":
+                lines[row] = ""
+        elif token:
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + token + line[col + len(token) :]
+            col += len(token)
+    text = [line.rstrip() for line in lines]
+    while text and not text[-1]:
+        text.pop()
+    return text
+
+
+def terminal(width: int = 60) -> Console:
+    return Console(file=io.StringIO(), width=width, height=20, force_terminal=True, color_system=None)
+
+
+def test_waiting_text() -> None:
+    assert waiting_text(0) == "waiting for a free slot"
+    assert waiting_text(1) == "waiting, 1 ahead"
+    assert waiting_text(12) == "waiting, 12 ahead"
+
+
+def test_waiting_shows_in_the_live_display_and_is_gone_with_the_first_token() -> None:
+    out = terminal()
+    view = AnswerView(out, plain=False)
+    view.start()
+    view.waiting(2)
+    assert screen(out.file.getvalue()) == ["waiting, 2 ahead"]  # type: ignore[attr-defined]
+    view.waiting(0)
+    assert screen(out.file.getvalue()) == ["waiting for a free slot"]  # type: ignore[attr-defined]
+    view.add("Para one.\n\n")
+    view.add("Para")
+    view.waiting(5)  # too late: the answer has begun
+    view.add(" two.")
+    view.finish(AnswerStats(3))
+    assert "waiting, 5 ahead" not in out.file.getvalue()  # type: ignore[attr-defined]
+    assert screen(out.file.getvalue()) == ["Para one.", "", "Para two.", "3 tokens"]  # type: ignore[attr-defined]
+
+
+def test_waiting_then_stopped_leaves_nothing_behind() -> None:
+    out = terminal()
+    view = AnswerView(out, plain=False)
+    view.start()
+    view.waiting(1)
+    view.finish(None)  # Ctrl-C before the first token
+    assert "waiting, 1 ahead" in out.file.getvalue()  # type: ignore[attr-defined]
+    assert screen(out.file.getvalue()) == []  # type: ignore[attr-defined]
+
+
+def test_waiting_is_never_part_of_a_non_terminal_answer() -> None:
+    out = console()
+    view = AnswerView(out, plain=False)
+    view.start()
+    view.waiting(3)
+    view.add("Done.")
+    view.finish(AnswerStats(1))
+    assert out.file.getvalue() == "Done.\n1 token\n"  # type: ignore[attr-defined]
+
+
+def test_plain_view_sends_waiting_to_its_notice_console_one_line_per_change() -> None:
+    out, notices = console(), console()
+    view = AnswerView(out, plain=True, status=False, notices=notices)
+    view.start()
+    for ahead in (2, 2, 1, 0):
+        view.waiting(ahead)
+    view.add("The answer.")
+    view.waiting(0)
+    view.finish(AnswerStats(1))
+    assert out.file.getvalue() == "The answer.\n"  # type: ignore[attr-defined]
+    assert notices.file.getvalue() == "waiting, 2 ahead\nwaiting, 1 ahead\nwaiting for a free slot\n"  # type: ignore[attr-defined]
+
+
+def test_plain_view_without_a_notice_console_shows_no_waiting() -> None:
+    out = console()
+    view = AnswerView(out, plain=True, status=False)
+    view.start()
+    view.waiting(1)
+    view.add("x")
+    view.finish(None)
+    assert out.file.getvalue() == "x\n"  # type: ignore[attr-defined]
+
+
+def test_notice_on_a_terminal_is_redrawn_in_place_and_erased() -> None:
+    err = terminal()
+    notice = WaitingNotice(err)
+    notice.show(3)
+    notice.show(2)
+    assert screen(err.file.getvalue()) == ["waiting, 2 ahead"]  # type: ignore[attr-defined]
+    notice.clear()
+    assert screen(err.file.getvalue()) == []  # type: ignore[attr-defined]
+    notice.clear()  # twice is harmless
+
+
+def test_a_waiting_markdown_view_with_a_notice_console_keeps_stdout_clean() -> None:
+    out, err = terminal(), terminal()
+    view = AnswerView(out, plain=False, status=False, notices=err)
+    view.start()
+    view.waiting(0)
+    assert out.file.getvalue() == ""  # type: ignore[attr-defined]  # the live display has not started yet
+    assert screen(err.file.getvalue()) == ["waiting for a free slot"]  # type: ignore[attr-defined]
+    view.add("**Bold** answer")
+    assert screen(err.file.getvalue()) == []  # type: ignore[attr-defined]
+    view.finish(None)
+    assert screen(out.file.getvalue()) == ["Bold answer"]  # type: ignore[attr-defined]

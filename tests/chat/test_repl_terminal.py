@@ -1,16 +1,18 @@
 """The chat in a real pseudo-terminal (pexpect): live markdown, Ctrl-C stopping an answer and the upstream
-generation, Ctrl-D leaving, the history file in the user data directory."""
+generation, Ctrl-D leaving, the history file in the user data directory, waiting in the backend's queue."""
 
 from __future__ import annotations
 
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.chat.conftest import HeldSlot
+from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
 pexpect = pytest.importorskip("pexpect")
@@ -24,7 +26,8 @@ def screen_text(raw: str) -> str:
 
 
 class Terminal:
-    def __init__(self, stub: StubEngine, data_home: Path, *args: str) -> None:
+    def __init__(self, stub: StubEngine, data_home: Path, *args: str, url: str | None = None) -> None:
+        target = ["--url", url] if url else ["--engine-url", stub.url]
         env = {
             **os.environ,
             "XDG_DATA_HOME": str(data_home),
@@ -35,7 +38,7 @@ class Terminal:
         env.pop("NO_COLOR", None)
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "edubot_cli", "chat", "--engine-url", stub.url, *args],
+            ["-m", "edubot_cli", "chat", *target, *args],
             env=env,
             encoding="utf-8",
             timeout=20,
@@ -146,3 +149,23 @@ def test_quit_and_history_file(terminal: Terminal, tmp_path: Path) -> None:
     assert terminal.child.exitstatus == 0
     history = (tmp_path / "data" / "edubot" / "chat_history").read_text(encoding="utf-8")
     assert re.findall(r"^\+(.*)$", history, re.M) == ["first question", "multi", "line", "/quit"]
+
+
+def test_waiting_in_the_backends_queue_shows_until_the_first_token(
+    stub_engine: StubEngine, live_backend: Callable[..., LiveBackend], tmp_path: Path
+) -> None:
+    backend = live_backend(engine_urls=[stub_engine.url], capacity=1)
+    term = Terminal(stub_engine, tmp_path / "data", url=backend.url)
+    try:
+        stub_engine.script(HeldSlot.STEP, Step(chunks=["Second", " answer."]))
+        held = HeldSlot(backend.url)
+        term.ask("hi")
+        term.expect("waiting for a free slot")
+        held.release()
+        shown = term.expect(r"2 tokens · [\d.]+ tokens/s")
+        term.prompt()
+        assert "Second answer." in shown
+        assert term.close() == 0
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
