@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 NAME = "llama-cpp"
 READY_PATH = "/health"  # 503 while loading, 200 once ready; answered without waiting for generations
 API_KEY_ENV = "LLAMA_API_KEY"
+BATCH = 256
 CLASSROOM_SLOTS = 16
 """``parallel`` when it is 0 (auto): enough for a class on 2 cores (see the README's Serving figures)."""
 
@@ -120,6 +121,13 @@ def build_spec(settings: Settings, port: int, api_key: str | None = None) -> Eng
         "--ctx-size",
         str(settings.context_length * parallel),
         "--no-kv-unified",
+        # The server checks for cancelled requests (a client that left) between batches: with 256-token batches a
+        # long prompt stops within half a second and cannot stall the other slots' tokens for seconds; prompt
+        # throughput on CPU is the same as with the default 2,048.
+        "--batch-size",
+        str(BATCH),
+        "--ubatch-size",
+        str(BATCH),
         "--no-webui",
         *settings.engine_args,
     ]

@@ -44,6 +44,10 @@ def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_sett
         "--ctx-size",
         "32768",
         "--no-kv-unified",
+        "--batch-size",
+        "256",
+        "--ubatch-size",
+        "256",
         "--no-webui",
     ]
     # The key travels in the environment: not in the command line, `ps` or the log.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -58,7 +59,7 @@ def test_the_engine_is_llama_server_with_the_embedded_model(launch: Running) -> 
     assert engine.log_path is not None
     command = engine.log_path.read_text().splitlines()[0]
     assert command.startswith("$ ") and "llama-server --model " in command
-    assert "--parallel 2 --ctx-size 4096 --no-kv-unified" in command
+    assert "--parallel 2 --ctx-size 4096 --no-kv-unified --batch-size 256 --ubatch-size 256" in command
     assert engine.api_key is not None and engine.api_key not in engine.log_path.read_text()
 
 
@@ -127,6 +128,36 @@ def test_health_stays_ok_and_fast_while_every_slot_generates(backend: LiveBacken
     assert events[-1]["done"] is True
     for thread in threads:
         thread.join(timeout=120)
+
+
+def test_a_client_that_leaves_during_a_long_prompt_stops_the_engine_work(
+    backend: LiveBackend, launch: Running
+) -> None:
+    log = launch.engine.log_path
+    assert log is not None
+    seen = len(log.read_text().splitlines())
+    words = " ".join(f"w{i}" for i in range(600))  # about 1,700 tokens: 6 s of prompt processing here
+    body = json.dumps({"message": words, "stream": True, "max_tokens": 8}).encode()
+    host, port = backend.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /chat HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+            % (host.encode(), len(body))
+            + body
+        )
+        time.sleep(1.0)  # the engine is busy with the prompt; then the client goes
+    left = time.monotonic()
+    released = None
+    while released is None:
+        assert time.monotonic() - left < 20
+        for line in log.read_text().splitlines()[seen:]:
+            if "stop processing: n_tokens =" in line:
+                released = int(line.rsplit("n_tokens =", 1)[1].split(",")[0])
+        time.sleep(0.05)
+    # Stopped part-way through the prompt, not after all of it (the whole prompt is over 1,600 tokens).
+    assert released < 1200, released
+    health = httpx.get(backend.url + "/health", timeout=10).json()
+    assert health["queue"]["active"] == 0
 
 
 def test_kill_9_restarts_the_engine_and_the_service_recovers(backend: LiveBackend, launch: Running) -> None:
