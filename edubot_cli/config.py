@@ -60,7 +60,7 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "threads": (0, "llama-cpp: CPU threads; 0 means one per physical core."),
     "parallel": (
         0,
-        "Requests the engine works on at once (llama-cpp slots, vLLM --max-num-seqs); 0 means 16 for "
+        "Requests the engine works on at once (llama-cpp slots, vLLM --max-num-seqs); 0 means 32 for "
         "llama-cpp and the engine's own default otherwise.",
     ),
     "max_queue": (64, "Requests that may wait for a free engine slot; beyond that the backend answers 503."),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -49,6 +50,18 @@ def create_app(
         max_queue=settings.max_queue,
         health_interval=health_interval,
     )
+    if settings.system_prompt:
+        pool.warm_body = json.dumps(
+            {
+                "model": settings.served_model_name,
+                "messages": [
+                    {"role": "system", "content": settings.system_prompt},
+                    {"role": "user", "content": ""},
+                ],
+                "max_tokens": 1,
+                "temperature": 0,
+            }
+        ).encode()
     metrics = Metrics()
     state = Backend(
         settings=settings,

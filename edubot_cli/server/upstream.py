@@ -24,6 +24,7 @@ from .api_errors import ApiError
 from .http1 import Client, ConnectFailed, ReadTimeout, Response, UpstreamError
 
 MODELS_PATH = "/v1/models"
+COMPLETIONS_PATH = "/v1/chat/completions"
 HEALTH_TIMEOUT = 2.0
 RESTART_RETRY_AFTER = "5"
 RESTARTING = "restarting"
@@ -188,19 +189,28 @@ class EnginePool:
         self._turn = 0
         self._health_task: asyncio.Task[None] | None = None
         self._restarts_seen = 0
+        self.warm_body: bytes | None = None
+        """A request whose prompt every conversation starts with (the system prompt), sent once to every slot
+        at start and after a restart; see ``warm``."""
+        self._warm_due = False
+        self._warm_task: asyncio.Task[int] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------------
     async def start(self) -> None:
         if self._health_task is None:
             await self.check_all()
+            self._warm_due = True
+            self._start_warming()
             self._health_task = asyncio.create_task(self._health_loop(), name="edubot-engine-health")
 
     async def close(self) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
+        tasks: list[asyncio.Task[Any]] = [t for t in (self._health_task, self._warm_task) if t is not None]
+        for task in tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._health_task
-            self._health_task = None
+                await task
+        self._health_task = None
+        self._warm_task = None
         for engine in self.engines:
             await engine.client.aclose()
 
@@ -208,8 +218,42 @@ class EnginePool:
         while True:
             await asyncio.sleep(self.health_interval)
             await self.check_all()
+            self.watched()  # notices a finished restart (and makes the warm-up due again)
+            self._start_warming()
             for engine in self.engines:
                 engine.client.prune()  # engines drop idle keep-alive connections; free their descriptors
+
+    def _start_warming(self) -> None:
+        if self._warm_due and (self._warm_task is None or self._warm_task.done()):
+            self._warm_due = False
+            self._warm_task = asyncio.create_task(self.warm(), name="edubot-engine-warm")
+
+    async def warm(self) -> int:
+        """Send ``warm_body`` once per slot of every engine, all at once, and return how many were answered.
+
+        Each slot of llama-server keeps the prompt it last processed and reuses its longest common prefix; the
+        system prompt starts every conversation, so with it in every slot's cache a student's question costs only
+        its own tokens, instead of 32 students each recomputing the same prefix. Failures are ignored: the warm-up
+        only saves time."""
+        if self.warm_body is None or self.upstream.capacity is None:
+            return 0
+        body = self.warm_body
+
+        async def one(engine: Engine) -> bool:
+            try:
+                response = await engine.client.send("POST", COMPLETIONS_PATH, body, timeout=self.timeout)
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            except UpstreamError:
+                return False
+            return response.status_code == 200
+
+        sent = [
+            one(engine) for engine in self.engines if engine.healthy for _ in range(self.upstream.capacity)
+        ]
+        return sum(await asyncio.gather(*sent))
 
     async def _get_json(self, engine: Engine, path: str) -> Any:
         response = await engine.client.send("GET", path, timeout=min(HEALTH_TIMEOUT, self.timeout))
@@ -253,6 +297,7 @@ class EnginePool:
             # The supervisor saw the restarted engine answer its readiness URL: what the probes found while
             # it was down is out of date.
             self._restarts_seen = watch.restarts
+            self._warm_due = True  # a new engine process starts with empty caches
             for engine in self.engines:
                 engine.healthy = True
         return None

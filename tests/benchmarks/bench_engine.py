@@ -1,15 +1,21 @@
-"""The embedded model through the full stack vs llama-cpp direct, same engine, same run.
+"""The embedded engine through `edubot serve`, against the same llama-server binary started by hand, in one run.
 
-Full stack: an `edubot serve --engine external` process (the real backend, its own interpreter) streaming
-``POST /chat`` from the engine. Direct: ``POST /v1/chat/completions`` (stream) on that same llama-cpp engine, with
-the same system prompt, question, temperature 0 and token budget, so both sides generate the same tokens.
-Requests alternate between the two paths. Targets: full stack ≥ 90% of direct tokens/s; TTFT ≤ 0.5 s.
-Tokens/s is the generation rate after the first token (TTFT is reported on its own); the end-to-end rate
-(tokens over the whole request) is printed too.
+Single student: a real `edubot serve` process (defaults: all physical cores, 16 slots, the queue, the
+supervisor) streams ``POST /chat``; the same binary started by hand with its best flags for one user (all
+physical cores, one slot, the model's full context) streams ``POST /v1/chat/completions`` with the same system
+prompt, question, temperature 0 and token budget, so both generate the same tokens. Requests alternate between
+the two, one at a time. Target: tokens/s through edubot >= 95% of the hand-started engine.
+
+Classroom: 32 students ask 32 different questions at once through `edubot serve` (max_tokens 48, streamed).
+Targets: no errors; aggregate tokens/s >= 2x one student's rate; p95 time to first token <= 6x the time one
+48-token answer takes alone. The hand-started single-slot engine gets the same load for comparison.
+
+Tokens/s is the generation rate after the first token (TTFT is reported on its own).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -18,150 +24,233 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from edubot_cli.config import FIELDS
-from edubot_cli.engines.base import Engine
+from edubot_cli.engines.llama_build import find_binary
+from edubot_cli.engines.llama_cpp import embedded_model, physical_cores
 from edubot_cli.engines.process import free_port
-from edubot_cli.serving import running_engine
-from tests.support.live_backend import isolated_settings
 
 EDUBOT = Path(sys.executable).with_name("edubot")
 QUESTION = "Explain photosynthesis to a ten-year-old, step by step."
-MAX_TOKENS = 128
-ROUNDS = 10
 SYSTEM_PROMPT = FIELDS["system_prompt"][0]
+MAX_TOKENS = 128
+ROUNDS = 8
+STUDENTS = 32
+CLASS_TOKENS = 48
+TOPICS = [
+    "photosynthesis", "gravity", "the water cycle", "volcanoes", "fractions", "the heart", "magnets", "rainbows",
+    "the moon", "electricity", "plate tectonics", "cells", "sound", "friction", "the Roman Empire", "verbs",
+    "clouds", "bacteria", "the solar system", "erosion", "atoms", "photosynthesis in algae", "evaporation",
+    "tides", "digestion", "the alphabet", "prime numbers", "light", "seasons", "bees", "ecosystems", "weather",
+]  # fmt: skip
+PARALLEL = os.environ.get("EDUBOT_BENCH_PARALLEL")  # e.g. "32" to try another slot count
+
+
+def wait_ok(url: str, proc: subprocess.Popen[bytes], headers: dict[str, str] | None = None) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, f"{proc.args[0]} exited"
+        try:
+            if httpx.get(url, timeout=2, headers=headers).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"{url} never answered"
+        time.sleep(0.1)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture(scope="module")
-def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    with running_engine(isolated_settings({"logs_dir": tmp_path_factory.mktemp("logs")})) as started:
-        yield started
-
-
-@pytest.fixture(scope="module")
-def backend(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`edubot serve` as a user starts it (embedded model, default settings, no rate limit)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
     env["EDUBOT_RATE_LIMIT_PER_MINUTE"] = "0"
+    if PARALLEL:
+        env["EDUBOT_PARALLEL"] = PARALLEL
     proc = subprocess.Popen(
-        [str(EDUBOT), "serve", "--engine", "external", "--engine-url", engine.urls[0], "--port", str(port)],
-        cwd=tmp_path_factory.mktemp("backend"),
+        [str(EDUBOT), "serve", "--port", str(port)],
+        cwd=tmp_path_factory.mktemp("serve"),
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None and time.monotonic() < deadline, "backend did not start"
-        time.sleep(0.1)
+    wait_ok(url + "/health", proc)
     yield url
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=30)
+    stop(proc)
 
 
-def _sse_data(response: httpx.Response) -> Iterator[dict]:
+@pytest.fixture(scope="module")
+def by_hand(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same llama-server binary and model, started by hand with the best flags for one user."""
+    port = free_port()
+    binary, _ = find_binary(None)
+    cores = str(physical_cores())
+    command = [str(binary), "-m", str(embedded_model()), "--host", "127.0.0.1", "--port", str(port)]
+    command += ["-t", cores, "-tb", cores, "-np", "1", "-c", "2048", "--no-webui"]
+    log = tmp_path_factory.mktemp("by-hand") / "llama-server.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_ok(url + "/health", proc)
+    yield url
+    stop(proc)
+
+
+@dataclass
+class Run:
+    ttft: float
+    decode: float  # seconds from the first to the last token
+    total: float
+    tokens: int
+    text: str
+    error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return (self.tokens - 1) / self.decode if self.decode > 0 else 0.0
+
+
+def _events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
+    kind = "message"
     for line in response.iter_lines():
-        if line.startswith("data: ") and line != "data: [DONE]":
-            yield json.loads(line[len("data: ") :])
+        if line.startswith("event: "):
+            kind = line[len("event: ") :]
+        elif line.startswith("data: ") and line != "data: [DONE]":
+            yield kind, json.loads(line[len("data: ") :])
+            kind = "message"
 
 
-Run = tuple[float, float, float, int, str]
-"""(TTFT, seconds from first to last token, total seconds, content chunks, text) of one streamed request."""
-
-
-def via_backend(client: httpx.Client, url: str) -> Run:
-    """One streamed /chat through the backend."""
-    body = {"message": QUESTION, "stream": True, "max_tokens": MAX_TOKENS, "temperature": 0.0}
+def ask(client: httpx.Client, url: str, question: str, max_tokens: int, *, by_hand: bool = False) -> Run:
+    """One streamed answer: through edubot's /chat, or straight from the hand-started engine."""
+    if by_hand:
+        path = "/v1/chat/completions"
+        messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": question}]
+        body: dict = {"messages": messages, "stream": True}
+    else:
+        path, body = "/chat", {"message": question, "stream": True}
+    body |= {"max_tokens": max_tokens, "temperature": 0.0}
     start = time.perf_counter()
     first = last = None
     chunks: list[str] = []
-    with client.stream("POST", url + "/chat", json=body) as response:
-        assert response.status_code == 200
-        for event in _sse_data(response):
-            if event.get("delta"):
-                last = time.perf_counter()
-                first = first or last
-                chunks.append(event["delta"])
-            assert "error" not in event, event
+    error = ""
+    try:
+        with client.stream("POST", url + path, json=body) as response:
+            if response.status_code != 200:
+                error = f"HTTP {response.status_code}: {response.read()[:200]!r}"
+            for kind, event in _events(response) if not error else ():
+                if kind == "error" or "error" in event:
+                    error = json.dumps(event)
+                    continue
+                piece = event.get("delta") if not by_hand else (
+                    ((event.get("choices") or [{}])[0].get("delta") or {}).get("content")
+                )  # fmt: skip
+                if piece:
+                    last = time.perf_counter()
+                    first = first or last
+                    chunks.append(piece)
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"
     end = time.perf_counter()
-    assert first is not None
-    return first - start, last - first, end - start, len(chunks), "".join(chunks)
+    if first is None or last is None:
+        return Run(end - start, 0.0, end - start, 0, "", error or "no token")
+    return Run(first - start, last - first, end - start, len(chunks), "".join(chunks), error)
 
 
-def direct(client: httpx.Client, engine_url: str) -> Run:
-    """The same generation straight from llama-cpp's OpenAI endpoint."""
-    body = {
-        "model": "edubot",
-        "messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": QUESTION}],
-        "stream": True,
-        "max_tokens": MAX_TOKENS,
-        "temperature": 0.0,
-    }
-    start = time.perf_counter()
-    first = last = None
-    chunks: list[str] = []
-    with client.stream("POST", engine_url + "/v1/chat/completions", json=body) as response:
-        assert response.status_code == 200
-        for event in _sse_data(response):
-            choices = event.get("choices") or [{}]
-            content = (choices[0].get("delta") or {}).get("content")
-            if content:
-                last = time.perf_counter()
-                first = first or last
-                chunks.append(content)
-    end = time.perf_counter()
-    assert first is not None
-    return first - start, last - first, end - start, len(chunks), "".join(chunks)
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def test_full_stack_vs_direct(engine: Engine, backend: str) -> None:
-    results: dict[str, list[Run]] = {"direct": [], "backend": []}
-    with httpx.Client(timeout=300, trust_env=False) as client:
-        direct(client, engine.urls[0])  # warm-up: loads caches on both sides
-        via_backend(client, backend)
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def test_single_student_through_edubot_vs_the_engine_by_hand(edubot: str, by_hand: str) -> None:
+    runs: dict[str, list[Run]] = {"by hand": [], "edubot": []}
+    # No keep-alive: the hand-started server closes idle connections, and both sides pay the same connect.
+    with httpx.Client(
+        timeout=300, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+    ) as client:
+        ask(client, by_hand, QUESTION, MAX_TOKENS, by_hand=True)  # warm-up: caches on both sides
+        ask(client, edubot, QUESTION, MAX_TOKENS)
         for index in range(ROUNDS):
-            order = ("direct", "backend") if index % 2 == 0 else ("backend", "direct")
-            for path in order:
-                run = direct(client, engine.urls[0]) if path == "direct" else via_backend(client, backend)
-                results[path].append(run)
-
-    def summary(path: str) -> tuple[float, float, float, float]:
-        runs = results[path]
-        ttft = statistics.median(r[0] for r in runs)
-        rate = statistics.median((r[3] - 1) / r[1] for r in runs)
-        end_to_end = statistics.median(r[3] / r[2] for r in runs)
-        return ttft, rate, end_to_end, statistics.median(r[3] for r in runs)
-
-    d_ttft, d_rate, d_e2e, d_tokens = summary("direct")
-    b_ttft, b_rate, b_e2e, b_tokens = summary("backend")
-    same_text = results["direct"][0][4] == results["backend"][0][4]
-    ratio = b_rate / d_rate
-    print(
-        f"\n[bench engine] embedded SmolLM2-135M Q4_1, {ROUNDS} streamed runs per path, max_tokens {MAX_TOKENS}"
-    )
-    for label, (ttft, rate, e2e, tokens) in (
-        ("direct llama-cpp", (d_ttft, d_rate, d_e2e, d_tokens)),
-        ("full stack /chat", (b_ttft, b_rate, b_e2e, b_tokens)),
-    ):
+            order = ("by hand", "edubot") if index % 2 == 0 else ("edubot", "by hand")
+            for side in order:
+                url = by_hand if side == "by hand" else edubot
+                runs[side].append(ask(client, url, QUESTION, MAX_TOKENS, by_hand=side == "by hand"))
+    for side, done in runs.items():
+        assert not [r.error for r in done if r.error], side
+    cores = physical_cores()
+    print(f"\n[bench engine] single student: embedded SmolLM2-135M Q4_1, {ROUNDS} streamed answers per side, "
+          f"max_tokens {MAX_TOKENS}, temperature 0, {cores} physical cores")  # fmt: skip
+    rates = {}
+    for side, done in runs.items():
+        rates[side] = statistics.median(r.rate for r in done)
+        ttft = statistics.median(r.ttft for r in done)
+        tokens = statistics.median(r.tokens for r in done)
         print(
-            f"[bench engine] {label}: {rate:6.1f} tokens/s  TTFT {ttft * 1000:5.0f} ms  "
-            f"end-to-end {e2e:6.1f} tokens/s  ({tokens:.0f} tokens)"
+            f"[bench engine]   {side:8}: {rates[side]:6.1f} tokens/s  TTFT {ttft * 1000:5.0f} ms  ({tokens:.0f} tokens)"
         )
-    print(f"[bench engine] same text both ways: {same_text}")
-    print(
-        f"[bench engine] tokens/s ratio full/direct {ratio:.1%} (target ≥ 90%: {'met' if ratio >= 0.9 else 'MISSED'})"
-    )
-    print(f"[bench engine] end-to-end tokens/s ratio {b_e2e / d_e2e:.1%}")
-    print(
-        f"[bench engine] TTFT full stack {b_ttft:.3f} s (target ≤ 0.5 s: {'met' if b_ttft <= 0.5 else 'MISSED'})"
-    )
+    ratio = rates["edubot"] / rates["by hand"]
+    same = runs["edubot"][0].text == runs["by hand"][0].text
+    print(f"[bench engine]   same text both ways: {same}")
+    print(f"[bench engine]   edubot / by hand (llama-server -t {cores} -np 1): {ratio:.1%} (target >= 95%: "
+          f"{verdict(ratio >= 0.95)})")  # fmt: skip
+
+
+def classroom(url: str, *, by_hand: bool) -> tuple[list[Run], float]:
+    def student(index: int) -> Run:
+        with httpx.Client(timeout=600, trust_env=False) as client:
+            question = f"Explain {TOPICS[index % len(TOPICS)]} to a ten-year-old, step by step."
+            return ask(client, url, question, CLASS_TOKENS, by_hand=by_hand)
+
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(STUDENTS) as pool:
+        runs = list(pool.map(student, range(STUDENTS)))
+    return runs, time.perf_counter() - start
+
+
+def test_a_classroom_of_32_at_once(edubot: str, by_hand: str) -> None:
+    with httpx.Client(timeout=300, trust_env=False) as client:
+        ask(client, edubot, "Explain gravity to a ten-year-old, step by step.", CLASS_TOKENS)  # warm-up
+        alone = [
+            ask(client, edubot, f"Explain {topic} to a ten-year-old, step by step.", CLASS_TOKENS)
+            for topic in TOPICS[:6]
+        ]
+    one_rate = statistics.median(r.rate for r in alone)
+    one_answer = statistics.median(r.total for r in alone)
+    results = {"edubot": classroom(edubot, by_hand=False), "by hand": classroom(by_hand, by_hand=True)}
+    print(f"\n[bench engine] classroom: {STUDENTS} students at once, max_tokens {CLASS_TOKENS}, streamed; one "
+          f"student alone: {one_rate:.1f} tokens/s, a whole answer in {one_answer:.2f} s")  # fmt: skip
+    for side, (runs, wall) in results.items():
+        errors = [r.error for r in runs if r.error]
+        tokens = sum(r.tokens for r in runs)
+        aggregate = tokens / wall
+        ttfts = [r.ttft for r in runs if not r.error]
+        label = "edubot serve" if side == "edubot" else "llama-server -np 1 by hand"
+        print(f"[bench engine]   {label}: {len(errors)} errors, {tokens} tokens in {wall:.1f} s = "
+              f"{aggregate:.1f} tokens/s ({aggregate / one_rate:.2f}x one student), TTFT p50 "
+              f"{statistics.median(ttfts):.2f} s p95 {p95(ttfts):.2f} s ({p95(ttfts) / one_answer:.1f}x one answer)")  # fmt: skip
+        if errors:
+            print(f"[bench engine]     first error: {errors[0]}")
+    runs, wall = results["edubot"]
+    errors = [r for r in runs if r.error]
+    aggregate = sum(r.tokens for r in runs) / wall
+    ttft95 = p95([r.ttft for r in runs if not r.error])
+    print(f"[bench engine]   targets: 0 errors {verdict(not errors)}; aggregate >= 2x one student "
+          f"{verdict(aggregate >= 2 * one_rate)}; p95 TTFT <= 6x one answer {verdict(ttft95 <= 6 * one_answer)}")  # fmt: skip

@@ -47,7 +47,7 @@ def test_everything_the_default_serve_needs_is_here(make_settings, no_nvidia_smi
 def test_threads_and_slots_are_shown(make_settings) -> None:
     checks = by_name(doctor.check_engine(make_settings(), smoke=False))
     assert checks["threads / slots"].detail == (
-        f"{physical_cores()} threads (physical cores), 16 slots x 2048 tokens, up to 64 waiting"
+        f"{physical_cores()} threads (physical cores), 32 slots x 2048 tokens, up to 64 waiting"
     )
     tuned = by_name(doctor.check_engine(make_settings(threads=3, parallel=4, max_queue=8), smoke=False))
     assert (

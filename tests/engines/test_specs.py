@@ -40,9 +40,9 @@ def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_sett
         "--threads-batch",
         cores,
         "--parallel",
-        "16",
+        "32",
         "--ctx-size",
-        "32768",
+        "65536",
         "--no-kv-unified",
         "--batch-size",
         "256",
@@ -51,7 +51,7 @@ def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_sett
         "--no-webui",
     ]
     # The key travels in the environment: not in the command line, `ps` or the log.
-    assert (spec.env, spec.api_key, spec.capacity) == ({"LLAMA_API_KEY": "k3y"}, "k3y", 16)
+    assert (spec.env, spec.api_key, spec.capacity) == ({"LLAMA_API_KEY": "k3y"}, "k3y", 32)
     assert spec.ready_url == "http://127.0.0.1:4321/health"
     assert spec.url == "http://127.0.0.1:4321"
     assert spec.name == "llama-cpp"

@@ -85,6 +85,26 @@ def test_health_names_the_engine_and_the_queue_not_its_url(backend: LiveBackend,
     assert launch.engine.urls[0] not in response.text
 
 
+def test_every_slot_starts_with_the_system_prompt_cached(backend: LiveBackend) -> None:
+    pool = backend.app.state.backend.pool
+    deadline = time.monotonic() + 60
+    while pool._warm_task is None or not pool._warm_task.done():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert pool._warm_task.result() == 2  # one warm-up per slot, both answered
+    system = backend.settings.system_prompt
+    body = {
+        "messages": [{"role": "system", "content": system}, {"role": "user", "content": "What is a noun?"}],
+        "max_tokens": 4,
+        "temperature": 0,
+    }
+    for _ in range(2):  # whichever slot each lands in, only the question is new to it
+        answer = httpx.post(backend.url + "/v1/chat/completions", json=body, timeout=60).json()
+        body["messages"][1]["content"] += " Give an example."
+        assert answer["usage"]["prompt_tokens"] > 40
+        assert answer["timings"]["prompt_n"] < 20, answer["timings"]
+
+
 def test_chat_returns_real_tokens(backend: LiveBackend) -> None:
     response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)
     assert response.status_code == 200, response.text

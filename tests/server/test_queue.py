@@ -118,3 +118,48 @@ def test_listing_models_does_not_wait_in_line(stub_engine: StubEngine, live_back
     assert [model["id"] for model in response.json()["data"]] == ["stub-model"]
     assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 0}
     holder.join()
+
+
+def test_every_slot_gets_the_system_prompt_at_start_and_after_a_restart(
+    stub_engine: StubEngine, live_backend
+) -> None:
+    watch = FakeWatch()
+    backend = live_backend(
+        {"system_prompt": "Be kind."},
+        [stub_engine.url],
+        capacity=3,
+        health_interval=0.05,
+        watch=watch,
+        warm=True,
+    )
+    assert stub_engine.wait_requests(3)
+    warm = {
+        "model": "edubot",
+        "messages": [{"role": "system", "content": "Be kind."}, {"role": "user", "content": ""}],
+        "max_tokens": 1,
+        "temperature": 0,
+    }
+    assert stub_engine.requests == [warm] * 3
+    assert queue_state(backend) == {"capacity": 3, "active": 0, "waiting": 0}  # the warm-up takes no place
+    watch.restarts = 1  # the supervisor brought a fresh engine back
+    assert stub_engine.wait_requests(6)
+    assert stub_engine.requests[3:] == [warm] * 3
+
+
+def test_no_warm_up_without_slots_or_system_prompt(stub_engine: StubEngine, live_backend) -> None:
+    live_backend({"system_prompt": "Be kind."}, [stub_engine.url], warm=True)  # external: no known slots
+    live_backend({"system_prompt": ""}, [stub_engine.url], capacity=2, warm=True)
+    httpx.post(live_backend({}, [stub_engine.url]).url + "/chat", json={"message": "hi"}, timeout=10)
+    assert [r["messages"][-1]["content"] for r in stub_engine.requests] == ["hi"]
+
+
+class FakeWatch:
+    """A supervisor that always says ok; tests bump ``restarts``."""
+
+    last_exit = ""
+
+    def __init__(self) -> None:
+        self.restarts = 0
+
+    def status(self) -> str:
+        return "ok"

@@ -12,7 +12,8 @@ from .server_thread import ServerThread
 
 class LiveBackend:
     """``create_app(load_settings(**settings_overrides), upstream)`` served on a free port; ``upstream`` defaults
-    to ``Upstream(engine_urls, engine_name, **fields)``.
+    to ``Upstream(engine_urls, engine_name, **fields)``. ``warm`` keeps the system-prompt warm-up of the slots
+    (off by default: it would take the replies a test scripts for its stub engine).
 
     ``settings_overrides`` are Settings fields (e.g. ``{"api_key": "k", "rate_limit_per_minute": 0}``); the
     config file and EDUBOT_* environment of the test process are not read. ``app`` gives access to the app
@@ -27,6 +28,7 @@ class LiveBackend:
         health_interval: float = 5.0,
         static_dir: Path | None = None,
         upstream: Any = None,
+        warm: bool = False,
         **fields: Any,
     ) -> None:
         from edubot_cli.server.app import create_app
@@ -41,6 +43,10 @@ class LiveBackend:
             health_interval=health_interval,
             static_dir=static_dir,
         )
+        if not warm:
+            # The system-prompt warm-up would take scripted stub replies meant for the test; tests that check it
+            # (and the real engine) ask for it.
+            self.app.state.backend.pool.warm_body = None
         self._server = ServerThread(self.app, name="live-backend")
 
     @property
@@ -88,6 +94,6 @@ def served_embedded(
     settings = isolated_settings({"logs_dir": logs, **settings_overrides})
     with (
         running(settings, supervise=True) as launch,
-        LiveBackend(backend_overrides, upstream=upstream_for(launch)) as live,
+        LiveBackend(backend_overrides, upstream=upstream_for(launch), warm=True) as live,
     ):
         yield launch, live
