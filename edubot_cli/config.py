@@ -39,6 +39,22 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "api_key": (None, "If set, /chat, /v1/* and /stats require `Authorization: Bearer <key>`."),
     "cors_origins": ([], "Origins allowed to call the API from a browser; empty means same origin only."),
     "rate_limit_per_minute": (120, "Requests per minute per client before 429; 0 disables the limit."),
+    "trusted_proxies": (
+        [],
+        "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For names the client; empty: none.",
+    ),
+    "auth_failures_per_minute": (5, "Wrong API keys per minute per client before 429."),
+    "allowed_hosts": (
+        [],
+        "Host header values accepted besides the bound address (always checked on loopback, against DNS "
+        "rebinding).",
+    ),
+    "header_timeout": (10.0, "Seconds a client may take to send a request's line and headers."),
+    "body_timeout": (30.0, "Seconds a client may take to send a request's body."),
+    "max_connections_per_client": (
+        128,
+        "Open connections one client address may hold (a class behind one NAT shares an address).",
+    ),
     "max_body_bytes": (262144, "Largest accepted request body in bytes (413 beyond)."),
     "request_timeout": (300.0, "Seconds to wait for the engine before answering 504."),
     "system_prompt": (
@@ -101,6 +117,12 @@ class Settings:
     api_key: str | None
     cors_origins: list[str]
     rate_limit_per_minute: int
+    trusted_proxies: list[str]
+    auth_failures_per_minute: int
+    allowed_hosts: list[str]
+    header_timeout: float
+    body_timeout: float
+    max_connections_per_client: int
     max_body_bytes: int
     request_timeout: float
     system_prompt: str
@@ -145,6 +167,10 @@ def _settings_class() -> type[BaseSettings]:
         "port": {"ge": 1, "le": 65535},
         "engine_port": {"ge": 0, "le": 65535},
         "rate_limit_per_minute": {"ge": 0},
+        "auth_failures_per_minute": {"ge": 1},
+        "header_timeout": {"gt": 0},
+        "body_timeout": {"gt": 0},
+        "max_connections_per_client": {"ge": 1},
         "max_body_bytes": {"ge": 1024},
         "request_timeout": {"gt": 0},
         "max_tokens": {"ge": 1, "le": 4096},
