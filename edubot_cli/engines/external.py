@@ -3,31 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..errors import UsageError
+from ..urls import engine_url
 from .base import Tick
 
 NAME = "external"
-
-
-def normalise_url(url: str) -> str:
-    """``url`` as a base URL: http(s), no trailing slash, no trailing ``/v1`` (the backend adds it)."""
-    text = url.strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"--engine-url {url!r} is not an http(s) URL",
-            hint="give the engine's base URL, e.g. --engine-url http://gpu1:8001",
-        )
-    if parts.query or parts.fragment:
-        raise UsageError(
-            f"--engine-url {url!r} must not have a query or fragment", hint="give the base URL only"
-        )
-    text = text.rstrip("/")
-    if text.endswith("/v1"):
-        text = text[: -len("/v1")]
-    return text
 
 
 class ExternalEngine:
@@ -39,7 +20,7 @@ class ExternalEngine:
                 "--engine external needs at least one --engine-url",
                 hint="e.g. --engine external --engine-url http://gpu1:8001 --engine-url http://gpu2:8001",
             )
-        normalised = [normalise_url(url) for url in urls]
+        normalised = [engine_url(url).base for url in urls]
         self._urls = list(dict.fromkeys(normalised))
 
     @property

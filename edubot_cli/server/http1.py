@@ -1,6 +1,7 @@
 """A small keep-alive HTTP/1.1 client for the backend's engine connections (asyncio streams).
 
-The engines are local or trusted OpenAI-compatible servers on plain HTTP, and the backend only sends small JSON
+The engines are local or trusted OpenAI-compatible servers (HTTP, or HTTPS verified against the system's
+certificate authorities; ``urls.engine_url`` holds the URL rules), and the backend only sends small JSON
 bodies and reads JSON or SSE answers, so a focused client is enough, and it is several times cheaper per request
 than a general one whose connection pool re-checks every idle socket on every request. Bodies with
 ``Content-Length``, ``Transfer-Encoding: chunked`` and read-until-close are supported; each read waits at most
@@ -12,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+
+from ..urls import EngineURL
 
 MAX_IDLE = 256  # idle keep-alive connections kept per engine
 MAX_LINE = 65536
@@ -25,6 +28,10 @@ class UpstreamError(Exception):
 
 class ConnectFailed(UpstreamError):
     """No connection could be made: the engine never saw the request."""
+
+
+class TLSFailed(ConnectFailed):
+    """The TLS handshake failed (an untrusted or mismatched certificate): the engine never saw the request."""
 
 
 class ReadTimeout(UpstreamError):
@@ -143,20 +150,18 @@ class Client:
 
     def __init__(
         self,
-        base_url: str,
+        url: EngineURL,
         timeout: float,
         connect_timeout: float = 10.0,
         headers: dict[str, str] | None = None,
     ) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"engine URL must be http://host:port, not {base_url!r}")
-        self.host = parts.hostname
-        self.port = parts.port or 80
-        self.prefix = parts.path.rstrip("/")
+        self.host = url.host
+        self.port = url.port
+        self.prefix = url.path
+        self._tls = ssl.create_default_context() if url.tls else None
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        self._host_header = f"{self.host}:{self.port}".encode()
+        self._host_header = f"{f'[{self.host}]' if ':' in self.host else self.host}:{self.port}".encode()
         self._extra_headers = b"".join(
             f"{name}: {value}\r\n".encode("latin-1") for name, value in (headers or {}).items()
         )
@@ -165,7 +170,15 @@ class Client:
     async def _connect(self) -> _Connection:
         try:
             async with asyncio.timeout(self.connect_timeout):
-                reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_LINE)
+                reader, writer = await asyncio.open_connection(
+                    self.host,
+                    self.port,
+                    limit=MAX_LINE,
+                    ssl=self._tls,
+                    server_hostname=self.host if self._tls else None,
+                )
+        except ssl.SSLError as exc:
+            raise TLSFailed(exc.reason or str(exc)) from exc
         except (OSError, TimeoutError) as exc:
             raise ConnectFailed(str(exc) or type(exc).__name__) from exc
         return _Connection(reader, writer)

@@ -20,8 +20,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..urls import engine_url
 from .api_errors import ApiError
-from .http1 import Client, ConnectFailed, ReadTimeout, Response, UpstreamError
+from .http1 import Client, ConnectFailed, ReadTimeout, Response, TLSFailed, UpstreamError
 
 MODELS_PATH = "/v1/models"
 COMPLETIONS_PATH = "/v1/chat/completions"
@@ -65,12 +66,6 @@ class Upstream:
     """Path probed for readiness."""
     watch: Watch | None = None
     """The supervisor of a started engine."""
-
-
-def normalise_url(url: str) -> str:
-    """``http://h:p/``, ``http://h:p/v1`` -> ``http://h:p`` (the OpenAI base is this plus ``/v1``)."""
-    url = url.strip().rstrip("/")
-    return url[: -len("/v1")] if url.endswith("/v1") else url
 
 
 @dataclass
@@ -181,9 +176,9 @@ class EnginePool:
         self.engines = []
         headers = {"Authorization": f"Bearer {upstream.api_key}"} if upstream.api_key else {}
         for index, given in enumerate(upstream.urls):
-            url = normalise_url(given)
+            url = engine_url(given)
             client = Client(url, timeout=timeout, connect_timeout=min(timeout, 10.0), headers=headers)
-            self.engines.append(Engine(index, url, client))
+            self.engines.append(Engine(index, url.base, client))
         capacity = None if upstream.capacity is None else upstream.capacity * len(self.engines)
         self.admission = Admission(capacity, max_queue)
         self._turn = 0
@@ -350,6 +345,10 @@ class EnginePool:
                 await asyncio.sleep(0.05)
         if isinstance(exc, ReadTimeout):
             return ApiError(504, f"{engine.label} did not answer within {self.timeout:g} s")
+        if isinstance(exc, TLSFailed):
+            return ApiError(
+                502, f"{engine.label} failed the TLS handshake ({exc}); check its certificate (SSL_CERT_FILE)"
+            )
         if isinstance(exc, ConnectFailed):
             return ApiError(
                 503, f"{engine.label} cannot be reached; is it running?", headers={"Retry-After": "5"}

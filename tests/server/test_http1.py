@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from edubot_cli.urls import engine_url
 from edubot_cli.server.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
@@ -34,7 +35,7 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
 def _run(handler: Handler, scenario: Callable[[Client], Awaitable[object]], timeout: float = 5) -> object:
     async def main() -> object:
         server, url = await _serve(handler)
-        client = Client(url, timeout=timeout)
+        client = Client(engine_url(url), timeout=timeout)
         try:
             return await scenario(client)
         finally:
@@ -131,7 +132,7 @@ def test_connection_refused_is_connect_failed() -> None:
         server, url = await _serve(lambda r, w: asyncio.sleep(0))
         server.close()
         await server.wait_closed()
-        await Client(url, timeout=1).send("GET", "/")
+        await Client(engine_url(url), timeout=1).send("GET", "/")
 
     with pytest.raises(ConnectFailed):
         asyncio.run(scenario())
@@ -181,11 +182,6 @@ def test_broken_answers_are_protocol_failures(answer: bytes, message: str) -> No
 
     with pytest.raises(ProtocolFailure, match=message):
         _run(handler, scenario)
-
-
-def test_only_plain_http_urls() -> None:
-    with pytest.raises(ValueError, match="engine URL must be http://host:port"):
-        Client("https://example.org", timeout=1)
 
 
 def test_prune_closes_connections_the_engine_dropped() -> None:

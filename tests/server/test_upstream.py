@@ -8,21 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from edubot_cli.server.api_errors import ApiError
-from edubot_cli.server.upstream import Admission, EnginePool, Upstream, normalise_url
-
-
-@pytest.mark.parametrize(
-    ("given", "base"),
-    [
-        ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
-        ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
-        ("http://127.0.0.1:8080/v1", "http://127.0.0.1:8080"),
-        (" http://h:1/v1/ ", "http://h:1"),
-        ("https://gpu.example/api", "https://gpu.example/api"),
-    ],
-)
-def test_normalise_url(given: str, base: str) -> None:
-    assert normalise_url(given) == base
+from edubot_cli.server.upstream import Admission, EnginePool, Upstream
 
 
 def test_pick_prefers_healthy_then_least_busy_then_round_robin() -> None:
