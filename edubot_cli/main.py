@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import chat, data, doctor, engine, model, serve, taxonomy
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
+from .procgroup import Terminated
 
 
 def _debug() -> bool:
@@ -42,6 +43,11 @@ class EdubotGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise  # usage errors, --help, explicit exits: Typer renders these itself
+        except Terminated as stop:  # SIGTERM / SIGHUP, after every child was stopped
+            if _debug():
+                raise
+            typer.echo(stop.reason, err=True)
+            raise typer.Exit(128 + stop.signum) from None
         except KeyboardInterrupt:
             if _debug():
                 raise

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -88,3 +90,40 @@ def signal_group(pgid: int, sig: int) -> None:
     """Send ``sig`` to every process of group ``pgid``; a group that is already gone is fine."""
     with suppress(ProcessLookupError):
         os.killpg(pgid, sig)
+
+
+KILL_WAIT = 5.0
+"""Seconds to wait for a group to be gone after SIGKILL."""
+
+
+def wait_gone(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait until the leader ``proc`` has exited (reaped) and no process of its group is left."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # Reap the leader first: a zombie still counts as a member of its group.
+        if proc.poll() is not None and not group_alive(proc.pid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def stop_group(
+    proc: subprocess.Popen[bytes], grace: float, signals: tuple[int, ...] = (signal.SIGTERM,)
+) -> None:
+    """Stop the process group led by ``proc``: each of ``signals`` in turn, ``grace`` seconds apart, then
+    SIGKILL; returns once the whole group is gone. A Ctrl-C while waiting kills the group at once.
+
+    Engines get SIGTERM; ilab gets SIGINT first, on which it cleans up."""
+    pgid = proc.pid
+    try:
+        for sig in signals:
+            signal_group(pgid, sig)
+            if wait_gone(proc, grace):
+                return
+        signal_group(pgid, signal.SIGKILL)
+        wait_gone(proc, KILL_WAIT)
+    except KeyboardInterrupt:
+        signal_group(pgid, signal.SIGKILL)
+        proc.wait()
+        raise

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, EngineError
-from ..procgroup import group_alive, signal_group
+from ..procgroup import stop_group
 from .base import LOCALHOST, EngineSpec, Tick
 
 POLL_INTERVAL = 0.2
@@ -333,30 +333,8 @@ class EngineProcess:
 
     def _kill_group(self) -> None:
         """SIGTERM to the engine's process group, SIGKILL after ``stop_grace`` seconds; waits until it is gone."""
-        proc = self._proc
-        if proc is None:
-            return
-        pgid = proc.pid
-        try:
-            signal_group(pgid, signal.SIGTERM)
-            if not self._wait_group_gone(proc, pgid, self.stop_grace):
-                signal_group(pgid, signal.SIGKILL)
-                self._wait_group_gone(proc, pgid, 5.0)
-        except KeyboardInterrupt:
-            signal_group(pgid, signal.SIGKILL)
-            proc.wait()
-            raise
-
-    @staticmethod
-    def _wait_group_gone(proc: subprocess.Popen[bytes], pgid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            # Reap the leader first: a zombie still counts as a member of its group.
-            if proc.poll() is not None and not group_alive(pgid):
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
+        if self._proc is not None:
+            stop_group(self._proc, self.stop_grace)
 
     def _close_log(self) -> None:
         if self._follower is not None:

@@ -12,21 +12,20 @@ import re
 import select
 import signal
 import subprocess
-import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from ..errors import LabError
-from ..procgroup import group_alive, signal_group
+from ..procgroup import Terminated, group_alive, stop_group, terminations_raise
 
 Line = Callable[[str, float], None]
 """Called with each line ilab prints (carriage-return progress updates count as lines) and the seconds elapsed."""
 
+ILAB_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""ilab cleans up on SIGINT; SIGTERM next, then SIGKILL (``procgroup.stop_group``)."""
 STOP_GRACE = 10.0
 """Seconds ilab gets to stop after SIGINT (then SIGTERM, then the same again before SIGKILL)."""
 TAIL_LINES = 200
@@ -34,14 +33,6 @@ TAIL_LINES = 200
 POLL_INTERVAL = 0.2
 """Seconds between checks that ilab is still running while it prints nothing."""
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
-
-
-class Stopped(BaseException):
-    """SIGTERM received while ilab ran (turned into an exception so the group is stopped and recorded)."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
 
 
 @dataclass
@@ -60,40 +51,6 @@ class Outcome:
 
 def _exit_code(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
-
-
-def stop_group(proc: subprocess.Popen[bytes], grace: float = STOP_GRACE) -> None:
-    """SIGINT the group (ilab cleans up on it), then SIGTERM, then SIGKILL; return once the group is gone."""
-    pgid = proc.pid
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal_group(pgid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if proc.poll() is not None and not group_alive(pgid):
-                return
-            time.sleep(0.05)
-    signal_group(pgid, signal.SIGKILL)
-    proc.wait()
-    deadline = time.monotonic() + grace
-    while group_alive(pgid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While ilab runs, SIGTERM raises ``Stopped`` in the main thread (elsewhere: left alone)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise Stopped(signum)
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _split_lines(buffer: bytearray) -> list[bytes]:
@@ -152,7 +109,7 @@ def run(
         interrupted: int | None = None
         pending = bytearray()
         try:
-            with _sigterm_raises():
+            with terminations_raise():
                 fd = proc.stdout.fileno()
                 while True:
                     ready, _, _ = select.select([fd], [], [], POLL_INTERVAL)
@@ -176,19 +133,19 @@ def run(
                     tail.append(text)
                     emit(text, time.monotonic() - started)
                 returncode = proc.wait()
+        except Terminated as stop:
+            interrupted = stop.signum
         except KeyboardInterrupt:
             interrupted = signal.SIGINT
-        except Stopped as stop:
-            interrupted = stop.signum
         if interrupted is not None:
-            stop_group(proc, grace)
+            stop_group(proc, grace, ILAB_STOP_SIGNALS)
             returncode = proc.returncode
             note = f"\n[edubot] stopped ilab's process group after {signal.Signals(interrupted).name}\n"
             log.write(note.encode())
         else:
             # ilab is done; anything it left in its group (a teacher server, workers) goes with it.
             if group_alive(proc.pid):
-                stop_group(proc, grace)
+                stop_group(proc, grace, ILAB_STOP_SIGNALS)
         proc.stdout.close()
     exit_code = 128 + interrupted if interrupted is not None else _exit_code(returncode)
     return Outcome(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -148,3 +150,62 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
     assert child.exitstatus == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{engine_url}/v1/models", timeout=5)
+
+
+def test_sigterm_stops_the_local_engine_before_edubot_exits(tmp_path: Path) -> None:
+    from edubot_cli.procgroup import group_members
+
+    edubot = Path(sys.executable).with_name("edubot")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    env["EDUBOT_LOGS_DIR"] = str(tmp_path / "logs")
+    proc = subprocess.Popen(
+        [
+            str(edubot),
+            "chat",
+            "--local",
+            "-q",
+            "Write a very long story about a dragon.",
+            "--max-tokens",
+            "3000",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        engine = None
+        deadline = time.monotonic() + 120
+        while engine is None:
+            assert proc.poll() is None and time.monotonic() < deadline
+            children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == proc.pid]
+            engine = next((int(p.name) for p in children if b"llama-server" in _cmdline(p)), None)
+            time.sleep(0.05)
+        time.sleep(1.0)  # answering now
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        # The engine was stopped by edubot itself, before it exited (not by the kernel's parent-death signal).
+        assert group_members(engine) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.rstrip().endswith("terminated")
+    assert "Traceback" not in err
+
+
+def _parent(entry: Path) -> int:
+    try:
+        text = (entry / "stat").read_text()
+    except OSError:
+        return -1
+    return int(text[text.rindex(")") + 2 :].split()[1])
+
+
+def _cmdline(entry: Path) -> bytes:
+    try:
+        return (entry / "cmdline").read_bytes()
+    except OSError:
+        return b""

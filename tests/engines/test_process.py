@@ -164,7 +164,10 @@ def test_missing_executable(tmp_path: Path) -> None:
 
 
 def test_stop_before_start_is_harmless(tmp_path: Path) -> None:
-    EngineProcess(fake_spec(1), tmp_path / "logs").stop()
+    engine = EngineProcess(fake_spec(1), tmp_path / "logs")
+    engine.stop()
+    assert (engine.pid, engine.poll(), engine.running(), engine.log_path) == (None, None, False, None)
+    engine.check_alive()  # nothing started, nothing to report
 
 
 def test_engine_dies_with_a_killed_parent(tmp_path: Path) -> None:
