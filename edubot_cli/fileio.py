@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 CACHE_ENV = "EDUBOT_CACHE_DIR"
@@ -18,6 +19,22 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("edubot", appauthor=False))
+
+
+def utc_stamp(moment: datetime) -> str:
+    """``20261129T120000Z``: a moment in UTC, as file names carry it."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``<folder>/<stem><suffix>``, or ``<stem>-2<suffix>``, ``-3`` ... when that name is taken (two runs in one
+    second)."""
+    path = folder / f"{stem}{suffix}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{suffix}"
+    return path
 
 
 def _default_mode(path: Path) -> int:

@@ -52,3 +52,22 @@ def test_a_failure_keeps_the_old_content_and_leaves_no_temp_file(
 def test_a_missing_folder_is_an_oserror(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_atomic(tmp_path / "missing" / "d.txt", "x")
+
+
+def test_unique_path_numbers_names_already_taken(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from edubot_cli.fileio import unique_path, utc_stamp
+
+    assert (
+        utc_stamp(datetime(2026, 11, 29, 13, 0, 5, tzinfo=timezone(timedelta(hours=1)))) == "20261129T120005Z"
+    )
+    assert utc_stamp(datetime(2026, 11, 29, 12, 0, 5, tzinfo=UTC)) == "20261129T120005Z"
+    first = unique_path(tmp_path, "run-x", ".json")
+    assert first == tmp_path / "run-x.json"
+    first.write_text("{}")
+    second = unique_path(tmp_path, "run-x", ".json")
+    assert second == tmp_path / "run-x-2.json"
+    second.write_text("{}")
+    assert unique_path(tmp_path, "run-x", ".json") == tmp_path / "run-x-3.json"
+    assert unique_path(tmp_path, "run-y", ".log") == tmp_path / "run-y.log"

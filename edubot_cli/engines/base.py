@@ -11,9 +11,12 @@ import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..errors import ConfigError, missing_extra
+from ..errors import ConfigError, UsageError, missing_extra
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 ENGINE_NAMES = ("llama-cpp", "vllm", "transformers", "external")
 """The values ``--engine`` accepts besides ``auto``."""
@@ -146,6 +149,31 @@ def existing_model(path: Path) -> Path:
         raise ConfigError(
             f"model not found: {path} (from --model or the `model` setting)",
             hint="pass an existing GGUF file or Hugging Face model directory; `edubot model list` shows servable models",
+        )
+    return path
+
+
+def hf_model_dir(settings: Settings, engine: str) -> Path:
+    """The Hugging Face model directory ``--model`` names, for the engines that serve one (vllm, transformers);
+    a ``UsageError`` naming ``engine`` for nothing, a missing path, a GGUF file or a folder without config.json."""
+    if settings.model is None:
+        raise UsageError(
+            f"--engine {engine} needs --model pointing to a Hugging Face model directory",
+            hint="leave --engine out to serve the embedded model with llama-cpp; `edubot model list` shows "
+            "servable directories",
+        )
+    path = existing_model(settings.model)
+    if not is_hf_dir(path):
+        what = (
+            "a GGUF file"
+            if is_gguf(path)
+            else "a file"
+            if path.is_file()
+            else "a directory without config.json"
+        )
+        raise UsageError(
+            f"--engine {engine} serves Hugging Face model directories, and {path} is {what}",
+            hint="use --engine llama-cpp for a GGUF file, or point --model to a directory from `edubot model convert`",
         )
     return path
 

@@ -6,8 +6,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
-from .base import LOCALHOST, EngineSpec, existing_model, is_hf_dir, require_module
+from .base import LOCALHOST, EngineSpec, hf_model_dir, require_module
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -17,20 +16,8 @@ READY_PATH = "/health"  # the model is preloaded before the server answers
 
 
 def model_path(settings: Settings) -> Path:
-    """The HF directory to serve."""
-    if settings.model is None:
-        raise UsageError(
-            "--engine transformers needs --model pointing to a Hugging Face model directory",
-            hint="leave --engine out to serve the embedded model with llama-cpp",
-        )
-    path = existing_model(settings.model)
-    if not is_hf_dir(path):
-        what = "a file" if path.is_file() else "a directory without config.json"
-        raise UsageError(
-            f"--engine transformers serves Hugging Face model directories, and {path} is {what}",
-            hint="use --engine llama-cpp for a GGUF file, or point --model to a directory from `edubot model convert`",
-        )
-    return path
+    """The Hugging Face directory to serve (``base.hf_model_dir``)."""
+    return hf_model_dir(settings, NAME)
 
 
 def ensure_hub_cache() -> None:

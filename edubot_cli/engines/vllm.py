@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EngineError, UsageError
-from .base import LOCALHOST, EngineSpec, existing_model, is_hf_dir, require_module
+from .base import LOCALHOST, EngineSpec, hf_model_dir, require_module
 from .gpu import probe_gpus
 
 if TYPE_CHECKING:
@@ -19,30 +19,12 @@ if TYPE_CHECKING:
 
 NAME = "vllm"
 READY_PATH = "/health"
+API_KEY_ENV = "VLLM_API_KEY"
 
 
 def model_path(settings: Settings) -> Path:
-    """The HF directory to serve; vLLM is given neither the embedded model nor a GGUF file here."""
-    if settings.model is None:
-        raise UsageError(
-            "--engine vllm needs --model pointing to a Hugging Face model directory",
-            hint="the embedded model is a GGUF file for llama-cpp; `edubot model list` shows servable directories",
-        )
-    path = existing_model(settings.model)
-    if path.is_file():
-        raise UsageError(
-            f"--engine vllm cannot serve the file {path}: it serves Hugging Face model directories, not GGUF files",
-            hint="use --engine llama-cpp for a GGUF file, or point --model to a directory from `edubot model convert`",
-        )
-    if not is_hf_dir(path):
-        raise UsageError(
-            f"{path} is not a Hugging Face model directory (it has no config.json)",
-            hint="point --model to a directory written by `edubot model convert`",
-        )
-    return path
-
-
-API_KEY_ENV = "VLLM_API_KEY"
+    """The Hugging Face directory to serve (``base.hf_model_dir``)."""
+    return hf_model_dir(settings, NAME)
 
 
 def build_spec(settings: Settings, port: int, api_key: str | None = None) -> EngineSpec:

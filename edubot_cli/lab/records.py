@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabError
-from ..fileio import write_atomic
+from ..fileio import unique_path, utc_stamp, write_atomic
 
 RECORD_PREFIX = "edubot-run-"
 RECORD_FORMAT = 1
@@ -96,13 +96,7 @@ def now_iso() -> str:
 
 def record_path(folder: Path, kind: str, started: datetime) -> Path:
     """``<folder>/edubot-run-<kind>-<UTC time>.json`` (a numeric suffix when two runs share a second)."""
-    stem = f"{RECORD_PREFIX}{kind}-{started.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-    path = folder / f"{stem}.json"
-    n = 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}.json"
-    return path
+    return unique_path(folder, f"{RECORD_PREFIX}{kind}-{utc_stamp(started)}", ".json")
 
 
 def write_record(path: Path, record: dict[str, Any]) -> Path:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import __version__
 from ..errors import LabError, TaxonomyError, UsageError
+from ..fileio import unique_path, utc_stamp
 from . import records, runner
 from .ilab import CONSTRAINTS_HINT, Ilab, find_ilab, is_numpy_pyarrow_error, venv_python
 from .outputs import Checkpoint, newest_checkpoint, newest_training_file
@@ -216,13 +217,7 @@ def _teacher(settings: Settings, options: GenerateOptions, observer: Observer) -
 
 
 def _log_path(logs_dir: Path, kind: str, started: datetime) -> Path:
-    stamp = started.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = logs_dir / f"ilab-{kind}-{stamp}.log"
-    n = 1
-    while path.exists():
-        n += 1
-        path = logs_dir / f"ilab-{kind}-{stamp}-{n}.log"
-    return path
+    return unique_path(logs_dir, f"ilab-{kind}-{utc_stamp(started)}", ".log")
 
 
 def _execute(

@@ -177,7 +177,7 @@ def test_vllm_refuses_gguf(make_settings, gguf_file: Path, fake_vllm, fake_nvidi
     with pytest.raises(UsageError) as info:
         vllm.build_spec(make_settings(model=gguf_file), 7000)
     assert info.value.message == (
-        f"--engine vllm cannot serve the file {gguf_file}: it serves Hugging Face model directories, not GGUF files"
+        f"--engine vllm serves Hugging Face model directories, and {gguf_file} is a GGUF file"
     )
     assert "--engine llama-cpp" in (info.value.hint or "")
 
@@ -190,8 +190,11 @@ def test_vllm_refuses_the_embedded_model(make_settings) -> None:
 
 
 def test_vllm_refuses_a_directory_without_config(make_settings, tmp_path: Path) -> None:
-    with pytest.raises(UsageError, match="is not a Hugging Face model directory"):
+    with pytest.raises(UsageError) as info:
         vllm.build_spec(make_settings(model=tmp_path), 7000)
+    assert info.value.message == (
+        f"--engine vllm serves Hugging Face model directories, and {tmp_path} is a directory without config.json"
+    )
 
 
 def test_vllm_not_installed_names_the_gpu_extra(make_settings, hf_dir: Path, monkeypatch) -> None:
@@ -255,7 +258,7 @@ def test_transformers_refuses_gguf(make_settings, gguf_file: Path) -> None:
         transformers.build_spec(make_settings(model=gguf_file), 6000)
     assert (
         info.value.message
-        == f"--engine transformers serves Hugging Face model directories, and {gguf_file} is a file"
+        == f"--engine transformers serves Hugging Face model directories, and {gguf_file} is a GGUF file"
     )
 
 

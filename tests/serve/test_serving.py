@@ -132,7 +132,7 @@ def test_cli_gguf_to_vllm(runner: CliRunner, gguf_file: Path) -> None:
         app, ["serve", "--engine", "vllm", "--model", str(gguf_file), "--port", str(free_port())]
     )
     assert result.exit_code == 2
-    assert "error: --engine vllm cannot serve the file" in result.output
+    assert "error: --engine vllm serves Hugging Face model directories, and " in result.output
 
 
 def test_cli_busy_port(runner: CliRunner) -> None:
