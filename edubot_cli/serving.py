@@ -24,6 +24,7 @@ from .procgroup import Terminated
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .server.connections import ConnectionLimits
     from .server.upstream import Upstream
 
 WATCH_INTERVAL = 1.0
@@ -63,13 +64,18 @@ def run_backend(
     *,
     on_ready: Callable[[], None],
     engine_alive: Callable[[], None] | None = None,
+    limits: ConnectionLimits | None = None,
 ) -> None:
     """Serve ``app`` with uvicorn on the bound ``sock`` until a signal (or a dead engine) stops it.
 
     ``engine_alive`` raises ``EngineError`` once the engine is gone; that error is re-raised here after the
-    backend has shut down.
+    backend has shut down. ``limits`` (default: the settings' defaults) bound how long a client may take to send
+    a request's headers and body, and how many connections one client address may hold open
+    (``server.connections``).
     """
     import uvicorn
+
+    from .server.connections import ConnectionLimits, guarded_protocol
 
     failure: list[EdubotError] = []
 
@@ -79,7 +85,15 @@ def run_backend(
             if self.started and not self.should_exit:
                 on_ready()
 
-    config = uvicorn.Config(app, lifespan="on", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        # uvicorn's httptools protocol plus read timeouts and the per-client connection cap.
+        http=guarded_protocol(limits or ConnectionLimits()),
+        # No WebSocket routes: an upgraded connection would leave the guarded protocol (and its count).
+        ws="none",
+    )
     server = _Server(config)
     done = threading.Event()
 
@@ -133,6 +147,18 @@ def _backend_factory() -> Callable[..., Any]:
     return create_app
 
 
+def _connection_limits(settings: Settings) -> ConnectionLimits:
+    """The backend's read timeouts and per-client connection cap from ``settings`` (a bad ``trusted_proxies``
+    entry is reported before anything starts)."""
+    try:
+        from .server.connections import ConnectionLimits
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("uvicorn", "httptools"):
+            raise missing_extra(exc.name.split(".")[0], "serve") from exc
+        raise
+    return ConnectionLimits.from_settings(settings)
+
+
 def upstream_for(launch: Running) -> Upstream:
     """What the backend is told about a running engine: where, its key, its slots, its supervisor."""
     from .server.upstream import Upstream
@@ -158,6 +184,7 @@ def serve(
     restart policy allows.
     """
     create_app = _backend_factory()
+    limits = _connection_limits(settings)
     # Bind first: a busy port is reported before a model spends minutes loading.
     sock = bind_listener(settings.host, settings.port, "--port")
     name = choose_engine(settings)
@@ -172,6 +199,7 @@ def serve(
                 sock,
                 on_ready=lambda: observer.backend_ready(url) if observer is not None else None,
                 engine_alive=launch.check,
+                limits=limits,
             )
     except Terminated as stop:
         return ServeOutcome(stop.reason, name)

@@ -1,0 +1,352 @@
+"""Connection guards of the backend's HTTP server: read timeouts for a request's headers and body, and a cap on
+the connections one client address may hold open.
+
+uvicorn closes an idle keep-alive connection (``timeout_keep_alive``) but never times out a client that is slow to
+*send* a request: a connection that drips one header byte every few seconds, or announces a ``Content-Length`` and
+never finishes the body, stays open for as long as the client likes, and a few hundred of them exhaust the
+server's file descriptors and memory. ``guarded_protocol`` returns a subclass of uvicorn's httptools protocol (the
+one ``http="auto"`` picks; httptools comes with the serve extra) that adds, per connection:
+
+* a header timer, armed when the connection is made and when the first byte of a later request arrives on a
+  keep-alive connection, disarmed once the request line and headers are complete. When it fires, a client that
+  sent part of a request gets ``408`` (the API's error JSON) and the connection is closed; one that sent nothing
+  is closed silently. An idle keep-alive connection between requests is left to uvicorn's own
+  ``timeout_keep_alive``.
+* a body timer, armed once the headers are complete when the body is not (no timer for requests without a body),
+  disarmed when the last byte of the body arrives. When it fires before the answer started, the client gets
+  ``408`` and the connection is closed; the application sees a disconnect. An answer that already started is
+  finished, and the connection closed after it.
+* a count of the open connections per client address: beyond ``max_per_client``, a new connection gets ``429``
+  before anything is read and is closed at once. Addresses in ``exempt`` (trusted reverse proxies, which carry many
+  clients on their connections) are not counted.
+
+Nothing runs while an answer is being produced or streamed, so an SSE answer of any length is never cut. The cost
+on the hot path is a timer per connection (two per request only for requests that arrive in pieces) and a few
+attribute checks per received chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from ..config import FIELDS
+from ..errors import ConfigError
+from .api_errors import error_payload
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+NOTICE_INTERVAL = 60.0
+"""Seconds between two log lines about the same kind of refused or timed-out connection."""
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """How long a client may take to send a request's headers and body, and how many connections one client
+    address may hold open (connections from an ``exempt`` network are not counted)."""
+
+    header_timeout: float = FIELDS["header_timeout"][0]
+    body_timeout: float = FIELDS["body_timeout"][0]
+    max_per_client: int = FIELDS["max_connections_per_client"][0]
+    exempt: tuple[Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        """The limits ``settings`` ask for; ``trusted_proxies`` are exempt from the per-client cap."""
+        try:
+            exempt = parse_networks(settings.trusted_proxies)
+        except ValueError as exc:
+            raise ConfigError(
+                f"trusted_proxies: {exc}", hint="give IP addresses or CIDR networks, e.g. 10.0.0.0/8"
+            ) from exc
+        return cls(
+            header_timeout=settings.header_timeout,
+            body_timeout=settings.body_timeout,
+            max_per_client=settings.max_connections_per_client,
+            exempt=exempt,
+        )
+
+
+def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
+    """Addresses or CIDR networks as networks; raises ``ValueError`` naming a value that is neither."""
+    networks = []
+    for value in values:
+        try:
+            networks.append(ipaddress.ip_network(value.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"not an IP address or network: {value!r}") from exc
+    return tuple(networks)
+
+
+class ClientConnections:
+    """Open connections per client address, with a cap. Used from the event loop's thread only."""
+
+    def __init__(self, limit: int, exempt: tuple[Network, ...] = ()) -> None:
+        self.limit = limit
+        self.exempt = exempt
+        self.open: dict[str, int] = {}
+        self._exempted: dict[str, bool] = {}
+
+    def acquire(self, host: str) -> bool:
+        """Count one more connection from ``host``: False (nothing counted) when it already holds ``limit``."""
+        count = self.open.get(host, 0)
+        if count >= self.limit:
+            return False
+        self.open[host] = count + 1
+        return True
+
+    def release(self, host: str) -> None:
+        count = self.open.get(host, 0) - 1
+        if count > 0:
+            self.open[host] = count
+        else:
+            self.open.pop(host, None)
+
+    def exempted(self, host: str) -> bool:
+        """Whether connections from ``host`` are not counted (it is in an ``exempt`` network)."""
+        if not self.exempt:
+            return False
+        found = self._exempted.get(host)
+        if found is None:
+            try:
+                address = ipaddress.ip_address(host)
+            except ValueError:
+                found = False
+            else:
+                mapped = getattr(address, "ipv4_mapped", None)
+                found = any(address in net or (mapped is not None and mapped in net) for net in self.exempt)
+            if len(self._exempted) >= 10_000:
+                self._exempted.clear()
+            self._exempted[host] = found
+        return found
+
+
+class Notices:
+    """At most one warning per ``interval`` seconds for one kind of event; the ones held back are counted in the
+    next."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = NOTICE_INTERVAL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger = logger
+        self.interval = interval
+        self.clock = clock
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def note(self, kind: str, message: str) -> None:
+        now = self.clock()
+        last = self._last.get(kind)
+        if last is not None and now - last < self.interval:
+            self._held[kind] = self._held.get(kind, 0) + 1
+            return
+        held = self._held.pop(kind, 0)
+        self._last[kind] = now
+        self.logger.warning(message + (f" ({held} more like it since the last notice)" if held else ""))
+
+
+def error_response(status: int, code: str, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A complete HTTP/1.1 answer with the API's error JSON that closes the connection."""
+    body = json.dumps(error_payload(code, message)).encode()
+    head = [STATUS_LINE[status]]
+    for name, value in default_headers:
+        head += [name, b": ", value, b"\r\n"]
+    head += [
+        b"content-type: application/json\r\ncontent-length: ",
+        str(len(body)).encode("ascii"),
+        b"\r\nconnection: close\r\n\r\n",
+        body,
+    ]
+    return b"".join(head)
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with header and body read timeouts and a per-client connection cap (see the
+    module docstring); get a configured subclass from ``guarded_protocol``."""
+
+    limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    clients: ClassVar[ClientConnections] = ClientConnections(ConnectionLimits().max_per_client)
+    notices: ClassVar[Notices] = Notices(logging.getLogger("uvicorn.error"))
+
+    # Per-connection state (class-level defaults, set on the instance when they change).
+    _header_timer: asyncio.TimerHandle | None = None
+    _body_timer: asyncio.TimerHandle | None = None
+    _awaiting_headers = True  # between requests, or inside a request line and headers
+    _partial = False  # part of a request line or headers has arrived
+    _counted: str | None = None  # the client address counted in ``clients``
+    _refused = False
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        host = self.client[0] if self.client else None
+        if host is not None and not self.clients.exempted(host):
+            if not self.clients.acquire(host):
+                self._refuse(host)
+                return
+            self._counted = host
+        self._header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
+
+    def _refuse(self, host: str) -> None:
+        self._refused = True
+        self.connections.discard(self)
+        limit = self.limits.max_per_client
+        self.notices.note(
+            "refused",
+            f"refused a connection from {host}: it already holds {limit} open connections "
+            "(max_connections_per_client)",
+        )
+        self.transport.write(
+            error_response(
+                429,
+                "too_many_connections",
+                f"too many open connections from your address (at most {limit}); close some and retry",
+                self.server_state.default_headers,
+            )
+        )
+        self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_header_timer()
+        self._cancel_body_timer()
+        if self._counted is not None:
+            self.clients.release(self._counted)
+            self._counted = None
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        super().data_received(data)
+        self._arm_timers()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._awaiting_headers = True
+        self._partial = True
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_headers = False
+        self._partial = False
+        self._cancel_header_timer()
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._cancel_body_timer()
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        if not self.pipeline:  # else the next request's headers are complete already
+            self._awaiting_headers = True
+        super().on_response_complete()
+        if self._partial and self.timeout_keep_alive_task is not None:
+            # Part of the next request arrived while this answer ran: not idle, so its headers are timed.
+            self._unset_keepalive_if_required()
+        self._arm_timers()
+
+    def _arm_timers(self) -> None:
+        """Arm the timer the connection's state needs, if it is not armed: after data arrived, and after an
+        answer completed."""
+        cycle = self.cycle
+        if self._awaiting_headers:
+            # Only while no answer is in progress (a request pipelined behind a running one waits for it), and not
+            # while idle between requests: that is uvicorn's keep-alive timeout.
+            if (
+                self._header_timer is None
+                and self.timeout_keep_alive_task is None
+                and (cycle is None or cycle.response_complete)
+                and not self.transport.is_closing()
+            ):
+                self._header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
+        elif (
+            self._body_timer is None
+            and cycle is not None
+            and cycle.more_body
+            and not cycle.response_complete
+            and not self.pipeline  # the cycle runs (a pipelined one gets its timer when it starts)
+            and not self.transport.is_closing()
+        ):
+            self._body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timeout)
+
+    def _cancel_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _cancel_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _header_timeout(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        seconds = self.limits.header_timeout
+        if self._partial:
+            self._note_timeout("headers", f"the request line and headers did not arrive within {seconds:g} s")
+            self.transport.write(
+                error_response(
+                    408,
+                    "request_timeout",
+                    f"the request line and headers did not arrive within {seconds:g} s (header_timeout)",
+                    self.server_state.default_headers,
+                )
+            )
+        self.transport.close()
+
+    def _body_timeout(self) -> None:
+        self._body_timer = None
+        cycle = self.cycle
+        if cycle is None or not cycle.more_body or self.transport.is_closing():
+            return
+        seconds = self.limits.body_timeout
+        what = f"the request body did not arrive within {seconds:g} s"
+        self._note_timeout(
+            "body", what + (" (after the answer in progress)" if cycle.response_started else "")
+        )
+        if cycle.response_complete:
+            self.transport.close()  # answered already; the rest of the body never came
+        elif cycle.response_started:
+            cycle.keep_alive = False  # finish the answer, then close: the unread body spoils the framing
+        else:
+            cycle.disconnected = True  # the application's receive() now returns http.disconnect
+            cycle.message_event.set()
+            self.transport.write(
+                error_response(
+                    408,
+                    "request_timeout",
+                    f"the request body did not arrive within {seconds:g} s (body_timeout)",
+                    self.server_state.default_headers,
+                )
+            )
+            self.transport.close()
+
+    def _note_timeout(self, kind: str, what: str) -> None:
+        host = self.client[0] if self.client else "a client"
+        self.notices.note(kind, f"closing a connection from {host}: {what}")
+
+
+def guarded_protocol(limits: ConnectionLimits) -> type[GuardedProtocol]:
+    """A ``GuardedProtocol`` subclass enforcing ``limits``, with its own connection count: pass it to
+    ``uvicorn.Config(http=...)``, one per server."""
+
+    attributes: dict[str, Any] = {
+        "limits": limits,
+        "clients": ClientConnections(limits.max_per_client, limits.exempt),
+        "notices": Notices(logging.getLogger("uvicorn.error")),
+    }
+    return type("GuardedHttpProtocol", (GuardedProtocol,), attributes)

@@ -1,0 +1,322 @@
+"""The backend as `edubot serve` runs it (``serving.run_backend``: uvicorn with the guarded protocol) against slow
+and greedy clients on raw sockets: header drip, a body that never ends, too many connections from one address,
+and streams longer than the timeouts, which must not be cut."""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from edubot_cli import serving
+from edubot_cli.engines.process import bind_listener
+from edubot_cli.errors import EdubotError
+from edubot_cli.server.connections import ConnectionLimits
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import Step, StubEngine
+
+TIMEOUT = 0.5  # header_timeout and body_timeout of the backend under test
+MARGIN = 2.0  # how much later than a timeout the connection must be closed
+
+
+class _Stopped(EdubotError):
+    pass
+
+
+@dataclass
+class Backend:
+    port: int
+    live: LiveBackend
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def connect(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT + MARGIN + 5)
+        return sock
+
+    def request(
+        self, method: str = "GET", path: str = "/health", body: bytes = b"", close: bool = False
+    ) -> bytes:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+        if body or method == "POST":
+            head += f"content-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        if close:
+            head += "connection: close\r\n"
+        return head.encode() + b"\r\n" + body
+
+
+@contextmanager
+def running(stub: StubEngine, monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> Iterator[Backend]:
+    """``create_app`` (through ``LiveBackend``, not started) served by ``serving.run_backend`` in a thread, with
+    the connection limits from its settings, as ``serving.serve`` does it."""
+    monkeypatch.setattr(serving, "WATCH_INTERVAL", 0.05)
+    settings = {"header_timeout": TIMEOUT, "body_timeout": TIMEOUT, **overrides}
+    live = LiveBackend(settings, [stub.url + "/v1"])
+    sock = bind_listener("127.0.0.1", 0, "--port")
+    ready = threading.Event()
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def alive() -> None:
+        if stop.is_set():
+            raise _Stopped("stopped by the test")
+
+    def run() -> None:
+        try:
+            serving.run_backend(
+                live.app,
+                sock,
+                on_ready=ready.set,
+                engine_alive=alive,
+                limits=ConnectionLimits.from_settings(live.settings),
+            )
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, name="guarded-backend", daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10), f"the backend did not start: {errors}"
+        yield Backend(sock.getsockname()[1], live)
+    finally:
+        stop.set()
+        thread.join(15)
+        sock.close()
+    assert not thread.is_alive()
+    assert len(errors) == 1 and isinstance(errors[0], _Stopped), errors
+
+
+def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
+    """Everything the server sends until it closes the connection (``b""``) or resets it; fails at
+    ``deadline``."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        assert left > 0, f"the connection is still open; got {data!r}"
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        except TimeoutError:
+            continue
+        if not chunk:
+            return data
+        data += chunk
+
+
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP/1.1 answer with a content-length (the connection stays usable)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"closed before the headers: {data!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    length = int(headers["content-length"])
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "closed inside the body"
+        body += chunk
+    return int(lines[0].split()[1]), headers, body
+
+
+def parse_error(data: bytes) -> tuple[int, dict[str, Any]]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = int(head.split()[1])
+    assert b"connection: close" in head.lower()
+    return status, json.loads(body)
+
+
+@pytest.fixture
+def stub() -> Iterator[StubEngine]:
+    with StubEngine() as engine:
+        yield engine
+
+
+def test_header_drip_gets_408_and_is_closed(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    with running(stub, monkeypatch) as backend, backend.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /health HTTP/1.1\r\n")
+        data = b""
+        closed = False
+        while not closed:  # one header byte every 0.1 s, reading whatever comes back
+            assert time.monotonic() - started < TIMEOUT + MARGIN, "still open"
+            readable, _, _ = select.select([sock], [], [], 0.1)
+            if readable:
+                chunk = sock.recv(65536)
+                data += chunk
+                closed = not chunk
+            else:
+                try:
+                    sock.sendall(b"X")
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+        elapsed = time.monotonic() - started
+        assert elapsed >= TIMEOUT * 0.9
+        status, payload = parse_error(data)
+        assert status == 408
+        assert payload["error"]["code"] == "request_timeout"
+        assert "header_timeout" in payload["error"]["message"]
+        # The backend still answers.
+        assert httpx.get(backend.url + "/health", timeout=5).status_code == 200
+
+
+def test_silent_connection_is_closed_without_an_answer(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(stub, monkeypatch) as backend, backend.connect() as sock:
+        started = time.monotonic()
+        assert read_until_closed(sock, started + TIMEOUT + MARGIN) == b""
+        assert time.monotonic() - started >= TIMEOUT * 0.9
+
+
+def test_partial_body_gets_408_and_the_engine_is_not_asked(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(stub, monkeypatch) as backend, backend.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(
+            b"POST /chat HTTP/1.1\r\nHost: 127.0.0.1:%d\r\ncontent-type: application/json\r\n"
+            b'content-length: 100\r\n\r\n{"message": ' % backend.port
+        )
+        data = read_until_closed(sock, started + TIMEOUT + MARGIN)
+        assert time.monotonic() - started >= TIMEOUT * 0.9
+        status, payload = parse_error(data)
+        assert status == 408
+        assert payload == {
+            "error": {
+                "code": "request_timeout",
+                "message": f"the request body did not arrive within {TIMEOUT:g} s (body_timeout)",
+            }
+        }
+        assert stub.requests == []
+        answer = httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["response"] == "Hello from the stub."
+
+
+def test_slow_body_within_the_timeout_is_served(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = json.dumps({"message": "hi"}).encode()
+    with running(stub, monkeypatch, body_timeout=3.0) as backend, backend.connect() as sock:
+        request = backend.request("POST", "/chat", body)
+        sock.sendall(request[: -len(body)])
+        for byte in body[:4]:  # a little at a time, well within body_timeout
+            time.sleep(0.2)
+            sock.sendall(bytes([byte]))
+        sock.sendall(body[4:])
+        status, _, answer = read_response(sock)
+        assert status == 200
+        assert json.loads(answer)["response"] == "Hello from the stub."
+
+
+def test_connections_per_client_are_capped(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    cap = 3
+    with running(stub, monkeypatch, max_connections_per_client=cap, header_timeout=10.0) as backend:
+        held = [backend.connect() for _ in range(cap)]
+        try:
+            with backend.connect() as extra:
+                data = read_until_closed(extra, time.monotonic() + MARGIN)
+            status, payload = parse_error(data)
+            assert status == 429
+            assert payload["error"]["code"] == "too_many_connections"
+            for sock in held:  # the ones within the cap stay usable, and keep-alive
+                for _ in range(2):
+                    sock.sendall(backend.request())
+                    status, _, _ = read_response(sock)
+                    assert status == 200
+            # Closing one frees its place (the server notices the close a moment later).
+            held.pop().close()
+            deadline = time.monotonic() + MARGIN
+            while True:
+                with backend.connect() as again:
+                    again.sendall(backend.request(close=True))
+                    data = read_until_closed(again, time.monotonic() + MARGIN)
+                if data.startswith(b"HTTP/1.1 200"):
+                    break
+                assert data.startswith(b"HTTP/1.1 429"), data
+                assert time.monotonic() < deadline, "the closed connection was never released"
+                time.sleep(0.05)
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_streams_longer_than_the_timeouts_are_not_cut(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chunks = [f" part{i}" for i in range(6)]
+    stub.script(Step(chunks=chunks, delay=TIMEOUT / 2), Step(first_byte_delay=TIMEOUT * 3))
+    with running(stub, monkeypatch) as backend, httpx.Client(timeout=10) as client:
+        started = time.monotonic()
+        text = ""
+        with client.stream(
+            "POST",
+            backend.url + "/v1/chat/completions",
+            json={"model": "stub-model", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+        ) as answer:
+            assert answer.status_code == 200
+            lines = [line for line in answer.iter_lines() if line.startswith("data: ")]
+        assert time.monotonic() - started >= TIMEOUT * 2.5  # longer than both timeouts
+        assert lines[-1] == "data: [DONE]"
+        for line in lines[:-1]:
+            for choice in json.loads(line[len("data: ") :]).get("choices", []):
+                text += choice.get("delta", {}).get("content") or ""
+        assert text == "".join(chunks)
+        # A plain answer that takes 3x the timeouts to start arrives too, on the same keep-alive connection.
+        answer = client.post(backend.url + "/chat", json={"message": "hi"})
+        assert answer.status_code == 200
+        assert answer.json()["response"] == "Hello from the stub."
+
+
+def test_idle_keep_alive_follows_uvicorns_timeout_then_headers_are_timed_again(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running(stub, monkeypatch) as backend, backend.connect() as sock:
+        sock.sendall(backend.request())
+        assert read_response(sock)[0] == 200
+        time.sleep(TIMEOUT * 3)  # idle: longer than header_timeout, shorter than timeout_keep_alive (5 s)
+        sock.sendall(backend.request())
+        assert read_response(sock)[0] == 200
+        # Part of a next request: the header timeout applies from its first byte.
+        started = time.monotonic()
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.")
+        status, payload = parse_error(read_until_closed(sock, started + TIMEOUT + MARGIN))
+        assert status == 408
+        assert payload["error"]["code"] == "request_timeout"
+        assert time.monotonic() - started >= TIMEOUT * 0.9
+
+
+def test_many_slow_clients_at_once_are_all_closed(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The issue's attack, scaled down: header-drip and partial-body connections together; all are closed within
+    the timeouts while a normal client is served."""
+    with running(stub, monkeypatch, max_connections_per_client=64) as backend:
+        socks = [backend.connect() for _ in range(40)]
+        try:
+            started = time.monotonic()
+            for i, sock in enumerate(socks):
+                if i % 4 == 0:
+                    sock.sendall(backend.request("POST", "/chat", b"{" * 50)[:-49])
+                else:
+                    sock.sendall(backend.request()[:-6])
+            assert httpx.get(backend.url + "/health", timeout=5).status_code == 200
+            for sock in socks:
+                data = read_until_closed(sock, started + TIMEOUT + MARGIN)
+                assert data.startswith(b"HTTP/1.1 408 "), data
+        finally:
+            for sock in socks:
+                sock.close()
+        assert httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=10).status_code == 200
