@@ -18,23 +18,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import ConvertError
 from .discover import CONFIG_FILES, TOKENIZER_FILES, Source, discover
-from .write import (
-    DEFAULT_MAX_SHARD_SIZE,
-    Progress,
-    format_size,
-    fsync_path,
-    make_plan,
-    parse_size,
-    target_dtype,
-    write_and_verify,
-)
-
-if TYPE_CHECKING:
-    from .load import LoadedShard
+from .gguf import dequantise
+from .load import LoadedShard, load_shard, load_stored_shard
+from .plan import Progress, make_plan, target_dtype
+from .sizes import DEFAULT_MAX_SHARD_SIZE, format_size, parse_size
+from .stored import NotStored
+from .torch_support import require_torch
+from .write import fsync_path, write_and_verify
 
 Status = Callable[[str], None]
 """Called with a short description of a step that has no byte count (reading, dequantising)."""
@@ -98,16 +92,12 @@ def convert(
     notes = list(source.notes)
     dropped: list[str] = []
     if source.format == "gguf":
-        from .gguf import dequantise
-
         model = dequantise(source.weights[0], status)
         gguf_tensors = model.tensors
         loader: Callable[[int], Mapping[str, Any]] = lambda i: gguf_tensors  # noqa: E731
         n_inputs = 1
         tie = bool(getattr(model.config, "tie_word_embeddings", False))
     else:
-        from .load import load_shard
-
         n_inputs = len(source.weights)
         config = _read_config(source.root)
         tie = bool(config.get("tie_word_embeddings", False)) if config else False
@@ -178,9 +168,6 @@ def convert(
 def _read_stored(paths: list[Path]) -> list[LoadedShard] | None:
     """Every input file read without torch (zip checkpoints of plain contiguous tensors, copied as they are),
     or None when one of them needs ``torch.load``."""
-    from .load import load_stored_shard, require_torch
-    from .stored import NotStored
-
     require_torch()  # the convert extra is required whichever way a file is read
     shards = []
     for path in paths:

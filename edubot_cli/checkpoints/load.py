@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvertError, missing_extra
+from ..errors import ConvertError
 from .discover import LORA_HINT
 from .stored import NotStored, StoredTensor, has_compressed_entries, read_checkpoint
+from .torch_support import import_torch
 
-MIN_TORCH = (2, 6)
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "module", "network", "weights")
 """Keys under which training loops nest the model's weights, tried in this order."""
 PREFIXES = ("module.", "_orig_mod.")
@@ -40,33 +40,6 @@ class LoadedShard:
     """Non-weight entries left out (optimizer, scheduler, RNG state, counters ...), by their path in the file."""
     renamed: int = 0
     """How many keys lost a ``module.`` / ``_orig_mod.`` prefix."""
-
-
-def import_torch() -> Any:
-    """torch, checked to be new enough for safe memory-mapped loading."""
-    try:
-        import torch
-    except ImportError as exc:
-        raise missing_extra("torch", "convert") from exc
-    version = tuple(int(p) for p in re.findall(r"\d+", torch.__version__)[:2])
-    if version < MIN_TORCH:
-        raise ConvertError(
-            f"torch {torch.__version__} is too old: loading checkpoints safely needs torch >= 2.6",
-            hint="run `make install` or `pip install 'edubot[convert]'`",
-        )
-    return torch
-
-
-def require_torch() -> None:
-    """Raise the missing-extra error unless torch is installed, without importing it (which takes a while)."""
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec("torch") is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        raise missing_extra("torch", "convert")
 
 
 def load_shard(path: Path) -> LoadedShard:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConvertError
+from .torch_support import import_torch
 
 FLOATING = frozenset({"F64", "F32", "F16", "BF16"})
 STORAGE_TYPES = {
@@ -114,8 +115,6 @@ class StoredTensor(_Sealed):
 
     def clone(self) -> Any:
         """The tensor read into memory as a ``torch.Tensor`` (imports torch)."""
-        from .load import import_torch
-
         torch = import_torch()
         with open(self.region.open(), "rb") as f:
             f.seek(self.region.offset)

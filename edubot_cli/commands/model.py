@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ..checkpoints.sizes import DEFAULT_MAX_SHARD_SIZE, format_size
 from . import model_train
 from ._common import TableOrJson, rich_console, settings
 
@@ -46,7 +47,7 @@ def convert(
         DType.keep, "--dtype", help="Weight dtype to write: keep, bf16, fp16 or fp32."
     ),
     max_shard_size: str = typer.Option(
-        "5GB",
+        DEFAULT_MAX_SHARD_SIZE,
         "--max-shard-size",
         help="Largest safetensors file (decimal units: 5GB = 5×10⁹ bytes; GiB for binary).",
     ),
@@ -103,8 +104,6 @@ def convert(
 def _print_convert(result: ConvertResult, err: Console) -> None:
     from rich.markup import escape
 
-    from ..checkpoints.write import format_size
-
     for note in result.notes:
         err.print(f"[cyan]note:[/] {escape(note)}")
     for item in result.dropped:
@@ -144,8 +143,6 @@ def list_(
         return
     from rich.markup import escape
     from rich.table import Table
-
-    from ..checkpoints.write import format_size
 
     table = Table(show_edge=False, pad_edge=False)
     for column in ("name", "format", "architecture", "parameters", "dtype", "size", "engines", "path"):
@@ -191,8 +188,6 @@ def inspect(
         typer.echo(json.dumps(_jsonable(info), indent=2))
         return
     from rich.markup import escape
-
-    from ..checkpoints.write import format_size
 
     out = rich_console()
     rows = [

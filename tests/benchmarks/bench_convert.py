@@ -8,6 +8,12 @@ Three ways to turn the same checkpoint into something on disk, each in its own p
           (edubot flushes its output to disk before renaming it into place; plain cp leaves it in the page cache).
 Each is timed (best of two rounds, interleaved) and its peak anonymous memory is sampled from /proc (RssAnon).
 Targets: edubot time ≤ 1.5× cp; edubot peak anon ≤ largest input shard + 10%.
+
+A second benchmark times the torch.load path (taken when a file cannot be read without torch, or with --dtype:
+here --dtype fp32 on float32 weights, so every tensor is written unchanged from torch's memory map) two ways on
+the same input: ``filemaps`` finds the file bytes behind each mapped tensor (/proc/self/smaps) and copies them
+file to file (copy_file_range); ``plain`` writes the mapped memory with write(), as the writer does for any
+tensor in memory. Best and median of several interleaved rounds, and their ratio.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ SHARDS = 4
 TENSORS_PER_SHARD = 8
 ELEMENTS = 16 * 1024 * 1024  # 64 MiB of float32 per tensor: 512 MiB per shard, 2 GiB in all
 ROUNDS = 2
+FILEMAPS_ROUNDS = 7
 EDUBOT = str(Path(sys.executable).with_name("edubot"))
 
 NAIVE = """
@@ -44,6 +51,16 @@ for shard in sorted(src.glob("pytorch_model-*.bin")):
 save_file(sd, out / "model.safetensors", metadata={"format": "pt"})
 back = load_file(out / "model.safetensors")
 assert all(torch.equal(back[k], v) for k, v in sd.items())
+"""
+
+
+TORCH_PATH = """
+import sys
+from edubot_cli.checkpoints import write
+from edubot_cli.main import main
+if sys.argv[1] == "plain":
+    write.FileMaps.find = lambda self, address, size: None  # what the writer falls back to
+main(["model", "convert", sys.argv[2], "--output", sys.argv[3], "--dtype", "fp32"])
 """
 
 
@@ -158,6 +175,39 @@ def test_convert_against_naive_and_cp() -> None:
         print(
             f"[bench convert] target time ≤ 1.5x cp: {'met' if time_ok else 'MISSED'}; "
             f"peak anon ≤ largest shard + 10%: {'met' if mem_ok else 'MISSED'}"
+        )
+    finally:
+        shutil.rmtree(work)
+
+
+def test_file_maps_against_plain_writes() -> None:
+    work = Path(tempfile.mkdtemp(prefix="edubot-bench-filemaps-"))
+    try:
+        src = work / "ckpt"
+        make_checkpoint(src)
+        size = sum(p.stat().st_size for p in src.iterdir())
+        times: dict[str, list[float]] = {"filemaps": [], "plain": []}
+        peaks: dict[str, int] = {"filemaps": 0, "plain": 0}
+        for r in range(FILEMAPS_ROUNDS):
+            for mode in ("filemaps", "plain") if r % 2 == 0 else ("plain", "filemaps"):
+                out = work / f"out-{mode}"
+                seconds, peak = run_measured([sys.executable, "-c", TORCH_PATH, mode, str(src), str(out)])
+                shutil.rmtree(out)
+                times[mode].append(seconds)
+                peaks[mode] = max(peaks[mode], peak)
+        mb = 1e6
+        print(f"\n[bench convert] torch.load path, {size / 1e9:.2f} GB, --dtype fp32 on float32 weights")
+        for mode, values in times.items():
+            values.sort()
+            print(
+                f"[bench convert] {mode:<8} best {values[0]:6.2f} s  median {values[len(values) // 2]:6.2f} s  "
+                f"{size / mb / values[0]:6.0f} MB/s  peak anon {peaks[mode] / mb:6.0f} MB  "
+                f"(rounds: {', '.join(f'{v:.2f}' for v in values)})"
+            )
+        best = times["plain"][0] / times["filemaps"][0]
+        median = times["plain"][len(times["plain"]) // 2] / times["filemaps"][len(times["filemaps"]) // 2]
+        print(
+            f"[bench convert] plain / filemaps time: best {best:.2f}x, median {median:.2f}x (> 1: FileMaps pays)"
         )
     finally:
         shutil.rmtree(work)

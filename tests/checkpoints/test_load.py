@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from edubot_cli.checkpoints import load
 from edubot_cli.checkpoints.load import load_shard
-from edubot_cli.errors import ConvertError, MissingDependencyError
+from edubot_cli.errors import ConvertError
 
 from .conftest import trained_linear
 
@@ -124,20 +123,3 @@ def test_not_a_dict(tmp_path: Path) -> None:
 def test_no_tensors(tmp_path: Path) -> None:
     with pytest.raises(ConvertError, match=r"no tensors found \(entries: epoch, note\)"):
         load_shard(save({"epoch": 1, "note": "hi"}, tmp_path / "e.pt"))
-
-
-def test_old_torch_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
-    with pytest.raises(
-        ConvertError, match=r"torch 2.5.1\+cpu is too old: loading checkpoints safely needs torch >= 2.6"
-    ):
-        load.import_torch()
-
-
-def test_missing_torch_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-
-    monkeypatch.setitem(sys.modules, "torch", None)
-    with pytest.raises(MissingDependencyError, match="torch is not installed") as info:
-        load.import_torch()
-    assert info.value.hint == "run `make install` or `pip install 'edubot[convert]'`"

@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 
+from edubot_cli.checkpoints import convert as convert_module
 from edubot_cli.checkpoints import load
 from edubot_cli.checkpoints.convert import ConvertOptions, convert
 from edubot_cli.checkpoints.load import load_stored_shard
+from edubot_cli.checkpoints.plan import make_plan
 from edubot_cli.checkpoints.stored import NotStored, StoredTensor, read_checkpoint
-from edubot_cli.checkpoints.write import make_plan, write_and_verify
+from edubot_cli.checkpoints.write import write_and_verify
 from edubot_cli.errors import ConvertError
 
 from .conftest import Tiny, load_converted, logits, tiny_model, trained_linear, write_sharded_bin
@@ -44,7 +46,7 @@ def torch_load_spy(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(load, "load_shard", spy)
+    monkeypatch.setattr(convert_module, "load_shard", spy)
     return calls
 
 
