@@ -1,4 +1,4 @@
-"""`edubot taxonomy`: add, validate and list qna.yaml seed data."""
+"""`edubot taxonomy`: add, validate, list and index qna.yaml seed data."""
 
 from __future__ import annotations
 
@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import rich_console, settings
+from ._common import TableOrJson, rich_console, settings
 
 if TYPE_CHECKING:
+    from ..grounding.index import IndexReport
     from ..taxonomy.findings import Report
     from ..taxonomy.scaffold import Prompt
     from ..taxonomy.stats import TaxonomyStats
 
-app = typer.Typer(help="Write, validate and list taxonomy qna.yaml seed data.", no_args_is_help=True)
+app = typer.Typer(help="Write, validate, list and index taxonomy qna.yaml seed data.", no_args_is_help=True)
 
 
 class Format(StrEnum):
@@ -251,3 +252,67 @@ def _render_tree(result: TaxonomyStats, stats: bool) -> None:
     if stats:
         line += f", {_count(totals['qna_pairs'], 'Q&A pair')}, {_count(totals['words'], 'word')}"
     console.print(line)
+
+
+@app.command()
+def index(
+    ctx: typer.Context,
+    path: Path | None = typer.Argument(None, help="Taxonomy root (default: taxonomy_path)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Index every file afresh, not only what changed."),
+    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
+    index_file: Path | None = typer.Option(
+        None, "--index", dir_okay=False, help="Index file (default: in the user cache, one per taxonomy)."
+    ),
+    docs: Path | None = typer.Option(
+        None,
+        "--docs",
+        file_okay=False,
+        help="Folder of checkouts of remote knowledge document repos: <DOCS>/<repo name>.",
+    ),
+) -> None:
+    """Build or refresh the retrieval index that grounds chat answers in the taxonomy (SQLite FTS5, BM25).
+
+    Indexes every knowledge context with its Q&A, every skill example and the markdown documents of knowledge
+    leaves whose document repo is on this machine. Only changed files are read again. Files that cannot be
+    parsed are skipped and listed; the rest is indexed (exit code 0).
+
+    Example: edubot taxonomy index --docs ~/src
+    """
+    from ..grounding.index import build_index
+
+    root = path if path is not None else settings(ctx).taxonomy_path
+    report = build_index(root, path=index_file, docs_dir=docs, rebuild=rebuild)
+    if output is TableOrJson.json:
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        return
+    _render_index(report)
+
+
+def _render_index(report: IndexReport) -> None:
+    console = rich_console()
+    files = (
+        f"files: {report.read} read, {report.unchanged} unchanged, {len(report.skipped)} skipped, "
+        f"{report.removed} removed"
+    )
+    passages = ", ".join(f"{n} {kind}" for kind, n in report.passages.items())
+    total = sum(report.passages.values())
+    console.print(f"index {report.index}" + (" (rebuilt)" if report.rebuilt else ""), markup=False)
+    console.print(files, markup=False)
+    console.print(f"passages: {passages} ({total} in all)", markup=False)
+    if report.held_out:
+        console.print(f"held out: {_count(report.held_out, 'Q&A pair')}", markup=False)
+    for item in report.skipped:
+        console.print(
+            f"skipped {item.file}:{item.line}:{item.col} [{item.rule}] {item.message}", markup=False
+        )
+    for item in report.warnings:
+        console.print(
+            f"warning {item.file}:{item.line}:{item.col} [{item.rule}] {item.message}", markup=False
+        )
+    if report.remote_documents:
+        leaves = _count(report.remote_documents, "knowledge leaf", "knowledge leaves")
+        console.print(
+            f"{leaves}: documents in a remote repository, not indexed (pass --docs DIR holding a checkout)",
+            markup=False,
+        )
+    console.print(f"took {report.seconds:.2f} s", markup=False)

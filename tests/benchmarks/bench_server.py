@@ -31,8 +31,8 @@ import pytest
 
 from edubot_cli.engines.process import free_port
 from edubot_cli.server.http1 import Client, UpstreamError
-from edubot_cli.urls import engine_url
 from edubot_cli.server.sse import LineSplitter
+from edubot_cli.urls import engine_url
 
 ROOT = Path(__file__).resolve().parents[2]
 EDUBOT = Path(sys.executable).with_name("edubot")
@@ -316,7 +316,9 @@ def test_load_200_streams(tmp_path_factory: pytest.TempPathFactory) -> None:
             failures: list[str] = []
             # The backend's own lean HTTP/1.1 client as the load generator: httpx would saturate this process
             # long before the backend.
-            clients = [Client(engine_url(f"http://127.0.0.1:{port}"), timeout=30) for _ in range(LOAD_STREAMS)]
+            clients = [
+                Client(engine_url(f"http://127.0.0.1:{port}"), timeout=30) for _ in range(LOAD_STREAMS)
+            ]
             stop_at = time.perf_counter() + LOAD_SECONDS
             workers = [asyncio.create_task(_stream_worker(c, stop_at, counts, failures)) for c in clients]
             for i in range(1, 4):

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from edubot_cli.urls import engine_url
 from edubot_cli.server.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
+from edubot_cli.urls import engine_url
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

@@ -1,0 +1,32 @@
+"""Grounded answers from the taxonomy: a retrieval index (SQLite FTS5, BM25) and prompt assembly with sources.
+
+Typer-free and light to import (stdlib ``sqlite3`` and PyYAML only). The pieces:
+
+- ``index.TaxonomyIndex(root, path=None, *, holdout=0, docs_dir=None)``: ``.refresh(rebuild=False)`` →
+  ``IndexReport``; ``.search(query, k, *, exclude=())`` → ``list[Source]``; ``.retrieve(...)`` →
+  ``list[Passage]`` (sources with their full text, for the prompt); ``.held_out()`` → ``list[HeldOut]``.
+- ``index.build_index(root, ...)``: what ``edubot taxonomy index`` runs.
+- ``prompt.grounded_messages(system_prompt, history, question, sources, budget_tokens)`` → ``GroundedPrompt``
+  (``.messages``, ``.sources`` that made it in); ``prompt.retrieval_query(question, history)``.
+- ``evaluate.seed_recall(root, k=3, holdout=0)``: recall@k of the taxonomy's own knowledge questions.
+"""
+
+from .index import GroundingError, IndexReport, TaxonomyIndex, build_index, default_index_path
+from .passages import HeldOut
+from .prompt import GroundedPrompt, estimate_tokens, grounded_messages, retrieval_query
+from .sources import Passage, Source
+
+__all__ = [
+    "GroundedPrompt",
+    "GroundingError",
+    "HeldOut",
+    "IndexReport",
+    "Passage",
+    "Source",
+    "TaxonomyIndex",
+    "build_index",
+    "default_index_path",
+    "estimate_tokens",
+    "grounded_messages",
+    "retrieval_query",
+]

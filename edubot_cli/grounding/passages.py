@@ -1,0 +1,347 @@
+"""Cut a taxonomy into retrievable passages: one per knowledge context, one per skill example, markdown sections.
+
+Pure functions over bytes: no file system, no database. Every passage carries the 1-based line where it starts
+and (for YAML) its yaml path, so an answer can cite ``file:line``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import Node
+
+from ..taxonomy import yamlload
+from ..taxonomy.findings import Finding, finding
+
+KNOWLEDGE = "knowledge"
+SKILL = "skill"
+DOCUMENT = "document"
+KINDS = (KNOWLEDGE, SKILL, DOCUMENT)
+
+MAX_PASSAGE_CHARS = 1500
+"""Upper bound of a markdown passage (about 375 tokens): paragraphs are packed up to it, longer ones are cut."""
+
+MAX_DOCUMENT_BYTES = 8 << 20
+"""A knowledge document above 8 MiB is skipped with a finding (it is not a teaching text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One passage as it is stored: ``text`` is what the prompt quotes; ``title`` is indexed too."""
+
+    kind: str
+    line: int
+    yaml_path: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldOut:
+    """A knowledge Q&A pair kept out of the index (``holdout``), for evaluation: ``context_path`` is the
+    yaml path of the passage the question should retrieve."""
+
+    file: str
+    line: int
+    yaml_path: str
+    context_path: str
+    question: str
+    answer: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "yaml_path": self.yaml_path,
+            "context_path": self.context_path,
+            "question": self.question,
+            "answer": self.answer,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRef:
+    """A knowledge leaf's ``document``: where its markdown lives, and the line of ``document.repo``."""
+
+    repo: str
+    patterns: tuple[str, ...]
+    line: int
+
+
+@dataclass
+class QnaPassages:
+    """What one qna.yaml yields; ``finding`` set means the file could not be read and yields nothing."""
+
+    chunks: list[Chunk] = field(default_factory=list)
+    held_out: list[HeldOut] = field(default_factory=list)
+    document: DocumentRef | None = None
+    finding: Finding | None = None
+
+
+def yaml_path(parts: Sequence[str | int]) -> str:
+    """``seed_examples[2].context``: the yaml path as sources show it (no leading dot)."""
+    return yamlload.json_path(parts).lstrip(".")
+
+
+def _line(root: Node | None, parts: Sequence[str | int]) -> int:
+    """Line of the key naming ``parts`` (for a mapping value), else of the node itself."""
+    node, key = yamlload.node_at(root, parts)
+    return yamlload.position(key if key is not None else node)[0]
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def kind_of(file: str, data: Mapping[Any, Any]) -> str:
+    """knowledge or skill, by the top folder (as InstructLab), else by the presence of ``document``."""
+    top = file.split("/", 1)[0]
+    if top == "knowledge":
+        return KNOWLEDGE
+    if top in ("compositional_skills", "foundational_skills"):
+        return SKILL
+    return KNOWLEDGE if "document" in data else SKILL
+
+
+def _qa_lines(pairs: Sequence[tuple[str, str]]) -> list[str]:
+    lines: list[str] = []
+    for question, answer in pairs:
+        if question:
+            lines.append(f"Q: {question}")
+        if answer:
+            lines.append(f"A: {answer}")
+    return lines
+
+
+def _document_ref(data: Mapping[Any, Any], root: Node | None) -> DocumentRef | None:
+    document = data.get("document")
+    if not isinstance(document, Mapping):
+        return None
+    repo = document.get("repo")
+    patterns = document.get("patterns")
+    if not isinstance(repo, str) or not repo.strip() or not isinstance(patterns, list):
+        return None
+    kept = tuple(p for p in patterns if isinstance(p, str) and p.strip())
+    return DocumentRef(repo.strip(), kept, _line(root, ["document", "repo"])) if kept else None
+
+
+def _load(raw: bytes) -> tuple[Node | None, Any, Finding | None]:
+    """The node tree and data of a qna.yaml: through libyaml when PyYAML has it (about 15x faster than the pure
+    Python composer ``yamlload`` uses, which dominated the index build), else, or when libyaml refuses the
+    file, through ``yamlload.load`` (whose finding then says where the file is broken).
+
+    Only the seed examples are walked afterwards, never the whole tree, so the alias-expansion guard of
+    ``yamlload`` is not needed for safety here: aliases construct shared objects, not copies.
+    """
+    if yaml.__with_libyaml__ and len(raw) <= yamlload.MAX_FILE_BYTES:
+        text, _ = yamlload.decode(raw)
+        if text is not None:
+            loader = yaml.CSafeLoader(text)
+            try:
+                root = loader.get_single_node()
+                data = loader.construct_document(root) if root is not None else None
+            except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+                pass
+            else:
+                return root, data, None
+            finally:
+                loader.dispose()
+    doc, problem = yamlload.load(raw)
+    if doc is None:
+        return None, None, problem
+    return doc.root, doc.data, None
+
+
+def qna_passages(raw: bytes, file: str, *, holdout: int = 0) -> QnaPassages:
+    """The passages of one qna.yaml at ``file`` (relative to the taxonomy root, posix).
+
+    Knowledge: one passage per seed example, the context followed by its Q&A pairs, less the last ``holdout``
+    pairs (reported in ``held_out``). Skills: one passage per seed example (context, question, answer).
+    """
+    root, data, problem = _load(raw)
+    if problem is not None:
+        return QnaPassages(finding=problem.at(file))
+    if data is None:
+        return QnaPassages()
+    if not isinstance(data, Mapping):
+        line, col = yamlload.position(root)
+        return QnaPassages(
+            finding=finding(
+                "top-level-not-mapping",
+                "the document is not a mapping of keys, so it holds no seed examples",
+                line=line,
+                col=col,
+                hint="run `edubot taxonomy validate` for the details",
+                file=file,
+            )
+        )
+    leaf = file.rsplit("/", 1)[0] if "/" in file else ""
+    kind = kind_of(file, data)
+    title = leaf
+    domain = _text(data.get("domain"))
+    if kind == KNOWLEDGE and domain:
+        title = f"{leaf} ({domain})"
+    result = QnaPassages(document=_document_ref(data, root) if kind == KNOWLEDGE else None)
+    seeds = data.get("seed_examples")
+    if not isinstance(seeds, list):
+        return result
+    for i, seed in enumerate(seeds):
+        if not isinstance(seed, Mapping):
+            continue
+        context = _text(seed.get("context"))
+        qas = seed.get("questions_and_answers")
+        if kind == KNOWLEDGE and isinstance(qas, list):
+            pairs = [
+                (j, _text(qa.get("question")), _text(qa.get("answer")))
+                for j, qa in enumerate(qas)
+                if isinstance(qa, Mapping)
+            ]
+            cut = max(0, len(pairs) - holdout) if holdout > 0 else len(pairs)
+            kept, held = pairs[:cut], pairs[cut:]
+            where: list[str | int] = ["seed_examples", i, "context"] if context else ["seed_examples", i]
+            body = "\n".join([context, *_qa_lines([(q, a) for _, q, a in kept])]).strip()
+            if body:
+                result.chunks.append(Chunk(kind, _line(root, where), yaml_path(where), title, body))
+            for j, question, answer in held:
+                at: list[str | int] = ["seed_examples", i, "questions_and_answers", j]
+                result.held_out.append(
+                    HeldOut(file, _line(root, at), yaml_path(at), yaml_path(where), question, answer)
+                )
+        else:
+            question, answer = _text(seed.get("question")), _text(seed.get("answer"))
+            body = "\n".join(([context] if context else []) + _qa_lines([(question, answer)]))
+            if body:
+                item: list[str | int] = ["seed_examples", i]
+                result.chunks.append(Chunk(kind, _line(root, item), yaml_path(item), title, body))
+    return result
+
+
+_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _split_long(text: str, limit: int) -> list[tuple[int, str]]:
+    """``text`` cut into pieces of at most ``limit`` chars at sentence ends, else at spaces: (offset, piece)."""
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit + 1]
+        cut = max((m.start() for m in _SENTENCE_END.finditer(window) if m.start() > 0), default=-1)
+        if cut <= 0:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = limit
+        pieces.append((start, text[start : start + cut].strip()))
+        start += cut
+        while start < len(text) and text[start].isspace():
+            start += 1
+    if start < len(text):
+        pieces.append((start, text[start:].strip()))
+    return [(offset, piece) for offset, piece in pieces if piece]
+
+
+def markdown_passages(text: str, name: str, *, limit: int = MAX_PASSAGE_CHARS) -> list[Chunk]:
+    """A markdown document cut at ATX headings (``#`` .. ``######``, not inside code fences), each section's
+    paragraphs packed into passages of at most ``limit`` chars; a longer paragraph is cut at sentence ends.
+
+    The title is the heading trail (``Photosynthesis > The Calvin cycle``), or ``name`` before any heading.
+    """
+    lines = text.split("\n")
+    first = 0
+    if lines and lines[0].strip() == "---":  # YAML front matter is metadata, not teaching text
+        for i in range(1, len(lines)):
+            if lines[i].strip() in ("---", "..."):
+                first = i + 1
+                break
+    chunks: list[Chunk] = []
+    trail: list[tuple[int, str]] = []
+    paragraphs: list[tuple[int, str]] = []
+    current: list[str] = []
+    current_line = 0
+    fence: str | None = None
+
+    def close_paragraph() -> None:
+        nonlocal current
+        if current:
+            paragraphs.append((current_line, "\n".join(current).strip()))
+        current = []
+
+    def close_section() -> None:
+        close_paragraph()
+        title = " > ".join(t for _, t in trail) or name
+        packed: list[str] = []
+        packed_line = 0
+        for line, para in paragraphs:
+            if len(para) > limit:
+                if packed:
+                    chunks.append(Chunk(DOCUMENT, packed_line, "", title, "\n\n".join(packed)))
+                    packed = []
+                for offset, piece in _split_long(para, limit):
+                    chunks.append(Chunk(DOCUMENT, line + para.count("\n", 0, offset), "", title, piece))
+                continue
+            if packed and sum(len(p) + 2 for p in packed) + len(para) > limit:
+                chunks.append(Chunk(DOCUMENT, packed_line, "", title, "\n\n".join(packed)))
+                packed = []
+            if not packed:
+                packed_line = line
+            packed.append(para)
+        if packed:
+            chunks.append(Chunk(DOCUMENT, packed_line, "", title, "\n\n".join(packed)))
+        paragraphs.clear()
+
+    for index in range(first, len(lines)):
+        line = lines[index]
+        fence_match = _FENCE.match(line)
+        if fence is not None:
+            current.append(line)
+            if (
+                fence_match
+                and fence_match.group(1)[0] == fence[0]
+                and len(fence_match.group(1)) >= len(fence)
+            ):
+                fence = None
+            continue
+        if fence_match:
+            if not current:
+                current_line = index + 1
+            current.append(line)
+            fence = fence_match.group(1)
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            close_section()
+            level = len(heading.group(1))
+            trail[:] = [(lv, t) for lv, t in trail if lv < level]
+            label = (heading.group(2) or "").strip()
+            if label:
+                trail.append((level, label))
+            continue
+        if not line.strip():
+            close_paragraph()
+            continue
+        if not current:
+            current_line = index + 1
+        current.append(line)
+    close_section()
+    return chunks
+
+
+def document_passages(raw: bytes, file: str, name: str) -> tuple[list[Chunk], Finding | None]:
+    """The passages of one markdown file, or a finding when it is too large or not UTF-8."""
+    if len(raw) > MAX_DOCUMENT_BYTES:
+        return [], finding(
+            "file-too-large",
+            f"document is {len(raw):,} bytes; the limit is {MAX_DOCUMENT_BYTES:,}",
+            hint="split the document into smaller markdown files",
+            file=file,
+        )
+    text, problem = yamlload.decode(raw)
+    if text is None:
+        assert problem is not None
+        return [], problem.at(file)
+    return markdown_passages(text, name), None

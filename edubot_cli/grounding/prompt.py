@@ -1,0 +1,114 @@
+"""Prompt assembly for grounded answers: numbered passages within a token budget, and the retrieval query.
+
+Token counts are estimated as ``ceil(characters / 4)`` (``estimate_tokens``): no tokenizer is loaded, and for
+English text with Llama/SmolLM-style BPE vocabularies four characters per token is close, a little generous.
+The budget bounds the passage block only (markers, titles and texts); the system prompt, the history and the
+question are the caller's to bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from .sources import Passage, Source
+
+INSTRUCTION = (
+    "Answer the question from the numbered passages below. Cite the passages you use by their number in "
+    "square brackets, like [1]. If the passages do not cover the question, say plainly that they do not "
+    "cover it instead of guessing."
+)
+PASSAGES_HEADER = "Passages:"
+NO_PASSAGES = "(none found)"
+
+CHARS_PER_TOKEN = 4
+MIN_TRUNCATED_CHARS = 80
+"""A passage cut shorter than this (about 20 tokens) says too little to cite: it is dropped instead."""
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text``, estimated as characters / 4, rounded up."""
+    return -(-len(text) // CHARS_PER_TOKEN)
+
+
+def retrieval_query(question: str, history: Sequence[Mapping[str, str]] = (), turns: int = 1) -> str:
+    """The text to search with: the question, then the last ``turns`` user messages of ``history`` (newest
+    first), so a follow-up such as "where does it happen?" still finds the topic of the conversation."""
+    users = [m.get("content", "") for m in history if m.get("role") == "user"]
+    recent = users[-turns:] if turns > 0 else []
+    return " ".join(part for part in [question, *reversed(recent)] if part.strip())
+
+
+@dataclass
+class GroundedPrompt:
+    """The chat messages, and the sources that made it into them (numbered as their ``[n]`` markers)."""
+
+    messages: list[dict[str, str]]
+    sources: list[Source] = field(default_factory=list)
+    passage_tokens: int = 0
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` chars, ``…`` included."""
+    if len(text) <= limit:
+        return text
+    cut = max(text.rfind(" ", 0, limit), text.rfind("\n", 0, limit))
+    if cut < limit // 2:
+        cut = limit - 1
+    return text[:cut].rstrip() + "…"
+
+
+def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tuple[list[Source], list[str]]:
+    """The passages that fit ``budget_tokens``, renumbered 1..m, with their rendered ``[n] title`` blocks.
+
+    In rank order, each passage is kept whole while the block still fits; the first one that does not is cut
+    to the room left (when at least ``MIN_TRUNCATED_CHARS`` of its text fit) and the lower-ranked rest are
+    dropped. A ``Source`` without its passage contributes its snippet.
+    """
+    budget = max(0, budget_tokens) * CHARS_PER_TOKEN
+    sources: list[Source] = []
+    blocks: list[str] = []
+    used = 0
+    for item in passages:
+        source, text = (item.source, item.text) if isinstance(item, Passage) else (item, item.snippet)
+        n = len(blocks) + 1
+        header = f"[{n}] {source.title}\n"
+        gap = 2 if blocks else 0
+        block = header + text.strip()
+        fits = used + gap + len(block) <= budget
+        if not fits:
+            room = budget - used - gap - len(header)
+            if room < MIN_TRUNCATED_CHARS:
+                break
+            block = header + _cut(text.strip(), room)
+        sources.append(replace(source, n=n))
+        blocks.append(block)
+        used += gap + len(block)
+        if not fits:
+            break
+    return sources, blocks
+
+
+def grounded_messages(
+    system_prompt: str | None,
+    history: Sequence[Mapping[str, str]],
+    question: str,
+    sources: Sequence[Passage | Source],
+    budget_tokens: int,
+) -> GroundedPrompt:
+    """Chat messages that ask for an answer from the numbered passages.
+
+    ``[system: system_prompt + INSTRUCTION, *history, user: "Passages:\\n\\n[1] title\\ntext ...\\n\\nQuestion:
+    question"]``; the passages are fitted to ``budget_tokens`` by ``fit_passages``.
+    """
+    kept, blocks = fit_passages(sources, budget_tokens)
+    system = (
+        f"{system_prompt.strip()}\n\n{INSTRUCTION}"
+        if system_prompt and system_prompt.strip()
+        else INSTRUCTION
+    )
+    body = "\n\n".join(blocks) if blocks else NO_PASSAGES
+    messages = [{"role": "system", "content": system}]
+    messages += [{"role": m["role"], "content": m["content"]} for m in history]
+    messages.append({"role": "user", "content": f"{PASSAGES_HEADER}\n\n{body}\n\nQuestion: {question}"})
+    return GroundedPrompt(messages, kept, estimate_tokens("\n\n".join(blocks)))

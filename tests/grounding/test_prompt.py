@@ -1,0 +1,140 @@
+"""Prompt assembly: numbered passages within a token budget, the instruction, the retrieval query."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edubot_cli.grounding.index import TaxonomyIndex
+from edubot_cli.grounding.prompt import (
+    INSTRUCTION,
+    estimate_tokens,
+    fit_passages,
+    grounded_messages,
+    retrieval_query,
+)
+from edubot_cli.grounding.sources import Passage, Source
+
+
+def passage(n: int, title: str, text: str) -> Passage:
+    return Passage(
+        Source(n, f"f{n}.yaml", n * 10, f"seed_examples[{n}].context", title, text[:20], 1.0), text
+    )
+
+
+FIRST = Passage(
+    Source(1, "a.yaml", 7, "seed_examples[0].context", "leaf/a", "Roots take up water.", 5.0),
+    "Roots take up water.",
+)
+SECOND = passage(
+    2,
+    "leaf/b",
+    "Xylem tubes carry water from the roots up to the leaves of the plant, day and night, pulled by the water "
+    "that evaporates from the leaves through the stomata.",
+)
+THIRD = passage(3, "leaf/c", "Stomata let carbon dioxide in.")
+
+
+def test_estimate_tokens_is_characters_over_four_rounded_up() -> None:
+    assert [estimate_tokens(t) for t in ["", "a", "abcd", "abcde", "x" * 400]] == [0, 1, 1, 2, 100]
+
+
+def test_exact_messages_for_a_tiny_budget() -> None:
+    # 40 tokens = 160 chars: [1] fits whole (31 chars); [2] (168) is cut at a word to the 116 chars of text
+    # left after the blank line and its "[2] leaf/b" line; [3] is dropped
+    prompt = grounded_messages(
+        "You are a patient teacher.",
+        [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
+        "How does water reach the leaves?",
+        [FIRST, SECOND, THIRD],
+        budget_tokens=40,
+    )
+    block_1 = "[1] leaf/a\nRoots take up water."
+    block_2 = (
+        "[2] leaf/b\nXylem tubes carry water from the roots up to the leaves of the plant, day and night, "
+        "pulled by the water that…"
+    )
+    assert len(block_1) + 2 + len(block_2) <= 160
+    assert prompt.messages == [
+        {"role": "system", "content": "You are a patient teacher.\n\n" + INSTRUCTION},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {
+            "role": "user",
+            "content": f"Passages:\n\n{block_1}\n\n{block_2}\n\nQuestion: How does water reach the leaves?",
+        },
+    ]
+    assert [(s.n, s.file) for s in prompt.sources] == [(1, "a.yaml"), (2, "f2.yaml")]
+    assert prompt.passage_tokens == estimate_tokens(f"{block_1}\n\n{block_2}") <= 40
+    assert INSTRUCTION == (
+        "Answer the question from the numbered passages below. Cite the passages you use by their number in "
+        "square brackets, like [1]. If the passages do not cover the question, say plainly that they do not "
+        "cover it instead of guessing."
+    )
+
+
+def test_lowest_ranked_passages_are_dropped_first() -> None:
+    sources, blocks = fit_passages([FIRST, THIRD, SECOND], budget_tokens=20)
+    # 20 tokens = 80 chars: [1] 31 + 2 + [2] 41 = 74; no room is left for [3], which is dropped
+    assert blocks == ["[1] leaf/a\nRoots take up water.", "[2] leaf/c\nStomata let carbon dioxide in."]
+    assert [s.n for s in sources] == [1, 2]
+
+
+def test_everything_fits_a_large_budget() -> None:
+    sources, blocks = fit_passages([FIRST, SECOND, THIRD], budget_tokens=1000)
+    assert [s.n for s in sources] == [1, 2, 3] and blocks[1] == "[2] leaf/b\n" + SECOND.text
+
+
+def test_too_small_a_budget_gives_no_passages() -> None:
+    prompt = grounded_messages(None, [], "Why?", [SECOND], budget_tokens=10)
+    assert prompt.sources == [] and prompt.passage_tokens == 0
+    assert prompt.messages == [
+        {"role": "system", "content": INSTRUCTION},
+        {"role": "user", "content": "Passages:\n\n(none found)\n\nQuestion: Why?"},
+    ]
+
+
+def test_sources_are_renumbered_in_the_order_given() -> None:
+    prompt = grounded_messages("", [], "q", [THIRD, FIRST], budget_tokens=100)
+    assert [(s.n, s.file) for s in prompt.sources] == [(1, "f3.yaml"), (2, "a.yaml")]
+    assert prompt.messages[-1]["content"].startswith("Passages:\n\n[1] leaf/c\nStomata")
+
+
+def test_a_source_without_its_passage_contributes_its_snippet() -> None:
+    source = Source(4, "d.md", 3, "", "Roots", "Roots anchor the plant.", 2.5)
+    prompt = grounded_messages("S", [], "q", [source], budget_tokens=100)
+    assert "[1] Roots\nRoots anchor the plant.\n\nQuestion: q" in prompt.messages[-1]["content"]
+    assert prompt.sources == [Source(1, "d.md", 3, "", "Roots", "Roots anchor the plant.", 2.5)]
+
+
+def test_retrieval_query_adds_the_last_user_turns() -> None:
+    history = [
+        {"role": "user", "content": "Tell me about photosynthesis."},
+        {"role": "assistant", "content": "It happens in chloroplasts."},
+        {"role": "user", "content": "And cellular respiration?"},
+        {"role": "assistant", "content": "It happens in mitochondria."},
+    ]
+    question = "Where does it happen?"
+    assert retrieval_query(question, []) == "Where does it happen?"
+    assert retrieval_query(question, history) == "Where does it happen? And cellular respiration?"
+    assert retrieval_query(question, history, turns=2) == (
+        "Where does it happen? And cellular respiration? Tell me about photosynthesis."
+    )
+    assert retrieval_query(question, history, turns=0) == question
+
+
+def test_a_follow_up_question_retrieves_the_conversation_topic(taxonomy: Path, tmp_path: Path) -> None:
+    history = [
+        {"role": "user", "content": "What are stomata?"},
+        {"role": "assistant", "content": "Small pores."},
+    ]
+    with TaxonomyIndex(taxonomy, tmp_path / "index.sqlite3") as index:
+        index.refresh()
+        assert index.search("Where do they sit?", 3) == []  # stop words and "sit"
+        query = retrieval_query("Where do they sit?", history)
+        top = index.retrieve(query, 3)
+        prompt = grounded_messages("", history, "Where do they sit?", top, budget_tokens=200)
+    assert top[0].source.yaml_path == "seed_examples[2].context"
+    assert prompt.messages[-1]["content"].startswith(
+        "Passages:\n\n[1] knowledge/botany/plants (Botany)\nStomata are small pores under a leaf."
+    )
+    assert prompt.messages[-1]["content"].endswith("\n\nQuestion: Where do they sit?")
