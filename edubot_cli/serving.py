@@ -93,6 +93,8 @@ def run_backend(
         http=guarded_protocol(limits or ConnectionLimits()),
         # No WebSocket routes: an upgraded connection would leave the guarded protocol (and its count).
         ws="none",
+        # X-Forwarded-For is the guard's business (trusted_proxies); uvicorn would trust it from any local peer.
+        proxy_headers=False,
     )
     server = _Server(config)
     done = threading.Event()

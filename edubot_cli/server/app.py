@@ -21,7 +21,7 @@ from .fastlane import FastLane, validation_failure
 from .metrics import Metrics
 from .proxy import Proxy
 from .routes import chat, observability, openai, root
-from .security import GuardMiddleware
+from .security import GuardMiddleware, guard_options
 from .state import Backend
 from .upstream import EnginePool, Upstream
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ..config import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
+SWAGGER_DIR = STATIC_DIR / "vendor" / "swagger-ui"  # Swagger UI for /docs, whatever static_dir is
 log = logging.getLogger("edubot.server")
 
 
@@ -44,6 +45,7 @@ def create_app(
     ``health_interval`` is the seconds between engine health checks; ``static_dir`` defaults to the packaged web
     page.
     """
+    guards = guard_options(settings)  # first: a bad trusted_proxies or allowed_hosts entry stops here
     pool = EnginePool(
         upstream,
         timeout=settings.request_timeout,
@@ -85,6 +87,10 @@ def create_app(
         version=__version__,
         description="Chat API of an educational chatbot, with an OpenAI-compatible pass-through.",
         lifespan=lifespan,
+        # /docs is served by routes.root from vendored Swagger UI files (the default page loads them from a CDN,
+        # which an offline classroom cannot reach); ReDoc is not vendored, so it is off.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.backend = state
     app.include_router(root.router)
@@ -92,17 +98,12 @@ def create_app(
     app.include_router(openai.router)
     app.include_router(observability.router)
     _install_error_handlers(app, metrics)
+    if SWAGGER_DIR.is_dir():
+        app.mount(root.SWAGGER_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger-ui")
     if state.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=state.static_dir), name="static")
     app.add_middleware(FastLane, state=state)
-    app.add_middleware(
-        GuardMiddleware,
-        api_key=settings.api_key,
-        cors_origins=list(settings.cors_origins),
-        rate_limit_per_minute=settings.rate_limit_per_minute,
-        max_body_bytes=settings.max_body_bytes,
-        on_reject=metrics.reject,
-    )
+    app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject)
     return app
 
 

@@ -1,9 +1,10 @@
-"""The vendored marked/DOMPurify files and the script that refreshes them (``make vendor-js``)."""
+"""The vendored marked/DOMPurify/Swagger UI files and the script that refreshes them (``make vendor-js``)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import re
 import socket
 import tarfile
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 from edubot_cli.errors import EdubotError
 from edubot_cli.server import vendor_js
-from edubot_cli.server.vendor_js import PINS, Pin, check, main, tarball_url, vendor
+from edubot_cli.server.vendor_js import PINS, Pin, check, integrity, main, tarball_url, vendor
 
 
 def sha(data: bytes) -> str:
@@ -63,22 +64,41 @@ def registry(body: bytes = TARBALL, status: int = 200) -> tuple[httpx.Client, li
 
 def test_committed_vendor_files_match_their_pins() -> None:
     assert check() == []
-    names = sorted(p.name for p in vendor_js.VENDOR_DIR.iterdir())
+    names = sorted(
+        str(p.relative_to(vendor_js.VENDOR_DIR)) for p in vendor_js.VENDOR_DIR.rglob("*") if p.is_file()
+    )
     assert names == [
         "dompurify.LICENSE-MPL.txt",
         "dompurify.LICENSE.txt",
         "marked.LICENSE.txt",
         "marked.min.js",
         "purify.min.js",
+        "swagger-ui/LICENSE.txt",
+        "swagger-ui/NOTICE.txt",
+        "swagger-ui/swagger-ui-bundle.js",
+        "swagger-ui/swagger-ui-bundle.js.LICENSE.txt",
+        "swagger-ui/swagger-ui.css",
     ]
+    # Swagger UI is by far the largest: keep an eye on what the package grows by.
+    sizes = {name: (vendor_js.VENDOR_DIR / name).stat().st_size for name in names}
+    assert sum(sizes.values()) < 2_200_000
 
 
 def test_pins_name_the_versions_shipped() -> None:
-    assert [(p.name, p.version) for p in PINS] == [("marked", "18.2.1"), ("dompurify", "3.4.18")]
+    assert [(p.name, p.version) for p in PINS] == [
+        ("marked", "18.2.1"),
+        ("dompurify", "3.4.18"),
+        ("swagger-ui-dist", "5.35.0"),
+    ]
     marked_js = (vendor_js.VENDOR_DIR / "marked.min.js").read_text()
     purify_js = (vendor_js.VENDOR_DIR / "purify.min.js").read_text()
     assert "marked v18.2.1" in marked_js[:200]
     assert "DOMPurify 3.4.18" in purify_js[:200]
+    swagger = (vendor_js.VENDOR_DIR / "swagger-ui" / "swagger-ui-bundle.js").read_text()
+    assert "SwaggerUIBundle" in swagger[:400]
+    assert swagger.rstrip().endswith(")));")  # the whole bundle, and no source map it would ask for
+    # Every pin carries the registry's integrity string too (`npm view NAME@VERSION dist.integrity`).
+    assert all(re.fullmatch(r"sha512-[A-Za-z0-9+/]{86}==", p.integrity) for p in PINS)
 
 
 def test_tarball_url_uses_the_registry_layout() -> None:
@@ -110,6 +130,37 @@ def test_tarball_checksum_mismatch_writes_nothing(tmp_path: Path) -> None:
     assert f"does not match the pinned {sha(TARBALL)} for demo@1.0.0" in err.value.message
     assert err.value.hint == "The download was altered or the pin is wrong; nothing was written."
     assert list(tmp_path.iterdir()) == []
+
+
+def test_integrity_mismatch_writes_nothing(tmp_path: Path) -> None:
+    client, _ = registry()
+    wrong = "sha512-" + "A" * 86 + "=="
+    with pytest.raises(EdubotError) as err:
+        vendor(tmp_path, "http://reg.test", client=client, pins=(demo_pin(integrity=wrong),))
+    assert err.value.message == (
+        f"http://reg.test/demo/-/demo-1.0.0.tgz: integrity {integrity(TARBALL)} does not match the pinned "
+        f"{wrong} for demo@1.0.0"
+    )
+    assert list(tmp_path.iterdir()) == []
+    client, _ = registry()
+    vendor(tmp_path, "http://reg.test", client=client, pins=(demo_pin(integrity=integrity(TARBALL)),))
+    assert (tmp_path / "demo.min.js").read_bytes() == LIB
+
+
+def test_files_may_go_into_a_subfolder(tmp_path: Path) -> None:
+    client, _ = registry()
+    pin = demo_pin(files={"package/dist/demo.min.js": ("demo/demo.min.js", sha(LIB))})
+    assert vendor(tmp_path, "http://reg.test", client=client, pins=(pin,)) == [
+        tmp_path / "demo" / "demo.min.js"
+    ]
+    assert check(tmp_path, (pin,)) == []
+
+
+def test_integrity_is_npms_format() -> None:
+    # The value `npm view` prints for a tarball: "sha512-" and the base64 of its SHA-512.
+    assert integrity(b"") == (
+        "sha512-z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="
+    )
 
 
 def test_a_failing_second_package_leaves_the_first_unwritten(tmp_path: Path) -> None:

@@ -1,14 +1,21 @@
-"""``/`` (the web page for browsers, a JSON summary for everything else), ``/health`` and ``/models``."""
+"""``/`` (the web page for browsers, a JSON summary for everything else), ``/health``, ``/models`` and ``/docs``
+(Swagger UI)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from ... import __version__
 from ..schemas import HealthResponse, ModelsResponse, RootResponse
+from ..security import content_security_policy
 from ..state import backend
 
 router = APIRouter()
@@ -72,3 +79,36 @@ async def models(request: Request) -> Any:
         "default": state.pool.default_model(state.settings.served_model_name),
         "models": listed,
     }
+
+
+SWAGGER_PATH = "/vendor/swagger-ui"  # where app.py mounts the vendored Swagger UI files
+
+
+@router.get("/docs", include_in_schema=False)
+async def docs(request: Request) -> HTMLResponse:
+    """Swagger UI for the OpenAPI schema, from the vendored files only (no other host is ever asked)."""
+    prefix = request.scope.get("root_path", "").rstrip("/")
+    html, policy = docs_page(prefix, request.app.openapi_url or "/openapi.json", request.app.title)
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
+@lru_cache(maxsize=8)
+def docs_page(prefix: str, openapi_url: str, title: str) -> tuple[bytes, str]:
+    """The /docs page and its Content-Security-Policy: the chat page's, plus the hash of the one inline script,
+    the one that starts Swagger UI. (Swagger UI sets styles through the DOM, which style-src 'self' allows.)"""
+    html = bytes(
+        get_swagger_ui_html(
+            openapi_url=prefix + openapi_url,
+            title=f"{title} - API",
+            swagger_js_url=f"{prefix}{SWAGGER_PATH}/swagger-ui-bundle.js",
+            swagger_css_url=f"{prefix}{SWAGGER_PATH}/swagger-ui.css",
+            swagger_favicon_url=f"{prefix}/favicon.svg",
+            # No "valid" badge: it would send the schema's address to validator.swagger.io.
+            swagger_ui_parameters={"validatorUrl": None},
+        ).body
+    )
+    hashes = [
+        "sha256-" + base64.b64encode(hashlib.sha256(script).digest()).decode("ascii")
+        for script in re.findall(rb"<script>(.*?)</script>", html, re.DOTALL)
+    ]
+    return html, content_security_policy(hashes)
