@@ -17,7 +17,8 @@ from .api_errors import ApiError
 from .metrics import Metrics
 from .proxy import EngineCall
 from .routes.chat import chat_call
-from .schemas import ChatRequest, OpenAIChatRequest
+from .routes.openai import completions_call
+from .schemas import UNION_TAGS, UNSUPPORTED_FIELDS, ChatRequest, OpenAIChatRequest
 from .security import ASGIApp, Message, Receive, Scope, Send, send_error
 from .state import Backend
 
@@ -32,17 +33,27 @@ def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError:
             400, f"request body is not valid JSON: {invalid_json.get('ctx', {}).get('error', '')}"
         )
     metrics.reject(422)
-    parts = [f"{field_name(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in errors[:5]]
+    parts = [f"{field_name(tuple(e.get('loc', ())))}: {_explained(e)}" for e in errors[:5]]
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     field = field_name(tuple(errors[0].get("loc", ()))) if errors else "body"
     return ApiError(422, "; ".join(parts) + more, field=field)
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    """``messages.0.content.1`` for pydantic's location ``("body", "messages", 0, "content", "<list>", 1)``
+    (union tags, see ``schemas.UNION_TAGS``, left out)."""
+    parts = [str(p) for p in loc if p not in UNION_TAGS]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def _explained(error: Any) -> str:
+    """Pydantic's message, or for a refused field that OpenAI or llama.cpp know, why this server refuses it."""
+    loc = error.get("loc", ())
+    if error.get("type") == "extra_forbidden" and loc and loc[-1] in UNSUPPORTED_FIELDS:
+        return f"not supported: {UNSUPPORTED_FIELDS[loc[-1]]}"
+    return str(error.get("msg", "invalid"))
 
 
 class FastLane:
@@ -55,7 +66,7 @@ class FastLane:
             "/chat": (ChatRequest, lambda body, raw: chat_call(state, body)),  # type: ignore[arg-type]
             "/v1/chat/completions": (
                 OpenAIChatRequest,
-                lambda body, raw: state.proxy.completions(raw, bool(getattr(body, "stream", False))),
+                lambda body, raw: completions_call(state, body),  # type: ignore[arg-type]
             ),
         }
 

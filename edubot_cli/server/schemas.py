@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import json
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic_core import PydanticCustomError
 
 MAX_MESSAGE_CHARS = 8000
 MAX_HISTORY = 50
@@ -141,22 +143,284 @@ class StatsResponse(BaseModel):
     engines: list[EngineHealth]
 
 
+# ---- POST /v1/chat/completions ---------------------------------------------------------------------------------
+# The OpenAI chat-completions body, text only, every field checked; ``openai_request.engine_body`` rebuilds from
+# the validated model the body the engine gets, so only these fields ever reach it. The limits follow /chat's:
+# a system prompt, MAX_HISTORY earlier turns and the question, each at most MAX_MESSAGE_CHARS.
+
+MAX_OPENAI_MESSAGES = MAX_HISTORY + 2
+MAX_TEXT_PARTS = 32
+MAX_STOP = 4
+MAX_STOP_CHARS = 256
+MAX_LOGIT_BIAS = 300
+MAX_TOKEN_ID = 2**31 - 1
+MAX_TOP_LOGPROBS = 20
+MAX_TOP_K = 100_000
+MAX_SEED = 2**32 - 1
+MAX_NAME_CHARS = 64
+MAX_ID_CHARS = 128
+MAX_MODEL_CHARS = 256
+MAX_SCHEMA_DEPTH = 20
+MAX_SCHEMA_VALUES = 2000
+MAX_SCHEMA_REPEAT = 1000
+MAX_SCHEMA_NUMBER = 2**53
+SCHEMA_REPEATS = frozenset(
+    {
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minProperties",
+        "maxProperties",
+        "minContains",
+        "maxContains",
+    }
+)
+NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
+
+UNION_TAGS = frozenset({"<string>", "<list>", "<text>", "<json_object>", "<json_schema>"})
+"""Tags of the unions below; they appear in pydantic's error locations and are left out of the field names."""
+
+TEXT_ONLY = "the served models are text-only"
+NO_TOOLS = "tool calling is not supported by the served models"
+UNSUPPORTED_FIELDS: dict[str, str] = {
+    "grammar": (
+        "GBNF grammars are refused: the backend cannot check them and a malformed one can crash the engine; "
+        "use response_format with a JSON schema"
+    ),
+    "tools": NO_TOOLS,
+    "tool_choice": NO_TOOLS,
+    "parallel_tool_calls": NO_TOOLS,
+    "functions": NO_TOOLS,
+    "function_call": NO_TOOLS,
+    "tool_calls": NO_TOOLS,
+    "audio": TEXT_ONLY,
+    "modalities": TEXT_ONLY,
+}
+"""Why a field that OpenAI or llama.cpp know is refused here (an unknown field gets pydantic's message)."""
+
+
+def _schema_problem(where: str, problem: str) -> PydanticCustomError:
+    return PydanticCustomError(
+        "json_schema", "{where}: {problem}", {"where": where or "schema", "problem": problem}
+    )
+
+
+def check_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` if the engine can turn it into a grammar safely, else a validation error saying where not.
+
+    llama.cpp compiles a JSON schema into a grammar: repetition bounds are expanded into copies of rules, integer
+    bounds into digit rules, regular expressions are translated by a hand-written parser, and the whole is
+    walked recursively. Hence: at most MAX_SCHEMA_DEPTH levels and MAX_SCHEMA_VALUES values, repetition
+    keywords integers 0..MAX_SCHEMA_REPEAT, finite numbers within +-2**53, no ``pattern``/``patternProperties``,
+    and only local ``$ref``s (``#/...``)."""
+    count = 0
+
+    def walk(value: Any, where: str, depth: int) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_SCHEMA_VALUES:
+            raise _schema_problem("schema", f"more than {MAX_SCHEMA_VALUES} values")
+        if depth > MAX_SCHEMA_DEPTH and isinstance(value, dict | list):
+            raise _schema_problem(where, f"nested more than {MAX_SCHEMA_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                at = f"{where}.{key}" if where else str(key)
+                if key in SCHEMA_REPEATS and not isinstance(item, dict):
+                    if type(item) is not int or not 0 <= item <= MAX_SCHEMA_REPEAT:
+                        raise _schema_problem(at, f"should be an integer from 0 to {MAX_SCHEMA_REPEAT}")
+                elif (key == "pattern" and isinstance(item, str)) or (
+                    key == "patternProperties" and isinstance(item, dict)
+                ):
+                    raise _schema_problem(at, "regular-expression patterns are not supported")
+                elif key == "$ref" and isinstance(item, str) and not item.startswith("#/"):
+                    raise _schema_problem(at, "only local references (#/...) are supported")
+                walk(item, at, depth + 1)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, f"{where}.{index}", depth + 1)
+        elif (
+            isinstance(value, float | int)
+            and not isinstance(value, bool)
+            and not abs(value) <= MAX_SCHEMA_NUMBER  # NaN too
+        ):
+            raise _schema_problem(where, "numbers should be finite and at most 2**53 in size")
+
+    walk(schema, "", 0)
+    return schema
+
+
+JsonSchema = Annotated[dict[str, Any], AfterValidator(check_json_schema)]
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+def _string_or_list(value: Any) -> str | None:
+    return "<string>" if isinstance(value, str) else "<list>" if isinstance(value, list) else None
+
+
+class TextPart(BaseModel):
+    """A part of a message's content: text only (the served models read no images, audio or files)."""
+
+    model_config = STRICT
+
+    type: Literal["text"]
+    text: str = Field(max_length=MAX_MESSAGE_CHARS)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _text_only(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "type" in data and data["type"] != "text":
+            raise PydanticCustomError(
+                "unsupported_content",
+                "content parts of type {kind} are not supported: " + TEXT_ONLY + " (send text parts)",
+                {"kind": json.dumps(data["type"], ensure_ascii=False)[:40]},
+            )
+        return data
+
+
+Content = Annotated[
+    Union[  # noqa: UP007 (tagged members)
+        Annotated[str, Tag("<string>"), Field(max_length=MAX_MESSAGE_CHARS)],
+        Annotated[list[TextPart], Tag("<list>"), Field(min_length=1, max_length=MAX_TEXT_PARTS)],
+    ],
+    Discriminator(
+        _string_or_list,
+        custom_error_type="content_type",
+        custom_error_message="Input should be a string or a list of text parts",
+    ),
+]
+StopString = Annotated[str, Field(min_length=1, max_length=MAX_STOP_CHARS)]
+Stop = Annotated[
+    Union[  # noqa: UP007 (tagged members)
+        Annotated[StopString, Tag("<string>")],
+        Annotated[list[StopString], Tag("<list>"), Field(max_length=MAX_STOP)],
+    ],
+    Discriminator(
+        _string_or_list,
+        custom_error_type="stop_type",
+        custom_error_message=f"Input should be a string or a list of at most {MAX_STOP} strings",
+    ),
+]
+
+
+def _token_id(key: str) -> str:
+    if not (key.isascii() and key.isdigit() and len(key) <= 10 and int(key) <= MAX_TOKEN_ID):
+        raise PydanticCustomError(
+            "token_id", "keys should be token ids: decimal integers from 0 to {top}", {"top": MAX_TOKEN_ID}
+        )
+    return key
+
+
+LogitBias = Annotated[
+    dict[Annotated[str, AfterValidator(_token_id)], Annotated[float, Field(ge=-100, le=100)]],
+    Field(max_length=MAX_LOGIT_BIAS),
+]
+
+
 class OpenAIMessage(BaseModel):
-    """One OpenAI chat message; other fields are passed to the engine untouched."""
+    """One chat message, text only; ``developer`` is forwarded as ``system``, ``tool`` needs ``tool_call_id``."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = STRICT
 
-    role: str
-    content: str | list[Any] | None = None
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: Content
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
+    tool_call_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)
+
+
+class StreamOptions(BaseModel):
+    model_config = STRICT
+
+    include_usage: bool | None = None
+
+
+class TextFormat(BaseModel):
+    model_config = STRICT
+
+    type: Literal["text"]
+
+
+class JsonObjectFormat(BaseModel):
+    model_config = STRICT
+
+    type: Literal["json_object"]
+
+
+class JsonSchemaSpec(BaseModel):
+    model_config = STRICT
+
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME_CHARS, pattern=NAME_PATTERN)
+    description: str | None = Field(default=None, max_length=MAX_MESSAGE_CHARS)
+    schema_: JsonSchema = Field(alias="schema", description="A JSON schema (checked, see the README).")
+    strict: bool | None = None
+
+
+class JsonSchemaFormat(BaseModel):
+    model_config = STRICT
+
+    type: Literal["json_schema"]
+    json_schema: JsonSchemaSpec
+
+
+def _format_tag(value: Any) -> str | None:
+    kind = value.get("type") if isinstance(value, dict) else None
+    return f"<{kind}>" if kind in ("text", "json_object", "json_schema") else None
+
+
+ResponseFormat = Annotated[
+    Union[  # noqa: UP007 (tagged members)
+        Annotated[TextFormat, Tag("<text>")],
+        Annotated[JsonObjectFormat, Tag("<json_object>")],
+        Annotated[JsonSchemaFormat, Tag("<json_schema>")],
+    ],
+    Discriminator(
+        _format_tag,
+        custom_error_type="response_format_type",
+        custom_error_message="Input should be an object whose type is 'text', 'json_object' or 'json_schema'",
+    ),
+]
 
 
 class OpenAIChatRequest(BaseModel):
-    """The OpenAI chat-completions body, checked lightly and forwarded byte for byte."""
+    """The OpenAI chat-completions body: text messages and the sampling fields engines handle safely, each
+    checked (finite numbers in range); anything else is refused. The engine gets a body rebuilt from these."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {"messages": [{"role": "user", "content": "What is photosynthesis?"}], "max_tokens": 200}
+            ]
+        },
+    )
 
-    model: str | None = None
-    messages: list[OpenAIMessage] = Field(min_length=1)
-    stream: bool = False
-    max_tokens: int | None = Field(default=None, ge=1)
+    model: str | None = Field(default=None, max_length=MAX_MODEL_CHARS)
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=MAX_OPENAI_MESSAGES)
+    stream: bool | None = Field(default=None, description="Answer as server-sent events.")
+    stream_options: StreamOptions | None = Field(default=None, description="Only with `stream: true`.")
+    max_tokens: int | None = Field(default=None, ge=1, description="1..the server's context_length.")
+    max_completion_tokens: int | None = Field(
+        default=None, ge=1, description="Same as max_tokens (forwarded as max_tokens)."
+    )
     temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0, le=MAX_TOP_K, description="0: no top-k cut (llama.cpp).")
+    min_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    repeat_penalty: float | None = Field(default=None, ge=0.01, le=10)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    stop: Stop | None = None
+    n: int | None = Field(default=None, ge=1, le=1, description="Only 1.")
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(
+        default=None, ge=0, le=MAX_TOP_LOGPROBS, description="Only with `logprobs: true`."
+    )
+    logit_bias: LogitBias | None = Field(default=None, description="Token id -> bias in -100..100.")
+    response_format: ResponseFormat | None = None
+    json_schema: JsonSchema | None = Field(
+        default=None, description="llama.cpp's own form of response_format json_schema (checked alike)."
+    )
+    user: str | None = Field(default=None, max_length=MAX_MODEL_CHARS, description="Accepted, not forwarded.")

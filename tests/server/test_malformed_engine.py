@@ -1,4 +1,5 @@
-"""An engine that answers 200 with something that is not a chat completion: /chat says so with a 502 naming it."""
+"""An engine that answers 200 with something that is not a chat completion: /chat says so with a 502 naming it
+(an HTTP error while nothing was sent, an error event once deltas were)."""
 
 from __future__ import annotations
 
@@ -74,26 +75,34 @@ def test_json_answer_without_choices_is_502(engine: _CannedEngine, backend: tupl
     }
 
 
+def test_stream_that_breaks_its_format_before_any_delta_is_a_502(
+    engine: _CannedEngine, backend: tuple[LiveBackend, str]
+) -> None:
+    # Nothing was sent yet: the client gets a proper HTTP error, not a 200 stream with an error event.
+    live, _ = backend
+    engine.answer, engine.content_type = b"data: not json\n\n", "text/event-stream"
+    r = httpx.post(f"{live.url}/chat", json={"message": "hi", "stream": True})
+    assert r.status_code == 502
+    assert r.json() == {"error": {"code": "bad_gateway", "message": "engine 1 sent a malformed stream event"}}
+
+
 @pytest.mark.parametrize(
-    ("answer", "message"),
+    ("tail", "message"),
     [
         (b"data: not json\n\n", "sent a malformed stream event"),
-        (
-            b'data: {"choices": [{"delta": {"content": "half"}}]}\n\n',
-            "ended the stream before the answer was complete",
-        ),
+        (b"", "ended the stream before the answer was complete"),
     ],
 )
-def test_stream_that_breaks_its_format_ends_with_an_error_event(
-    engine: _CannedEngine, backend: tuple[LiveBackend, str], answer: bytes, message: str
+def test_stream_that_breaks_its_format_after_a_delta_ends_with_an_error_event(
+    engine: _CannedEngine, backend: tuple[LiveBackend, str], tail: bytes, message: str
 ) -> None:
     live, _ = backend
+    answer = b'data: {"choices": [{"delta": {"content": "half"}}]}\n\n' + tail
     engine.answer, engine.content_type = answer, "text/event-stream"
     with httpx.stream("POST", f"{live.url}/chat", json={"message": "hi", "stream": True}) as r:
         assert r.status_code == 200
         events = sse_events(r)
-    expected_deltas = [("message", {"delta": "half"})] if b"half" in answer else []
     assert events == [
-        *expected_deltas,
+        ("message", {"delta": "half"}),
         ("error", {"error": {"code": "bad_gateway", "message": f"engine 1 {message}"}}),
     ]

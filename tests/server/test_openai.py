@@ -1,4 +1,5 @@
-"""The OpenAI-compatible pass-through: /v1/models and /v1/chat/completions, streamed or not."""
+"""The OpenAI-compatible API: /v1/models and /v1/chat/completions, streamed or not (validation:
+test_openai_validation.py; engine errors: test_openai_engine_errors.py)."""
 
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ def test_models_are_relayed(backend: LiveBackend, stub_engine: StubEngine) -> No
     assert httpx.get(f"{backend.url}/v1/models").json() == httpx.get(f"{stub_engine.url}/v1/models").json()
 
 
-def test_body_is_forwarded_byte_for_byte(backend: LiveBackend, stub_engine: StubEngine) -> None:
+def test_body_is_rebuilt_for_the_engine(backend: LiveBackend, stub_engine: StubEngine) -> None:
     raw = json.dumps(BODY, indent=1).encode()
     r = httpx.post(
         f"{backend.url}/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
     )
     assert r.status_code == 200
-    assert stub_engine.requests == [BODY]  # unknown fields such as "seed" pass through
+    assert stub_engine.requests == [BODY]  # known fields, such as "seed", are forwarded once validated
     reply = r.json()
     assert reply["object"] == "chat.completion"
     assert reply["choices"][0]["message"] == {"role": "assistant", "content": "Hello from the stub."}
@@ -61,12 +62,15 @@ def test_stream_is_relayed_unchanged(backend: LiveBackend, stub_engine: StubEngi
     assert proxied[-1] == ("message", "[DONE]")
 
 
-def test_engine_4xx_is_relayed_as_is(backend: LiveBackend, stub_engine: StubEngine) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_engine_4xx_keeps_its_status_in_openai_format(
+    backend: LiveBackend, stub_engine: StubEngine, stream: bool
+) -> None:
     stub_engine.script(Step(status=400, error_message="context too long"))
-    r = httpx.post(f"{backend.url}/v1/chat/completions", json=BODY)
+    r = httpx.post(f"{backend.url}/v1/chat/completions", json={**BODY, "stream": stream})
     assert r.status_code == 400
     assert r.json() == {
-        "error": {"message": "context too long", "type": "invalid_request_error", "code": 400}
+        "error": {"message": "context too long", "type": "invalid_request_error", "param": None, "code": 400}
     }
 
 
@@ -80,14 +84,41 @@ def test_engine_5xx_becomes_502_naming_the_engine(
     assert r.json() == {"error": {"code": "bad_gateway", "message": "engine 1 answered 500: oom"}}
 
 
-def test_failure_mid_stream_ends_with_an_error_event(backend: LiveBackend, stub_engine: StubEngine) -> None:
+def test_failure_mid_stream_ends_with_an_openai_error_then_done(
+    backend: LiveBackend, stub_engine: StubEngine
+) -> None:
     stub_engine.script(Step(chunks=["a", "b"], fail_after=1))
     with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        assert r.status_code == 200
         events = sse_events(r)
     assert [d["choices"][0]["delta"]["content"] for _, d in events[:2]] == ["", "a"]
-    assert events[2][0] == "error"
-    assert events[2][1]["error"]["code"] == "bad_gateway"
-    assert len(events) == 3
+    name, error = events[2]
+    assert name == "message"
+    assert set(error) == {"error"}
+    assert error["error"]["message"].startswith("engine 1 broke off the answer")
+    assert {k: v for k, v in error["error"].items() if k != "message"} == {
+        "type": "server_error",
+        "param": None,
+        "code": "bad_gateway",
+    }
+    assert events[3:] == [("message", "[DONE]")]
+
+
+def test_engine_timeout_mid_stream_ends_with_an_openai_error_then_done(
+    stub_engine: StubEngine, live_backend: MakeBackend
+) -> None:
+    backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
+    stub_engine.script(Step(chunks=["a", "b"], delay=5))
+    with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
+        lines = [line for line in r.iter_lines() if line]
+    error = {
+        "message": "engine 1 did not answer within 0.3 s",
+        "type": "server_error",
+        "param": None,
+        "code": "engine_timeout",
+    }
+    assert lines[-2:] == ["data: " + json.dumps({"error": error}, separators=(",", ":")), "data: [DONE]"]
+    assert [json.loads(line[6:])["choices"][0]["delta"]["content"] for line in lines[:-2]] == ["", "a"]
 
 
 def test_engine_down(stub_engine: StubEngine, live_backend: MakeBackend) -> None:

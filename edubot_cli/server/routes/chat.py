@@ -15,8 +15,10 @@ router = APIRouter()
 
 STREAM_DOC = (
     'With `stream: true`: `text/event-stream` of `data: {"delta": "..."}` events, then '
-    '`data: {"done": true, "usage": {...}, "latency_seconds": ..., "ttft_seconds": ...}`; a failure after '
-    'the stream started ends it with `event: error` + `data: {"error": {"code", "message"}}`.'
+    '`data: {"done": true, "usage": {...}, "latency_seconds": ..., "ttft_seconds": ...}`. The stream starts with '
+    "its first event, so a failure before it (a prompt over the engine's context, say) is an HTTP error as "
+    'without streaming; a failure after it (after a `data: {"queued": ...}` event too) ends the stream with '
+    '`event: error` + `data: {"error": {"code", "message"}}`.'
 )
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 429, 502, 503, 504)

@@ -1,7 +1,9 @@
-"""OpenAI-compatible pass-through: ``GET /v1/models`` and ``POST /v1/chat/completions`` (streamed or not).
+"""OpenAI-compatible API: ``GET /v1/models`` and ``POST /v1/chat/completions`` (streamed or not).
 
-Bodies are checked lightly (a ``messages`` list is required) and forwarded byte for byte; answers come back
-unchanged, except engine failures, which become the API's own 502/503/504 errors naming the engine URL.
+A completions body is validated field by field (``schemas.OpenAIChatRequest``) and the engine gets a body rebuilt
+from it (``openai_request``), never the client's bytes. Answers come back unchanged, except failures: an engine's
+4xx keeps its status with its message sanitised, other engine failures become the API's own 502/503/504 errors
+naming the engine, and inside a stream an error is an OpenAI error object followed by ``data: [DONE]``.
 """
 
 from __future__ import annotations
@@ -10,14 +12,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..openai_request import engine_body
+from ..proxy import EngineCall
 from ..schemas import ErrorResponse, OpenAIChatRequest
-from ..state import backend
+from ..state import Backend, backend
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (401, 413, 422, 429, 502, 503, 504)
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 429, 502, 503, 504)
 }
+STREAM_DOC = (
+    "Text only; every field is checked and only known fields are forwarded (422 naming the field otherwise). "
+    "With `stream: true`: the engine's `text/event-stream`; a failure after the stream started ends it with "
+    '`data: {"error": {"message", "type", "code", "param"}}` and `data: [DONE]`.'
+)
 
 
 @router.get("/models", summary="Models of an engine (OpenAI format)", responses=ERRORS)
@@ -27,9 +36,15 @@ async def models(request: Request) -> Any:
 
 @router.post(
     "/chat/completions",
-    summary="OpenAI chat completions, passed to the engine",
+    summary="OpenAI chat completions, checked and passed to the engine",
+    description=STREAM_DOC,
     responses={**ERRORS, 200: {"content": {"application/json": {}, "text/event-stream": {}}}},
 )
 async def completions(body: OpenAIChatRequest, request: Request) -> Any:
-    raw = await request.body()  # already read and cached by the validation above
-    return backend(request).proxy.completions(raw, body.stream)
+    return completions_call(backend(request), body)
+
+
+def completions_call(state: Backend, body: OpenAIChatRequest) -> EngineCall:
+    """The engine request for a validated body (also used by the fast lane, see ``fastlane``); raises ``ApiError``
+    422 for fields that do not fit together or the server's limits."""
+    return state.proxy.completions(engine_body(body, state.settings.context_length), bool(body.stream))
