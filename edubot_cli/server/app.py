@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -21,7 +21,8 @@ from .fastlane import FastLane, validation_failure
 from .metrics import Metrics
 from .proxy import Proxy
 from .routes import chat, observability, openai, root
-from .security import GuardMiddleware, guard_options
+from .schemas import ErrorResponse
+from .security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
 from .state import Backend
 from .upstream import EnginePool, Upstream
 
@@ -91,6 +92,9 @@ def create_app(
         # which an offline classroom cannot reach); ReDoc is not vendored, so it is off.
         docs_url=None,
         redoc_url=None,
+        # What any route may answer before it runs: a foreign Host (400), a slow client (408), too many
+        # connections or requests (429).
+        responses={status: {"model": ErrorResponse} for status in (400, 408, 429)},
     )
     app.state.backend = state
     app.include_router(root.router)
@@ -104,7 +108,33 @@ def create_app(
         app.mount("/", StaticFiles(directory=state.static_dir), name="static")
     app.add_middleware(FastLane, state=state)
     app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject)
+    _tailor_openapi(app, settings)
     return app
+
+
+def _tailor_openapi(app: FastAPI, settings: Settings) -> None:
+    """The OpenAPI spec says what this server accepts: the bearer-key scheme where the guard requires it (when
+    ``api_key`` is set), and ``system_prompt`` in /chat only when ``allow_system_prompt_override`` is on."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            if settings.api_key:
+                spec.setdefault("components", {})["securitySchemes"] = {
+                    "apiKey": {"type": "http", "scheme": "bearer", "description": "The `api_key` setting."}
+                }
+                for path, operations in spec["paths"].items():
+                    if any(path == p or path.startswith(p + "/") for p in PROTECTED_PREFIXES):
+                        for operation in operations.values():
+                            operation["security"] = [{"apiKey": []}]
+            if not settings.allow_system_prompt_override:
+                chat = spec.get("components", {}).get("schemas", {}).get("ChatRequest", {})
+                chat.get("properties", {}).pop("system_prompt", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:

@@ -1,5 +1,6 @@
-"""Property-based requests generated from /openapi.json against a live backend on the stub: valid and invalid
-bodies, every operation; no answer may be a 5xx."""
+"""Property-based requests generated from /openapi.json against a live backend, on the stub engine and on the real
+one: valid and invalid bodies, every operation, every schemathesis check (no 5xx, statuses and bodies as the spec
+declares them, invalid data refused, the key required where the spec says)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,44 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
 
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 
 pytestmark = pytest.mark.slow
-EXAMPLES = 12  # per operation and mode: enough to hit every validation branch, bounded to well under a minute
+EXAMPLES = 25  # per operation and mode: every validation branch, bounded to about a minute per backend
+KEY = "schemathesis-key"
 
 
 @pytest.fixture(scope="module")
-def backend_url() -> Iterator[str]:
-    with StubEngine() as stub, LiveBackend({}, [stub.url]) as backend:
+def stub_backend() -> Iterator[str]:
+    with StubEngine() as stub, LiveBackend({"api_key": KEY}, [stub.url]) as backend:
         yield backend.url
 
 
+@pytest.fixture(scope="module")
+def real_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from tests.support.live_backend import served_embedded
+
+    with served_embedded(tmp_path_factory.mktemp("logs"), {"api_key": KEY, "max_tokens": 8}, parallel=4) as (
+        _,
+        live,
+    ):
+        yield live.url
+
+
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_server_errors(backend_url: str, mode: GenerationMode) -> None:
+def test_every_check_on_the_stub(stub_backend: str, mode: GenerationMode) -> None:
+    run_all_checks(stub_backend, mode)
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_check_on_the_real_engine(real_backend: str, mode: GenerationMode) -> None:
+    run_all_checks(real_backend, mode)
+
+
+def run_all_checks(backend_url: str, mode: GenerationMode) -> None:
     schema = schemathesis.openapi.from_url(f"{backend_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/chat", "/v1/chat/completions", "/health", "/stats"}
@@ -39,6 +61,8 @@ def test_no_server_errors(backend_url: str, mode: GenerationMode) -> None:
             max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def check(case: Any) -> None:
-            case.call_and_validate(base_url=backend_url, checks=[not_a_server_error], timeout=30)
+            case.call_and_validate(
+                base_url=backend_url, headers={"Authorization": f"Bearer {KEY}"}, timeout=60
+            )
 
         check()

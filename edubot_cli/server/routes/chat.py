@@ -21,7 +21,7 @@ STREAM_DOC = (
     '`event: error` + `data: {"error": {"code", "message"}}`.'
 )
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 413, 422, 429, 502, 503, 504)
+    status: {"model": ErrorResponse} for status in (400, 401, 408, 413, 415, 422, 429, 502, 503, 504)
 }
 
 

@@ -20,7 +20,7 @@ from ..state import Backend, backend
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 429, 502, 503, 504)
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 429, 502, 503, 504)
 }
 STREAM_DOC = (
     "Text only; every field is checked and only known fields are forwarded (422 naming the field otherwise). "
