@@ -64,6 +64,20 @@ FIELDS: dict[str, tuple[Any, str]] = {
     ),
     "allow_system_prompt_override": (False, "Let clients replace the system prompt per request."),
     "max_tokens": (512, "Default maximum tokens per answer."),
+    "grounding": (
+        None,
+        "Answer /chat from the taxonomy's passages, with sources: true, false, or empty for on when the taxonomy "
+        "has knowledge; requests may say otherwise (`grounded`).",
+    ),
+    "grounding_top_k": (4, "Passages retrieved for a grounded answer."),
+    "grounding_budget_tokens": (
+        0,
+        "Tokens of passages a grounded prompt may hold; 0 means a third of context_length.",
+    ),
+    "grounding_docs_dir": (
+        None,
+        "Folder with checkouts of knowledge documents' repositories (`document.repo`).",
+    ),
     "temperature": (0.7, "Default sampling temperature (0..2)."),
     # engine
     "engine": ("auto", "Inference engine: auto, llama-cpp, vllm, transformers or external."),
@@ -128,6 +142,10 @@ class Settings:
     system_prompt: str
     allow_system_prompt_override: bool
     max_tokens: int
+    grounding: bool | None
+    grounding_top_k: int
+    grounding_budget_tokens: int
+    grounding_docs_dir: Path | None
     temperature: float
     engine: str
     model: Path | None
@@ -174,6 +192,8 @@ def _settings_class() -> type[BaseSettings]:
         "max_body_bytes": {"ge": 1024},
         "request_timeout": {"gt": 0},
         "max_tokens": {"ge": 1, "le": 4096},
+        "grounding_top_k": {"ge": 1, "le": 20},
+        "grounding_budget_tokens": {"ge": 0},
         "temperature": {"ge": 0, "le": 2},
         "ready_timeout": {"gt": 0},
         "context_length": {"ge": 256},

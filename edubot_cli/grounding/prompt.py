@@ -89,6 +89,16 @@ def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tu
     return sources, blocks
 
 
+def grounded_system(system_prompt: str | None) -> str:
+    """The system message of a grounded conversation: the server's system prompt plus ``INSTRUCTION`` (the same for
+    every grounded request, so engines can keep it cached)."""
+    return (
+        f"{system_prompt.strip()}\n\n{INSTRUCTION}"
+        if system_prompt and system_prompt.strip()
+        else INSTRUCTION
+    )
+
+
 def grounded_messages(
     system_prompt: str | None,
     history: Sequence[Mapping[str, str]],
@@ -102,11 +112,7 @@ def grounded_messages(
     question"]``; the passages are fitted to ``budget_tokens`` by ``fit_passages``.
     """
     kept, blocks = fit_passages(sources, budget_tokens)
-    system = (
-        f"{system_prompt.strip()}\n\n{INSTRUCTION}"
-        if system_prompt and system_prompt.strip()
-        else INSTRUCTION
-    )
+    system = grounded_system(system_prompt)
     body = "\n\n".join(blocks) if blocks else NO_PASSAGES
     messages = [{"role": "system", "content": system}]
     messages += [{"role": m["role"], "content": m["content"]} for m in history]

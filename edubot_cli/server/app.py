@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from .api_errors import CODES, ApiError, error_payload
 from .fastlane import FastLane, validation_failure
+from .grounded import Grounding
 from .metrics import Metrics
 from .proxy import Proxy
 from .routes import chat, observability, openai, root
@@ -54,17 +56,8 @@ def create_app(
         health_interval=health_interval,
     )
     if settings.system_prompt:
-        pool.warm_body = json.dumps(
-            {
-                "model": settings.served_model_name,
-                "messages": [
-                    {"role": "system", "content": settings.system_prompt},
-                    {"role": "user", "content": ""},
-                ],
-                "max_tokens": 1,
-                "temperature": 0,
-            }
-        ).encode()
+        pool.warm_body = _warm_body(settings.served_model_name, settings.system_prompt)
+    grounding = Grounding(settings)
     metrics = Metrics()
     state = Backend(
         settings=settings,
@@ -73,10 +66,17 @@ def create_app(
         metrics=metrics,
         proxy=Proxy(pool, metrics),
         static_dir=static_dir or STATIC_DIR,
+        grounding=grounding,
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(grounding.refresh)
+        if pool.warm_body is not None and grounding.default:
+            # Grounded questions start with the grounded system message: that is the prefix to keep cached.
+            pool.warm_body = _warm_body(
+                settings.served_model_name, grounding.system_message(settings.system_prompt)
+            )
         await pool.start()
         try:
             yield
@@ -110,6 +110,12 @@ def create_app(
     app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject)
     _tailor_openapi(app, settings)
     return app
+
+
+def _warm_body(model: str, system: str) -> bytes:
+    """The request that puts ``system`` into an engine slot's prompt cache (``EnginePool.warm``)."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": ""}]
+    return json.dumps({"model": model, "messages": messages, "max_tokens": 1, "temperature": 0}).encode()
 
 
 def _tailor_openapi(app: FastAPI, settings: Settings) -> None:

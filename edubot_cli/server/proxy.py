@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .http1 import Response
 
 COMPLETIONS = "/v1/chat/completions"
+Prepare = Callable[[dict[str, Any]], Awaitable[tuple[dict[str, Any], list[dict[str, Any]]]]]
+"""Rewrites a /chat payload before it goes to the engine and names its sources (grounding)."""
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -330,14 +332,17 @@ class Proxy:
             raise await self.pool.explain(engine, exc) from exc
 
     # ---- /chat, JSON ------------------------------------------------------------------------------------
-    def chat(self, payload: dict[str, Any]) -> EngineCall:
-        content = json.dumps(payload, ensure_ascii=False).encode()
+    def chat(self, payload: dict[str, Any], prepare: Prepare | None = None) -> EngineCall:
+        """The engine call for a /chat ``payload``; ``prepare`` (grounding) may rewrite its messages first and
+        names the sources the answer carries."""
         if payload.get("stream"):
-            return EngineCall(lambda send: self._chat_stream(content, send))
-        return EngineCall(lambda send: self._chat_json(content, send))
+            return EngineCall(lambda send: self._chat_stream(payload, prepare, send))
+        return EngineCall(lambda send: self._chat_json(payload, prepare, send))
 
-    async def _chat_json(self, content: bytes, send: Send) -> None:
+    async def _chat_json(self, payload: dict[str, Any], prepare: Prepare | None, send: Send) -> None:
         async with self._metered("/chat", send) as tally:
+            payload, sources = await prepare(payload) if prepare is not None else (payload, [])
+            content = json.dumps(payload, ensure_ascii=False).encode()
             async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
                 body = await self._read_body(engine, response)
                 if response.status_code != 200:
@@ -362,13 +367,16 @@ class Proxy:
                     "completion_tokens": tally.completion,
                     "latency_seconds": round(tally.latency, 6),
                     "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                    "sources": sources,
                 },
             )
             tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
-    async def _chat_stream(self, content: bytes, send: Send) -> None:
+    async def _chat_stream(self, payload: dict[str, Any], prepare: Prepare | None, send: Send) -> None:
         async with self._metered("/chat", send) as tally:
+            payload, sources = await prepare(payload) if prepare is not None else (payload, [])
+            content = json.dumps(payload, ensure_ascii=False).encode()
 
             async def emit(body: bytes, more: bool = True) -> None:
                 # The stream starts with its first event: an error before that is still an HTTP error.
@@ -433,6 +441,7 @@ class Proxy:
                 },
                 "latency_seconds": round(tally.latency, 6),
                 "ttft_seconds": None if tally.ttft is None else round(tally.ttft, 6),
+                "sources": sources,
             }
             await emit(event(done), more=False)
             tally.outcome = "ok"

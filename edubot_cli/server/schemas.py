@@ -43,6 +43,23 @@ class ChatRequest(BaseModel):
         max_length=MAX_MESSAGE_CHARS,
         description="Replaces the configured system prompt; only when the server allows it.",
     )
+    grounded: bool | None = Field(
+        default=None,
+        description="Answer from the taxonomy's passages, with `sources`. Default: the server's `grounding` "
+        "setting (on when the taxonomy has knowledge).",
+    )
+
+
+class SourceInfo(BaseModel):
+    """A taxonomy passage a grounded answer was given, numbered as the answer cites it ([1], [2], ...)."""
+
+    n: int
+    file: str = Field(description="Path relative to the taxonomy root.")
+    line: int
+    yaml_path: str = Field(description="e.g. `seed_examples[2].context`; empty for documents.")
+    title: str
+    snippet: str
+    score: float
 
 
 class ChatResponse(BaseModel):
@@ -53,6 +70,9 @@ class ChatResponse(BaseModel):
     completion_tokens: int
     latency_seconds: float
     timestamp: str
+    sources: list[SourceInfo] = Field(
+        default_factory=list, description="Empty when the answer is not grounded."
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .grounded import Grounding
 from .metrics import Metrics
 from .proxy import Proxy
 from .upstream import EnginePool
@@ -22,6 +23,7 @@ class Backend:
     metrics: Metrics
     proxy: Proxy
     static_dir: Path
+    grounding: Grounding
 
 
 def backend(request: Any) -> Backend:

@@ -68,7 +68,9 @@ class LiveBackend:
 
 
 def isolated_settings(overrides: dict[str, Any]) -> Any:
-    """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment."""
+    """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment, and grounding
+    off unless asked for (tests that check the engine's exact messages would otherwise get the repository's
+    taxonomy in them)."""
     import os
     import tempfile
     from unittest import mock
@@ -79,7 +81,7 @@ def isolated_settings(overrides: dict[str, Any]) -> Any:
     with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, clean, clear=True):
         empty = Path(tmp) / "edubot.yaml"
         empty.write_text("{}\n", encoding="utf-8")
-        return load_settings(empty, **overrides)
+        return load_settings(empty, **{"grounding": False, **overrides})
 
 
 @contextmanager

@@ -58,4 +58,15 @@ def chat_call(state: Backend, body: ChatRequest) -> EngineCall:
     }
     if body.stream:
         payload["stream_options"] = {"include_usage": True}
-    return state.proxy.chat(payload)
+    grounded = body.grounded if body.grounded is not None else state.grounding.default
+    if not grounded:
+        return state.proxy.chat(payload)
+    history = messages[1 if system else 0 : -1]
+
+    async def ground(payload: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        found = await state.grounding.ground(system, history, body.message)
+        if found is None:
+            return payload, []
+        return {**payload, "messages": found.messages}, found.sources
+
+    return state.proxy.chat(payload, ground)

@@ -1,0 +1,109 @@
+"""Grounded /chat answers: the taxonomy's passages in the prompt, and the sources in the answer.
+
+The index (``grounding.TaxonomyIndex``) is refreshed when the app starts and again before a grounded question
+when the last check is more than ``RECHECK`` seconds old, so a leaf added with ``edubot taxonomy add`` is
+answerable in the next question, without a restart; an unchanged taxonomy costs a few stat calls. Index work runs
+in a thread, never in the event loop. A taxonomy that cannot be indexed turns grounding off with one log line:
+the chat keeps answering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import EdubotError
+from ..grounding.passages import KNOWLEDGE
+from ..grounding.prompt import grounded_messages, grounded_system, retrieval_query
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..grounding.index import TaxonomyIndex
+
+RECHECK = 1.0
+"""Seconds between checks of the taxonomy for changes (a check reads only file sizes and times)."""
+log = logging.getLogger("edubot.server")
+
+
+@dataclass(frozen=True)
+class Grounded:
+    """What a grounded question sends and answers with."""
+
+    messages: list[dict[str, str]]
+    sources: list[dict[str, Any]]
+
+
+class Grounding:
+    """The taxonomy index behind one app (see the module docstring)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = Path(settings.taxonomy_path)
+        self.setting = settings.grounding
+        self.top_k = settings.grounding_top_k
+        self.budget = settings.grounding_budget_tokens or settings.context_length // 3
+        self.docs_dir = settings.grounding_docs_dir
+        self._index: TaxonomyIndex | None = None
+        self._checked = 0.0
+        self._knowledge = False
+        self._lock = threading.Lock()
+
+    @property
+    def default(self) -> bool:
+        """Whether /chat grounds a question that does not say: the ``grounding`` setting, else whether the
+        taxonomy has knowledge."""
+        return self.setting if self.setting is not None else self._knowledge
+
+    def system_message(self, system_prompt: str | None) -> str:
+        """The system message grounded requests carry (for the engine's prompt cache warm-up)."""
+        return grounded_system(system_prompt)
+
+    def refresh(self) -> None:
+        """Open (once) and refresh the index now; failures turn grounding off with a log line."""
+        with self._lock:
+            self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        if self.setting is False:
+            return
+        try:
+            if self._index is None:
+                if not self.root.is_dir():
+                    raise EdubotError(f"the taxonomy folder {self.root} does not exist")
+                from ..grounding.index import TaxonomyIndex
+
+                self._index = TaxonomyIndex(self.root, docs_dir=self.docs_dir)
+            report = self._index.refresh()
+            self._knowledge = report.passages.get(KNOWLEDGE, 0) > 0 or bool(
+                self._index.counts().get(KNOWLEDGE)
+            )
+            for finding in report.skipped:
+                log.warning("grounding: skipped %s", finding)
+        except EdubotError as exc:
+            log.warning("grounding is off: %s", exc.message)
+            self._knowledge = False
+        self._checked = time.monotonic()
+
+    def _ground(
+        self, system_prompt: str | None, history: Sequence[Mapping[str, str]], question: str
+    ) -> Grounded | None:
+        with self._lock:
+            if time.monotonic() - self._checked > RECHECK:
+                self._refresh_locked()
+            index = self._index
+            if index is None:
+                return None
+            passages = index.retrieve(retrieval_query(question, history), self.top_k)
+        prompt = grounded_messages(system_prompt, history, question, passages, self.budget)
+        return Grounded(prompt.messages, [source.to_dict() for source in prompt.sources])
+
+    async def ground(
+        self, system_prompt: str | None, history: Sequence[Mapping[str, str]], question: str
+    ) -> Grounded | None:
+        """The grounded messages and their sources, or None when there is no index to answer from."""
+        return await asyncio.to_thread(self._ground, system_prompt, history, question)
