@@ -96,30 +96,29 @@ def validate(
 
 
 def _render_table(report: Report) -> None:
+    """Findings grouped by file, one line each (``file:line:col: severity [rule] message (path)``, never
+    broken by rich, so that editors and terminals can open the location), each followed by its hint unless
+    that hint (or a '; '-separated part of it) was already shown for the file."""
     from rich.markup import escape
-    from rich.table import Table
+
+    from ..taxonomy.findings import by_file
 
     console = rich_console()
-    if report.findings:
-        table = Table(show_lines=False, header_style="bold")
-        table.add_column("where", overflow="fold")
-        table.add_column("severity")
-        table.add_column("rule")
-        table.add_column("finding")
-        for item in report.findings:
+    for file, items in by_file(report.findings):
+        shown: set[str] = set()  # '; '-separated parts of hints already shown for this file
+        for item in items:
             colour = "red" if item.severity == "error" else "yellow"
-            detail = escape(item.message)
-            if item.yaml_path:
-                detail += f" [dim]({escape(item.yaml_path)})[/]"
-            if item.hint:
-                detail += f"\n[green]hint:[/] {escape(item.hint)}"
-            table.add_row(
-                escape(f"{item.file}:{item.line}:{item.col}"),
-                f"[{colour}]{item.severity}[/]",
-                escape(item.rule),
-                detail,
+            where = f" ({item.yaml_path})" if item.yaml_path else ""
+            console.print(
+                f"[bold]{escape(f'{file}:{item.line}:{item.col}:')}[/] [{colour}]{item.severity}[/] "
+                + escape(f"[{item.rule}] {item.message}{where}"),
+                soft_wrap=True,
             )
-        console.print(table)
+            fresh = [part for part in item.hint.split("; ") if part and part not in shown]
+            shown.update(fresh)
+            if fresh:
+                console.print(f"  [green]hint:[/] {escape('; '.join(fresh))}", soft_wrap=True)
+        console.print()
     status = "[green]ok[/]" if report.ok else "[red]failed[/]"
     cached = f", {report.cache_hits} from cache" if report.cache_hits else ""
     console.print(f"{status}: {_summary(report, cached)}")
@@ -129,14 +128,9 @@ def _prompter() -> Prompt | None:
     """Ask on the terminal when there is one; otherwise missing values are errors."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return None
+    from ..taxonomy.scaffold import line_prompter
 
-    def ask(question: str, default: str | None) -> str:
-        answer: str = typer.prompt(
-            question, default=default if default is not None else "", show_default=bool(default)
-        )
-        return answer
-
-    return ask
+    return line_prompter(input, tip=lambda text: typer.echo(text, err=True))
 
 
 @app.command()
@@ -193,17 +187,39 @@ def add(
         license=license_,
         creators=creators,
     )
-    result = add_leaf(request, root, prompt=_prompter(), dry_run=dry_run, force=force)
+    prompt = _prompter()
+    draft = None
+    if prompt is not None:
+        from ..taxonomy.scaffold import start_draft
+
+        draft, prompt = start_draft(request, prompt)
+    try:
+        result = add_leaf(request, root, prompt=prompt, dry_run=dry_run, force=force)
+    except (Exception, KeyboardInterrupt) as exc:
+        if draft is not None and draft.answers:
+            typer.echo(
+                f"your answers are kept in {draft.path}: run the same command again to pick them up", err=True
+            )
+        if isinstance(exc, EOFError):
+            from ..errors import UsageError
+
+            raise UsageError(
+                "input ended before every question was answered", hint="run it again to resume"
+            ) from None
+        raise
+    if draft is not None:
+        draft.discard()
     if dry_run:
         typer.echo(result.yaml_text, nl=False)
         return
+    from rich.markup import escape
+
     console = rich_console()
-    console.print(f"[green]wrote[/] {result.qna_path}")
-    console.print(f"[green]wrote[/] {result.attribution_path}")
+    console.print(f"[green]wrote[/] {escape(str(result.qna_path))}")
+    console.print(f"[green]wrote[/] {escape(str(result.attribution_path))}")
     for item in result.warnings:
-        console.print(
-            f"[yellow]warning:[/] {item.line}:{item.col} [{item.rule}] {item.message}", markup=False
-        )
+        where = f"{result.qna_path}:{item.line}:{item.col}"
+        console.print(f"[yellow]warning:[/] {escape(f'{where} [{item.rule}] {item.message}')}")
 
 
 @app.command("list")

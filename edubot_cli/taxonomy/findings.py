@@ -37,7 +37,10 @@ RULES: dict[str, tuple[str, str]] = {
     "context-words": (WARNING, "a knowledge context longer than 500 words"),
     "qna-words": (WARNING, "the questions and answers of one seed example longer than 250 words"),
     "total-words": (WARNING, "all seed examples together longer than 2,300 words"),
-    "duplicate-question": (WARNING, "the same question asked twice in one file"),
+    "duplicate-question": (
+        WARNING,
+        "the same question asked twice over the same context (or twice without one) in one file",
+    ),
     "answer-not-in-context": (WARNING, "a knowledge answer that shares no word with its context"),
     "attribution": (WARNING, "`attribution.txt` missing or empty next to a version 3 file"),
     "folder-name": (WARNING, "a taxonomy folder name with spaces or capital letters"),
@@ -118,6 +121,20 @@ class Report:
         }
 
 
+EXPLAINS_OTHERS = frozenset({"simplified-format"})
+"""Rules whose finding explains the file's other findings: shown first in that file's group."""
+
+
+def by_file(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Findings grouped by file (first-seen order); in each group, explaining findings come first."""
+    groups: dict[str, list[Finding]] = {}
+    for item in findings:
+        groups.setdefault(item.file, []).append(item)
+    return [
+        (file, sorted(items, key=lambda f: f.rule not in EXPLAINS_OTHERS)) for file, items in groups.items()
+    ]
+
+
 def _escape_data(text: str) -> str:
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
@@ -127,10 +144,13 @@ def _escape_property(text: str) -> str:
 
 
 def github_line(item: Finding) -> str:
-    """A GitHub Actions workflow command: ``::error file=F,line=L,col=C::message`` (escaped as GitHub asks)."""
-    where = f" at {item.yaml_path}" if item.yaml_path else ""
+    """A GitHub Actions workflow command: ``::error file=F,line=L,col=C::message`` (escaped as GitHub asks).
+
+    The message reads ``[rule] .yaml.path: message (hint: ...)``: the path names where, the message what.
+    """
+    where = f"{item.yaml_path}: " if item.yaml_path else ""
     hint = f" (hint: {item.hint})" if item.hint else ""
     return (
         f"::{item.severity} file={_escape_property(item.file)},line={item.line},col={item.col}::"
-        + _escape_data(f"[{item.rule}] {item.message}{where}{hint}")
+        + _escape_data(f"[{item.rule}] {where}{item.message}{hint}")
     )

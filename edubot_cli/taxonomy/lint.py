@@ -45,7 +45,7 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
         return []
     found: list[Finding] = []
     total = 0
-    questions: dict[str, str] = {}
+    questions: dict[tuple[str, str], str] = {}
 
     def warn(rule: str, message: str, path: list[str | int], hint: str) -> None:
         line, col = yamlload.position(yamlload.node_at(doc.root, path)[0])
@@ -53,14 +53,17 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
             finding(rule, message, line=line, col=col, yaml_path=yamlload.json_path(path), hint=hint)
         )
 
-    def check_question(text: Any, path: list[str | int]) -> None:
+    def check_question(text: Any, context: Any, path: list[str | int]) -> None:
+        """A question is a duplicate only when asked again over the same context (or again without one)."""
         if not isinstance(text, str) or not text.strip():
             return
-        key = _normal(text)
+        context_key = _normal(context) if isinstance(context, str) else ""
+        key = (context_key, _normal(text))
         if key in questions:
+            same = " with the same context" if context_key else ""
             warn(
                 "duplicate-question",
-                f"the same question already appears at {questions[key]}",
+                f"the same question{same} is also at {questions[key]}",
                 path,
                 "ask something different: repeated seed questions add nothing to the generated data",
             )
@@ -88,7 +91,7 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
                     continue
                 base: list[str | int] = ["seed_examples", i, "questions_and_answers", j]
                 qna_words += yamlload.words(qa.get("question")) + yamlload.words(qa.get("answer"))
-                check_question(qa.get("question"), [*base, "question"])
+                check_question(qa.get("question"), context, [*base, "question"])
                 answer = qa.get("answer")
                 if schema_name == "knowledge" and isinstance(answer, str) and isinstance(context, str):
                     answer_stems = _stems(answer)
@@ -102,7 +105,7 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
             qna_path: list[str | int] = ["seed_examples", i, "questions_and_answers"]
         else:
             qna_words += yamlload.words(seed.get("question")) + yamlload.words(seed.get("answer"))
-            check_question(seed.get("question"), ["seed_examples", i, "question"])
+            check_question(seed.get("question"), context, ["seed_examples", i, "question"])
             qna_path = ["seed_examples", i]
         total += qna_words
         if qna_words > MAX_QNA_WORDS:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -338,55 +339,247 @@ def render_attribution(title: str, link: str, revision: str | None, license: str
 # ---------------------------------------------------------------- the command
 
 
-def _value(
-    given: str | None,
-    source: Mapping[str, Any],
-    key: str,
-    flag: str,
-    question: str,
-    prompt: Prompt | None,
-    default: str | None = None,
-) -> str:
-    value = _text(given) or _text(source.get(key))
-    if value is not None:
-        return value
-    if prompt is not None:
-        answer = _text(prompt(question, default))
+_SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:\S+$")
+_COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
+Check = Callable[[str], "str | None"]
+"""Returns what is wrong with a value, or None when it is fine."""
+
+
+def repo_problem(value: str) -> str | None:
+    """Why ``value`` is not a git repository URL (https, http, ssh, git, file or ``user@host:path``), else None."""
+    if any(ch.isspace() for ch in value):
+        return "is not a git repository URL (it contains spaces)"
+    if _SCP_LIKE.match(value):
+        return None
+    parsed = urlsplit(value)
+    if parsed.scheme in ("https", "http", "ssh", "git") and parsed.netloc:
+        return None
+    if parsed.scheme == "file" and parsed.path:
+        return None
+    return "is not a git repository URL"
+
+
+def commit_problem(value: str) -> str | None:
+    """Why ``value`` is not a commit SHA (7 to 40 hex digits), else None."""
+    return None if _COMMIT.match(value) else "is not a commit SHA (7 to 40 hex digits)"
+
+
+_HINTS = {
+    "--repo": "e.g. --repo https://github.com/you/docs (or git@github.com:you/docs.git; "
+    "a repository on this machine: file:///absolute/path)",
+    "--commit": "pass the commit SHA, e.g. the output of `git rev-parse HEAD` in that repository; "
+    "branch and tag names move, so InstructLab needs the SHA",
+}
+
+
+class _Values:
+    """Resolves each value from a flag, the --from file or a prompt; without a prompt, collects what is missing."""
+
+    def __init__(self, prompt: Prompt | None, source: Mapping[str, Any], source_path: Path | None) -> None:
+        self.prompt = prompt
+        self.source = source
+        self.source_path = source_path
+        self.missing: list[str] = []
+
+    def get(
+        self,
+        given: str | None,
+        key: str,
+        flag: str,
+        question: str,
+        default: str | None = None,
+        check: Check | None = None,
+    ) -> str:
+        value = _text(given)
+        if value is not None:
+            self._check(value, flag, check, flag)
+            return value
+        value = _text(self.source.get(key)) if key else None
+        if value is not None:
+            self._check(value, flag, check, f"{key} in {self.source_path}")
+            return value
+        if self.prompt is not None:
+            ask = question
+            while True:
+                answer = _text(self.prompt(ask, default))
+                if not answer:
+                    if default is not None:
+                        break
+                    ask = f"{question} (required: it cannot be empty)"
+                    continue
+                problem = check(answer) if check is not None else None
+                if problem is None:
+                    return answer
+                ask = f"{answer!r} {problem}. {question}"
+        if default is not None:
+            return default
+        self.missing.append(flag)
+        return ""
+
+    @staticmethod
+    def _check(value: str, flag: str, check: Check | None, origin: str) -> None:
+        problem = check(value) if check is not None else None
+        if problem is not None:
+            raise UsageError(f"{origin} {value!r} {problem}", hint=_HINTS.get(flag, f"pass {flag} VALUE"))
+
+    def raise_missing(self) -> None:
+        """One usage error naming every flag that was needed and not given."""
+        if not self.missing:
+            return
+        if len(self.missing) == 1:
+            message = f"{self.missing[0]} is required"
+        else:
+            message = f"{len(self.missing)} required flags are missing: {', '.join(self.missing)}"
+        values = " ".join(f"{flag} {'FILE' if flag == '--from' else 'VALUE'}" for flag in self.missing)
+        raise UsageError(message, hint=f"pass {values} (or run in a terminal to be asked)")
+
+
+def _required(prompt: Prompt, question: str) -> str:
+    """Ask until the answer is not empty (a seed example needs every question and answer)."""
+    ask = question
+    while True:
+        answer = _text(prompt(ask, None))
         if answer:
             return answer
-    if default is not None:
-        return default
-    raise UsageError(f"{flag} is required", hint=f"pass {flag} VALUE (or run in a terminal to be asked)")
+        ask = f"{question} (required: it cannot be empty)"
 
 
 def _ask_seeds(kind: str, prompt: Prompt | None) -> list[Seed]:
+    """Seed examples typed at the prompt: each answer is checked as typed; a sixth and later are offered."""
     if prompt is None:
         raise UsageError(
             "no seed examples given",
             hint="pass --from FILE (CSV or JSONL with context,question,answer) or run in a terminal to be asked",
         )
-    seeds = []
-    for i in range(1, MIN_SEED_EXAMPLES + 1):
+    seeds: list[Seed] = []
+    while True:
+        i = len(seeds) + 1
+        if i > MIN_SEED_EXAMPLES:
+            more = _text(prompt(f"Add seed example {i}? (y/N)", "n")) or "n"
+            if not more.lower().startswith("y"):
+                return seeds
+        label = f"Seed example {i}/{MIN_SEED_EXAMPLES}" if i <= MIN_SEED_EXAMPLES else f"Seed example {i}"
         if kind == "knowledge":
-            context = _text(
-                prompt(f"Seed example {i}/{MIN_SEED_EXAMPLES}: context (a passage of the document)", None)
-            )
+            context = _required(prompt, f"{label}: context (a passage of the document)")
             qas = []
             for j in range(1, MIN_QNA_PER_CONTEXT + 1):
-                question = _text(prompt(f"  question {j}/{MIN_QNA_PER_CONTEXT} about this context", None))
-                answer = _text(prompt(f"  answer {j}/{MIN_QNA_PER_CONTEXT}", None))
-                if question and answer:
-                    qas.append(QA(question, answer))
+                question = _required(prompt, f"  question {j}/{MIN_QNA_PER_CONTEXT} about this context")
+                answer = _required(prompt, f"  answer {j}/{MIN_QNA_PER_CONTEXT}")
+                qas.append(QA(question, answer))
             seeds.append(Seed(context, qas))
         else:
-            context = _text(
-                prompt(f"Seed example {i}/{MIN_SEED_EXAMPLES}: context (optional, Enter to skip)", "")
+            optional = _text(prompt(f"{label}: context (optional, Enter to skip)", ""))
+            question = _required(prompt, "  question")
+            answer = _required(prompt, "  answer")
+            seeds.append(Seed(optional, [QA(question, answer)]))
+
+
+MULTILINE = '"""'
+MULTILINE_TIP = (
+    f"(to type several lines: enter {MULTILINE} alone on a line, the text, then {MULTILINE} again)"
+)
+
+
+def line_prompter(read: Callable[[str], str], tip: Callable[[str], None] | None = None) -> Prompt:
+    """A ``Prompt`` over ``read`` (``input`` on a terminal): Enter takes the default; a line holding only
+    ``\"\"\"`` starts a multi-line answer that ends at the next such line. ``tip`` is told how, once."""
+    told = False
+
+    def ask(question: str, default: str | None) -> str:
+        nonlocal told
+        if tip is not None and not told:
+            tip(MULTILINE_TIP)
+            told = True
+        shown = ""
+        if default:
+            first, _, rest = default.partition("\n")
+            shown = f" [{first}{'…' if rest else ''}]"
+        line = read(f"{question}{shown}: ")
+        if line.strip() == MULTILINE:
+            lines: list[str] = []
+            while (more := read("... ")).strip() != MULTILINE:
+                lines.append(more)
+            return "\n".join(lines)
+        if not line.strip() and default is not None:
+            return default
+        return line
+
+    return ask
+
+
+class Draft:
+    """What was typed at the prompts of ``taxonomy add`` for one leaf, kept in a file until the run succeeds.
+
+    Answers are recorded in order after each one (an answer refused and asked again keeps only the new
+    answer, under the first question). On resume, each recorded answer is offered as the default
+    of the same question (Enter keeps it), so a failed run loses nothing and any answer can still be changed.
+    """
+
+    def __init__(self, path: Path, previous: list[tuple[str, str]] | None = None) -> None:
+        self.path = path
+        self.previous = previous or []
+        self.answers: list[tuple[str, str]] = []
+        self._next = 0
+
+    @classmethod
+    def for_leaf(cls, leaf: PurePosixPath, directory: Path | None = None) -> Draft:
+        from ..fileio import cache_dir
+
+        folder = directory if directory is not None else cache_dir() / "drafts"
+        path = folder / ("__".join(leaf.parts) + ".json")
+        previous: list[tuple[str, str]] = []
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            previous = [(str(q), str(a)) for q, a in data.get("answers", [])]
+        except (OSError, ValueError, TypeError, AttributeError):
+            previous = []
+        return cls(path, previous)
+
+    def wrap(self, prompt: Prompt) -> Prompt:
+        def ask(question: str, default: str | None) -> str:
+            for index in range(self._next, len(self.previous)):
+                if self.previous[index][0] == question:
+                    default = self.previous[index][1]
+                    self._next = index + 1
+                    break
+            answer = prompt(question, default)
+            last = self.answers[-1][0] if self.answers else None
+            if (
+                last is not None
+                and question != last
+                and (question.startswith(last) or question.endswith(last))
+            ):
+                self.answers[-1] = (last, answer)  # a question asked again after a refused answer
+            else:
+                self.answers.append((question, answer))
+            self._save()
+            return answer
+
+        return ask
+
+    def _save(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(
+                self.path, json.dumps({"answers": self.answers}, ensure_ascii=False, indent=1) + "\n"
             )
-            question = _text(prompt("  question", None))
-            answer = _text(prompt("  answer", None))
-            if question and answer:
-                seeds.append(Seed(context, [QA(question, answer)]))
-    return seeds
+        except OSError:
+            pass  # a draft is a convenience: never fail the command over it
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def start_draft(request: AddRequest, prompt: Prompt, directory: Path | None = None) -> tuple[Draft, Prompt]:
+    """The draft for ``request``'s leaf, asking whether to resume a kept one, and the recording prompt."""
+    leaf, _ = check_leaf_path(request.path, request.kind)
+    draft = Draft.for_leaf(leaf, directory)
+    if draft.previous:
+        count = len(draft.previous)
+        answer = _text(prompt(f"Resume the {count} answers kept from your last try at {leaf}? (Y/n)", "y"))
+        if answer is not None and answer.lower().startswith("n"):
+            draft.previous = []
+    return draft, draft.wrap(prompt)
 
 
 def _check_counts(kind: str, seeds: list[Seed]) -> None:
@@ -409,80 +602,75 @@ def _check_counts(kind: str, seeds: list[Seed]) -> None:
 
 
 def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixPath, str, str]:
-    """The leaf folder, the qna.yaml text and the attribution.txt text for ``request``."""
+    """The leaf folder, the qna.yaml text and the attribution.txt text for ``request``.
+
+    Without a prompt, every missing flag is collected and reported in one usage error.
+    """
     leaf, kind = check_leaf_path(request.path, request.kind)
     source = read_source(request.source) if request.source is not None else Source({}, [])
     fields = source.fields
-    created_by = _value(
-        request.created_by, fields, "created_by", "--created-by", "Your GitHub user name", prompt
-    )
+    values = _Values(prompt, fields, request.source)
+    created_by = values.get(request.created_by, "created_by", "--created-by", "Your GitHub user name")
     if kind == "knowledge":
         seeds = knowledge_seeds(source.rows) if source.rows else None
-        domain = _value(request.domain, fields, "domain", "--domain", "Domain (e.g. Biology)", prompt)
-        outline_default = _text(fields.get("task_description"))
-        outline = _value(
+        domain = values.get(request.domain, "domain", "--domain", "Domain (e.g. Biology)")
+        outline = values.get(
             request.document_outline,
-            fields,
             "document_outline",
             "--outline",
             "Document outline (a one-line summary of the document)",
-            prompt,
-            outline_default,
+            _text(fields.get("task_description")),
         )
-        repo = _value(request.repo, fields, "repo", "--repo", "Git repository URL of the document", prompt)
-        commit = _value(request.commit, fields, "commit", "--commit", "Commit of that repository", prompt)
+        repo = values.get(
+            request.repo, "repo", "--repo", "Git repository URL of the document", check=repo_problem
+        )
+        commit = values.get(
+            request.commit, "commit", "--commit", "Commit SHA of that repository", check=commit_problem
+        )
         patterns = [p for p in request.patterns if p.strip()]
         if not patterns and isinstance(fields.get("patterns"), list):
             patterns = [str(p) for p in fields["patterns"] if _text(p)]
         if not patterns:
-            patterns = [
-                _value(None, {}, "patterns", "--pattern", "Document file pattern (e.g. *.md)", prompt)
-            ]
+            pattern = values.get(None, "", "--pattern", "Document file pattern (e.g. *.md)")
+            patterns = [pattern] if pattern else []
         if seeds is None:
-            seeds = _ask_seeds(kind, prompt)
+            if prompt is None:
+                values.missing.append("--from")
+                seeds = []
+            else:
+                seeds = _ask_seeds(kind, prompt)
+        values.raise_missing()
         _check_counts(kind, seeds)
         text = render_knowledge(created_by, domain, outline, seeds, repo, commit, patterns)
         title_default, link_default, revision = domain, repo, commit
     else:
-        task = _value(
+        task = values.get(
             request.task_description,
-            fields,
             "task_description",
             "--task-description",
             "Task description (what the skill teaches the model)",
-            prompt,
         )
         seeds = [seed for _, seed in source.rows]
         expanded = [Seed(s.context, [qa]) for s in seeds for qa in s.qas]
         if not expanded:
-            expanded = _ask_seeds(kind, prompt)
+            if prompt is None:
+                values.missing.append("--from")
+            else:
+                expanded = _ask_seeds(kind, prompt)
+        values.raise_missing()
         _check_counts(kind, expanded)
         text = render_skill(created_by, task, expanded)
         title_default, link_default, revision = task, "-", None
-    title = _value(
-        request.attribution_title,
-        {},
-        "",
-        "--attribution-title",
-        "Attribution: title of work",
-        prompt,
-        title_default,
+    title = values.get(
+        request.attribution_title, "", "--attribution-title", "Attribution: title of work", title_default
     )
-    link = _value(
-        request.attribution_link,
-        {},
-        "",
-        "--attribution-link",
-        "Attribution: link to work",
-        prompt,
-        link_default,
+    link = values.get(
+        request.attribution_link, "", "--attribution-link", "Attribution: link to work", link_default
     )
-    license_ = _value(
-        request.license, {}, "", "--license", "Attribution: license of the work", prompt, DEFAULT_LICENSE
+    license_ = values.get(
+        request.license, "", "--license", "Attribution: license of the work", DEFAULT_LICENSE
     )
-    creators = _value(
-        request.creators, {}, "", "--creators", "Attribution: creator names", prompt, created_by
-    )
+    creators = values.get(request.creators, "", "--creators", "Attribution: creator names", created_by)
     attribution = render_attribution(title, link, revision, license_, creators)
     return leaf, text, attribution
 

@@ -67,6 +67,10 @@ def _kind(relative: Path | None, data: Mapping[Any, Any]) -> str:
     return "knowledge" if "document" in data else "compositional_skill"
 
 
+def _filled(value: Any) -> bool:
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and bool(str(value).strip())
+
+
 def leaf_stats(path: Path, root: Path) -> Leaf:
     """Counts for one qna.yaml (a leaf with ``readable=False`` when it does not load as a mapping)."""
     relative = lint.taxonomy_relative(path, root)
@@ -93,8 +97,8 @@ def leaf_stats(path: Path, root: Path) -> Leaf:
         qas = seed.get("questions_and_answers")
         items = [qa for qa in qas if isinstance(qa, Mapping)] if isinstance(qas, list) else [seed]
         for qa in items:
-            if "question" in qa or "answer" in qa:
-                pairs += 1
+            if _filled(qa.get("question")) and _filled(qa.get("answer")):
+                pairs += 1  # only complete pairs: a question without an answer teaches nothing
             qna_words += yamlload.words(qa.get("question")) + yamlload.words(qa.get("answer"))
     return Leaf(
         shown,

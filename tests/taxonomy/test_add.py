@@ -18,7 +18,7 @@ from .conftest import CONTEXTS
 
 KNOWLEDGE_FLAGS = [
     "--created-by", "teacher", "--domain", "Geography", "--outline", "Facts about Africa",
-    "--repo", "https://github.com/example/docs", "--commit", "abc123", "--pattern", "africa.md",
+    "--repo", "https://github.com/example/docs", "--commit", "abc1234", "--pattern", "africa.md",
 ]  # fmt: skip
 
 
@@ -76,14 +76,14 @@ def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None
     assert data["seed_examples"][0]["context"] == CONTEXTS[0] + "\n"
     assert data["document"] == {
         "repo": "https://github.com/example/docs",
-        "commit": "abc123",
+        "commit": "abc1234",
         "patterns": ["africa.md"],
     }
     assert "  - context: |\n" in qna.read_text()
     report = validate([project / "taxonomy"], strict=True, use_cache=False)
     assert (report.errors, report.warnings) == (0, 0)
     assert (qna.parent / "attribution.txt").read_text() == (
-        "Title of work: Geography\nLink to work: https://github.com/example/docs\nRevision: abc123\n"
+        "Title of work: Geography\nLink to work: https://github.com/example/docs\nRevision: abc1234\n"
         "License of the work: CC-BY-4.0\nCreator names: teacher\n"
     )
     # the reference validator agrees, yamllint strict included
@@ -132,7 +132,7 @@ def test_knowledge_from_simplified_yaml(project: Path) -> None:
         "domain": "Geography",
         "task_description": "Facts about the geography of Africa",
         "seed_examples": _knowledge_rows(),
-        "document": {"repo": "https://github.com/example/docs", "commit": "abc", "patterns": ["*.md"]},
+        "document": {"repo": "https://github.com/example/docs", "commit": "abcdef0", "patterns": ["*.md"]},
     }
     source = project / "old.yaml"
     source.write_text(yaml.safe_dump(simplified))
@@ -233,11 +233,87 @@ def test_bad_path_exits_2_on_the_cli(project: Path) -> None:
 
 
 def test_missing_values_without_a_terminal(project: Path) -> None:
+    code, _, err = invoke("knowledge/geo/africa", "--dry-run", "--created-by", "t", "--domain", "d", "--outline",
+                          "o", "--repo", "https://github.com/example/docs", "--commit", "abc1234", "--pattern", "*.md")  # fmt: skip
+    assert code == 2
+    assert err.splitlines() == [
+        "error: --from is required",
+        "hint: pass --from FILE (or run in a terminal to be asked)",
+    ]
+
+
+def test_every_missing_flag_is_reported_at_once(project: Path) -> None:
     code, _, err = invoke("knowledge/geo/africa", "--dry-run")
     assert code == 2
     assert err.splitlines() == [
-        "error: --created-by is required",
-        "hint: pass --created-by VALUE (or run in a terminal to be asked)",
+        "error: 7 required flags are missing: --created-by, --domain, --outline, --repo, --commit, --pattern, "
+        "--from",
+        "hint: pass --created-by VALUE --domain VALUE --outline VALUE --repo VALUE --commit VALUE --pattern VALUE "
+        "--from FILE (or run in a terminal to be asked)",
+    ]
+    code, _, err = invoke("compositional_skills/social/thanks", "--dry-run", "--created-by", "t")
+    assert code == 2
+    assert err.splitlines()[0] == "error: 2 required flags are missing: --task-description, --from"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("--repo", "my docs", "error: --repo 'my docs' is not a git repository URL (it contains spaces)"),
+        ("--repo", "docs", "error: --repo 'docs' is not a git repository URL"),
+        (
+            "--repo",
+            "github.com/example/docs",
+            "error: --repo 'github.com/example/docs' is not a git repository URL",
+        ),
+        ("--commit", "main", "error: --commit 'main' is not a commit SHA (7 to 40 hex digits)"),
+        ("--commit", "v1.0.0", "error: --commit 'v1.0.0' is not a commit SHA (7 to 40 hex digits)"),
+        ("--commit", "abc", "error: --commit 'abc' is not a commit SHA (7 to 40 hex digits)"),
+    ],
+)
+def test_bad_repo_or_commit_is_refused(project: Path, flag: str, value: str, message: str) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    args = list(KNOWLEDGE_FLAGS)
+    args[args.index(flag) + 1] = value
+    code, _, err = invoke("knowledge/geo/africa", "--from", str(source), *args)
+    assert code == 2
+    assert err.splitlines()[0] == message
+    assert err.splitlines()[1].startswith("hint: ")
+    assert not (project / "taxonomy/knowledge").exists()
+
+
+@pytest.mark.parametrize(
+    "repo",
+    ["https://github.com/example/docs", "git@github.com:example/docs.git", "ssh://git@host/x.git",
+     "file:///srv/git/docs"],
+)  # fmt: skip
+def test_good_repo_urls_are_accepted(project: Path, repo: str) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    args = list(KNOWLEDGE_FLAGS)
+    args[args.index("--repo") + 1] = repo
+    assert invoke("knowledge/geo/africa", "--from", str(source), "--dry-run", *args)[0] == 0
+
+
+def test_bad_commit_in_the_from_file_names_it(project: Path) -> None:
+    source = project / "old.yaml"
+    source.write_text(yaml.safe_dump({"seed_examples": _knowledge_rows(), "document": {"commit": "main"}}))
+    args = [a for a in KNOWLEDGE_FLAGS if a not in ("--commit", "abc1234")]
+    code, _, err = invoke("knowledge/geo/africa", "--from", str(source), "--dry-run", *args)
+    assert code == 2
+    assert err.splitlines()[0] == f"error: commit in {source} 'main' is not a commit SHA (7 to 40 hex digits)"
+
+
+def test_warnings_name_the_file_and_render_without_markup(project: Path) -> None:
+    source = project / "seeds.jsonl"
+    rows = [{"question": f"Greet person {i}?", "answer": f"Hello, {i}!"} for i in range(5)]
+    rows.append({"question": "Greet person 0?", "answer": "Hi there, 0!"})
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    code, out, err = invoke("compositional_skills/social/greetings", "--from", str(source), "--created-by", "t",
+                            "--task-description", "Greeting people")  # fmt: skip
+    assert (code, err) == (0, "")
+    qna = Path("taxonomy/compositional_skills/social/greetings/qna.yaml")
+    assert out.splitlines()[2:] == [
+        f"warning: {qna}:25:15 [duplicate-question] the same question is also at .seed_examples[0].question"
     ]
 
 
@@ -271,7 +347,7 @@ def test_prompts_fill_missing_values(project: Path) -> None:
     answers = iter(
         ["teacher", "Say hello politely"]
         + [v for i in range(5) for v in ("", f"Greet person {i}?", f"Hello, person {i}!")]
-        + ["", "", "", ""]  # attribution: accept the defaults
+        + ["", "", "", "", ""]  # no sixth example; attribution: accept the defaults
     )
     asked: list[str] = []
 
@@ -298,7 +374,8 @@ def test_interactive_terminal(project: Path) -> None:
     child = pexpect.spawn(
         edubot, ["taxonomy", "add", "compositional_skills/social/thanks", "--dry-run", "--created-by", "t",
                  "--attribution-title", "x", "--attribution-link", "-", "--license", "CC0-1.0", "--creators", "t"],
-        cwd=str(project), encoding="utf-8", timeout=30, env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin"},
+        cwd=str(project), encoding="utf-8", timeout=30,
+        env={"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(project / "cache")},
     )  # fmt: skip
     child.expect("Task description")
     child.sendline("Saying thank you")
@@ -309,7 +386,149 @@ def test_interactive_terminal(project: Path) -> None:
         child.sendline(f"How to thank {i}?")
         child.expect("answer")
         child.sendline(f"Thank you, {i}!")
+    child.expect("Add seed example 6")
+    child.sendline("")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
     assert "task_description: Saying thank you" in child.before
+
+
+def test_empty_answers_are_asked_again_and_more_examples_are_offered(project: Path) -> None:
+    answers = iter(
+        ["teacher", "Say hello politely"]
+        + ["", "", "Greet person 0?", "", "Hello, person 0!"]  # empty question and answer: asked again
+        + [v for i in range(1, 5) for v in ("", f"Greet person {i}?", f"Hello, person {i}!")]
+        + ["y", "", "Greet person 5?", "Hello, person 5!", "n"]  # a sixth example, then no seventh
+        + ["", "", "", ""]  # attribution: accept the defaults
+    )
+    asked: list[str] = []
+
+    def prompt(question: str, default: str | None) -> str:
+        asked.append(question)
+        return next(answers) or (default or "")
+
+    result = add_leaf(
+        AddRequest("compositional_skills/social/greetings"), project / "taxonomy", prompt=prompt
+    )
+    data = yaml.safe_load(result.qna_path.read_text())
+    assert [s["question"] for s in data["seed_examples"]] == [f"Greet person {i}?\n" for i in range(6)]
+    assert asked[2:7] == [
+        "Seed example 1/5: context (optional, Enter to skip)",
+        "  question",
+        "  question (required: it cannot be empty)",
+        "  answer",
+        "  answer (required: it cannot be empty)",
+    ]
+    assert asked[-9:-4] == ["Add seed example 6? (y/N)", "Seed example 6: context (optional, Enter to skip)",
+                            "  question", "  answer", "Add seed example 7? (y/N)"]  # fmt: skip
+
+
+def test_line_prompter_reads_several_lines_and_takes_defaults() -> None:
+    from edubot_cli.taxonomy.scaffold import line_prompter
+
+    lines = iter(['"""', "First line,", "  second line.", '"""', "", "typed"])
+    shown: list[str] = []
+    tips: list[str] = []
+
+    def read(text: str) -> str:
+        shown.append(text)
+        return next(lines)
+
+    ask = line_prompter(read, tip=tips.append)
+    assert ask("Answer", None) == "First line,\n  second line."
+    assert ask("License", "CC-BY-4.0\nmore") == "CC-BY-4.0\nmore"
+    assert ask("Creators", "x") == "typed"
+    assert shown == ["Answer: ", "... ", "... ", "... ", "License [CC-BY-4.0…]: ", "Creators [x]: "]
+    assert tips == ['(to type several lines: enter """ alone on a line, the text, then """ again)']
+
+
+def test_draft_is_kept_after_a_failed_run_and_offered_next_time(project: Path) -> None:
+    pexpect = pytest.importorskip("pexpect")
+    import sys
+
+    edubot = str(Path(sys.executable).parent / "edubot")
+    args = ["taxonomy", "add", "compositional_skills/social/thanks", "--dry-run", "--created-by", "t",
+            "--attribution-title", "x", "--attribution-link", "-", "--license", "CC0-1.0", "--creators", "t"]  # fmt: skip
+    env = {"NO_COLOR": "1", "PATH": "/usr/bin:/bin", "XDG_CACHE_HOME": str(project / "cache")}
+    draft = project / "cache/edubot/drafts/compositional_skills__social__thanks.json"
+
+    child = pexpect.spawn(edubot, args, cwd=str(project), encoding="utf-8", timeout=30, env=env)
+    child.expect("Task description")
+    child.sendline("Saying thank you")
+    child.expect("context")
+    child.sendline("")
+    child.expect("question")
+    child.sendline("How to thank 0?")
+    child.expect("answer")
+    child.sendline("")  # empty: asked again, not taken
+    child.expect("required: it cannot be empty")
+    child.sendline("Thank you, 0!")
+    child.expect("Seed example 2/5: context")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert f"your answers are kept in {draft}" in child.before
+    assert draft.exists()
+
+    child = pexpect.spawn(edubot, args, cwd=str(project), encoding="utf-8", timeout=30, env=env)
+    child.expect(
+        r"Resume the 4 answers kept from your last try at compositional_skills/social/thanks\? \(Y/n\)"
+    )
+    child.sendline("")
+    child.expect(r"Task description \(what the skill teaches the model\) \[Saying thank you\]: ")
+    child.sendline("")
+    child.expect("context")
+    child.sendline("")
+    child.expect(r"question \[How to thank 0\?\]")
+    child.sendline("")
+    child.expect(r"answer \[Thank you, 0!\]")
+    child.sendline("")
+    for i in range(1, 6):
+        child.expect(f"Seed example {i + 1}" + ("/5" if i < 5 else "") + ": context")
+        child.sendline("")
+        child.expect("question")
+        child.sendline(f"How to thank {i}?")
+        child.expect("answer")
+        child.sendline('"""')
+        child.sendline(f"Thank you, {i}!")
+        child.sendline("Really.")
+        child.sendline('"""')
+        if i == 4:
+            child.expect("Add seed example 6")
+            child.sendline("y")
+    child.expect("Add seed example 7")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    data = yaml.safe_load(child.before[child.before.index("version: 3") :].replace("\r\n", "\n"))
+    assert [s["question"] for s in data["seed_examples"]] == [f"How to thank {i}?\n" for i in range(6)]
+    assert data["seed_examples"][5]["answer"] == "Thank you, 5!\nReally.\n"
+    assert not draft.exists()
+
+
+def test_prompted_values_are_checked_as_typed(project: Path) -> None:
+    source = _write_csv(project / "seeds.csv", _knowledge_rows())
+    answers = iter(["", "teacher", "Geography", "Facts", "docs", "https://github.com/example/docs", "main",
+                    "abc1234", "*.md", "", "", "", ""])  # fmt: skip
+    asked: list[str] = []
+
+    def prompt(question: str, default: str | None) -> str:
+        asked.append(question)
+        return next(answers) or (default or "")
+
+    request = AddRequest("knowledge/geo/africa", source=source)
+    result = add_leaf(request, project / "taxonomy", prompt=prompt, dry_run=True)
+    assert "commit: abc1234" in result.yaml_text
+    assert asked[:8] == [
+        "Your GitHub user name",
+        "Your GitHub user name (required: it cannot be empty)",
+        "Domain (e.g. Biology)",
+        "Document outline (a one-line summary of the document)",
+        "Git repository URL of the document",
+        "'docs' is not a git repository URL. Git repository URL of the document",
+        "Commit SHA of that repository",
+        "'main' is not a commit SHA (7 to 40 hex digits). Commit SHA of that repository",
+    ]

@@ -62,7 +62,7 @@ def test_github_output(tree: Path) -> None:
     assert code == 1
     assert out.splitlines() == [
         "::error file=taxonomy/compositional_skills/lang/questions/qna.yaml,line=2,col=13::"
-        "[schema/type] 7 is not of type 'string' at .created_by (hint: write text; quote values YAML would read "
+        "[schema/type] .created_by: 7 is not of type 'string' (hint: write text; quote values YAML would read "
         "as numbers, dates or booleans, or use a `|` block)",
         "2 files checked: 1 error, 0 warnings",
     ]
@@ -75,12 +75,64 @@ def test_github_escapes_newlines_and_percent() -> None:
     assert github_line(item) == "::warning file=a%2Cb%3Ac.yaml,line=3,col=4::[r] 50%25 done%0Anext"
 
 
+def test_github_duplicate_question_reads_once(tree: Path) -> None:
+    path = tree / "knowledge/geo/africa/qna.yaml"
+    path.write_text(path.read_text().replace("Question 2 about seed 1", "Question 1 about seed 1"))
+    code, out, _ = run("taxonomy/knowledge", "--format", "github", "--no-cache")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "::warning file=taxonomy/knowledge/geo/africa/qna.yaml,line=14,col=19::[duplicate-question] "
+        ".seed_examples[0].questions_and_answers[1].question: the same question with the same context is also "
+        "at .seed_examples[0].questions_and_answers[0].question (hint: ask something different: repeated seed "
+        "questions add nothing to the generated data)"
+    )
+
+
 def test_table_output_and_exit_code(tree: Path) -> None:
     code, out, _ = run("--no-cache")
     assert code == 1
     assert "taxonomy/compositional_skills/lang/questions/qna.yaml:2:13" in out
     assert "schema/type" in out
     assert out.rstrip().endswith("failed: 2 files checked: 1 error, 0 warnings")
+
+
+def test_table_at_80_columns_groups_by_file_and_shows_each_hint_once(
+    tree: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rich.console import Console
+
+    monkeypatch.setattr(
+        "edubot_cli.commands.taxonomy.rich_console",
+        lambda stderr=False: Console(width=80, stderr=stderr, highlight=False, no_color=True),
+    )
+    text = (
+        "version: 3\ncreated_by: teacher\ndomain: Geography\n"
+        "task_description: Facts about Africa\nseed_examples:\n"
+        + "".join(f"  - question: Question {i}?\n    answer: Answer {i}.\n" for i in range(5))
+        + "document:\n  repo: https://github.com/example/docs\n  commit: abc\n  patterns:\n    - a.md\n"
+    )
+    write_leaf(tree, "knowledge/geo/simple", text)
+    code, out, _ = run("--no-cache")
+    assert code == 1
+    lines = out.splitlines()
+    simple = "taxonomy/knowledge/geo/simple/qna.yaml"
+    skill = "taxonomy/compositional_skills/lang/questions/qna.yaml"
+    assert lines[:2] == [
+        f"{skill}:2:13: error [schema/type] 7 is not of type 'string' (.created_by)",
+        "  hint: write text; quote values YAML would read as numbers, dates or booleans, or use a `|` block",
+    ]
+    assert lines[2] == ""
+    assert lines[3] == (
+        f"{simple}:4:1: error [simplified-format] this is the simplified knowledge format (task_description "
+        "and flat question/answer seed examples), which is not valid version 3 knowledge (.task_description)"
+    )
+    findings = [line for line in lines if line.startswith(simple)]
+    assert len(findings) == 18  # every location whole on one line, never folded at 80 columns
+    hints = [line for line in lines if line.startswith("  hint: ")]
+    assert len(hints) == len(set(hints))
+    assert hints.count("  hint: add `context:` here") == 1
+    assert sum("version 3 knowledge needs" in line for line in lines) == 1
+    assert lines[-1] == "failed: 3 files checked: 19 errors, 0 warnings"
 
 
 def test_clean_tree_exits_0(tree: Path) -> None:

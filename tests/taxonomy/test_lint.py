@@ -58,7 +58,42 @@ def test_duplicate_question(check: Check) -> None:
     findings = check(text)
     assert _rules(findings) == [("duplicate-question", 14, 19, "warning")]
     assert findings[0].message == (
-        "the same question already appears at .seed_examples[0].questions_and_answers[0].question"
+        "the same question with the same context is also at .seed_examples[0].questions_and_answers[0].question"
+    )
+
+
+def test_same_instruction_over_different_contexts_is_not_a_duplicate(check: Check) -> None:
+    """The README's skill pattern: one instruction, a different context per example."""
+    lines = ["version: 3", "created_by: teacher", "task_description: Summarise a paragraph in one line",
+             "seed_examples:"]  # fmt: skip
+    for i in range(5):
+        lines += [
+            "  - context: |",
+            f"      Paragraph {i}: the river number {i} floods every spring and farmers plant after it.",
+            "    question: |",
+            "      Summarise this paragraph in one line.",
+            "    answer: |",
+            f"      River {i} floods in spring, then farmers plant.",
+        ]
+    assert _rules(check("\n".join(lines) + "\n", "compositional_skills/lang/summary")) == []
+
+
+def test_same_question_over_the_same_context_is_a_duplicate(check: Check) -> None:
+    lines = ["version: 3", "created_by: teacher", "task_description: Summarise a paragraph in one line",
+             "seed_examples:"]  # fmt: skip
+    for i in range(5):
+        lines += [
+            "  - context: |",
+            f"      Paragraph {min(i, 3)}: the river floods every spring and farmers plant after it.",
+            "    question: |",
+            "      Summarise this paragraph in one line.",
+            "    answer: |",
+            f"      Answer {i}.",
+        ]
+    findings = check("\n".join(lines) + "\n", "compositional_skills/lang/summary")
+    assert [(f.rule, f.yaml_path) for f in findings] == [("duplicate-question", ".seed_examples[4].question")]
+    assert (
+        findings[0].message == "the same question with the same context is also at .seed_examples[3].question"
     )
 
 

@@ -80,3 +80,18 @@ def test_missing_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     result = CliRunner().invoke(app, ["taxonomy", "list"])
     assert result.exit_code == 1
     assert "taxonomy root taxonomy is not a folder" in result.stderr
+
+
+def test_only_complete_pairs_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NO_COLOR", "1")
+    text = skill_text(examples=5).replace(
+        "      Where did the cat sit in sentence 5? On mat 4.\n", "      \n"
+    )
+    text = text.replace("    answer: |\n      \n", '    answer: ""\n')
+    write_leaf(tmp_path / "taxonomy", "compositional_skills/lang/gap", text)
+    result = CliRunner().invoke(app, ["taxonomy", "list", "--stats", "--format", "json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["leaves"][0]["qna_pairs"] == 4
+    tree = CliRunner().invoke(app, ["taxonomy", "list", "--stats"])
+    assert "gap compositional_skill v3, 5 seed examples, 4 Q&A," in tree.stdout
