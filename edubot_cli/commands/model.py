@@ -12,7 +12,7 @@ import typer
 
 from ..checkpoints.sizes import DEFAULT_MAX_SHARD_SIZE, format_size
 from . import model_train
-from ._common import TableOrJson, rich_console, settings
+from ._common import TableOrJson, format_option, rich_console, settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -37,7 +37,7 @@ def convert(
     source: Path = typer.Argument(
         ...,
         help="Checkpoint: a folder (pytorch_model.bin, sharded .bin + index, hf_format/samples_N, a training run), "
-        "a .bin/.pt/.pth file, or a .gguf file.",
+        "a .bin/.pt/.pth file, a .gguf file, or `embedded` for the embedded SmolLM2.",
         show_default=False,
     ),
     output: Path | None = typer.Option(
@@ -71,9 +71,10 @@ def convert(
 
     from ..checkpoints.convert import ConvertOptions
     from ..checkpoints.convert import convert as run_convert
+    from ..checkpoints.inspect import resolve_model
 
     options = ConvertOptions(
-        source=source,
+        source=resolve_model(source),
         target=output,
         models_dir=settings(ctx).models_dir,
         dtype=dtype.value,
@@ -125,7 +126,7 @@ def _print_convert(result: ConvertResult, err: Console) -> None:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
+    output: TableOrJson = format_option(),
 ) -> None:
     """List the models under the models folder plus the embedded default, with what can serve each.
 
@@ -145,7 +146,7 @@ def list_(
     from rich.table import Table
 
     table = Table(show_edge=False, pad_edge=False)
-    for column in ("name", "format", "architecture", "parameters", "dtype", "size", "engines", "path"):
+    for column in ("name", "format", "architecture", "parameters", "dtype", "size", "engines"):
         table.add_column(column, overflow="fold")
     for info in infos:
         table.add_row(
@@ -156,10 +157,14 @@ def list_(
             info.dtype,
             format_size(info.size),
             ", ".join(info.engines) or "[red]none[/]",
-            escape(str(info.path)),
         )
     out = rich_console()
     out.print(table)
+    if infos:  # paths whole, one per line, so that they can be copied (a table column would wrap them)
+        out.print()
+        width = max(len(info.name) for info in infos)
+        for info in infos:
+            out.print(f"{info.name:<{width}}  {info.path}", markup=False)
     err = rich_console(stderr=True)
     for note in notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
@@ -168,9 +173,11 @@ def list_(
 @app.command()
 def inspect(
     path: Path = typer.Argument(
-        ..., help="A model folder, .bin/.pt/.pth file or .gguf file.", show_default=False
+        ...,
+        help="A model folder, .bin/.pt/.pth file or .gguf file; `embedded` (or `smollm2`) for the embedded SmolLM2.",
+        show_default=False,
     ),
-    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
+    output: TableOrJson = format_option(),
 ) -> None:
     """Show a model's format, architecture, parameters, dtype, size, shards, tied weights, which engines can
     serve it and anything that would stop vLLM from loading it.
@@ -180,10 +187,12 @@ def inspect(
       edubot model inspect models/my-tutor
 
       edubot model inspect models/my-tutor --format json
-    """
-    from ..checkpoints.inspect import inspect_model
 
-    info = inspect_model(path)
+      edubot model inspect embedded
+    """
+    from ..checkpoints.inspect import inspect_model, resolve_model
+
+    info = inspect_model(resolve_model(path))
     if output is TableOrJson.json:
         typer.echo(json.dumps(_jsonable(info), indent=2))
         return

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..config import describe
+from ._common import rich_console
 from ._common import settings as load
 
 if TYPE_CHECKING:
@@ -131,8 +132,6 @@ def serve(
 
       edubot serve -- --temp 0.2
     """
-    from rich.console import Console
-
     from ..serving import serve as run
 
     settings = load(
@@ -155,7 +154,7 @@ def serve(
         pipeline_parallel_size=pipeline_parallel_size,
         engine_args=engine_args or None,
     )
-    console = Console(highlight=False, soft_wrap=True)
+    console = rich_console()
     observer = _ConsoleObserver(console, settings.ready_timeout)
     try:
         outcome = run(settings, observer, show_log=engine_log)

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 HEAVY = [
     "torch",
     "transformers",
@@ -43,7 +45,7 @@ runner = CliRunner()
 results = {}
 for p in paths:
     r = runner.invoke(app, p + ["--help"], prog_name="edubot")
-    results[" ".join(p)] = [r.exit_code, r.output[:4000], repr(r.exception) if r.exit_code else None]
+    results[" ".join(p)] = [r.exit_code, r.output[:20000], repr(r.exception) if r.exit_code else None]
 loaded = sorted(n for n in HEAVY if sys.modules.get(n) is not None)
 print(json.dumps({"results": results, "loaded": loaded}))
 """
@@ -99,3 +101,90 @@ def test_unknown_command_is_a_usage_error() -> None:
     out = subprocess.run([sys.executable, "-m", "edubot_cli", "frobnicate"], capture_output=True, text=True)
     assert out.returncode == 2
     assert "No such command 'frobnicate'" in out.stderr
+
+
+def _help(monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    from typer.testing import CliRunner
+
+    from edubot_cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = CliRunner().invoke(app, [*args, "--help"], prog_name="edubot")
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _row(output: str, option: str) -> str:
+    """The help row of ``option``, its box border and padding squeezed: `--port -p INTEGER Port of …`."""
+    for line in output.splitlines():
+        cells = line.strip("│ ").split()
+        if cells and cells[0] == option:
+            return " ".join(cells)
+    raise AssertionError(f"{option} not in help:\n{output}")
+
+
+def test_flags_show_no_value_label(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve = _help(monkeypatch, "serve")
+    assert _row(serve, "--engine-log") == "--engine-log Show the engine's output live (it is always logged)."
+    assert _row(serve, "--help") == "--help -h Show this message and exit."
+    root = _help(monkeypatch)
+    assert _row(root, "--version") == "--version Show the version."
+    assert (
+        _row(root, "--install-completion") == "--install-completion Install completion for the current shell."
+    )
+
+
+def test_values_show_their_type_in_capitals_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    serve = _help(monkeypatch, "serve")
+    assert _row(serve, "--engine-url").startswith("--engine-url TEXT OpenAI-compatible engine URLs")
+    assert _row(serve, "--port").startswith("--port -p INTEGER Port of the backend")
+    assert _row(serve, "--model").startswith("--model -m PATH Model to serve")
+    assert _row(serve, "--ready-timeout").startswith("--ready-timeout FLOAT Seconds")
+    assert _row(serve, "ENGINE_ARGS").startswith("ENGINE_ARGS TEXT Extra arguments")
+    inspect = _help(monkeypatch, "model", "inspect")
+    assert _row(inspect, "--format").startswith("--format -f [table|json] Output: table or json.")
+    assert _row(_help(monkeypatch), "--config").startswith("--config -c FILE Config file")
+
+
+def test_arguments_show_uppercase_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    inspect = _help(monkeypatch, "model", "inspect")
+    assert "Usage: edubot model inspect [OPTIONS] PATH\n" in inspect.replace(" \n", "\n").replace("  ", "")
+    assert _row(inspect, "*").startswith("* PATH A model folder")
+    serve = _help(monkeypatch, "serve")
+    assert "Usage: edubot serve [OPTIONS] [ENGINE_ARGS]..." in serve
+
+
+def test_no_python_type_labels_anywhere() -> None:
+    labels = (
+        "<bool>",
+        "<str>",
+        "<int>",
+        "<float>",
+        "<path>",
+        "<file>",
+        "<dir>",
+        "<list[",
+        "{path}",
+        "<table|json>",
+    )
+    for cmd, (_, output, _) in _probe()["results"].items():
+        assert [label for label in labels if label in output] == [], cmd
+
+
+def test_root_help_has_examples(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _help(monkeypatch)
+    assert "Examples:" in root
+    assert "edubot serve" in root
+    assert 'edubot chat -q "What is photosynthesis?"' in root
+
+
+def test_missing_argument_names_it_in_capitals(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from edubot_cli.main import app
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = CliRunner().invoke(app, ["model", "inspect"], prog_name="edubot")
+    assert result.exit_code == 2
+    assert "Missing argument 'PATH'." in result.stderr

@@ -190,9 +190,55 @@ def test_table_output(runner: CliRunner, make_settings, no_nvidia_smi, monkeypat
     monkeypatch.setenv("COLUMNS", "200")
     result = runner.invoke(app, ["doctor", "--quick"])
     assert result.exit_code == 0, result.output
-    assert "✅ │ Python" in result.output
-    assert "❌ │ GPU / CUDA (optional)" in result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "edubot doctor   ✅ ok   ❌ required, failed   ➖ optional, not available"
+    assert any(line.startswith("✅ Python ") for line in lines)
+    gpu = next(i for i, line in enumerate(lines) if "GPU / CUDA" in line)
+    assert re.fullmatch(
+        r"➖ GPU / CUDA \(optional\) +nvidia-smi not found on PATH \(no NVIDIA driver\)", lines[gpu]
+    )
+    assert lines[gpu + 1].lstrip().startswith("hint: only vLLM needs an NVIDIA GPU")
+    assert not [line for line in lines[1:] if "❌" in line]  # nothing required failed: no red cross
     assert result.output.rstrip().endswith("ready to serve")
+
+
+def test_a_failed_required_check_keeps_the_cross(
+    runner: CliRunner, make_settings, tmp_path: Path, monkeypatch
+) -> None:
+    make_settings()
+    monkeypatch.setenv("EDUBOT_PORT", str(free_port()))
+    monkeypatch.setenv("EDUBOT_MODEL", str(tmp_path / "missing.gguf"))
+    result = runner.invoke(app, ["doctor", "--quick"])
+    assert result.exit_code == 0, result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("❌")]
+    assert [line.split("  ")[0] for line in failed] == ["❌ model (setting)"]
+    assert result.output.rstrip().endswith("a required check failed")
+
+
+def test_mark_of_each_kind_of_check() -> None:
+    from edubot_cli.commands.doctor import mark
+
+    assert mark(doctor.Check("a", True, "", required=True)) == "✅"
+    assert mark(doctor.Check("a", True, "")) == "✅"
+    assert mark(doctor.Check("a", False, "", required=True)) == "❌"
+    assert mark(doctor.Check("a", False, "")) == "➖"
+
+
+def test_long_paths_are_printed_whole_on_one_line(runner: CliRunner, make_settings, monkeypatch) -> None:
+    make_settings()
+    path = "/" + "/".join(f"folder-{i:02d}" for i in range(40)) + "/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert len(path) > 300
+    checks = [doctor.Check("embedded model", True, f"{path} (94 MiB)", required=True)]
+    monkeypatch.setattr(doctor, "run_checks", lambda settings, smoke: checks)
+    for columns in ("60", "200"):
+        result = runner.invoke(app, ["doctor"], env={"COLUMNS": columns})
+        assert result.exit_code == 0, result.output
+        assert f"✅ embedded model  {path} (94 MiB)\n" in result.output
+
+
+def test_help_explains_the_marks(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["doctor", "--help"], env={"COLUMNS": "200", "NO_COLOR": "1"})
+    assert "✅ (ok), ❌ (a required check failed) or ➖ (optional, not available)" in result.output
 
 
 def test_json_and_strict(runner: CliRunner, make_settings, tmp_path: Path, monkeypatch) -> None:

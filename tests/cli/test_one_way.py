@@ -1,0 +1,75 @@
+"""One `--format` declaration and one console factory for the commands (commands/_common.py)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from edubot_cli.commands._common import TableOrJson, format_option, rich_console
+
+PACKAGE = Path(__file__).parents[2] / "edubot_cli"
+# taxonomy.py is maintained separately and still declares its own --format options.
+USERS = [
+    "main.py",
+    *(
+        f"commands/{name}"
+        for name in (
+            "doctor.py",
+            "model.py",
+            "serve.py",
+            "engine.py",
+            "chat.py",
+            "data.py",
+            "model_train.py",
+            "_lab_render.py",
+        )
+    ),
+]
+
+
+@pytest.mark.parametrize("name", USERS)
+def test_no_command_declares_its_own_format_option_or_console(name: str) -> None:
+    source = (PACKAGE / name).read_text()
+    assert '"--format"' not in source
+    assert "Console(" not in source
+
+
+class Three(StrEnum):
+    table = "table"
+    json = "json"
+    github = "github"
+
+
+def test_format_option_lists_the_choices_of_its_enum() -> None:
+    app = typer.Typer()
+
+    @app.command()
+    def three(output: Three = format_option(Three.table)) -> None:
+        typer.echo(output.value)
+
+    @app.command()
+    def two(output: TableOrJson = format_option()) -> None:
+        typer.echo(output.value)
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["three", "-f", "github"]).output == "github\n"
+    assert runner.invoke(app, ["three"]).output == "table\n"
+    assert runner.invoke(app, ["two", "--format", "json"]).output == "json\n"
+    assert runner.invoke(app, ["two", "-f", "github"]).exit_code == 2
+    env = {"COLUMNS": "200", "NO_COLOR": "1"}
+    assert "Output: table, json or github." in runner.invoke(app, ["three", "--help"], env=env).output
+    assert "Output: table or json." in runner.invoke(app, ["two", "--help"], env=env).output
+
+
+def test_rich_console_never_breaks_lines_when_piped() -> None:
+    out, err = rich_console(), rich_console(stderr=True)
+    assert (out.width, err.width) == (200, 200)  # pytest captures both: not terminals
+    assert out.soft_wrap and err.soft_wrap
+    assert err.stderr and not out.stderr
+    with out.capture() as captured:
+        out.print("x" * 500)
+    assert captured.get() == "x" * 500 + "\n"
