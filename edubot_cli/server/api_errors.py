@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from starlette.types import Send
+
 # HTTP status -> the default machine-readable code clients can switch on.
 CODES: dict[int, str] = {
     400: "bad_request",
@@ -52,3 +54,15 @@ class ApiError(Exception):
 
 def error_payload(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+async def send_error(send: Send, error: ApiError) -> None:
+    """Answer with ``error`` as JSON (used before the app or a stream has started the response)."""
+    body = error.body()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
+    ]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -12,14 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api_errors import ApiError
+from .api_errors import ApiError, send_error
 from .metrics import Metrics
 from .proxy import EngineCall
 from .routes.chat import chat_call
 from .routes.openai import completions_call
 from .schemas import UNION_TAGS, UNSUPPORTED_FIELDS, ChatRequest, OpenAIChatRequest
-from .security import ASGIApp, Message, Receive, Scope, Send, send_error
 from .state import Backend
 
 

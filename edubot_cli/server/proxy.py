@@ -23,13 +23,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.responses import Response as StarletteResponse
+from starlette.types import Message, Receive, Scope, Send
 
-from .api_errors import ApiError
+from .api_errors import ApiError, send_error
 from .http1 import UpstreamError
 from .metrics import Metrics
-from .security import Message, Receive, Scope, Send, send_error
 from .sse import event
-from .upstream import Engine, EnginePool
+from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
     from .http1 import Response
@@ -137,7 +137,7 @@ def _message(detail: dict[str, Any]) -> str:
     return sanitise(str(detail.get("message") or ""))
 
 
-def engine_error(engine: Engine, status: int, body: bytes) -> ApiError:
+def engine_error(engine: UpstreamEngine, status: int, body: bytes) -> ApiError:
     """The API error for an engine's non-200 answer (its message sanitised and kept, the engine named): a 4xx
     stays a 4xx (400; 429 with Retry-After), except 401/403 (the engine refused the backend's own key) and 404
     (the backend asked the wrong thing), which are the backend's fault: 502, as 5xx answers; 503 stays 503."""
@@ -191,7 +191,7 @@ def openai_error(exc: ApiError) -> dict[str, Any]:
     return {"error": {"message": exc.message, "type": kind, "param": exc.field, "code": code}}
 
 
-def engine_refusal(engine: Engine, status: int, body: bytes) -> ApiError:
+def engine_refusal(engine: UpstreamEngine, status: int, body: bytes) -> ApiError:
     """The API error for an engine's non-200 answer on /v1: a 4xx the client caused keeps its status, in OpenAI's
     format with the engine's message sanitised (and its ``type``/``code``/``param`` when they are plain
     identifiers); anything else as ``engine_error``."""
@@ -324,7 +324,7 @@ class Proxy:
                 endpoint, tally.outcome, tally.latency, tally.ttft, tally.prompt, tally.completion
             )
 
-    async def _read_body(self, engine: Engine, response: Response) -> bytes:
+    async def _read_body(self, engine: UpstreamEngine, response: Response) -> bytes:
         """The whole body of the engine's answer; a failure while reading it as the matching API error."""
         try:
             return await response.aread()

@@ -69,7 +69,7 @@ class Upstream:
 
 
 @dataclass
-class Engine:
+class UpstreamEngine:
     """One engine behind the pool: its connections and what is known of it."""
 
     index: int
@@ -178,7 +178,7 @@ class EnginePool:
         for index, given in enumerate(upstream.urls):
             url = engine_url(given)
             client = Client(url, timeout=timeout, connect_timeout=min(timeout, 10.0), headers=headers)
-            self.engines.append(Engine(index, url.base, client))
+            self.engines.append(UpstreamEngine(index, url.base, client))
         capacity = None if upstream.capacity is None else upstream.capacity * len(self.engines)
         self.admission = Admission(capacity, max_queue)
         self._turn = 0
@@ -234,7 +234,7 @@ class EnginePool:
             return 0
         body = self.warm_body
 
-        async def one(engine: Engine) -> bool:
+        async def one(engine: UpstreamEngine) -> bool:
             try:
                 response = await engine.client.send("POST", COMPLETIONS_PATH, body, timeout=self.timeout)
                 try:
@@ -250,7 +250,7 @@ class EnginePool:
         ]
         return sum(await asyncio.gather(*sent))
 
-    async def _get_json(self, engine: Engine, path: str) -> Any:
+    async def _get_json(self, engine: UpstreamEngine, path: str) -> Any:
         response = await engine.client.send("GET", path, timeout=min(HEALTH_TIMEOUT, self.timeout))
         try:
             body = await response.aread()
@@ -260,7 +260,7 @@ class EnginePool:
             raise ValueError(f"answered {response.status_code}")
         return json.loads(body) if body else None
 
-    async def check(self, engine: Engine) -> bool:
+    async def check(self, engine: UpstreamEngine) -> bool:
         """Probe one engine's readiness now (and learn its models when they are not known yet)."""
         try:
             found = await self._get_json(engine, self.upstream.health_path)
@@ -297,7 +297,7 @@ class EnginePool:
                 engine.healthy = True
         return None
 
-    def engine_status(self, engine: Engine) -> str:
+    def engine_status(self, engine: UpstreamEngine) -> str:
         return self.watched() or ("ok" if engine.healthy else "unreachable")
 
     def status(self) -> str:
@@ -324,7 +324,7 @@ class EnginePool:
                 return engine.model
         return fallback
 
-    def pick(self, exclude: set[int]) -> Engine | None:
+    def pick(self, exclude: set[int]) -> UpstreamEngine | None:
         """The least busy engine not in ``exclude``, healthy ones first; round robin among equals."""
         candidates = [e for e in self.engines if e.index not in exclude]
         if not candidates:
@@ -335,7 +335,7 @@ class EnginePool:
         rotated = healthy[start:] + healthy[:start]
         return min(rotated, key=lambda e: e.in_flight)
 
-    async def explain(self, engine: Engine, exc: UpstreamError) -> ApiError:
+    async def explain(self, engine: UpstreamEngine, exc: UpstreamError) -> ApiError:
         """The API error for a failure while talking to ``engine``: a restart in progress is a 503 that says so
         (the supervisor may notice the death a moment after the connection broke, so it is asked briefly)."""
         if self.upstream.watch is not None and not isinstance(exc, ReadTimeout):
@@ -377,7 +377,7 @@ class EnginePool:
         *,
         queued: Callable[[int], Awaitable[None]] | None = None,
         admit: bool = True,
-    ) -> AsyncIterator[tuple[Engine, Response]]:
+    ) -> AsyncIterator[tuple[UpstreamEngine, Response]]:
         """Take a slot (waiting in line, ``queued(ahead)`` told of the place), send the request to an engine and
         yield it with the response once its headers arrived. ``admit=False`` skips the line: for requests that
         generate nothing (``/v1/models``), which engines answer beside their generations.
