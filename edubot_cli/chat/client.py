@@ -1,11 +1,18 @@
-"""A small OpenAI-compatible streaming client for ``/v1/chat/completions`` (the backend's or an engine's).
+"""A small streaming chat client: the edubot backend's own ``POST /chat`` (grounded answers with their sources) or
+an OpenAI-compatible ``/v1/chat/completions`` (the backend's, an engine's).
+
+``ChatClient.stream_answer`` picks the route: through the backend (``via_backend``) it asks ``/chat``, whose
+answers are grounded in the taxonomy and end with their ``sources``; it falls back to the backend's ungrounded
+``/v1/chat/completions`` (saying why in ``ChatStream.note``) when ``/chat`` cannot take the request as asked: a
+custom system prompt the server does not allow, another model than the backend's, a message over ``/chat``'s
+limits, or a backend without ``/chat``. Engines (``--engine-url``, ``--local``) are always asked through ``/v1``.
 
 Streams are iterated in the caller's thread; closing one (``ChatStream.close``, leaving its ``with`` block, or a
 ``KeyboardInterrupt`` while reading) closes the HTTP connection, which is how the backend and the engines learn
 that the answer is no longer wanted and stop generating.
 
 While a request waits in the backend's admission queue the stream has already started and carries SSE comments
-``: queued {"ahead": N}`` (N = requests ahead in line, sent again whenever it changes); they are reported to the
+``: queued {"ahead": N}`` (``/v1``) or ``data: {"queued": {"ahead": N}}`` events (``/chat``) (N = requests ahead in line, sent again whenever it changes); they are reported to the
 stream's ``on_queued`` callback. Other comments, and malformed ``queued`` ones, are skipped as OpenAI clients do.
 """
 
@@ -22,7 +29,7 @@ from typing import Any
 import httpx
 
 from ..errors import ChatError
-from .session import AnswerStats
+from .session import AnswerStats, Conversation, Source, sources_from_json
 
 CONNECT_TIMEOUT = 5.0
 _OVERFLOW = re.compile(
@@ -53,6 +60,10 @@ class ChatClient:
         self.api_base = self.url if self.url.endswith("/v1") else f"{self.url}/v1"
         self.via_backend = via_backend
         self.timeout = timeout
+        # the model the backend's /chat answers with (set by `edubot chat`); None: whichever model is asked for
+        self.grounded_model: str | None = None
+        self._backend_chat: dict[str, Any] | None = None
+        self._backend_checked = False
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx.Client(
             headers=headers,
@@ -87,6 +98,93 @@ class ChatClient:
                 f"{url} did not answer like an OpenAI-compatible server",
                 hint="point --url at the edubot backend or --engine-url at an OpenAI-compatible engine",
             ) from exc
+
+    def backend_chat(self) -> dict[str, Any] | None:
+        """The ``chat`` section of the backend's ``GET /`` (``system_prompt_override``, ``max_message_chars``,
+        ``max_history``...), asked once; ``None`` when not via the backend or it does not describe ``/chat``."""
+        if not self.via_backend:
+            return None
+        if not self._backend_checked:
+            self._backend_checked = True
+            try:
+                response = self._http.get(f"{self.base_url}/", headers={"Accept": "application/json"})
+                data = response.json() if response.status_code == 200 else None
+            except (httpx.HTTPError, ValueError):
+                data = None
+            chat = data.get("chat") if isinstance(data, dict) else None
+            self._backend_chat = chat if isinstance(chat, dict) else None
+        return self._backend_chat
+
+    @property
+    def base_url(self) -> str:
+        """The server's root (``url`` without a trailing ``/v1``)."""
+        return self.url[: -len("/v1")] if self.url.endswith("/v1") else self.url
+
+    def stream_answer(
+        self,
+        conversation: Conversation,
+        default_system: str | None,
+        *,
+        model: str,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        on_queued: Callable[[int], None] | None = None,
+    ) -> ChatStream:
+        """Start streaming the answer to ``conversation``'s unanswered last question: through the backend's
+        ``/chat`` (grounded, with sources) when it can take it, else through ``/v1/chat/completions`` (see the
+        module's doc); ``stream.note`` says why an answer through the backend is not grounded."""
+        note = None
+        chat = self.backend_chat()
+        if chat is not None:
+            note = _why_not_chat(chat, conversation, model, self.grounded_model)
+            if note is None:
+                return self._stream_backend_chat(
+                    conversation, chat, temperature=temperature, max_tokens=max_tokens, on_queued=on_queued
+                )
+        stream = self.stream_chat(
+            conversation.api_messages(default_system),
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            on_queued=on_queued,
+        )
+        stream.note = note
+        return stream
+
+    def _stream_backend_chat(
+        self,
+        conversation: Conversation,
+        chat: dict[str, Any],
+        *,
+        temperature: float | None,
+        max_tokens: int | None,
+        on_queued: Callable[[int], None] | None,
+    ) -> ChatStream:
+        turns = conversation.messages
+        # as the web page does: /chat takes at most `max_history` earlier turns of at most `max_message_chars`
+        # characters each; the oldest go, and longer ones are cut (the question itself is never cut, see below)
+        limit, chars = chat.get("max_history", 50), chat.get("max_message_chars", 8000)
+        earlier = [m for m in turns[:-1] if m.content]
+        if type(limit) is int:
+            earlier = (
+                earlier[len(earlier) - limit :] if 0 < limit < len(earlier) else earlier[: max(limit, 0)]
+            )
+        history = [
+            {"role": m.role, "content": m.content[:chars] if type(chars) is int else m.content}
+            for m in earlier
+        ]
+        payload: dict[str, Any] = {
+            "message": turns[-1].content,
+            "conversation_history": history,
+            "stream": True,
+        }
+        if conversation.system is not None:
+            payload["system_prompt"] = conversation.system
+        if temperature is not None:
+            payload["temperature"] = temperature
+        if max_tokens is not None:
+            payload["max_tokens"] = max_tokens
+        return BackendChatStream(self, payload, on_queued=on_queued)
 
     def stream_chat(
         self,
@@ -178,8 +276,10 @@ class ChatStream:
         self.payload = payload
         self.on_queued = on_queued  # called with the places ahead while the backend queues this request
         self.queued: int | None = None  # the last place in line the backend reported (None: never queued)
-        self.url = f"{client.api_base}/chat/completions"
+        self.url = self._url()
         self.text = ""
+        self.sources: list[Source] = []  # a grounded answer's sources (only /chat has them)
+        self.note: str | None = None  # why an answer through the backend is not grounded
         self.stopped = False
         self.finished = False
         self.finish_reason: str | None = None  # "stop", or "length" when max_tokens cut the answer
@@ -192,6 +292,9 @@ class ChatStream:
         self._started = 0.0
         self._first: float | None = None
         self._ended: float | None = None
+
+    def _url(self) -> str:
+        return f"{self._client.api_base}/chat/completions"
 
     def __enter__(self) -> ChatStream:
         self._started = time.perf_counter()
@@ -334,6 +437,72 @@ class ChatStream:
             ttft_seconds=None if ttft is None else round(ttft, 4),
             latency_seconds=round(latency, 4),
         )
+
+
+class BackendChatStream(ChatStream):
+    """One answer streamed by the backend's own ``POST /chat``: ``data: {"delta"}`` events, ``data: {"queued":
+    {"ahead": N}}`` while it waits for a slot, then ``data: {"done": true, "usage", "sources", ...}``; a failure
+    after the stream began is ``event: error`` + ``data: {"error": {...}}``."""
+
+    def _url(self) -> str:
+        return f"{self._client.base_url}/chat"
+
+    def _parse_line(self, line: str) -> Any:
+        if not line.startswith("data:"):
+            return super()._parse_line(line)  # comments (a queued one too), blank lines, "event:" lines
+        try:
+            event = json.loads(line[5:].strip())
+        except ValueError:
+            event = None
+        if not isinstance(event, dict) or "error" in event:
+            return super()._parse_line(line)  # malformed events and errors are reported as on /v1
+        self._events += 1
+        if isinstance(event.get("delta"), str):
+            return event["delta"] or None
+        queued = event.get("queued")
+        if isinstance(queued, dict):
+            ahead = queued.get("ahead")
+            if type(ahead) is int and ahead >= 0:
+                self.queued = ahead
+                if self.on_queued is not None:
+                    self.on_queued(ahead)
+            return None
+        if event.get("done") is True:
+            if isinstance(event.get("usage"), dict):
+                self._usage = event["usage"]
+            self.sources = sources_from_json(event.get("sources")) or []
+            completion = (self._usage or {}).get("completion_tokens")
+            limit = self.payload.get("max_tokens")
+            # /chat does not relay the engine's finish_reason: an answer as long as max_tokens was cut by it
+            cut = type(completion) is int and type(limit) is int and completion >= limit
+            self.finish_reason = "length" if cut else "stop"
+            return _DONE
+        return None
+
+    def _diagnose_empty_stream(self) -> None:
+        """The backend reports failures itself (an HTTP error, or an ``event: error``): nothing to diagnose."""
+
+
+def _why_not_chat(
+    chat: dict[str, Any], conversation: Conversation, model: str, grounded_model: str | None
+) -> str | None:
+    """Why the backend's ``/chat`` cannot take this request as asked (the answer comes from ``/v1``, ungrounded),
+    or ``None`` when it can."""
+    if not conversation.messages or conversation.messages[-1].role != "user":
+        return "no question to ask /chat"
+    if conversation.system is not None and chat.get("system_prompt_override") is not True:
+        return (
+            "answers are not grounded: the server does not allow a custom system prompt on /chat "
+            "(/system --default goes back to grounded answers)"
+        )
+    if grounded_model is not None and model != grounded_model:
+        return f"answers are not grounded: /chat answers with {grounded_model} (/model {grounded_model})"
+    limit = chat.get("max_message_chars", 8000)
+    if type(limit) is int and len(conversation.messages[-1].content) > limit:
+        return f"this answer is not grounded: /chat takes questions of at most {limit} characters"
+    if not conversation.messages[-1].content.strip():
+        return "this answer is not grounded: /chat needs a question"
+    return None
 
 
 _DONE = object()

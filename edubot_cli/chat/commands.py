@@ -16,7 +16,7 @@ from rich.table import Table
 
 from ..errors import ChatError
 from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
-from .render import Trimmed, render_markdown, status_text
+from .render import Trimmed, print_sources, render_markdown, status_text
 from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
@@ -273,6 +273,25 @@ def _md(ctx: ChatContext, arg: str) -> None:
     render_markdown(ctx.console, answers[index - 1].content)
 
 
+def _sources(ctx: ChatContext, arg: str) -> None:
+    answers = ctx.conversation.answers()
+    if not answers:
+        raise CommandError("no answer yet: ask a question first")
+    index = _number_in(arg, int, 1, len(answers)) if arg else len(answers)
+    if index is None:
+        raise CommandError(
+            f"/sources needs an answer number from 1 to {len(answers)} (got {arg!r})",
+            hint="/sources alone shows the last answer's",
+        )
+    sources = answers[index - 1].sources
+    which = "the last answer" if index == len(answers) else f"answer {index}"
+    if not sources:
+        _info(ctx, f"{which} has no sources (it was not grounded in the taxonomy)")
+        return
+    _info(ctx, f"sources of {which}:")
+    print_sources(ctx.console, sources, snippets=True)
+
+
 def _model(ctx: ChatContext, arg: str) -> None:
     if arg:
         ctx.model = arg
@@ -326,6 +345,12 @@ COMMANDS: dict[str, SlashCommand] = {
         ),
         SlashCommand("stats", "/stats", "conversation, settings and speed figures", _stats),
         SlashCommand("md", "/md [N]", "show answer N (default: the last) rendered as markdown", _md),
+        SlashCommand(
+            "sources",
+            "/sources [N]",
+            "show the sources of answer N (default: the last), with passages",
+            _sources,
+        ),
         SlashCommand("model", "/model [NAME]", "show the model and those available, or switch", _model),
         SlashCommand("m", "/m", "switch multi-line input on or off", _multiline),
     )

@@ -15,7 +15,7 @@ import contextlib
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
@@ -26,7 +26,7 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .session import AnswerStats
+from .session import AnswerStats, Source
 
 REFRESH_SECONDS = 1 / 12
 
@@ -312,8 +312,15 @@ class AnswerView:
         body = Trimmed(AnswerMarkdown(tail), height - 1 if self._blocks else height, end=False)
         live.update(_Spaced(body) if self._blocks else body, refresh=True)
 
-    def finish(self, stats: AnswerStats | None, stopped: bool = False, truncated: bool = False) -> None:
-        """Print what is left of the answer for good, then the status line."""
+    def finish(
+        self,
+        stats: AnswerStats | None,
+        stopped: bool = False,
+        truncated: bool = False,
+        sources: Sequence[Source] = (),
+    ) -> None:
+        """Print what is left of the answer for good, then its sources (``[1] title — file:line``), then the
+        status line."""
         self._end_waiting()
         if self.plain:
             if self.text and not self.text.endswith("\n"):
@@ -325,6 +332,7 @@ class AnswerView:
             if tail.strip():
                 self._print_block(tail)
             self._printed = len(self.text)
+        print_sources(self.console, sources)
         if self.status and stats is not None:
             self.console.print(f"[dim]{escape(status_text(stats, stopped, truncated))}[/]", highlight=False)
 
@@ -354,6 +362,16 @@ class _Spaced:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield Segment.line()
         yield self.renderable
+
+
+def print_sources(console: Console, sources: Sequence[Source], *, snippets: bool = False) -> None:
+    """One line per source, ``[1] title — file:line`` (as the answer cites them); with ``snippets`` each one's
+    passage follows, indented (``/sources``)."""
+    for source in sources:
+        console.print(f"[cyan]{escape(source.citation)}[/]", highlight=False, soft_wrap=True)
+        if snippets and source.snippet.strip():
+            for line in source.snippet.strip().splitlines():
+                console.print(f"    {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def render_markdown(console: Console, text: str) -> None:

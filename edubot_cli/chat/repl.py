@@ -4,7 +4,8 @@ Input keeps its history in the user data directory. Enter sends; Alt+Enter (or E
 ``/m`` swaps the two. Ctrl-C during an answer stops it (closing the stream, so the server stops generating) and
 keeps the conversation; Ctrl-C at the prompt clears the line; Ctrl-D or ``/quit`` leaves. While the backend keeps a
 question waiting for a free engine slot, ``waiting, N ahead`` shows until the first token (on standard error with
-``--plain``).
+``--plain``). A grounded answer (through the backend's ``/chat``) is followed by its sources, ``[1] title —
+file:line``; ``/sources`` shows them again with their passages.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ class ChatRepl:
         self.defaults = defaults
         self.target = client.url
         self._quit = False
+        self._notes: set[str] = set()  # why answers are not grounded, each said once
         self._prompt: PromptSession[str] = PromptSession(
             history=history or InMemoryHistory(),
             multiline=Condition(lambda: self.multiline),
@@ -167,13 +169,17 @@ class ChatRepl:
         view = AnswerView(self.console, plain=self.plain, notices=notices)
         stopped = False
         try:
-            with self.client.stream_chat(
-                conversation.api_messages(self.defaults.system_prompt),
+            with self.client.stream_answer(
+                conversation,
+                self.defaults.system_prompt,
                 model=self.model,
                 temperature=self.defaults.temperature_for(conversation),
                 max_tokens=self.defaults.max_tokens_for(conversation),
                 on_queued=view.waiting,
             ) as stream:
+                if stream.note and stream.note not in self._notes:
+                    self._notes.add(stream.note)
+                    self.console.print(f"[dim]{escape(stream.note)}[/]", highlight=False)
                 view.start()
                 try:
                     for delta in stream:
@@ -205,8 +211,8 @@ class ChatRepl:
             raise
         stats = stream.stats
         if stream.text:
-            conversation.add("assistant", stream.text, stats=stats, stopped=stopped)
-            view.finish(stats, stopped, truncated=stream.finish_reason == "length")
+            conversation.add("assistant", stream.text, stats=stats, stopped=stopped, sources=stream.sources)
+            view.finish(stats, stopped, truncated=stream.finish_reason == "length", sources=stream.sources)
         else:
             view.finish(None)
             self.info(

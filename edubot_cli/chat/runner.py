@@ -9,9 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
+from rich.markup import escape
+
 from ..errors import ChatError, UsageError
 from .client import ChatClient, ContextOverflowError
-from .render import AnswerView, make_console
+from .render import AnswerView, make_console, print_sources
 from .repl import ChatRepl, open_history
 from .session import ChatDefaults, Conversation
 
@@ -111,7 +113,10 @@ def run_chat(
             timeout=settings.request_timeout,
         )
         with client:
-            model = pick_model(options.model, client.list_models(), settings.served_model_name)
+            available = client.list_models()
+            model = pick_model(options.model, available, settings.served_model_name)
+            # the backend's /chat answers with its own model: another one is asked through /v1, ungrounded
+            client.grounded_model = pick_model(None, available, settings.served_model_name)
             console = make_console(stdout)
             if question is not None:
                 ask_once(
@@ -152,19 +157,24 @@ def ask_once(
     plain: bool,
     notices: Console | None = None,
 ) -> str:
-    """Stream the answer to one question to ``console`` (no status line) and return it. While the backend keeps
-    the request waiting for a free engine slot, ``waiting, N ahead`` goes to ``notices`` (standard error by
-    default), never to ``console``."""
+    """Stream the answer to one question to ``console`` (no status line) and return it: the answer alone, as the
+    contract of ``-q`` is. While the backend keeps the request waiting for a free engine slot, ``waiting, N
+    ahead`` goes to ``notices`` (standard error by default), never to ``console``; so do a grounded answer's
+    sources (``[1] title — file:line``, after it) and why an answer through the backend is not grounded."""
     conversation.add("user", question.strip())
-    view = AnswerView(console, plain=plain, status=False, notices=notices or make_console(stderr=True))
+    notices = notices or make_console(stderr=True)
+    view = AnswerView(console, plain=plain, status=False, notices=notices)
     try:
-        with client.stream_chat(
-            conversation.api_messages(defaults.system_prompt),
+        with client.stream_answer(
+            conversation,
+            defaults.system_prompt,
             model=model,
             temperature=defaults.temperature_for(conversation),
             max_tokens=defaults.max_tokens_for(conversation),
             on_queued=view.waiting,
         ) as stream:
+            if stream.note:
+                notices.print(f"[dim]{escape(stream.note)}[/]", highlight=False)
             view.start()
             for delta in stream:
                 view.add(delta)
@@ -177,4 +187,5 @@ def ask_once(
     view.finish(None)
     if not stream.text:
         raise ChatError(f"{stream.url} sent an empty answer", hint="try again, or raise --max-tokens")
+    print_sources(notices, stream.sources)
     return stream.text

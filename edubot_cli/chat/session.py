@@ -20,6 +20,7 @@ FORMAT_VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_TITLE = "New conversation"
 STAT_FIELDS = ("completion_tokens", "tokens_per_second", "ttft_seconds", "latency_seconds")
+SOURCE_TEXT_FIELDS = ("file", "yaml_path", "title", "snippet")
 
 
 def now_iso() -> str:
@@ -55,6 +56,60 @@ class AnswerStats:
         return {name: getattr(self, name) for name in STAT_FIELDS}
 
 
+@dataclass(frozen=True)
+class Source:
+    """A taxonomy passage a grounded answer was given, numbered as the answer cites it (``[1]``, ``[2]``...)."""
+
+    n: int
+    file: str
+    line: int
+    yaml_path: str = ""
+    title: str = ""
+    snippet: str = ""
+    score: float | None = None
+
+    @property
+    def citation(self) -> str:
+        """``[1] title — file:line``, as the web page shows it."""
+        return f"[{self.n}] {self.title} — {self.file}:{self.line}"
+
+    def to_json(self) -> dict[str, Any]:
+        """As saved (the web page's fields; the score is a retrieval detail and is not kept)."""
+        return {
+            "n": self.n,
+            "line": self.line,
+            "file": self.file,
+            "yaml_path": self.yaml_path,
+            "title": self.title,
+            "snippet": self.snippet,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Any) -> Source | None:
+        """A source from ``/chat`` or a saved file; ``None`` unless ``n`` and ``line`` are integers and the
+        text fields strings."""
+        if not isinstance(raw, dict):
+            return None
+        n, line = raw.get("n"), raw.get("line")
+        if type(n) is not int or type(line) is not int:
+            return None
+        texts = {name: raw.get(name, "") for name in SOURCE_TEXT_FIELDS}
+        if not all(isinstance(value, str) for value in texts.values()):
+            return None
+        score = raw.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            score = None
+        return cls(n=n, line=line, score=score, **texts)
+
+
+def sources_from_json(raw: Any) -> list[Source] | None:
+    """The sources of a ``/chat`` answer or a saved message; ``None`` when ``raw`` is not a list of sources."""
+    if not isinstance(raw, list):
+        return None
+    sources = [Source.from_json(item) for item in raw]
+    return None if any(source is None for source in sources) else [s for s in sources if s is not None]
+
+
 @dataclass
 class Message:
     """One turn: a question (``user``) or an answer (``assistant``)."""
@@ -64,6 +119,7 @@ class Message:
     created_at: str = field(default_factory=now_iso)
     stats: AnswerStats | None = None
     stopped: bool = False
+    sources: list[Source] = field(default_factory=list)  # a grounded answer's sources
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"role": self.role, "content": self.content, "created_at": self.created_at}
@@ -71,6 +127,8 @@ class Message:
             data["stats"] = self.stats.to_json()
         if self.stopped:
             data["stopped"] = True
+        if self.sources:
+            data["sources"] = [source.to_json() for source in self.sources]
         return data
 
 
@@ -89,10 +147,15 @@ class Conversation:
     # --- turns ---
 
     def add(
-        self, role: str, content: str, stats: AnswerStats | None = None, stopped: bool = False
+        self,
+        role: str,
+        content: str,
+        stats: AnswerStats | None = None,
+        stopped: bool = False,
+        sources: list[Source] | None = None,
     ) -> Message:
         """Append a turn; the first question becomes the title."""
-        message = Message(role, content, stats=stats, stopped=stopped)
+        message = Message(role, content, stats=stats, stopped=stopped, sources=list(sources or []))
         self.messages.append(message)
         if role == "user" and self.title == DEFAULT_TITLE:
             self.title = make_title(content)
@@ -292,4 +355,16 @@ def _message_from_json(raw: Any, where: str, bad: Any) -> Message:
     stopped = raw.get("stopped", False)
     if not isinstance(stopped, bool):
         raise bad(f"{where}.stopped", "true or false")
-    return Message(raw["role"], raw["content"], created_at=raw["created_at"], stats=stats, stopped=stopped)
+    sources: list[Source] | None = []
+    if raw.get("sources") is not None:
+        sources = sources_from_json(raw["sources"])
+        if sources is None:
+            raise bad(f"{where}.sources", "a list of {n, line, file, yaml_path, title, snippet}")
+    return Message(
+        raw["role"],
+        raw["content"],
+        created_at=raw["created_at"],
+        stats=stats,
+        stopped=stopped,
+        sources=sources or [],
+    )

@@ -185,8 +185,9 @@ def test_a_full_queue_is_a_503_with_the_retry_after_hint(
             slot.release()
     assert len(held) == 1
     assert (result.exit_code, result.stdout) == (1, "")
+    # through the backend, edubot chat asks its own /chat (grounded answers), no longer /v1/chat/completions
     assert result.stderr.splitlines() == [
-        f"error: {backend.url}/v1/chat/completions answered 503: the engine is busy: "
+        f"error: {backend.url}/chat answered 503: the engine is busy: "
         "1 requests in progress and 0 waiting (max_queue); try again shortly",
         "hint: wait 2 s and try again",
     ]
