@@ -52,6 +52,7 @@
       eStore: "This browser refused to save the conversations: {m}",
       apiKey: "API key", useKey: "Use this key",
       imported: "Imported “{t}”.", importErr: "Could not import {f}: {m}", badJson: "it is not valid JSON ({m})",
+      sources: "Sources", source: "Source {n}: {t}",
     },
     es: {
       skip: "Ir al cuadro de mensaje", conversations: "Conversaciones", conversation: "Conversación",
@@ -91,6 +92,7 @@
       eStore: "Este navegador no pudo guardar las conversaciones: {m}",
       apiKey: "Clave de API", useKey: "Usar esta clave",
       imported: "Importada «{t}».", importErr: "No se pudo importar {f}: {m}", badJson: "no es JSON válido ({m})",
+      sources: "Fuentes", source: "Fuente {n}: {t}",
     },
   };
 
@@ -245,10 +247,16 @@
         const out = { role: m.role, content: m.content, created_at: m.created_at };
         if (m.stats) out.stats = m.stats;
         if (m.stopped) out.stopped = true;
+        if (m.sources?.length) out.sources = m.sources;
         return out;
       }),
     };
   }
+
+  // A grounded answer's sources, as saved: what the page shows of each (not its score).
+  const SRC = ["n", "line", "file", "yaml_path", "title", "snippet"];
+  const source = (x) => Object.fromEntries(SRC.map((k, i) => [k, x[k] ?? (i < 2 ? 0 : "")]));
+  const cites = (s) => `[${s.n}] ${s.title} — ${s.file}:${s.line}`;
 
   const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i;
   function fromDocument(doc) {
@@ -289,6 +297,13 @@
         if (typeof m.stopped !== "boolean") bad(`${at}.stopped`, "must be true or false");
         if (m.stopped) out.stopped = true;
       }
+      if (m.sources != null) {
+        if (!Array.isArray(m.sources) || !m.sources.every((x) => isObj(x) && Number.isInteger(x.n)
+          && Number.isInteger(x.line) && SRC.slice(2).every((k) => typeof x[k] === "string"))) {
+          bad(`${at}.sources`, "must be a list of {n, line, file, yaml_path, title, snippet}");
+        }
+        if (m.sources.length) out.sources = m.sources.map(source);
+      }
       return out;
     });
     return {
@@ -306,6 +321,7 @@
       parts.push(`## ${m.role === "user" ? t("you") : t("bot")}`, m.content);
       if (m.stats) parts.push(`*${statsText(m.stats)}*`);
       if (m.stopped) parts.push(`*${t("stopped")}*`);
+      if (m.sources) parts.push(`${t("sources")}:\n\n${m.sources.map((s) => `- ${cites(s)}`).join("\n")}`);
     }
     return `${parts.join("\n\n")}\n`;
   }
@@ -383,6 +399,7 @@
     const body = h("div", { class: "body" });
     if (msg.role === "user") body.textContent = msg.content;
     else renderMarkdown(body, msg.content);
+    const list = msg.sources?.length && sourcesView(msg.sources, index, body);
     const nth = conv.messages.slice(0, index + 1).filter((m) => m.role === msg.role).length;
     const actions = h("div", { class: "actions" },
       copyButton(() => msg.content, t("copy"), "copy-msg", t(msg.role === "user" ? "copyUser" : "copyBot", { n: nth })));
@@ -396,8 +413,34 @@
       msg.stats && h("span", { class: "stats", text: statsText(msg.stats) }),
       msg.stopped && h("span", { class: "stopped", text: t("stopped") }));
     const article = h("article", { class: `msg ${msg.role}`, "data-index": index },
-      h("h3", { class: "who", text: msg.role === "user" ? t("you") : t("bot") }), body, meta, actions);
+      h("h3", { class: "who", text: msg.role === "user" ? t("you") : t("bot") }), body, list, meta, actions);
     return article;
+  }
+
+  // Sources under a grounded answer, each a <details> with its passage; the answer's [n] become buttons that
+  // open theirs. Text nodes only: nothing from a source or the answer becomes markup.
+  function sourcesView(sources, index, body) {
+    const id = `src-${index}`;
+    const items = new Map(sources.map((s) => [String(s.n), h("details", {},
+      h("summary", { text: cites(s) }), h("blockquote", { text: s.snippet }),
+      h("p", { class: "where", text: [`${s.file}:${s.line}`, s.yaml_path].filter(Boolean).join(" · ") }))]));
+    const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+    const found = [];
+    while (walk.nextNode()) if (!walk.currentNode.parentElement.closest("pre, code, a")) found.push(walk.currentNode);
+    for (const node of found) {
+      const parts = node.data.split(/\[(\d+)\]/);
+      if (parts.length > 1) node.replaceWith(...parts.map((p, i) => {
+        const open = i % 2 ? items.get(p) : null;
+        return open ? h("button", { type: "button", class: "cite", text: `[${p}]`, "aria-label":
+          t("source", { n: p, t: sources.find((s) => String(s.n) === p).title }), onclick: () => {
+          open.open = true;
+          open.firstChild.focus();
+          open.scrollIntoView({ block: "nearest" });
+        } }) : i % 2 ? `[${p}]` : p;
+      }));
+    }
+    return h("section", { class: "sources", "aria-labelledby": id }, h("h4", { id, text: t("sources") }),
+      h("ol", {}, ...[...items.values()].map((d) => h("li", {}, d))));
   }
 
   function renderMessages() {
@@ -680,6 +723,7 @@
     setBusy(false);
     if (failed || (msg.stopped && !msg.content)) turns.pop();
     else if (!cut) msg.stats = stats(done, started, firstAt);
+    if (done?.sources?.length && !failed) msg.sources = done.sources.map(source);
     if (reason) {
       state.failure = { id: conv.id, count: turns.length, text: reason };
       checkHealth(); // a restart shows in the indicator at once, which then watches for the engine's return
