@@ -20,6 +20,8 @@ def open_docs(open_page: OpenPage, backend: LiveBackend) -> Any:
     collected on the page object."""
     s = open_page(backend.url)  # the chat page first: the fixture checks every page it opened on teardown
     page = s.page
+    # Let the chat page finish its own requests: leaving while one is in flight aborts it (not a /docs failure).
+    page.wait_for_load_state("networkidle")
     failed: list[str] = []
     page.on("requestfailed", lambda r: failed.append(f"{r.url}: {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.url}: HTTP {r.status}"))
