@@ -160,7 +160,8 @@ def ask_once(
     """Stream the answer to one question to ``console`` (no status line) and return it: the answer alone, as the
     contract of ``-q`` is. While the backend keeps the request waiting for a free engine slot, ``waiting, N
     ahead`` goes to ``notices`` (standard error by default), never to ``console``; so do a grounded answer's
-    sources (``[1] title — file:line``, after it) and why an answer through the backend is not grounded."""
+    sources (``[1] title — file:line``, after it), why an answer through the backend is not grounded, and a warning
+    when ``max_tokens`` cut the answer (it ends mid-sentence, yet the exit status is 0)."""
     conversation.add("user", question.strip())
     notices = notices or make_console(stderr=True)
     view = AnswerView(console, plain=plain, status=False, notices=notices)
@@ -187,5 +188,13 @@ def ask_once(
     view.finish(None)
     if not stream.text:
         raise ChatError(f"{stream.url} sent an empty answer", hint="try again, or raise --max-tokens")
+    if stream.finish_reason == "length":
+        limit = defaults.max_tokens_for(conversation)
+        notices.print(
+            f"[yellow]warning:[/] the answer was cut at the token limit"
+            f"{f' ({limit} tokens)' if limit else ''}; ask again with a larger --max-tokens",
+            highlight=False,
+            soft_wrap=True,
+        )
     print_sources(notices, stream.sources)
     return stream.text

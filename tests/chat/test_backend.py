@@ -192,3 +192,17 @@ def test_a_full_queue_is_a_503_with_the_retry_after_hint(
         "hint: wait 2 s and try again",
     ]
     assert len(stub_engine.requests) == 1  # the refused question never reached the engine
+
+
+def test_one_shot_cut_by_max_tokens_says_so_on_stderr(
+    stub_engine: StubEngine, live_backend: MakeBackend
+) -> None:
+    backend = live_backend(engine_urls=[stub_engine.url])
+    stub_engine.script(Step(chunks=["A", " noun", " is", " a"]), Step(chunks=["Short."]))
+    cut = CliRunner().invoke(app, ["chat", "--url", backend.url, "-q", "hi", "--max-tokens", "4"])
+    assert (cut.exit_code, cut.stdout) == (0, "A noun is a\n")
+    assert cut.stderr == (
+        "warning: the answer was cut at the token limit (4 tokens); ask again with a larger --max-tokens\n"
+    )
+    whole = CliRunner().invoke(app, ["chat", "--url", backend.url, "-q", "hi", "--max-tokens", "4"])
+    assert (whole.exit_code, whole.stdout, whole.stderr) == (0, "Short.\n", "")
