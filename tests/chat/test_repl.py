@@ -450,3 +450,12 @@ def test_an_empty_answer_is_said_and_the_question_waits_for_retry(
         ("user", "hi"),
         ("assistant", "Hello from the stub."),
     ]
+
+
+def test_load_takes_the_files_settings_over_the_current_ones(
+    run_repl: RunRepl, stub_engine: StubEngine, tmp_path: Path
+) -> None:
+    path = tmp_path / "lesson.json"
+    run_repl("/temp 0.4", "/max 64", "What is a noun?", f"/save {path}")
+    run_repl("/temp 1.5", "/max 300", f"/load {path}", "And a verb?")
+    assert (stub_engine.requests[-1]["temperature"], stub_engine.requests[-1]["max_tokens"]) == (0.4, 64)
