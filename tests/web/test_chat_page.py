@@ -267,6 +267,8 @@ def test_export_then_import_round_trips(
     assert page.locator(".msg").count() == 0
     page.set_input_files("#import-file", str(exported))
     expect(page.locator("#notice-text")).to_have_text("Imported “Why are leaves green?”.")
+    # The empty conversation left after the delete was replaced by the import, not kept beside it.
+    assert page.locator("#convs li").count() == 1
     assert page.locator(".msg .body").all_inner_texts() == [
         "Why are leaves green?", "Green leaves.", "What do they need?", "Sunlight."
     ]  # fmt: skip

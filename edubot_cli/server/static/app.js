@@ -800,6 +800,8 @@
       }
       const conv = fromDocument(doc);
       stop();
+      // An empty conversation (a fresh page, or "New" just pressed) is replaced, not left behind in the list.
+      state.convs = state.convs.filter((c) => c.id !== state.currentId || c.messages.length);
       state.convs.push(conv);
       state.currentId = conv.id;
       save();
