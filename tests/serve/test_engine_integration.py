@@ -216,3 +216,13 @@ def test_kill_9_restarts_the_engine_and_the_service_recovers(backend: LiveBacken
     response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)
     assert response.status_code == 200, response.text
     assert response.json()["response"].strip()
+
+
+def test_the_engine_uses_the_models_own_chat_template(launch: Running) -> None:
+    # The stray "Druid:" prefixes came from a guessed prompt format; llama-server applies the GGUF's own ChatML
+    # template, so the model sees the turns it was trained on.
+    engine = launch.engine
+    props = httpx.get(
+        engine.urls[0] + "/props", headers={"Authorization": f"Bearer {engine.api_key}"}, timeout=30
+    ).json()
+    assert "<|im_start|>" in props["chat_template"] and "<|im_end|>" in props["chat_template"]
