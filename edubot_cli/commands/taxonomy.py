@@ -262,7 +262,12 @@ def _render_tree(result: TaxonomyStats, stats: bool) -> None:
             detail = f"{leaf.kind}, [red]unreadable: run `edubot taxonomy validate`[/]"
         branches[parts[:-1]].add(f"[bold]{escape(parts[-1] if parts else leaf.path)}[/] [dim]{detail}[/]")
     console = rich_console()
-    console.print(tree)
+    # Laid out without a width limit: on a narrow terminal a long line wraps there, it is never cut or folded.
+    with console.capture() as captured:
+        wide, console.width = console.width, 10_000
+        console.print(tree)
+        console.width = wide
+    console.file.write("\n".join(line.rstrip() for line in captured.get().splitlines()) + "\n")
     totals = result.totals()
     line = f"{_count(totals['leaves'], 'leaf', 'leaves')}, {_count(totals['seed_examples'], 'seed example')}"
     if stats:

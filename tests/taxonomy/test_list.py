@@ -95,3 +95,21 @@ def test_only_complete_pairs_count(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert json.loads(result.stdout)["leaves"][0]["qna_pairs"] == 4
     tree = CliRunner().invoke(app, ["taxonomy", "list", "--stats"])
     assert "gap compositional_skill v3, 5 seed examples, 4 Q&A," in tree.stdout
+
+
+def test_a_narrow_terminal_never_cuts_a_leaf_line(tmp_path: Path) -> None:
+    import re
+    import shutil
+    import sys
+
+    import pexpect
+
+    shutil.copytree(Path(__file__).resolve().parents[2] / "taxonomy", tmp_path / "taxonomy")
+    edubot = str(Path(sys.executable).with_name("edubot"))
+    child = pexpect.spawn(
+        edubot, ["taxonomy", "list", "--stats"], cwd=str(tmp_path), dimensions=(40, 80), encoding="utf-8"
+    )
+    child.expect(pexpect.EOF, timeout=60)
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before).replace("\r", "").split("\n")
+    leaf = next(line for line in lines if "photosynthesis" in line)
+    assert leaf.endswith("photosynthesis knowledge v3, 5 seed examples, 15 Q&A, 742 words (389 context)")
