@@ -32,7 +32,7 @@ import ipaddress
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -41,6 +41,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from ..config import FIELDS
 from ..errors import ConfigError
 from .api_errors import error_payload
+from .security import parse_networks
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -76,17 +77,6 @@ class ConnectionLimits:
             max_per_client=settings.max_connections_per_client,
             exempt=exempt,
         )
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """Addresses or CIDR networks as networks; raises ``ValueError`` naming a value that is neither."""
-    networks = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"not an IP address or network: {value!r}") from exc
-    return tuple(networks)
 
 
 class ClientConnections:
