@@ -17,7 +17,7 @@ from rich.table import Table
 from ..errors import ChatError
 from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 from .render import Trimmed, print_sources, render_markdown, status_text
-from .session import ChatDefaults, Conversation
+from .session import ChatDefaults, Conversation, Message
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -260,29 +260,37 @@ def _stats(ctx: ChatContext, arg: str) -> None:
         _info(ctx, line)
 
 
-def _md(ctx: ChatContext, arg: str) -> None:
+def _answer_number(
+    ctx: ChatContext, arg: str, command: str, *, none: str, hint: str
+) -> tuple[int, list[Message]]:
+    """The answer number ``/command [N]`` names (N, or the last answer) and the answers; a ``CommandError`` saying
+    ``none`` when there is no answer yet."""
     answers = ctx.conversation.answers()
     if not answers:
-        raise CommandError("no answer to show yet")
+        raise CommandError(none)
     index = _number_in(arg, int, 1, len(answers)) if arg else len(answers)
     if index is None:
         raise CommandError(
-            f"/md needs an answer number from 1 to {len(answers)} (got {arg!r})",
-            hint="/md alone shows the last",
+            f"/{command} needs an answer number from 1 to {len(answers)} (got {arg!r})", hint=hint
         )
+    return index, answers
+
+
+def _md(ctx: ChatContext, arg: str) -> None:
+    index, answers = _answer_number(
+        ctx, arg, "md", none="no answer to show yet", hint="/md alone shows the last"
+    )
     render_markdown(ctx.console, answers[index - 1].content)
 
 
 def _sources(ctx: ChatContext, arg: str) -> None:
-    answers = ctx.conversation.answers()
-    if not answers:
-        raise CommandError("no answer yet: ask a question first")
-    index = _number_in(arg, int, 1, len(answers)) if arg else len(answers)
-    if index is None:
-        raise CommandError(
-            f"/sources needs an answer number from 1 to {len(answers)} (got {arg!r})",
-            hint="/sources alone shows the last answer's",
-        )
+    index, answers = _answer_number(
+        ctx,
+        arg,
+        "sources",
+        none="no answer yet: ask a question first",
+        hint="/sources alone shows the last answer's",
+    )
     sources = answers[index - 1].sources
     which = "the last answer" if index == len(answers) else f"answer {index}"
     if not sources:
