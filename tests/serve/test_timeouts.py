@@ -22,6 +22,7 @@ from edubot_cli.engines.process import bind_listener
 from edubot_cli.errors import EdubotError
 from edubot_cli.server.connections import ConnectionLimits
 from tests.support.live_backend import LiveBackend
+from tests.support.sockets import read_until_closed
 from tests.support.stub_engine import Step, StubEngine
 
 TIMEOUT = 0.5  # header_timeout and body_timeout of the backend under test
@@ -95,25 +96,6 @@ def running(stub: StubEngine, monkeypatch: pytest.MonkeyPatch, **overrides: Any)
         sock.close()
     assert not thread.is_alive()
     assert len(errors) == 1 and isinstance(errors[0], _Stopped), errors
-
-
-def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
-    """Everything the server sends until it closes the connection (``b""``) or resets it; fails at
-    ``deadline``."""
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"the connection is still open; got {data!r}"
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        except TimeoutError:
-            continue
-        if not chunk:
-            return data
-        data += chunk
 
 
 def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:

@@ -27,6 +27,7 @@ from edubot_cli.server.connections import (
     parse_networks,
 )
 from tests.support.live_backend import isolated_settings
+from tests.support.sockets import read_until_closed
 
 TIMEOUT = 0.3
 MARGIN = 2.0
@@ -206,23 +207,6 @@ def serving(app: App, limits: ConnectionLimits, **config: Any) -> Iterator[int]:
 
 def connect(port: int) -> socket.socket:
     return socket.create_connection(("127.0.0.1", port), timeout=10)
-
-
-def read_until_closed(sock: socket.socket, deadline: float) -> bytes:
-    data = b""
-    while True:
-        left = deadline - time.monotonic()
-        assert left > 0, f"the connection is still open; got {data!r}"
-        sock.settimeout(left)
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data
-        except TimeoutError:
-            continue
-        if not chunk:
-            return data
-        data += chunk
 
 
 def read_until(sock: socket.socket, marker: bytes) -> bytes:
