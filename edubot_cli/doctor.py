@@ -209,7 +209,7 @@ def check_models(settings: Settings) -> list[Check]:
 
 
 def check_port(host: str, port: int, name: str, flag: str) -> Check:
-    from .engines.process import check_port_free
+    from .procgroup import check_port_free
 
     try:
         check_port_free(host, port, flag)

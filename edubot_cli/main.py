@@ -55,7 +55,7 @@ def report_error(exc: BaseException) -> int:
     """Print one red line (and a hint) on stderr for ``exc``; return the exit code."""
     from rich.markup import escape
 
-    from .commands._common import rich_console
+    from .console import rich_console
 
     console = rich_console(stderr=True)
     if isinstance(exc, EdubotError):

@@ -1,14 +1,19 @@
-"""Process groups on Linux: who is still alive in one, signalling all of it, and termination signals.
+"""Child processes on Linux: process groups (who is still alive in one, signalling all of it), termination
+signals, and the local ports children and the backend listen on.
 
 Engines and ilab each run in a process group of their own so that stopping them stops everything they started;
 both stop paths use these helpers. While edubot runs one, SIGTERM and SIGHUP raise ``Terminated`` so that every
-``finally`` runs and the group is stopped (without relying on the kernel's parent-death signal).
+``finally`` runs and the group is stopped (without relying on the kernel's parent-death signal). Ports are chosen
+(``free_port``) or bound up front (``bind_listener``) here, so that a busy port is reported before anything slow
+starts.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -16,6 +21,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+from .errors import ConfigError
 
 
 class Terminated(KeyboardInterrupt):
@@ -127,3 +134,46 @@ def stop_group(
         signal_group(pgid, signal.SIGKILL)
         proc.wait()
         raise
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_in_use_error(host: str, port: int, flag: str) -> ConfigError:
+    """The error for a port someone else already holds."""
+    return ConfigError(
+        f"port {port} on {host} is already in use",
+        hint=f"stop the program using it (`ss -ltnp 'sport = :{port}'` shows it) or choose another with {flag}",
+    )
+
+
+def bind_listener(host: str, port: int, flag: str) -> socket.socket:
+    """A listening socket on host:port, or a ``ConfigError`` naming ``flag`` if the port is taken.
+
+    Binding up front (instead of letting the server do it later) reports a busy port before anything slow starts
+    and leaves no window for another program to take it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the listening socket's
+    # proto says TCP; with proto 0 every small response would wait for the peer's delayed ACK (~40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise port_in_use_error(host, port, flag) from exc
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", hint=f"check {flag}") from exc
+    sock.set_inheritable(False)
+    return sock
+
+
+def check_port_free(host: str, port: int, flag: str) -> None:
+    """Raise a ``ConfigError`` naming ``flag`` if host:port is already taken."""
+    bind_listener(host, port, flag).close()

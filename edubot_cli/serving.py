@@ -18,9 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .engines.choose import choose_engine
 from .engines.lifecycle import EngineObserver, Running, running
-from .engines.process import bind_listener
 from .errors import EdubotError, missing_extra
-from .procgroup import Terminated
+from .procgroup import Terminated, bind_listener
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -95,6 +94,9 @@ def run_backend(
         ws="none",
         # X-Forwarded-For is the guard's business (trusted_proxies); uvicorn would trust it from any local peer.
         proxy_headers=False,
+        # The backend writes its own line per request, with the request id (``server.request_ids``).
+        log_config=_log_config(),
+        access_log=False,
     )
     server = _Server(config)
     done = threading.Event()
@@ -136,6 +138,18 @@ def run_backend(
             f"the backend failed to start on {sock.getsockname()[0]}:{sock.getsockname()[1]}",
             hint="see the messages above; rerun with EDUBOT_DEBUG=1 for details",
         )
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with the backend's own loggers (``edubot.server``: the line per request, grounding
+    notices) on uvicorn's handler."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["edubot.server"] = {"handlers": ["default"], "level": "INFO"}
+    return config
 
 
 def _backend_factory() -> Callable[..., Any]:

@@ -16,7 +16,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from typing import IO, ClassVar
+from typing import ClassVar
 
 from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
@@ -377,10 +377,3 @@ def print_sources(console: Console, sources: Sequence[Source], *, snippets: bool
 def render_markdown(console: Console, text: str) -> None:
     """Print a whole answer as markdown (``/md N``)."""
     console.print(Trimmed(AnswerMarkdown(text)))
-
-
-def make_console(
-    file: IO[str] | None = None, *, stderr: bool = False, force_terminal: bool | None = None
-) -> Console:
-    """The console answers and messages go to (``highlight`` off: answers are not Python reprs)."""
-    return Console(file=file, stderr=stderr, highlight=False, force_terminal=force_terminal, soft_wrap=False)

@@ -20,10 +20,12 @@ from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 from rich.markup import escape
 
+from ..console import rich_console
 from ..errors import ChatError, EdubotError
 from . import commands
-from .client import ChatClient, ContextOverflowError
-from .render import AnswerView, make_console
+from .client import ChatClient
+from .failures import ContextOverflowError
+from .render import AnswerView
 from .session import ChatDefaults, Conversation
 
 if TYPE_CHECKING:
@@ -165,7 +167,7 @@ class ChatRepl:
         """Stream the answer to the unanswered last question. On a context overflow drop the oldest turns and try
         once more; on Ctrl-C keep what arrived (marked stopped); on failure leave the question for /retry."""
         conversation = self.conversation
-        notices = (self.notices or make_console(stderr=True)) if self.plain else None
+        notices = (self.notices or rich_console(stderr=True, wrap=True)) if self.plain else None
         view = AnswerView(self.console, plain=self.plain, notices=notices)
         stopped = False
         try:

@@ -11,9 +11,11 @@ from typing import IO, TYPE_CHECKING
 
 from rich.markup import escape
 
+from ..console import rich_console
 from ..errors import ChatError, UsageError
-from .client import ChatClient, ContextOverflowError
-from .render import AnswerView, make_console, print_sources
+from .client import ChatClient
+from .failures import ContextOverflowError
+from .render import AnswerView, print_sources
 from .repl import ChatRepl, open_history
 from .session import ChatDefaults, Conversation
 
@@ -104,7 +106,7 @@ def run_chat(
     conversation = Conversation(
         system=options.system, temperature=options.temperature, max_tokens=options.max_tokens
     )
-    status = make_console(stderr=True)
+    status = rich_console(stderr=True, wrap=True)
     with chat_target(settings, options, status) as target:
         client = ChatClient(
             target.url,
@@ -117,7 +119,7 @@ def run_chat(
             model = pick_model(options.model, available, settings.served_model_name)
             # the backend's /chat answers with its own model: another one is asked through /v1, ungrounded
             client.grounded_model = pick_model(None, available, settings.served_model_name)
-            console = make_console(stdout)
+            console = rich_console(file=stdout, wrap=True)
             if question is not None:
                 ask_once(
                     client,
@@ -163,7 +165,7 @@ def ask_once(
     sources (``[1] title — file:line``, after it), why an answer through the backend is not grounded, and a warning
     when ``max_tokens`` cut the answer (it ends mid-sentence, yet the exit status is 0)."""
     conversation.add("user", question.strip())
-    notices = notices or make_console(stderr=True)
+    notices = notices or rich_console(stderr=True, wrap=True)
     view = AnswerView(console, plain=plain, status=False, notices=notices)
     try:
         with client.stream_answer(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..config import Settings
 
 
@@ -35,15 +32,3 @@ def format_option(default: StrEnum = TableOrJson.table) -> Any:
     values = [member.value for member in type(default)]
     listed = values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
     return typer.Option(default, "--format", "-f", help=f"Output: {listed}.")
-
-
-def rich_console(stderr: bool = False) -> Console:
-    """The one way commands build a rich console, on stdout (or stderr).
-
-    Terminal width when interactive, 200 columns when piped; no automatic highlighting; and soft wrapping, so
-    that printed lines (paths above all) are never broken or cut by rich: the terminal wraps them, and a copy
-    of a path stays whole. Tables still fit the width."""
-    from rich.console import Console
-
-    interactive = (sys.stderr if stderr else sys.stdout).isatty()
-    return Console(stderr=stderr, highlight=False, soft_wrap=True, width=None if interactive else 200)

@@ -15,7 +15,7 @@ MAX_FILES_SHOWN = 15
 
 
 def console() -> Console:
-    from ._common import rich_console
+    from ..console import rich_console
 
     return rich_console()
 

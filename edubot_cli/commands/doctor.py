@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import TableOrJson, format_option, rich_console
+from ..console import rich_console
+from ._common import TableOrJson, format_option
 from ._common import settings as load
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ._common import rich_console
+from ..console import rich_console
 from ._common import settings as load
 
 app = typer.Typer(help="The embedded CPU engine (llama.cpp's llama-server).", no_args_is_help=True)

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ..checkpoints.sizes import DEFAULT_MAX_SHARD_SIZE, format_size
+from ..console import rich_console
 from . import model_train
-from ._common import TableOrJson, format_option, rich_console, settings
+from ._common import TableOrJson, format_option, settings
 
 if TYPE_CHECKING:
     from rich.console import Console

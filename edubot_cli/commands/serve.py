@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..config import describe
-from ._common import rich_console
+from ..console import rich_console
 from ._common import settings as load
 
 if TYPE_CHECKING:

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._common import TableOrJson, rich_console, settings
+from ..console import rich_console
+from ._common import TableOrJson, format_option, settings
 
 if TYPE_CHECKING:
     from ..grounding.index import IndexReport
     from ..taxonomy.findings import Report
-    from ..taxonomy.scaffold import Prompt
+    from ..taxonomy.seeds import Prompt
     from ..taxonomy.stats import TaxonomyStats
 
 app = typer.Typer(help="Write, validate, list and index taxonomy qna.yaml seed data.", no_args_is_help=True)
@@ -55,7 +56,7 @@ def validate(
     strict: bool = typer.Option(
         False, "--strict", help="Treat yamllint warnings as errors (as `ilab taxonomy diff`)."
     ),
-    output: Format = typer.Option(Format.table, "--format", "-f", help="Output: table, json or github."),
+    output: Format = format_option(Format.table),
     changed: bool = typer.Option(
         False, "--changed", help="Only qna.yaml files changed against git (untracked too)."
     ),
@@ -128,7 +129,7 @@ def _prompter() -> Prompt | None:
     """Ask on the terminal when there is one; otherwise missing values are errors."""
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return None
-    from ..taxonomy.scaffold import line_prompter
+    from ..taxonomy.prompting import line_prompter
 
     return line_prompter(input, tip=lambda text: typer.echo(text, err=True))
 
@@ -226,7 +227,7 @@ def add(
 def list_(
     ctx: typer.Context,
     stats: bool = typer.Option(False, "--stats", help="Add word counts per leaf and totals."),
-    output: ListFormat = typer.Option(ListFormat.tree, "--format", "-f", help="Output: tree or json."),
+    output: ListFormat = format_option(ListFormat.tree),
     taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
 ) -> None:
     """Show the taxonomy as a tree: kind, version and seed examples per leaf (--stats: words and totals).
@@ -280,7 +281,7 @@ def index(
     ctx: typer.Context,
     path: Path | None = typer.Argument(None, help="Taxonomy root (default: taxonomy_path)."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Index every file afresh, not only what changed."),
-    output: TableOrJson = typer.Option(TableOrJson.table, "--format", "-f", help="Output: table or json."),
+    output: TableOrJson = format_option(),
     index_file: Path | None = typer.Option(
         None, "--index", dir_okay=False, help="Index file (default: in the user cache, one per taxonomy)."
     ),

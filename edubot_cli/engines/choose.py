@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..procgroup import check_port_free, free_port
 from . import external, llama_cpp, transformers, vllm
 from .base import ENGINE_NAMES, LOCALHOST, Engine, existing_model, is_gguf, is_hf_dir
 from .gpu import probe_gpus
-from .process import EngineProcess, check_port_free, free_port
+from .process import EngineProcess
 
 if TYPE_CHECKING:
     from ..config import Settings

@@ -10,10 +10,8 @@ from __future__ import annotations
 import atexit
 import ctypes
 import ctypes.util
-import errno
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +23,7 @@ from typing import IO
 
 from ..errors import ConfigError, EngineError
 from ..procgroup import stop_group
-from .base import LOCALHOST, EngineSpec, Tick
+from .base import EngineSpec, Tick
 
 POLL_INTERVAL = 0.2
 """Seconds between readiness probes."""
@@ -59,49 +57,6 @@ def cause_hint(code: int) -> str:
             "or --context-length, or serve a smaller model"
         )
     return ""
-
-
-def free_port(host: str = LOCALHOST) -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_in_use_error(host: str, port: int, flag: str) -> ConfigError:
-    """The error for a port someone else already holds."""
-    return ConfigError(
-        f"port {port} on {host} is already in use",
-        hint=f"stop the program using it (`ss -ltnp 'sport = :{port}'` shows it) or choose another with {flag}",
-    )
-
-
-def bind_listener(host: str, port: int, flag: str) -> socket.socket:
-    """A listening socket on host:port, or a ``ConfigError`` naming ``flag`` if the port is taken.
-
-    Binding up front (instead of letting the server do it later) reports a busy port before anything slow starts
-    and leaves no window for another program to take it.
-    """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted connections only when the listening socket's
-    # proto says TCP; with proto 0 every small response would wait for the peer's delayed ACK (~40 ms).
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            raise port_in_use_error(host, port, flag) from exc
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", hint=f"check {flag}") from exc
-    sock.set_inheritable(False)
-    return sock
-
-
-def check_port_free(host: str, port: int, flag: str) -> None:
-    """Raise a ``ConfigError`` naming ``flag`` if host:port is already taken."""
-    bind_listener(host, port, flag).close()
 
 
 def _death_signal_setter() -> Callable[[], None] | None:

@@ -22,6 +22,7 @@ from .fastlane import FastLane, validation_failure
 from .grounded import Grounding
 from .metrics import Metrics
 from .proxy import Proxy
+from .request_ids import RequestIds, trace_of
 from .routes import chat, observability, openai, root
 from .schemas import ErrorResponse
 from .security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
@@ -108,6 +109,7 @@ def create_app(
         app.mount("/", StaticFiles(directory=state.static_dir), name="static")
     app.add_middleware(FastLane, state=state)
     app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject)
+    app.add_middleware(RequestIds)  # outermost: every answer, a guard's refusal too, carries the id
     _tailor_openapi(app, settings)
     return app
 
@@ -170,7 +172,13 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         )
 
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.exception(
+            "unexpected error on %s %s (id=%s)",
+            request.method,
+            request.url.path,
+            trace_of(request.scope).id,
+            exc_info=exc,
+        )
         return JSONResponse(
             error_payload("internal_error", "internal error; see the server log"), status_code=500
         )

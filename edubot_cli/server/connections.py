@@ -41,7 +41,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from ..config import FIELDS
 from ..errors import ConfigError
 from .api_errors import error_payload
-from .security import parse_networks
+from .client_address import parse_networks
 
 if TYPE_CHECKING:
     from ..config import Settings

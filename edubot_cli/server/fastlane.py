@@ -15,10 +15,10 @@ from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .api_errors import ApiError, send_error
+from .engine_call import EngineCall
+from .handlers import chat_call, completions_call
 from .metrics import Metrics
-from .proxy import EngineCall
-from .routes.chat import chat_call
-from .routes.openai import completions_call
+from .paths import CHAT, COMPLETIONS
 from .schemas import UNION_TAGS, UNSUPPORTED_FIELDS, ChatRequest, OpenAIChatRequest
 from .state import Backend
 
@@ -63,8 +63,8 @@ class FastLane:
         self.app = app
         self.state = state
         self.routes: dict[str, tuple[type[BaseModel], Callable[[BaseModel, bytes], EngineCall]]] = {
-            "/chat": (ChatRequest, lambda body, raw: chat_call(state, body)),  # type: ignore[arg-type]
-            "/v1/chat/completions": (
+            CHAT: (ChatRequest, lambda body, raw: chat_call(state, body)),  # type: ignore[arg-type]
+            COMPLETIONS: (
                 OpenAIChatRequest,
                 lambda body, raw: completions_call(state, body),  # type: ignore[arg-type]
             ),

@@ -200,7 +200,9 @@ class Client:
         else:
             conn.close()
 
-    def _request_bytes(self, method: str, path: str, body: bytes | None) -> bytes:
+    def _request_bytes(
+        self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None = None
+    ) -> bytes:
         head = b"%s %s%s HTTP/1.1\r\nHost: %s\r\nAccept: */*\r\n%s" % (
             method.encode(),
             self.prefix.encode(),
@@ -208,15 +210,23 @@ class Client:
             self._host_header,
             self._extra_headers,
         )
+        if headers:
+            head += b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in headers.items())
         if body is not None:
             head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
         return head + b"\r\n" + (body or b"")
 
     async def send(
-        self, method: str, path: str, body: bytes | None = None, timeout: float | None = None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        timeout: float | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Response:
-        """Send a request and return once the status line and headers have arrived."""
-        payload = self._request_bytes(method, path, body)
+        """Send a request (with ``headers`` besides the client's own) and return once the status line and headers
+        have arrived."""
+        payload = self._request_bytes(method, path, body, headers)
         timeout = self.timeout if timeout is None else timeout
         while self._idle:
             conn = self._idle.pop()

@@ -1,13 +1,12 @@
-"""Talking to the engine on behalf of one client request, as ASGI responses that watch the client.
+"""Talking to the engine on behalf of one client request, as ``EngineCall`` responses (which stop the engine's
+work when the client goes away).
 
-``EngineCall`` runs the upstream exchange in a task and, alongside, waits for ``http.disconnect``: when the
-client goes away (closed tab, Stop button, Ctrl-C) the task is cancelled, which closes the upstream connection,
-which makes the engine stop generating. Nothing is sent to the client until the engine has answered with
-headers, and a stream starts only with the engine's first event (or a place in the queue), so failures before
-that, an error the engine reports as its first stream event included, are proper HTTP errors (4xx/502/503/504);
-failures after the stream has started end it with an error event: ``event: error`` on /chat, an OpenAI error
-object and ``data: [DONE]`` on /v1. What engines say about errors passes through ``sanitise`` first: no file
-paths, URLs or tracebacks leave the backend.
+Nothing is sent to the client until the engine has answered with headers, and a stream starts only with the
+engine's first event (or a place in the queue), so failures before that, an error the engine reports as its first
+stream event included, are proper HTTP errors (4xx/502/503/504); failures after the stream has started end it
+with an error event: ``event: error`` on /chat, an OpenAI error object and ``data: [DONE]`` on /v1. What engines
+say about errors passes through ``engine_errors`` first. Every engine request carries the client request's id
+(``request_ids``), and the engine's completion id is noted beside it for the log line.
 """
 
 from __future__ import annotations
@@ -15,26 +14,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from starlette.responses import Response as StarletteResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Send
 
 from .api_errors import ApiError, send_error
+from .engine_call import EngineCall, Work
+from .engine_errors import (
+    chat_stream_error,
+    engine_error,
+    engine_refusal,
+    is_error_event,
+    openai_stream_error,
+    stream_status,
+)
 from .http1 import UpstreamError
 from .metrics import Metrics
+from .paths import CHAT, COMPLETIONS, MODELS_V1
+from .request_ids import Trace, completion_id
 from .sse import event
 from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
     from .http1 import Response
 
-COMPLETIONS = "/v1/chat/completions"
 Prepare = Callable[[dict[str, Any]], Awaitable[tuple[dict[str, Any], list[dict[str, Any]]]]]
 """Rewrites a /chat payload before it goes to the engine and names its sources (grounding)."""
 SSE_HEADERS = [
@@ -42,190 +49,6 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-
-
-class EngineCall(StarletteResponse):
-    """An ASGI response whose body comes from ``work(send)``; cancelled as soon as the client disconnects."""
-
-    def __init__(self, work: Callable[[Send], Awaitable[None]]) -> None:
-        # Deliberately not Response.__init__: status and headers are decided by ``work``.
-        self.work = work
-        self.background = None
-        self.status_code = 200
-        self.raw_headers = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The work runs in this task; a watcher task cancels it when the client disconnects (one extra task
-        # per request, not two).
-        current = asyncio.current_task()
-        assert current is not None
-        gone = False
-
-        def client_gone(_: object) -> None:
-            nonlocal gone
-            gone = True
-            current.cancel()
-
-        watcher = asyncio.ensure_future(_wait_disconnect(receive))
-        watcher.add_done_callback(client_gone)
-        try:
-            await self.work(send)
-        except asyncio.CancelledError:
-            if not gone:
-                raise
-            current.uncancel()
-        except OSError:
-            pass  # the client left while we were writing to it
-        finally:
-            watcher.remove_done_callback(client_gone)
-            watcher.cancel()
-
-
-async def _wait_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-MAX_ERROR_CHARS = 300
-_TRACEBACK = "Traceback (most recent call last)"
-_SCRUB = [
-    (re.compile(r"File \"[^\"]*\", line \d+"), "[source]"),
-    (re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://\S+"), "[url]"),
-    (re.compile(r"(?<![\w.])(?:~|\.{1,2})?/(?:[\w.+@~-]+/)+[\w.+@~-]*(?::\d+)*"), "[path]"),
-    (re.compile(r"\b[A-Za-z]:\\\S+"), "[path]"),
-    (
-        re.compile(r"\b[\w.-]+\.(?:c|cc|cpp|cxx|h|hh|hpp|cu|py|pyx|rs|go|java|js|ts|m|mm)(?::\d+)+"),
-        "[source]",
-    ),
-    (re.compile(r"\b0x[0-9a-fA-F]{6,}\b"), "[address]"),
-]
-_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,63}")
-
-
-def sanitise(message: str) -> str:
-    """A short, single-line version of an engine's error message without file paths, source locations, URLs,
-    addresses or tracebacks (of a Python traceback, its last line: the exception)."""
-    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
-    if not lines:
-        return "no details"
-    text = lines[-1] if lines[0].startswith(_TRACEBACK) else lines[0]
-    for pattern, replacement in _SCRUB:
-        text = pattern.sub(replacement, text)
-    text = " ".join(text.split())
-    if len(text) > MAX_ERROR_CHARS:
-        text = text[: MAX_ERROR_CHARS - 1].rstrip() + "…"
-    return text or "no details"
-
-
-def _detail(body: bytes) -> dict[str, Any]:
-    """The error object of an engine's answer: ``{"error": {...}}`` (OpenAI, vLLM, llama.cpp's HTTP errors), or the
-    object itself when it has a ``message`` (llama.cpp's ``error:`` stream events); else the text as message."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        detail = data.get("error", data)
-        if isinstance(detail, dict) and "message" in detail:
-            return detail
-        if isinstance(detail, str):
-            return {"message": detail}
-    return {"message": body[:2000].decode("utf-8", "replace")}
-
-
-def _message(detail: dict[str, Any]) -> str:
-    return sanitise(str(detail.get("message") or ""))
-
-
-def engine_error(engine: UpstreamEngine, status: int, body: bytes) -> ApiError:
-    """The API error for an engine's non-200 answer (its message sanitised and kept, the engine named): a 4xx
-    stays a 4xx (400; 429 with Retry-After), except 401/403 (the engine refused the backend's own key) and 404
-    (the backend asked the wrong thing), which are the backend's fault: 502, as 5xx answers; 503 stays 503."""
-    where = f"{engine.label} answered {status}: {_message(_detail(body))}"
-    if status == 503:
-        return ApiError(503, where)
-    if status == 429:
-        return ApiError(429, where, headers={"Retry-After": "1"})
-    if 400 <= status < 500 and status not in (401, 403, 404):
-        return ApiError(400, where)
-    return ApiError(502, where)
-
-
-class OpenAIError(ApiError):
-    """An error answered in OpenAI's format, ``{"error": {"message", "type", "param", "code"}}``: an engine's 4xx
-    on /v1, relayed with its status and its message sanitised."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        kind: str,
-        code: str | int | None,
-        param: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(status, message, headers=headers, field=param)
-        self.kind = kind
-        self.openai_code = code
-
-    def body(self) -> bytes:
-        return json.dumps(openai_error(self), ensure_ascii=False).encode()
-
-
-def _openai_kind(status: int) -> str:
-    if status == 401:
-        return "authentication_error"
-    if status == 404:
-        return "not_found_error"
-    if status == 429:
-        return "rate_limit_error"
-    return "server_error" if status >= 500 else "invalid_request_error"
-
-
-def openai_error(exc: ApiError) -> dict[str, Any]:
-    """``exc`` as an OpenAI error object (what /v1 streams end with)."""
-    if isinstance(exc, OpenAIError):
-        kind, code = exc.kind, exc.openai_code
-    else:
-        kind, code = _openai_kind(exc.status), exc.code
-    return {"error": {"message": exc.message, "type": kind, "param": exc.field, "code": code}}
-
-
-def engine_refusal(engine: UpstreamEngine, status: int, body: bytes) -> ApiError:
-    """The API error for an engine's non-200 answer on /v1: a 4xx the client caused keeps its status, in OpenAI's
-    format with the engine's message sanitised (and its ``type``/``code``/``param`` when they are plain
-    identifiers); anything else as ``engine_error``."""
-    if not 400 <= status < 500 or status in (401, 403):
-        return engine_error(engine, status, body)
-    detail = _detail(body)
-    kind = detail.get("type")
-    code = detail.get("code")
-    param = detail.get("param")
-    return OpenAIError(
-        status,
-        _message(detail),
-        kind if isinstance(kind, str) and _IDENTIFIER.fullmatch(kind) else _openai_kind(status),
-        code if type(code) is int or (isinstance(code, str) and _IDENTIFIER.fullmatch(code)) else status,
-        param if isinstance(param, str) and _IDENTIFIER.fullmatch(param) else None,
-        headers={"Retry-After": "1"} if status == 429 else None,
-    )
-
-
-def _stream_status(body: bytes) -> int:
-    """The HTTP status an error event inside an engine's stream stands for: its ``code`` when that is one (llama.cpp
-    says 400 for a prompt over the context), else 500."""
-    code = _detail(body).get("code")
-    return code if type(code) is int and 400 <= code < 600 else 500
-
-
-def _is_error_event(data: bytes) -> bool:
-    if b'"error"' not in data:
-        return False
-    try:
-        obj = json.loads(data)
-    except ValueError:
-        return False
-    return isinstance(obj, dict) and "error" in obj and "choices" not in obj
 
 
 class EventLines:
@@ -261,16 +84,6 @@ async def _send_json(send: Send, status: int, payload: Any) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def chat_stream_error(exc: ApiError) -> bytes:
-    """The end of a /chat stream that failed: ``event: error`` with the API's error object."""
-    return event(exc.payload(), "error")
-
-
-def openai_stream_error(exc: ApiError) -> bytes:
-    """The end of a /v1 stream that failed: an OpenAI error object as a ``data:`` event, then ``[DONE]``."""
-    return event(openai_error(exc)) + b"data: [DONE]\n\n"
 
 
 async def _send_failure(
@@ -336,19 +149,25 @@ class Proxy:
         """The engine call for a /chat ``payload``; ``prepare`` (grounding) may rewrite its messages first and
         names the sources the answer carries."""
         if payload.get("stream"):
-            return EngineCall(lambda send: self._chat_stream(payload, prepare, send))
-        return EngineCall(lambda send: self._chat_json(payload, prepare, send))
+            return EngineCall(lambda send, trace: self._chat_stream(payload, prepare, send, trace))
+        return EngineCall(lambda send, trace: self._chat_json(payload, prepare, send, trace))
 
-    async def _chat_json(self, payload: dict[str, Any], prepare: Prepare | None, send: Send) -> None:
-        async with self._metered("/chat", send) as tally:
+    async def _chat_json(
+        self, payload: dict[str, Any], prepare: Prepare | None, send: Send, trace: Trace
+    ) -> None:
+        async with self._metered(CHAT, send) as tally:
             payload, sources = await prepare(payload) if prepare is not None else (payload, [])
             content = json.dumps(payload, ensure_ascii=False).encode()
-            async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
+            async with self.pool.open("POST", COMPLETIONS, content, request_id=trace.id) as (
+                engine,
+                response,
+            ):
                 body = await self._read_body(engine, response)
                 if response.status_code != 200:
                     raise engine_error(engine, response.status_code, body)
                 try:
                     data = json.loads(body)
+                    trace.engine_id = completion_id(data)
                     text = data["choices"][0]["message"]["content"] or ""
                 except (ValueError, KeyError, IndexError, TypeError) as exc:
                     raise ApiError(
@@ -373,8 +192,10 @@ class Proxy:
             tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
-    async def _chat_stream(self, payload: dict[str, Any], prepare: Prepare | None, send: Send) -> None:
-        async with self._metered("/chat", send) as tally:
+    async def _chat_stream(
+        self, payload: dict[str, Any], prepare: Prepare | None, send: Send, trace: Trace
+    ) -> None:
+        async with self._metered(CHAT, send) as tally:
             payload, sources = await prepare(payload) if prepare is not None else (payload, [])
             content = json.dumps(payload, ensure_ascii=False).encode()
 
@@ -389,7 +210,10 @@ class Proxy:
                 # Waiting for a slot: the stream starts now, so the page can say "waiting, N ahead".
                 await emit(event({"queued": {"ahead": ahead}}))
 
-            async with self.pool.open("POST", COMPLETIONS, content, queued=queued) as (engine, response):
+            async with self.pool.open("POST", COMPLETIONS, content, queued=queued, request_id=trace.id) as (
+                engine,
+                response,
+            ):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
                     raise engine_error(engine, response.status_code, body)
@@ -402,13 +226,15 @@ class Proxy:
                     async for chunk in response.aiter_raw():
                         for field, data in lines.feed(chunk):
                             if field == b"error":
-                                raise engine_error(engine, _stream_status(data), data)
+                                raise engine_error(engine, stream_status(data), data)
                             if data == b"[DONE]":
                                 finished = True
                                 continue
                             obj = json.loads(data)
                             if "error" in obj:
-                                raise engine_error(engine, _stream_status(data), data)
+                                raise engine_error(engine, stream_status(data), data)
+                            if trace.engine_id is None:
+                                trace.engine_id = completion_id(obj)
                             model = obj.get("model") or model
                             if obj.get("usage"):
                                 usage = obj["usage"]
@@ -448,8 +274,11 @@ class Proxy:
 
     # ---- /v1/* ---------------------------------------------------------------------------------------------
     def models(self) -> EngineCall:
-        async def work(send: Send) -> None:
-            async with self.pool.open("GET", "/v1/models", admit=False) as (engine, response):
+        async def work(send: Send, trace: Trace) -> None:
+            async with self.pool.open("GET", MODELS_V1, admit=False, request_id=trace.id) as (
+                engine,
+                response,
+            ):
                 body = await self._read_body(engine, response)
             if response.status_code != 200:
                 raise engine_refusal(engine, response.status_code, body)
@@ -460,22 +289,29 @@ class Proxy:
     def completions(self, body: bytes, stream: bool) -> EngineCall:
         """``body`` (built by ``openai_request``) to the engine; its answer relayed."""
         if stream:
-            return EngineCall(lambda send: self._completions_stream(body, send))
-        return EngineCall(lambda send: self._completions_json(body, send))
+            return EngineCall(lambda send, trace: self._completions_stream(body, send, trace))
+        return EngineCall(lambda send, trace: self._completions_json(body, send, trace))
 
-    async def _completions_json(self, content: bytes, send: Send) -> None:
+    async def _completions_json(self, content: bytes, send: Send, trace: Trace) -> None:
         async with self._metered(COMPLETIONS, send) as tally:
-            async with self.pool.open("POST", COMPLETIONS, content) as (engine, response):
+            async with self.pool.open("POST", COMPLETIONS, content, request_id=trace.id) as (
+                engine,
+                response,
+            ):
                 body = await self._read_body(engine, response)
             if response.status_code != 200:
                 raise engine_refusal(engine, response.status_code, body)
             # an answer that is not JSON is relayed as is, without counts
-            tally.prompt, tally.completion = _usage_from(body, 0, 0)
+            answer = _parsed(body)
+            trace.engine_id = completion_id(answer)
+            tally.prompt, tally.completion = _usage_counts(
+                answer.get("usage") if isinstance(answer, dict) else None
+            )
             tally.latency = time.perf_counter() - tally.start
             await _relay(send, response, body)
             tally.outcome = "ok"
 
-    async def _completions_stream(self, content: bytes, send: Send) -> None:
+    async def _completions_stream(self, content: bytes, send: Send, trace: Trace) -> None:
         async with self._metered(COMPLETIONS, send, openai_stream_error) as tally:
             content_type = SSE_HEADERS[0][1]
 
@@ -492,7 +328,10 @@ class Proxy:
                 # Waiting for a slot: an SSE comment, which OpenAI clients skip and `edubot chat` shows.
                 await emit(b": queued " + json.dumps({"ahead": ahead}).encode() + b"\n\n")
 
-            async with self.pool.open("POST", COMPLETIONS, content, queued=queued) as (engine, response):
+            async with self.pool.open("POST", COMPLETIONS, content, queued=queued, request_id=trace.id) as (
+                engine,
+                response,
+            ):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
                     raise engine_refusal(engine, response.status_code, body)
@@ -502,10 +341,12 @@ class Proxy:
                     async for chunk in response.aiter_raw():
                         out: list[bytes] = []
                         for field, data in lines.feed(chunk):
-                            if field == b"error" or _is_error_event(data):
+                            if field == b"error" or is_error_event(data):
                                 if out:
                                     await emit(b"".join(out))
-                                raise engine_refusal(engine, _stream_status(data), data)
+                                raise engine_refusal(engine, stream_status(data), data)
+                            if trace.engine_id is None:
+                                trace.engine_id = completion_id(_parsed(data))
                             if tally.ttft is None and b'"content"' in data:
                                 tally.ttft = _first_content(data, tally.start)
                             if b'"usage"' in data:
@@ -549,14 +390,19 @@ def _usage_from(data: bytes, prompt: int, completion: int) -> tuple[int, int]:
     return _usage_counts(usage) if usage else (prompt, completion)
 
 
-def _errors_as_json(work: Callable[[Send], Awaitable[None]]) -> Callable[[Send], Awaitable[None]]:
-    async def wrapped(send: Send) -> None:
+def _parsed(data: bytes) -> Any:
+    """``data`` as JSON, or None when it is not JSON."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
+
+
+def _errors_as_json(work: Work) -> Work:
+    async def wrapped(send: Send, trace: Trace) -> None:
         try:
-            await work(send)
+            await work(send, trace)
         except ApiError as exc:
             await send_error(send, exc)
 
     return wrapped
-
-
-__all__ = ["EngineCall", "Message", "OpenAIError", "Proxy", "engine_error", "sanitise"]

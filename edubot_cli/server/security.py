@@ -26,16 +26,16 @@ In the order they apply to a request:
 ``X-Forwarded-For`` that is not itself a trusted proxy. Every answer, errors included, carries
 ``Content-Security-Policy``, ``X-Content-Type-Options``, ``Referrer-Policy`` and ``X-Frame-Options`` unless the
 route set its own (``/docs`` sets its own policy).
+
+The parts with state or rules of their own live beside it: ``host_check`` (the Host allow-list),
+``client_address`` (who the client is) and ``throttles`` (rate limit and wrong-key lockout).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import math
-import time
-from collections import deque
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -44,20 +44,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import ConfigError
 from .api_errors import ApiError, send_error
+from .client_address import ClientResolver, Network, parse_networks, peer_address
+from .host_check import HostCheck
+from .paths import CHAT, STATS, V1
+from .throttles import AuthFailures, RateLimiter
 
 if TYPE_CHECKING:
     from ..config import Settings
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-PROTECTED_PREFIXES = ("/chat", "/v1", "/stats")  # need the API key when one is set
-LIMITED_PREFIXES = ("/chat", "/v1")  # count against the per-client rate limit; their POST bodies must be JSON
+PROTECTED_PREFIXES = (CHAT, V1, STATS)  # need the API key when one is set
+LIMITED_PREFIXES = (CHAT, V1)  # count against the per-client rate limit; their POST bodies must be JSON
 BODY_METHODS = ("POST", "PUT", "PATCH")
 CORS_METHODS = "GET, POST, OPTIONS"
-CORS_HEADERS = "authorization, content-type"
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-AUTH_WINDOW = 60.0  # seconds over which auth_failures_per_minute counts
+CORS_HEADERS = "authorization, content-type, x-request-id"
 
 
 def content_security_policy(script_hashes: Iterable[str] = ()) -> str:
@@ -84,247 +83,6 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 
 def _matches(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
-
-
-class RateLimiter:
-    """A token bucket per client: ``per_minute`` requests, refilled continuously. At most ``MAX_CLIENTS`` buckets
-    are kept: full ones are forgotten first, then the least recently seen."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def acquire(self, client: str) -> float:
-        """Take one request for ``client``: 0 when allowed, else the seconds to wait."""
-        now = self.clock()
-        # Popped and put back: the dict stays ordered from the least to the most recently seen client.
-        tokens, last = self._buckets.pop(client, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        wait = 0.0
-        if tokens >= 1:
-            tokens -= 1
-        else:
-            wait = (1 - tokens) / self.rate
-        self._buckets[client] = (tokens, now)
-        if len(self._buckets) > self.MAX_CLIENTS:
-            self._forget_idle(now)
-        return wait
-
-    def _forget_idle(self, now: float) -> None:
-        # A client whose bucket has refilled is indistinguishable from a new one.
-        full = [c for c, (t, last) in self._buckets.items() if t + (now - last) * self.rate >= self.capacity]
-        for client in full:
-            del self._buckets[client]
-        while len(self._buckets) > self.MAX_CLIENTS:  # still too many: the least recently seen go
-            del self._buckets[next(iter(self._buckets))]
-
-
-class AuthFailures:
-    """Wrong API keys per client in a sliding window: after ``limit`` of them within ``window`` seconds the client
-    is locked out until the oldest of those is ``window`` seconds old. At most ``MAX_CLIENTS`` clients are
-    tracked: those with no failure left in the window are forgotten first, then the least recently failing."""
-
-    MAX_CLIENTS = 10_000
-
-    def __init__(
-        self, limit: int, window: float = AUTH_WINDOW, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-
-    def locked(self, client: str) -> float:
-        """Seconds until ``client`` may try again: 0 when it is not locked out."""
-        failures = self._failures.get(client)
-        if failures is None or len(failures) < self.limit:
-            return 0.0
-        return max(0.0, failures[0] + self.window - self.clock())
-
-    def fail(self, client: str) -> None:
-        """Count one wrong key for ``client``."""
-        now = self.clock()
-        failures = self._failures.pop(client, None) or deque(maxlen=self.limit)
-        while failures and failures[0] + self.window <= now:
-            failures.popleft()
-        failures.append(now)
-        self._failures[client] = failures  # (re)inserted last: the dict stays in least-recent-failure order
-        if len(self._failures) > self.MAX_CLIENTS:
-            expired = [c for c, f in self._failures.items() if f[-1] + self.window <= now]
-            for gone in expired:
-                del self._failures[gone]
-            while len(self._failures) > self.MAX_CLIENTS:
-                del self._failures[next(iter(self._failures))]
-
-
-def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
-    """Addresses or CIDR networks as networks; raises ``ValueError`` naming a value that is neither."""
-    networks = []
-    for value in values:
-        try:
-            networks.append(ipaddress.ip_network(value.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"not an IP address or network: {value!r}") from exc
-    return tuple(networks)
-
-
-def _address(text: str) -> Address | None:
-    """An address as a proxy or the socket names it (``1.2.3.4``, ``1.2.3.4:80``, ``::1``, ``[::1]:80``), an
-    IPv4-mapped IPv6 address as IPv4; None when it is none of those."""
-    text = text.strip()
-    if text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else ""
-    elif text.count(":") == 1:
-        text = text.partition(":")[0]
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    mapped = getattr(address, "ipv4_mapped", None)
-    return mapped if mapped is not None else address
-
-
-class ClientResolver:
-    """Who a request comes from: the TCP peer, or behind ``trusted`` proxies the right-most ``X-Forwarded-For``
-    address that is not itself a trusted proxy (the left part of that header is whatever the client wrote)."""
-
-    MAX_CACHED = 10_000
-
-    def __init__(self, trusted: tuple[Network, ...]) -> None:
-        self.trusted = trusted
-        self._trust: dict[Address, bool] = {}
-
-    def is_trusted(self, address: Address) -> bool:
-        found = self._trust.get(address)
-        if found is None:
-            found = any(address in net for net in self.trusted)
-            if len(self._trust) >= self.MAX_CACHED:
-                self._trust.clear()
-            self._trust[address] = found
-        return found
-
-    def client(self, peer: str | None, forwarded_for: list[str]) -> str:
-        """The client's address for a request from ``peer`` with these ``X-Forwarded-For`` header values."""
-        if peer is None:
-            return "unknown"
-        address = _address(peer)
-        if address is None:
-            return peer  # not an IP peer (a Unix socket): nothing to trust
-        if not self.trusted or not forwarded_for or not self.is_trusted(address):
-            return str(address)
-        hops = [hop for value in forwarded_for for hop in value.split(",")]
-        for hop in reversed(hops):
-            hop_address = _address(hop)
-            if hop_address is None:  # not a proxy's entry: the last hop that could be checked is the client
-                return str(address)
-            address = hop_address
-            if not self.is_trusted(address):
-                return str(address)
-        return str(address)  # a chain of trusted proxies only: the left-most
-
-
-def peer_address(scope: Scope, receive: Receive) -> str | None:
-    """The TCP peer's address.
-
-    uvicorn's ``proxy_headers`` (on unless turned off) replaces ``scope["client"]`` with an ``X-Forwarded-For``
-    address whenever the peer is 127.0.0.1 or ::1 (``--forwarded-allow-ips``), so any local program, or a reverse
-    proxy on the same machine that passes the header on, could choose its address. The connection's own peer
-    address comes from uvicorn's transport when it can be reached; ``scope["client"]`` otherwise.
-    """
-    transport = getattr(getattr(receive, "__self__", None), "transport", None)
-    if transport is not None:
-        peer = transport.get_extra_info("peername")
-        if isinstance(peer, (tuple, list)) and peer and isinstance(peer[0], str):
-            return peer[0]
-    client = scope.get("client")
-    return str(client[0]) if client else None
-
-
-def _split_host(value: str) -> tuple[str, int | None] | None:
-    """``name[:port]`` or ``[v6]:port`` as (lower-case name, port or None); None when malformed."""
-    value = value.strip().lower()
-    if value.startswith("["):
-        end = value.find("]")
-        if end < 0:
-            return None
-        name, rest = value[: end + 1], value[end + 1 :]
-        if rest and not rest.startswith(":"):
-            return None
-        port_text = rest[1:] if rest else None
-    elif value.count(":") == 1:
-        name, _, port_text = value.partition(":")
-    else:
-        name, port_text = value, None
-    if not name or any(c in name for c in " /\\@?#"):
-        return None
-    if port_text is None:
-        return name, None
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        return None
-    return name, int(port_text)
-
-
-def is_loopback(host: str) -> bool:
-    """Whether binding to ``host`` accepts connections from this machine only."""
-    host = host.strip().strip("[]").lower()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-class HostCheck:
-    """The ``Host`` header allow-list (see the module docstring): ``enforced`` on a loopback bind, or elsewhere
-    once ``allowed_hosts`` is set. Entries are ``name`` (any port), ``name:port``, ``*.domain`` (its subdomains)
-    or ``*`` (no check)."""
-
-    def __init__(self, bind_host: str, allowed_hosts: Iterable[str]) -> None:
-        entries = [e.strip().lower() for e in allowed_hosts]
-        self.enforced = (is_loopback(bind_host) or bool(entries)) and "*" not in entries
-        self.local = set(LOOPBACK_NAMES)
-        bound = bind_host.strip().lower()
-        if bound and bound not in ("0.0.0.0", "::", "[::]"):
-            self.local.add(f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound)
-        self.any_port: set[str] = set()
-        self.with_port: set[tuple[str, int]] = set()
-        self.suffixes: list[str] = []
-        for entry in entries:
-            if entry == "*":
-                continue
-            if entry.startswith("*."):
-                parsed = _split_host(entry[2:])
-                if parsed is None or parsed[1] is not None:
-                    raise ValueError(f"not a host name pattern: {entry!r}")
-                self.suffixes.append("." + parsed[0])
-                continue
-            parsed = _split_host(entry)
-            if parsed is None:
-                raise ValueError(f"not a host name, host:port or *.domain: {entry!r}")
-            name, port = parsed
-            if port is None:
-                self.any_port.add(name)
-            else:
-                self.with_port.add((name, port))
-
-    def allows(self, host: str | None, port: int | None) -> bool:
-        """Whether a request with this ``Host`` header (None: none sent) that arrived on ``port`` is accepted."""
-        if not self.enforced:
-            return True
-        parsed = _split_host(host) if host is not None else None
-        if parsed is None:
-            return False
-        name, given = parsed
-        if name in self.local and (given is None or port is None or given == port):
-            return True
-        if name in self.any_port or (given is not None and (name, given) in self.with_port):
-            return True
-        return any(name.endswith(suffix) for suffix in self.suffixes)
 
 
 def is_json(content_type: str | None) -> bool:
@@ -569,7 +327,7 @@ def _same_origin(origin: str, scope: Scope, headers: dict[str, str]) -> bool:
 def _cors_headers(origin: str) -> tuple[tuple[bytes, bytes], ...]:
     return (
         (b"access-control-allow-origin", origin.encode()),
-        (b"access-control-expose-headers", b"Retry-After"),
+        (b"access-control-expose-headers", b"Retry-After, X-Request-ID"),
         (b"vary", b"Origin"),
     )
 

@@ -23,9 +23,9 @@ from typing import Any, Protocol
 from ..urls import engine_url
 from .api_errors import ApiError
 from .http1 import Client, ConnectFailed, ReadTimeout, Response, TLSFailed, UpstreamError
+from .paths import COMPLETIONS, MODELS_V1
+from .request_ids import HEADER as REQUEST_ID_HEADER
 
-MODELS_PATH = "/v1/models"
-COMPLETIONS_PATH = "/v1/chat/completions"
 HEALTH_TIMEOUT = 2.0
 RESTART_RETRY_AFTER = "5"
 RESTARTING = "restarting"
@@ -62,7 +62,7 @@ class Upstream:
     """Key the engines require (the per-run key of an engine edubot started)."""
     capacity: int | None = None
     """Requests each engine works on at once (None: no limit, no queue)."""
-    health_path: str = MODELS_PATH
+    health_path: str = MODELS_V1
     """Path probed for readiness."""
     watch: Watch | None = None
     """The supervisor of a started engine."""
@@ -236,7 +236,7 @@ class EnginePool:
 
         async def one(engine: UpstreamEngine) -> bool:
             try:
-                response = await engine.client.send("POST", COMPLETIONS_PATH, body, timeout=self.timeout)
+                response = await engine.client.send("POST", COMPLETIONS, body, timeout=self.timeout)
                 try:
                     await response.aread()
                 finally:
@@ -264,8 +264,8 @@ class EnginePool:
         """Probe one engine's readiness now (and learn its models when they are not known yet)."""
         try:
             found = await self._get_json(engine, self.upstream.health_path)
-            if self.upstream.health_path != MODELS_PATH and not engine.models:
-                found = await self._get_json(engine, MODELS_PATH)
+            if self.upstream.health_path != MODELS_V1 and not engine.models:
+                found = await self._get_json(engine, MODELS_V1)
             if isinstance(found, dict) and isinstance(found.get("data"), list):
                 ids = [str(m["id"]) for m in found["data"] if isinstance(m, dict) and "id" in m]
                 engine.models = ids
@@ -377,10 +377,12 @@ class EnginePool:
         *,
         queued: Callable[[int], Awaitable[None]] | None = None,
         admit: bool = True,
+        request_id: str | None = None,
     ) -> AsyncIterator[tuple[UpstreamEngine, Response]]:
         """Take a slot (waiting in line, ``queued(ahead)`` told of the place), send the request to an engine and
         yield it with the response once its headers arrived. ``admit=False`` skips the line: for requests that
-        generate nothing (``/v1/models``), which engines answer beside their generations.
+        generate nothing (``/v1/models``), which engines answer beside their generations. ``request_id`` goes
+        to the engine as ``X-Request-ID``.
 
         Raises ``ApiError``: 503 when the line is full, the engine restarts or none accepts a connection; 504 when
         the engine does not answer in time. The caller reads the body inside the ``async with``; leaving it
@@ -396,6 +398,7 @@ class EnginePool:
                 raise ApiError(
                     503, f"no engine slot became free within {self.timeout:g} s", headers={"Retry-After": "5"}
                 ) from exc
+        headers = {REQUEST_ID_HEADER: request_id} if request_id is not None else None
         try:
             tried: set[int] = set()
             while True:
@@ -406,7 +409,7 @@ class EnginePool:
                 engine.in_flight += 1
                 try:
                     try:
-                        response = await engine.client.send(method, path, content, timeout)
+                        response = await engine.client.send(method, path, content, timeout, headers)
                     except ConnectFailed:
                         engine.healthy = False
                         if self.upstream.watch is not None or len(tried) == len(self.engines):

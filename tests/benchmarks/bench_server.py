@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubot_cli.engines.process import free_port
+from edubot_cli.procgroup import free_port
 from edubot_cli.server.http1 import Client, UpstreamError
 from edubot_cli.server.sse import LineSplitter
 from edubot_cli.urls import engine_url

@@ -17,9 +17,10 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from edubot_cli.chat.client import ChatClient, ChatStream
+from edubot_cli.chat.client import ChatClient
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.session import ChatDefaults, Conversation
+from edubot_cli.chat.stream import ChatStream
 from tests.support.stub_engine import Step, StubEngine
 
 DEFAULTS = ChatDefaults(system_prompt="Be brief.", temperature=0.7, max_tokens=512)

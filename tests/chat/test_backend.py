@@ -11,7 +11,8 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 from typer.testing import CliRunner
 
-from edubot_cli.chat.client import ChatClient, ContextOverflowError
+from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.failures import ContextOverflowError
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.errors import ChatError
 from edubot_cli.main import app

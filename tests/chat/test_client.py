@@ -6,7 +6,9 @@ import socket
 
 import pytest
 
-from edubot_cli.chat.client import ChatClient, ContextOverflowError, parse_queued
+from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.failures import ContextOverflowError
+from edubot_cli.chat.stream import parse_queued
 from edubot_cli.errors import ChatError
 from tests.chat.conftest import sse_transport
 from tests.support.stub_engine import Step, StubEngine

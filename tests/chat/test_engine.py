@@ -16,7 +16,8 @@ from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 
-from edubot_cli.chat.client import ChatClient, ContextOverflowError
+from edubot_cli.chat.client import ChatClient
+from edubot_cli.chat.failures import ContextOverflowError
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.runner import ChatOptions, chat_target
 from edubot_cli.chat.session import ChatDefaults, Conversation
@@ -152,15 +153,26 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
         httpx.get(f"{engine_url}/v1/models", timeout=5)
 
 
+# `edubot` with the kernel's parent-death signal turned off: only edubot's own stop can end the engine.
+WITHOUT_DEATH_SIGNAL = (
+    "import edubot_cli.engines.process as process\n"
+    "process._death_signal_setter = lambda: None\n"
+    "from edubot_cli.main import main\n"
+    "main()\n"
+)
+
+
 def test_sigterm_stops_the_local_engine_before_edubot_exits(tmp_path: Path) -> None:
     from edubot_cli.procgroup import group_members
 
-    edubot = Path(sys.executable).with_name("edubot")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
     env["EDUBOT_LOGS_DIR"] = str(tmp_path / "logs")
+    env["PYTHONPATH"] = str(REPO)
     proc = subprocess.Popen(
         [
-            str(edubot),
+            sys.executable,
+            "-c",
+            WITHOUT_DEATH_SIGNAL,
             "chat",
             "--local",
             "-q",
@@ -185,7 +197,7 @@ def test_sigterm_stops_the_local_engine_before_edubot_exits(tmp_path: Path) -> N
         time.sleep(1.0)  # answering now
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
-        # The engine was stopped by edubot itself, before it exited (not by the kernel's parent-death signal).
+        # The engine was stopped by edubot itself, before it exited: no parent-death signal was set up.
         assert group_members(engine) == []
     finally:
         if proc.poll() is None:

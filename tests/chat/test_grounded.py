@@ -17,9 +17,10 @@ from prompt_toolkit.output import DummyOutput
 from rich.console import Console
 from typer.testing import CliRunner
 
-from edubot_cli.chat.client import BackendChatStream, ChatClient
+from edubot_cli.chat.client import ChatClient
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.session import Conversation, Source
+from edubot_cli.chat.stream import BackendChatStream
 from edubot_cli.errors import ChatError
 from edubot_cli.main import app
 from tests.chat.conftest import DEFAULTS
@@ -298,7 +299,7 @@ def test_chat_error_event_mid_answer() -> None:
 
 
 def test_chat_overflow_before_the_stream_is_a_context_overflow() -> None:
-    from edubot_cli.chat.client import ContextOverflowError
+    from edubot_cli.chat.failures import ContextOverflowError
 
     error = {"error": {"code": "bad_request", "message": "maximum context length is 2048 tokens"}}
     with mock_stream(json.dumps(error), status=400) as client, pytest.raises(ContextOverflowError):

@@ -10,7 +10,7 @@ import pytest
 
 from edubot_cli import serving
 from edubot_cli.checkpoints.convert import ConvertResult
-from edubot_cli.engines.process import free_port
+from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import Recorder, make_settings, no_nvidia_smi
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]

@@ -9,7 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from edubot_cli.commands._common import TableOrJson, format_option, rich_console
+from edubot_cli.commands._common import TableOrJson, format_option
+from edubot_cli.console import rich_console
 
 PACKAGE = Path(__file__).parents[2] / "edubot_cli"
 # taxonomy.py is maintained separately and still declares its own --format options.

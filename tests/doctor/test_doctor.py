@@ -14,8 +14,8 @@ from typer.testing import CliRunner
 from edubot_cli import doctor
 from edubot_cli.engines.llama_build import SOURCE_VERSION, find_binary
 from edubot_cli.engines.llama_cpp import physical_cores
-from edubot_cli.engines.process import free_port
 from edubot_cli.main import app
+from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import write_executable
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from edubot_cli.engines.base import EngineSpec
-from edubot_cli.engines.process import EngineProcess, bind_listener, free_port
+from edubot_cli.engines.process import EngineProcess
 from edubot_cli.errors import ConfigError, EngineError
-from edubot_cli.procgroup import group_members
+from edubot_cli.procgroup import free_port, group_members
 from tests.support.engine_fakes import fake_spec
 
 
@@ -177,7 +176,8 @@ def test_engine_dies_with_a_killed_parent(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "sys.path.insert(0, sys.argv[1])\n"
         "from tests.support.engine_fakes import fake_spec\n"
-        "from edubot_cli.engines.process import EngineProcess, free_port\n"
+        "from edubot_cli.engines.process import EngineProcess\n"
+        "from edubot_cli.procgroup import free_port\n"
         "engine = EngineProcess(fake_spec(free_port()), Path(sys.argv[2]))\n"
         "engine.start(); engine.wait_ready(30.0)\n"
         "print(engine.pid, flush=True)\n"
@@ -195,29 +195,6 @@ def test_engine_dies_with_a_killed_parent(tmp_path: Path) -> None:
         parent.kill()
         parent.wait()
     assert wait_until(lambda: not alive(engine_pid))
-
-
-def test_bind_listener_reports_a_busy_port() -> None:
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        held.listen()
-        port = held.getsockname()[1]
-        with pytest.raises(ConfigError) as info:
-            bind_listener("127.0.0.1", port, "--port")
-    assert info.value.message == f"port {port} on 127.0.0.1 is already in use"
-    assert info.value.hint == (
-        f"stop the program using it (`ss -ltnp 'sport = :{port}'` shows it) or choose another with --port"
-    )
-
-
-def test_bind_listener_holds_the_port() -> None:
-    sock = bind_listener("127.0.0.1", 0, "--port")
-    try:
-        port = sock.getsockname()[1]
-        with socket.socket() as other, pytest.raises(OSError):
-            other.bind(("127.0.0.1", port))
-    finally:
-        sock.close()
 
 
 def test_logs_folder_that_cannot_be_created(tmp_path: Path) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from edubot_cli.engines.process import EngineProcess, free_port
+from edubot_cli.engines.process import EngineProcess
 from edubot_cli.engines.supervise import FAILED, OK, RESTARTING, Supervisor
 from edubot_cli.errors import EngineError
+from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import fake_spec
 
 pytestmark = pytest.mark.timeout(60)

@@ -174,7 +174,7 @@ def test_simple_training_cannot_train_smollm2(loop: Loop, generated: tuple[int, 
 
 @pytest.fixture
 def served(loop: Loop, trained: tuple[int, str]) -> Iterator[str]:
-    from edubot_cli.engines.process import free_port
+    from edubot_cli.procgroup import free_port
 
     assert trained[0] == 0, "training failed; nothing to serve"
     port = free_port()

@@ -12,8 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubot_cli.engines.process import free_port
-from edubot_cli.procgroup import group_members
+from edubot_cli.procgroup import free_port, group_members
 
 pytestmark = pytest.mark.engine
 

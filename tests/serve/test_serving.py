@@ -15,9 +15,10 @@ from typer.testing import CliRunner
 from edubot_cli import serving
 from edubot_cli.engines import lifecycle
 from edubot_cli.engines.base import Engine
-from edubot_cli.engines.process import EngineProcess, free_port
+from edubot_cli.engines.process import EngineProcess
 from edubot_cli.errors import ConfigError, EngineError, MissingDependencyError
 from edubot_cli.main import app
+from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import Recorder, fake_spec
 from tests.support.stub_engine import StubEngine
 

@@ -4,7 +4,9 @@ and streams longer than the timeouts, which must not be cut."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import select
 import socket
 import threading
@@ -18,8 +20,8 @@ import httpx
 import pytest
 
 from edubot_cli import serving
-from edubot_cli.engines.process import bind_listener
 from edubot_cli.errors import EdubotError
+from edubot_cli.procgroup import bind_listener
 from edubot_cli.server.connections import ConnectionLimits
 from tests.support.live_backend import LiveBackend
 from tests.support.sockets import read_until_closed
@@ -302,3 +304,21 @@ def test_many_slow_clients_at_once_are_all_closed(stub: StubEngine, monkeypatch:
             for sock in socks:
                 sock.close()
         assert httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=10).status_code == 200
+
+
+def test_each_request_is_one_log_line_with_its_id(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    config = serving._log_config()
+    config["handlers"]["default"]["stream"] = (
+        stream  # where uvicorn's handler writes (stderr in `edubot serve`)
+    )
+    monkeypatch.setattr(serving, "_log_config", lambda: config)
+    with running(stub, monkeypatch) as backend:
+        answer = httpx.post(
+            f"{backend.url}/chat", json={"message": "hi"}, headers={"X-Request-ID": "lesson-1"}
+        )
+        assert (answer.status_code, answer.headers["x-request-id"]) == (200, "lesson-1")
+    lines = [line for line in stream.getvalue().splitlines() if "/chat" in line]
+    assert len(lines) == 1, lines  # the backend's line, not uvicorn's access line too
+    pattern = r'INFO: +127\.0\.0\.1:\d+ - "POST /chat" 200 \d+\.\d{3} s id=lesson-1 engine_id=chatcmpl-stub-1'
+    assert re.fullmatch(pattern, lines[0]), lines[0]

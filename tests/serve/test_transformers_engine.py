@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from edubot_cli import serving
-from edubot_cli.engines.process import free_port
+from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import Recorder
 from tests.support.tiny_hf_model import build_tiny_hf_model
 

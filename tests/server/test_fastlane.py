@@ -1,15 +1,18 @@
 """The fast lane and the FastAPI routes it stands in for answer alike (the routes stay for /docs and as the
-reference implementation)."""
+reference implementation); each comparison checks which of the two really handled the requests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from edubot_cli.server import fastlane
 from edubot_cli.server.fastlane import FastLane
+from edubot_cli.server.routes import chat as chat_route
+from edubot_cli.server.routes import openai as openai_route
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
@@ -49,11 +52,41 @@ def without_fast_lane(stub_engine: StubEngine) -> Iterator[LiveBackend]:
         yield backend
 
 
+@pytest.fixture
+def handled(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """The handlers (``chat_call``, ``completions_call``) each side called, in order."""
+    seen: dict[str, list[str]] = {"fast lane": [], "routes": []}
+
+    def counted(where: str, handler: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            seen[where].append(handler.__name__)
+            return handler(*args)
+
+        return call
+
+    for where, module, name in (
+        ("fast lane", fastlane, "chat_call"),
+        ("fast lane", fastlane, "completions_call"),
+        ("routes", chat_route, "chat_call"),
+        ("routes", openai_route, "completions_call"),
+    ):
+        monkeypatch.setattr(module, name, counted(where, getattr(module, name)))
+    return seen
+
+
 def test_fast_lane_answers_like_the_fastapi_routes(
-    stub_engine: StubEngine, live_backend: Any, without_fast_lane: LiveBackend
+    stub_engine: StubEngine,
+    live_backend: Any,
+    without_fast_lane: LiveBackend,
+    handled: dict[str, list[str]],
 ) -> None:
     fast = live_backend({}, [stub_engine.url])
     assert any(m.cls is FastLane for m in fast.app.user_middleware)
     expected = _answers(without_fast_lane, stub_engine)
     assert [status for status, _ in expected] == [200, 200, 422, 422, 400, 200, 422, 400]
+    # Requests that pass validation reach a handler: here only through the routes.
+    calls = ["chat_call", "chat_call", "chat_call", "completions_call"]
+    assert handled == {"fast lane": [], "routes": calls}
+    handled["routes"].clear()
     assert _answers(fast, stub_engine) == expected
+    assert handled == {"fast lane": calls, "routes": []}

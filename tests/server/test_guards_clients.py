@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 from edubot_cli.errors import ConfigError
-from edubot_cli.server.security import AuthFailures, ClientResolver, RateLimiter, parse_networks
+from edubot_cli.server.client_address import ClientResolver, parse_networks
+from edubot_cli.server.throttles import AuthFailures, RateLimiter
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 

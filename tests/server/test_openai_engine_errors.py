@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server.proxy import sanitise
+from edubot_cli.server.engine_errors import sanitise
 from tests.server.helpers import sse_events
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine

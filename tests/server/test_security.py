@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from edubot_cli.server.security import RateLimiter
+from edubot_cli.server.throttles import RateLimiter
 from tests.server.helpers import raw_request
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
@@ -102,7 +102,7 @@ def test_cors_allow_list(stub_engine: StubEngine, live_backend: MakeBackend) -> 
     assert r.status_code == 204
     assert r.headers["access-control-allow-origin"] == "https://school.example"
     assert r.headers["access-control-allow-methods"] == "GET, POST, OPTIONS"
-    assert r.headers["access-control-allow-headers"] == "authorization, content-type"
+    assert r.headers["access-control-allow-headers"] == "authorization, content-type, x-request-id"
     # errors are readable cross-origin too, so the page can show them
     r = httpx.post(f"{backend.url}/chat", json=CHAT, headers={"Origin": "https://school.example"})
     assert r.status_code == 401

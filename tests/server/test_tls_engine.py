@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubot_cli.engines.process import free_port
+from edubot_cli.procgroup import free_port
 
 ANSWER = {
     "choices": [

@@ -64,6 +64,8 @@ class StubEngine:
         self.default = Step()
         self.healthy = True  # False: /health and /v1/models answer 503
         self.requests: list[dict[str, Any]] = []
+        self.request_ids: list[tuple[str, str, str | None]] = []
+        """(method, path, X-Request-ID header or None) of every HTTP request, in order."""
         self.cancelled = 0
         self.completed = 0
         self._steps: deque[Step] = deque()
@@ -141,6 +143,8 @@ class StubEngine:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
+        given = next((v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-request-id"), None)
+        self.request_ids.append((method, path, given))
         if method == "GET" and path == "/health":
             ok = self.healthy
             await self._send_json(send, 200 if ok else 503, {"status": "ok" if ok else "unavailable"})

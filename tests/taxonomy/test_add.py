@@ -425,7 +425,7 @@ def test_empty_answers_are_asked_again_and_more_examples_are_offered(project: Pa
 
 
 def test_line_prompter_reads_several_lines_and_takes_defaults() -> None:
-    from edubot_cli.taxonomy.scaffold import line_prompter
+    from edubot_cli.taxonomy.prompting import line_prompter
 
     lines = iter(['"""', "First line,", "  second line.", '"""', "", "typed"])
     shown: list[str] = []

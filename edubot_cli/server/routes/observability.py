@@ -6,13 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
+from ..paths import STATS
 from ..schemas import StatsResponse
 from ..state import backend
 
 router = APIRouter(tags=["observability"])
 
 
-@router.get("/stats", response_model=StatsResponse, summary="Requests, errors, tokens, latency and TTFT")
+@router.get(STATS, response_model=StatsResponse, summary="Requests, errors, tokens, latency and TTFT")
 async def stats(request: Request) -> Any:
     state = backend(request)
     return {**state.metrics.snapshot(), "engines": state.pool.describe()}

@@ -12,12 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from ..openai_request import engine_body
-from ..proxy import EngineCall
+from ..handlers import completions_call
+from ..paths import COMPLETIONS, MODELS_V1
 from ..schemas import ErrorResponse, OpenAIChatRequest
-from ..state import Backend, backend
+from ..state import backend
 
-router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+router = APIRouter(tags=["OpenAI-compatible"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 404, 408, 413, 415, 422, 429, 502, 503, 504)
@@ -29,22 +29,16 @@ STREAM_DOC = (
 )
 
 
-@router.get("/models", summary="Models of an engine (OpenAI format)", responses=ERRORS)
+@router.get(MODELS_V1, summary="Models of an engine (OpenAI format)", responses=ERRORS)
 async def models(request: Request) -> Any:
     return backend(request).proxy.models()
 
 
 @router.post(
-    "/chat/completions",
+    COMPLETIONS,
     summary="OpenAI chat completions, checked and passed to the engine",
     description=STREAM_DOC,
     responses={**ERRORS, 200: {"content": {"application/json": {}, "text/event-stream": {}}}},
 )
 async def completions(body: OpenAIChatRequest, request: Request) -> Any:
     return completions_call(backend(request), body)
-
-
-def completions_call(state: Backend, body: OpenAIChatRequest) -> EngineCall:
-    """The engine request for a validated body (also used by the fast lane, see ``fastlane``); raises ``ApiError``
-    422 for fields that do not fit together or the server's limits."""
-    return state.proxy.completions(engine_body(body, state.settings.context_length), bool(body.stream))

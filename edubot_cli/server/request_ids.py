@@ -1,0 +1,102 @@
+"""Request ids: one per request, in the response, in the engine request and in the backend's log line.
+
+A client may name its request with ``X-Request-ID`` (at most 64 letters, digits and ``._:-``); any other value,
+or none, is replaced by a new random id. The answer carries the id in ``X-Request-ID``, the engine gets it as
+``X-Request-ID`` on the upstream request (vLLM uses it as its own request id in its log), and the backend logs
+one line per request with the id and, for an engine answer, the engine's completion id (the ``id`` of its
+reply): llama-server logs no headers, but its log names that completion id, so the two logs can be joined.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = "X-Request-ID"
+SCOPE_KEY = "edubot.request"
+"""Where the request's ``Trace`` lives in the ASGI scope."""
+_HEADER_KEY = HEADER.lower().encode()
+_VALID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_ENGINE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+log = logging.getLogger("edubot.server.access")
+
+
+def new_id() -> str:
+    """A fresh random request id (32 hex digits)."""
+    return secrets.token_hex(16)
+
+
+def accepted(value: str | None) -> str:
+    """``value`` when it is a valid request id, else a new one."""
+    return value if value is not None and _VALID.fullmatch(value) else new_id()
+
+
+@dataclass
+class Trace:
+    """What the log line says about one request: its id and, once an engine answered, the engine's completion
+    id."""
+
+    id: str
+    engine_id: str | None = None
+
+
+def trace_of(scope: Scope) -> Trace:
+    """The ``Trace`` of the request ``scope`` belongs to (a new one outside ``RequestIds``)."""
+    trace: Trace | None = scope.get(SCOPE_KEY)
+    if trace is None:
+        trace = scope[SCOPE_KEY] = Trace(new_id())
+    return trace
+
+
+def completion_id(answer: object) -> str | None:
+    """The ``id`` of an engine's (parsed) chat completion or stream chunk, when it is a short one of safe
+    characters (it goes into the log line as it is)."""
+    found = answer.get("id") if isinstance(answer, dict) else None
+    return found if isinstance(found, str) and _ENGINE_ID.fullmatch(found) else None
+
+
+class RequestIds:
+    """Gives every HTTP request its id (see the module docstring), adds it to the answer and logs the request:
+    ``client - "POST /chat" 200 0.012 s id=<request id> engine_id=<completion id>``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k.lower() == _HEADER_KEY), None)
+        trace = Trace(accepted(given.decode("latin-1") if given is not None else None))
+        scope[SCOPE_KEY] = trace
+        header = (_HEADER_KEY, trace.id.encode())
+        status = 0
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if log.isEnabledFor(logging.INFO):
+                client = scope.get("client")
+                log.info(
+                    '%s - "%s %s" %s %.3f s id=%s%s',
+                    f"{client[0]}:{client[1]}" if client else "-",
+                    scope["method"],
+                    scope["path"],
+                    status or "-",
+                    time.perf_counter() - start,
+                    trace.id,
+                    f" engine_id={trace.engine_id}" if trace.engine_id else "",
+                )
