@@ -27,7 +27,8 @@ def build(
         None, "--jobs", "-j", min=1, help="Parallel compile jobs (default: all CPUs)."
     ),
 ) -> None:
-    """Build llama-server from the pinned llama.cpp source for a portable CPU profile, or reuse the build.
+    """Build llama-server from the pinned llama.cpp source for a portable CPU profile, or reuse the build; and
+    store the embedded model as the engine serves it (Q8_0, about 4 seconds, once).
 
     The build (about 7 minutes on 2 cores) is kept in edubot's cache folder per version and profile and copied
     into the environment's bin/; later runs reuse it in a second. `make install` runs this.
@@ -40,7 +41,9 @@ def build(
     """
     from rich.markup import escape
 
+    from ..engines.embedded import served_file
     from ..engines.llama_build import SOURCE_PACKAGE, SOURCE_VERSION, build, profile_named
+    from ..engines.llama_cpp import embedded_model
 
     settings = load(ctx)
     profile = profile_named(cpu)
@@ -57,4 +60,8 @@ def build(
     console.print(
         f"[green]llama-server[/] ({SOURCE_PACKAGE} {SOURCE_VERSION}, {profile.name}: {profile.note}) {how}"
     )
+    with console.status("the embedded model for batched serving (Q8_0)"):
+        served = served_file(embedded_model())
+    how = "ready" if served.seconds is None else f"converted from Q4_1 in {served.seconds:.1f} s"
+    console.print(f"[green]embedded model[/] {served.path.name} {how}")
     typer.echo(str(built.binary))

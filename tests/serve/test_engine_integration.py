@@ -51,10 +51,10 @@ def stream_events(url: str, body: dict, timeout: float = 120) -> list[dict]:
     return events
 
 
-def test_the_engine_is_llama_server_with_the_embedded_model(launch: Running) -> None:
+def test_the_engine_is_llama_server_with_the_embedded_model_stored_as_q8_0(launch: Running) -> None:
     engine = launch.engine
     assert engine.name == "llama-cpp"
-    assert Path(engine.model).name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert Path(engine.model).name == "SmolLM2-135M-Instruct.Q8_0.gguf"
     assert engine.capacity == 2
     assert engine.log_path is not None
     command = engine.log_path.read_text().splitlines()[0]
