@@ -78,6 +78,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
         None,
         "Folder with checkouts of knowledge documents' repositories (`document.repo`).",
     ),
+    "grounding_holdout": (
+        0,
+        "Q&A pairs per knowledge context kept out of the grounding index (the last K), for `edubot eval "
+        "--holdout K`; 0 indexes every pair.",
+    ),
     "temperature": (0.7, "Default sampling temperature (0..2)."),
     # engine
     "engine": ("auto", "Inference engine: auto, llama-cpp, vllm, transformers or external."),
@@ -146,6 +151,7 @@ class Settings:
     grounding_top_k: int
     grounding_budget_tokens: int
     grounding_docs_dir: Path | None
+    grounding_holdout: int
     temperature: float
     engine: str
     model: Path | None
@@ -194,6 +200,7 @@ def _settings_class() -> type[BaseSettings]:
         "max_tokens": {"ge": 1, "le": 4096},
         "grounding_top_k": {"ge": 1, "le": 20},
         "grounding_budget_tokens": {"ge": 0},
+        "grounding_holdout": {"ge": 0},
         "temperature": {"ge": 0, "le": 2},
         "ready_timeout": {"gt": 0},
         "context_length": {"ge": 256},

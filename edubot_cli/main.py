@@ -14,6 +14,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from . import __version__
 from .commands import chat, data, doctor, engine, model, serve, taxonomy
+from .commands import eval as evaluate
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
 from .procgroup import Terminated
 
@@ -231,6 +232,7 @@ app.add_typer(engine.app, name="engine")
 app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("doctor")(doctor.doctor)
+app.command("eval")(evaluate.eval_command)
 
 
 def _version(value: bool) -> None:

@@ -51,15 +51,17 @@ class RecallReport:
         }
 
 
-def all_questions(root: Path) -> list[HeldOut]:
-    """Every knowledge Q&A pair under ``root`` with the yaml path of its context."""
+def all_questions(root: Path, *, holdout: int = ALL_PAIRS) -> list[HeldOut]:
+    """The knowledge Q&A pairs under ``root`` with the yaml path of their context, in file and line order: every
+    pair, or with ``holdout`` K the last K of each context (the ones an index built with ``holdout=K`` leaves
+    out). Files that cannot be parsed yield none."""
     found: list[HeldOut] = []
     resolved = root.resolve()
     for path in discover([resolved]):
         if path.name != TAXONOMY_FILE:
             continue
         file = path.relative_to(resolved).as_posix()
-        found += qna_passages(path.read_bytes(), file, holdout=ALL_PAIRS).held_out
+        found += qna_passages(path.read_bytes(), file, holdout=holdout).held_out
     return found
 
 

@@ -5,6 +5,9 @@ when the last check is more than ``RECHECK`` seconds old, so a leaf added with `
 answerable in the next question, without a restart; an unchanged taxonomy costs a few stat calls. Index work runs
 in a thread, never in the event loop. A taxonomy that cannot be indexed turns grounding off with one log line:
 the chat keeps answering.
+
+With ``grounding_holdout`` K the index leaves the last K Q&A pairs of every knowledge context out (a separate index
+file), so ``edubot eval --holdout K`` asks questions whose own text the model is not handed.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class Grounding:
         self.top_k = settings.grounding_top_k
         self.budget = settings.grounding_budget_tokens or settings.context_length // 3
         self.docs_dir = settings.grounding_docs_dir
+        self.holdout = settings.grounding_holdout
         self._index: TaxonomyIndex | None = None
         self._checked = 0.0
         self._knowledge = False
@@ -77,7 +81,7 @@ class Grounding:
                     raise EdubotError(f"the taxonomy folder {self.root} does not exist")
                 from ..grounding.index import TaxonomyIndex
 
-                self._index = TaxonomyIndex(self.root, docs_dir=self.docs_dir)
+                self._index = TaxonomyIndex(self.root, holdout=self.holdout, docs_dir=self.docs_dir)
             report = self._index.refresh()
             self._knowledge = report.passages.get(KNOWLEDGE, 0) > 0 or bool(
                 self._index.counts().get(KNOWLEDGE)

@@ -1,0 +1,119 @@
+"""The questions ``edubot eval`` asks: the taxonomy's own knowledge Q&A pairs and skill examples, each with its
+reference answer and the place it comes from.
+
+Without a holdout: every knowledge Q&A pair and every skill example (a skill example's ``context``, when it has
+one, goes before its question, as the example gives it to the model). With ``holdout`` K: only the last K pairs of
+each knowledge context, the ones an index built with ``holdout=K`` leaves out; skill examples are not asked then,
+since their text is in the index whatever K is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import TaxonomyError
+from ..grounding.evaluate import ALL_PAIRS, all_questions
+from ..grounding.passages import KNOWLEDGE, SKILL, kind_of, yaml_path
+from ..taxonomy import yamlload
+from ..taxonomy.validate import TAXONOMY_FILE, discover
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """One question to ask: ``file`` is the leaf's ``qna.yaml`` relative to the taxonomy root (posix), ``yaml_path``
+    where the question is, ``context_path`` the passage it should retrieve."""
+
+    leaf: str
+    file: str
+    line: int
+    kind: str
+    yaml_path: str
+    context_path: str
+    question: str
+    reference: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "leaf": self.leaf,
+            "file": self.file,
+            "line": self.line,
+            "kind": self.kind,
+            "yaml_path": self.yaml_path,
+            "question": self.question,
+            "reference": self.reference,
+        }
+
+
+def _leaf(file: str) -> str:
+    return file.rsplit("/", 1)[0] if "/" in file else ""
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def skill_examples(raw: bytes, file: str) -> list[Question]:
+    """The examples of one skill ``qna.yaml`` that have both a question and an answer (none for a knowledge file or
+    one that cannot be parsed)."""
+    doc, _ = yamlload.load(raw)
+    if doc is None or not isinstance(doc.data, Mapping) or kind_of(file, doc.data) != SKILL:
+        return []
+    seeds = doc.data.get("seed_examples")
+    found: list[Question] = []
+    for i, seed in enumerate(seeds if isinstance(seeds, list) else []):
+        if not isinstance(seed, Mapping):
+            continue
+        question, answer = _text(seed.get("question")), _text(seed.get("answer"))
+        if not question or not answer:
+            continue
+        context = _text(seed.get("context"))
+        where: list[str | int] = ["seed_examples", i]
+        node, key = yamlload.node_at(doc.root, where)
+        line = yamlload.position(key if key is not None else node)[0]
+        asked = f"{context}\n\n{question}" if context else question
+        found.append(
+            Question(_leaf(file), file, line, SKILL, yaml_path(where), yaml_path(where), asked, answer)
+        )
+    return found
+
+
+def collect(root: Path, *, holdout: int = 0) -> list[Question]:
+    """The questions of the taxonomy at ``root`` (see the module doc), knowledge first, each in file and line order.
+
+    Raises ``TaxonomyError`` when ``root`` is not a folder or holds no question."""
+    if not root.is_dir():
+        raise TaxonomyError(
+            f"the taxonomy folder {root} does not exist",
+            hint="pass --taxonomy DIR or create a leaf with `edubot taxonomy add`",
+        )
+    knowledge = [
+        Question(
+            _leaf(item.file),
+            item.file,
+            item.line,
+            KNOWLEDGE,
+            item.yaml_path,
+            item.context_path,
+            item.question,
+            item.answer,
+        )
+        for item in all_questions(root, holdout=holdout if holdout > 0 else ALL_PAIRS)
+        if item.question and item.answer
+    ]
+    skills: list[Question] = []
+    if holdout <= 0:
+        resolved = root.resolve()
+        for path in discover([resolved]):
+            if path.name == TAXONOMY_FILE:
+                skills += skill_examples(path.read_bytes(), path.relative_to(resolved).as_posix())
+    questions = knowledge + skills
+    if not questions:
+        what = "held-out knowledge Q&A pair" if holdout > 0 else "knowledge Q&A pair or skill example"
+        raise TaxonomyError(
+            f"the taxonomy {root} has no {what} to ask",
+            hint="add seed examples with `edubot taxonomy add`, or check them with `edubot taxonomy validate`",
+        )
+    return questions

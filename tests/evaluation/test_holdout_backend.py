@@ -1,0 +1,80 @@
+"""The backend's `grounding_holdout` setting, and `edubot eval --local --holdout K` starting its backend with it: the
+held-out Q&A pairs are not in the grounded prompt (the stub engine stands in for the embedded one)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from edubot_cli.config import load_settings
+from edubot_cli.errors import ConfigError
+from edubot_cli.main import app
+from tests.support.live_backend import LiveBackend
+from tests.support.stub_engine import StubEngine
+
+MakeBackend = Callable[..., LiveBackend]
+HELD_OUT = "Why do roots have root hairs?"
+
+
+def prompt_of(stub: StubEngine) -> str:
+    return str(stub.requests[-1]["messages"][-1]["content"])
+
+
+@pytest.mark.parametrize("holdout", [0, 1])
+def test_the_backend_index_leaves_the_held_out_pairs_out(
+    tiny: Path, stub_engine: StubEngine, live_backend: MakeBackend, holdout: int
+) -> None:
+    backend = live_backend(
+        {"taxonomy_path": tiny, "grounding": None, "grounding_holdout": holdout}, [stub_engine.url]
+    )
+    reply = httpx.post(backend.url + "/chat", json={"message": HELD_OUT, "grounded": True}, timeout=10)
+    assert reply.status_code == 200
+    assert reply.json()["sources"][0]["file"] == "knowledge/botany/roots/qna.yaml"
+    prompt = prompt_of(stub_engine)
+    assert "Roots take up water and minerals from the soil." in prompt
+    assert ("Q: Why do roots have root hairs?" in prompt) is (holdout == 0)
+    assert "Q: What do roots take up from the soil?" in prompt
+
+
+def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().grounding_holdout == 0
+    monkeypatch.setenv("EDUBOT_GROUNDING_HOLDOUT", "2")
+    assert load_settings().grounding_holdout == 2
+    monkeypatch.setenv("EDUBOT_GROUNDING_HOLDOUT", "-1")
+    with pytest.raises(ConfigError, match=r"^invalid setting 'grounding_holdout' "):
+        load_settings()
+
+
+def test_local_starts_a_backend_with_the_holdout(
+    tiny: Path, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from edubot_cli.chat import runner
+
+    started: list[Any] = []
+
+    @contextlib.contextmanager
+    def stub_target(settings: Any, options: Any, status: Any) -> Iterator[runner.Target]:
+        started.append(options.local)
+        yield runner.Target(stub_engine.url, via_backend=False, api_key=None)
+
+    monkeypatch.setattr(runner, "chat_target", stub_target)
+    result = CliRunner().invoke(
+        app, ["eval", "--local", "--holdout", "1", "--taxonomy", str(tiny), "--grounded", "-f", "json"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert started == [True]
+    report = json.loads(result.stdout)
+    assert report["target"] == {"url": None, "local": True}
+    assert [item["question"] for item in report["items"]] == [HELD_OUT]
+    prompt = prompt_of(stub_engine)  # the last request: the backend's slot warm-up came first
+    assert prompt.endswith(f"Question: {HELD_OUT}")
+    assert "Q: Why do roots have root hairs?" not in prompt
+    assert "Q: What do roots take up from the soil?" in prompt
+    assert report["overall"]["grounded"]["cited_passage"] == 1.0
