@@ -9,10 +9,11 @@ way out: normal return, an error, Ctrl-C (SIGINT), SIGTERM or SIGHUP.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -30,6 +31,8 @@ WATCH_INTERVAL = 1.0
 """Seconds between checks that the engine is still alive while the backend runs."""
 GRACEFUL_SHUTDOWN = 5
 """Seconds the backend gives open requests to finish when asked to stop."""
+LOCAL_START_TIMEOUT = 60.0
+"""Seconds a backend in a thread may take to start (it builds its grounding index at start)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +191,40 @@ def upstream_for(launch: Running) -> Upstream:
         health_path=engine.health_path,
         watch=launch,
     )
+
+
+@contextlib.contextmanager
+def backend_in_thread(settings: Settings, upstream: Upstream) -> Iterator[str]:
+    """The real backend for ``upstream`` under uvicorn in a daemon thread on 127.0.0.1 (a free port), for the
+    duration of a ``with`` block: yields its URL, stops it however the block ends. For commands that need the
+    backend's own behaviour (grounding, sources) for a run of their own, such as ``edubot eval --local``."""
+    import time
+
+    import uvicorn
+
+    create_app = _backend_factory()
+    sock = bind_listener("127.0.0.1", 0, "--local")
+    config = uvicorn.Config(
+        create_app(settings, upstream), lifespan="on", log_level="warning", access_log=False, ws="none"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="local-backend", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + LOCAL_START_TIMEOUT
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise EdubotError(
+                    "the local backend failed to start", hint="rerun with EDUBOT_DEBUG=1 for details"
+                )
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
 
 
 def serve(
