@@ -9,6 +9,11 @@ the previous index as it was, and readers (the chat server) see the old or the n
 
 The default index file is in the user cache (``default_index_path``), not in the taxonomy: the taxonomy folder is
 tracked by git and the index is derived data.
+
+This module is longer than the others on purpose: ``TaxonomyIndex`` owns one SQLite connection, and the schema,
+the incremental refresh and the queries all work on its tables inside its transactions; split apart, each part
+would reach into the others' tables. What does not touch the database lives beside it (``passages``,
+``documents``, ``query``, ``sources``).
 """
 
 from __future__ import annotations
