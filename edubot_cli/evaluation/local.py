@@ -1,8 +1,8 @@
-"""``edubot eval --local``: the embedded engine, started as ``edubot chat --local`` starts it, behind a backend of
-its own in a thread (``serving.backend_in_thread``), for the duration of a ``with`` block.
+"""``edubot eval --local``: the embedded engine behind a backend of its own, as ``edubot chat --local`` starts
+them (``chat.runner.chat_target``), grounding on the given taxonomy and holdout, for a ``with`` block.
 
-The backend is the real one, with its grounding index on the given taxonomy and holdout, so the answers are
-scored exactly as ``edubot serve`` would give them. Both are stopped however the block ends.
+The backend is the real one, so the answers are scored exactly as ``edubot serve`` would give them. Both are
+stopped however the block ends.
 """
 
 from __future__ import annotations
@@ -23,20 +23,7 @@ if TYPE_CHECKING:
 def local_backend(settings: Settings, taxonomy: Path, holdout: int, status: Console) -> Iterator[str]:
     """The URL of a backend in front of the embedded engine, grounding on ``taxonomy`` with ``holdout``."""
     from ..chat.runner import ChatOptions, chat_target
-    from ..server.upstream import Upstream
-    from ..serving import backend_in_thread
 
-    with chat_target(settings, ChatOptions(local=True), status) as engine:
-        backend_settings = settings.model_copy(
-            update={
-                "taxonomy_path": taxonomy,
-                "grounding_holdout": holdout,
-                "api_key": None,
-                "rate_limit_per_minute": 0,
-                "host": "127.0.0.1",
-            }
-        )
-        upstream = Upstream([engine.url], "llama-cpp", api_key=engine.api_key, capacity=1)
-        status.print("[dim]starting a local backend in front of it…[/]")
-        with backend_in_thread(backend_settings, upstream) as url:
-            yield url
+    local = settings.model_copy(update={"taxonomy_path": taxonomy, "grounding_holdout": holdout})
+    with chat_target(local, ChatOptions(local=True), status) as target:
+        yield target.url

@@ -40,8 +40,9 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
     settings = load_settings(None)
     status = Console(file=io.StringIO())
     with chat_target(settings, ChatOptions(local=True), status) as target:
-        assert target.via_backend is False
-        with ChatClient(target.url, api_key=target.api_key, via_backend=False) as client:
+        assert (target.via_backend, target.api_key) == (True, None)  # a backend of the session's own
+        assert httpx.get(f"{target.url}/health", timeout=5).json()["status"] == "healthy"
+        with ChatClient(target.url, api_key=target.api_key, via_backend=True) as client:
             assert len(client.list_models()) == 1
             with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=32) as stream:
                 deltas = list(stream)
@@ -63,13 +64,14 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
                 assert "".join(stream).strip()
 
             # the engine's own context-overflow answer is recognised (what triggers dropping old turns)
-            too_long = [{"role": "user", "content": "word " * 3000}]
+            # (within the backend's 8,000 characters a message, over the 2,048 tokens of the slot)
+            too_long = [{"role": "user", "content": "a " * 3900}]
             with pytest.raises(ContextOverflowError), client.stream_chat(too_long, model="any") as stream:
                 list(stream)
 
             # in the chat: the oldest turns are dropped and the question asked again
             conversation = Conversation()
-            conversation.add("user", "Remember this: " + "word " * 2500)
+            conversation.add("user", "Remember this: " + "a " * 2400)
             conversation.add("assistant", "I will.")
             output = io.StringIO()
             with create_pipe_input() as pipe:
@@ -109,7 +111,10 @@ def test_one_shot_with_local_engine_in_a_subprocess() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
-    assert done.stderr == "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…\n"
+    assert done.stderr == (
+        "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…\n"
+        "grounding is off: the taxonomy folder taxonomy does not exist\n"  # the session's backend says why
+    )
 
 
 def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
@@ -221,3 +226,29 @@ def _cmdline(entry: Path) -> bytes:
         return (entry / "cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def test_local_answers_are_grounded_on_the_taxonomy_and_cite_it(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "taxonomy", tmp_path / "taxonomy")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    env.update(PYTHONPATH=str(REPO), EDUBOT_CACHE_DIR=str(tmp_path / "cache"))
+    question = "What are the two stages of photosynthesis?"
+    done = subprocess.run(
+        [sys.executable, "-m", "edubot_cli", "chat", "--local", "-q", question, "--max-tokens", "8"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    import re
+
+    lines = done.stderr.splitlines()
+    assert lines[0] == "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…"
+    leaf = "knowledge/science/biology/photosynthesis"
+    cited = [line for line in lines if re.fullmatch(rf"\[1\] {leaf} \(.+\) — {leaf}/qna\.yaml:\d+", line)]
+    assert len(cited) == 1, done.stderr

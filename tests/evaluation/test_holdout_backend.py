@@ -55,21 +55,27 @@ def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch)
 def test_local_starts_a_backend_with_the_holdout(
     tiny: Path, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from edubot_cli.chat import runner
+    from edubot_cli import serving
+    from edubot_cli.engines import lifecycle
+    from edubot_cli.server.upstream import Upstream
 
     started: list[Any] = []
 
     @contextlib.contextmanager
-    def stub_target(settings: Any, options: Any, status: Any) -> Iterator[runner.Target]:
-        started.append(options.local)
-        yield runner.Target(stub_engine.url, via_backend=False, api_key=None)
+    def stub_engine_running(settings: Any, *args: Any, **kwargs: Any) -> Iterator[object]:
+        started.append((settings.engine, settings.parallel))
+        yield object()
 
-    monkeypatch.setattr(runner, "chat_target", stub_target)
+    # `chat --local`'s target, as eval --local uses it: the real backend in a thread, on the stub engine.
+    monkeypatch.setattr(lifecycle, "running", stub_engine_running)
+    monkeypatch.setattr(
+        serving, "upstream_for", lambda launch: Upstream([stub_engine.url], "llama-cpp", capacity=1)
+    )
     result = CliRunner().invoke(
         app, ["eval", "--local", "--holdout", "1", "--taxonomy", str(tiny), "--grounded", "-f", "json"]
     )
     assert result.exit_code == 0, result.stderr
-    assert started == [True]
+    assert started == [("llama-cpp", 1)]
     report = json.loads(result.stdout)
     assert report["target"] == {"url": None, "local": True}
     assert [item["question"] for item in report["items"]] == [HELD_OUT]
