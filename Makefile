@@ -20,7 +20,7 @@ ENGINE := $(BIN)/llama-server
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: help install engine serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv clean
+.PHONY: help install engine serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv loop clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -85,6 +85,9 @@ ilab-venv: $(ILAB_STAMP) ## Install InstructLab's `ilab` into its own venv (.ila
 
 test-ilab: install ilab-venv ## Run the tests against the real `ilab` (installs .ilab-venv first)
 	EDUBOT_ILAB=$(abspath $(ILAB_VENV)/bin/ilab) $(BIN)/pytest -m ilab tests/lab $(PYTEST_ARGS)
+
+loop: install ilab-venv ## The whole CPU loop with the real `ilab` in a temp folder: stage times, eval before/after
+	EDUBOT_ILAB_PATH=$(abspath $(ILAB_VENV)/bin/ilab) scripts/loop.sh
 
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -48,6 +48,10 @@ def summary(out: Console, run: LabRun, what: str) -> None:
         out.print(f"[yellow]{what} stopped ({name}): ilab's process group was stopped[/]")
     elif run.ok:
         out.print(f"[bold green]{what} finished[/] in {run.seconds:.1f} s")
+    elif run.record.get("exit_code") == 0:
+        out.print(
+            f"[bold red]{what} failed:[/] ilab finished after {run.seconds:.1f} s, but too few samples are usable"
+        )
     else:
         out.print(
             f"[bold red]{what} failed:[/] ilab exited with code {run.exit_code} after {run.seconds:.1f} s"
@@ -63,6 +67,12 @@ def summary(out: Console, run: LabRun, what: str) -> None:
         out.print(f"  {escape(str(entry.get('path')))} ({entry.get('bytes', 0):,} bytes{records})")
     if len(shown) > MAX_FILES_SHOWN:
         out.print(f"  … and {len(shown) - MAX_FILES_SHOWN} more (all listed in the run record)")
+    if run.samples is not None:
+        from ..lab.samples import REASONS
+
+        out.print(f"samples: {escape(run.samples.summary())}")
+        for reason, count in run.samples.dropped.items():
+            out.print(f"  {count} {reason}: {escape(REASONS[reason])}")
     out.print(f"run record: {escape(str(run.record_path))}")
     out.print(f"full log:   {escape(str(run.log_path))}")
     if run.explanation:

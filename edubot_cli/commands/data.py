@@ -33,7 +33,9 @@ def generate(
         help="SDG pipeline: simple, full, or a folder of pipeline YAML (ilab's default: full).",
     ),
     sdg_scale_factor: int | None = typer.Option(
-        None, "--sdg-scale-factor", help="Instructions to generate per seed example (ilab's default: 30)."
+        None,
+        "--sdg-scale-factor",
+        help="Instructions to generate per seed example (ilab's default: 30; with --teacher local 2, at most 8).",
     ),
     model: str | None = typer.Option(None, "--model", help="Teacher model path or name, passed to ilab."),
     endpoint_url: str | None = typer.Option(
@@ -42,7 +44,7 @@ def generate(
     teacher: str | None = typer.Option(
         None,
         "--teacher",
-        help="`local`: the engine of a running `edubot serve`, else the embedded model started for the run.",
+        help="`local`: the embedded model, started for the run with pinned sampling (seed, grammar, one thread).",
     ),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip the taxonomy validation preflight."),
 ) -> None:

@@ -1,4 +1,5 @@
-"""``edubot data generate`` and ``edubot model train``: preflight, the ilab command line, the run and its record.
+"""``edubot data generate`` (and what ``training`` shares with it): preflight, the ilab command line, the run
+and its record.
 
 Both run the real ``ilab`` through ``runner.run`` (own process group, live output, full log in ``logs_dir``) and
 write a run record next to what it produced. ilab's exit code becomes edubot's; when ilab fails in a way users
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +23,15 @@ from ..errors import LabError, TaxonomyError, UsageError
 from ..fileio import unique_path, utc_stamp
 from . import records, runner
 from .ilab import CONSTRAINTS_HINT, Ilab, find_ilab, is_numpy_pyarrow_error, venv_python
-from .outputs import Checkpoint, newest_checkpoint, newest_training_file
-from .teacher import Teacher, check_teacher, local_teacher
+from .outputs import Checkpoint
+from .samples import EMPTY, SampleReport, count_samples, empty_answers, too_few
+from .teacher import (
+    DEFAULT_SCALE_FACTOR,
+    MAX_SCALE_FACTOR,
+    Teacher,
+    check_teacher,
+    local_teacher,
+)
 
 if TYPE_CHECKING:
     from ..checkpoints.convert import ConvertResult
@@ -39,6 +46,7 @@ MAX_FINDINGS_SHOWN = 20
 NO_NEW_LEAVES = "No new leaf nodes found"
 NOT_INITIALISED = "ilab config init"
 NO_BASE_BRANCH = "Couldn't find the taxonomy base"
+NO_DOCLING_MODELS = "Docling models not found on disk"
 
 
 class Observer(Protocol):
@@ -51,7 +59,7 @@ class Observer(Protocol):
         """One line of ilab's output, with the seconds since ilab started."""
 
 
-class _Quiet:
+class Quiet:
     def note(self, message: str) -> None:
         pass
 
@@ -79,6 +87,8 @@ class LabRun:
     next_command: str | None = None
     converted: ConvertResult | None = None
     notes: list[str] = field(default_factory=list)
+    samples: SampleReport | None = None
+    """What a generation run kept, dropped and can use (None when ilab wrote no generated data)."""
 
     @property
     def ok(self) -> bool:
@@ -99,21 +109,6 @@ class GenerateOptions:
     endpoint_url: str | None = None
     teacher: str | None = None
     validate: bool = True
-    extra: list[str] = field(default_factory=list)
-
-
-@dataclass
-class TrainOptions:
-    """What ``edubot model train`` was asked to do (None = ilab's own default)."""
-
-    ckpt_output_dir: Path
-    datasets_dir: Path
-    data_path: Path | None = None
-    model_path: str | None = None
-    pipeline: str | None = None
-    device: str | None = None
-    convert: bool = False
-    force: bool = False
     extra: list[str] = field(default_factory=list)
 
 
@@ -172,6 +167,13 @@ def explain_failure(tail: list[str], ilab: Ilab, base: str | None, taxonomy: Pat
             f"ilab has no configuration yet. Create it once with `{ilab.path} config init --non-interactive "
             f"--taxonomy-path {where}` (with a non-empty taxonomy folder it does not try to clone one)."
         )
+    if NO_DOCLING_MODELS in text:
+        return (
+            "ilab converts a knowledge leaf's documents with docling, found no docling models on disk, and could "
+            "not download them (the download needs Hugging Face, and the docling that instructlab 0.26.1 resolves "
+            "to today no longer has the function ilab calls). Skill leaves need no docling models: generate from "
+            "them, or run where ilab's docling models are already installed."
+        )
     if is_numpy_pyarrow_error(text):
         python = venv_python(ilab.path)
         return "ilab's venv has the broken numpy/pyarrow combination; " + CONSTRAINTS_HINT.format(
@@ -207,12 +209,36 @@ def _preflight(taxonomy: Path, observer: Observer) -> int:
     return report.warnings
 
 
+def _scale_factor(options: GenerateOptions, observer: Observer) -> int | None:
+    """The ``--sdg-scale-factor`` to pass: the one given, else the local teacher's default (None: ilab's)."""
+    given = options.sdg_scale_factor
+    if given is not None and given < 1:
+        raise UsageError("--sdg-scale-factor must be 1 or more", hint="e.g. --sdg-scale-factor 5")
+    if options.teacher is None:
+        return given
+    if given is None:
+        observer.note(
+            f"--sdg-scale-factor {DEFAULT_SCALE_FACTOR}: the embedded teacher's default (ilab's own 30 takes "
+            "hours on CPU)"
+        )
+        return DEFAULT_SCALE_FACTOR
+    if given > MAX_SCALE_FACTOR:
+        raise UsageError(
+            f"--sdg-scale-factor {given} is more than the embedded teacher serves at once ({MAX_SCALE_FACTOR})",
+            hint=f"use --sdg-scale-factor 1 to {MAX_SCALE_FACTOR} with --teacher local, or a GPU teacher "
+            "(--endpoint-url) for more",
+        )
+    return given
+
+
 @contextmanager
-def _teacher(settings: Settings, options: GenerateOptions, observer: Observer) -> Iterator[Teacher | None]:
+def _teacher(
+    settings: Settings, options: GenerateOptions, scale_factor: int | None, observer: Observer
+) -> Iterator[Teacher | None]:
     if options.teacher is None:
         yield None
         return
-    with local_teacher(settings, observer.note) as teacher:
+    with local_teacher(settings, observer.note, scale_factor or DEFAULT_SCALE_FACTOR) as teacher:
         yield teacher
 
 
@@ -220,7 +246,7 @@ def _log_path(logs_dir: Path, kind: str, started: datetime) -> Path:
     return unique_path(logs_dir, f"ilab-{kind}-{utc_stamp(started)}", ".log")
 
 
-def _execute(
+def execute(
     ilab: Ilab,
     argv: list[str],
     *,
@@ -271,10 +297,9 @@ def _execute(
 
 def generate(settings: Settings, options: GenerateOptions, observer: Observer | None = None) -> LabRun:
     """Run ``ilab data generate`` on ``options.taxonomy_path`` (see the module docstring)."""
-    observer = observer or _Quiet()
+    observer = observer or Quiet()
     check_teacher(options.teacher, options.endpoint_url, options.model)
-    if options.sdg_scale_factor is not None and options.sdg_scale_factor < 1:
-        raise UsageError("--sdg-scale-factor must be 1 or more", hint="e.g. --sdg-scale-factor 5")
+    scale_factor = _scale_factor(options, observer)
     taxonomy = options.taxonomy_path
     if not taxonomy.is_dir():
         raise TaxonomyError(
@@ -291,7 +316,7 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
         base = options.taxonomy_base
     content_hash = records.taxonomy_hash(taxonomy)
     output_dir = options.output_dir.absolute()
-    with _teacher(settings, options, observer) as teacher:
+    with _teacher(settings, options, scale_factor, observer) as teacher:
         argv = [
             str(ilab.path),
             "data",
@@ -305,8 +330,8 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
         ]
         if options.pipeline:
             argv += ["--pipeline", options.pipeline]
-        if options.sdg_scale_factor is not None:
-            argv += ["--sdg-scale-factor", str(options.sdg_scale_factor)]
+        if scale_factor is not None:
+            argv += ["--sdg-scale-factor", str(scale_factor)]
         model = teacher.model if teacher else options.model
         endpoint = teacher.endpoint_url if teacher else options.endpoint_url
         if model:
@@ -327,11 +352,12 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
                 "endpoint_url": teacher.endpoint_url,
                 "model": teacher.model,
                 "model_family": teacher.model_family,
+                "seed": teacher.seed,
             }
             if teacher
             else None,
         }
-        outcome, record_path, record = _execute(
+        outcome, record_path, record = execute(
             ilab,
             argv,
             kind="data-generate",
@@ -346,7 +372,7 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
         if outcome.exit_code == 0 or outcome.interrupted
         else explain_failure(outcome.tail, ilab, base, taxonomy)
     )
-    return LabRun(
+    run = LabRun(
         exit_code=outcome.exit_code,
         command=argv,
         log_path=outcome.log_path,
@@ -357,138 +383,25 @@ def generate(settings: Settings, options: GenerateOptions, observer: Observer | 
         explanation=explanation,
         warnings=warnings,
     )
-
-
-def _training_data(options: TrainOptions, pipeline: str, observer: Observer) -> Path:
-    if options.data_path is None:
-        found = newest_training_file(options.datasets_dir, pipeline)
-        observer.note(
-            f"training data: {found} (the newest under {options.datasets_dir}; --data-path to choose)"
-        )
-        return found
-    path = options.data_path
-    if path.is_dir():
-        try:
-            newest = newest_training_file(path, pipeline)
-        except LabError:
-            suggestion = "give the .jsonl file itself"
-        else:
-            suggestion = f"the newest there is --data-path {newest}"
-        raise UsageError(
-            f"--data-path {path} is a folder; ilab model train wants one training .jsonl file",
-            hint=suggestion + " (or leave --data-path out to use the newest)",
-        )
-    if not path.is_file():
-        raise UsageError(f"--data-path {path} does not exist", hint="see `edubot data list` for the datasets")
-    if path.suffix != ".jsonl":
-        raise UsageError(
-            f"--data-path {path} is not a .jsonl file", hint="see `edubot data list` for the datasets"
-        )
-    return path
-
-
-def _looks_local(model: str) -> bool:
-    """A filesystem path rather than a Hugging Face id like ``instructlab/granite-7b-lab``."""
-    return model.startswith(("/", ".", "~")) or Path(model).suffix != "" or model.count("/") != 1
-
-
-def train(settings: Settings, options: TrainOptions, observer: Observer | None = None) -> LabRun:
-    """Run ``ilab model train``, find the newest checkpoint, and optionally convert it (see the module docstring)."""
-    observer = observer or _Quiet()
-    if options.pipeline is not None and options.pipeline not in PIPELINES:
-        raise UsageError(f"--pipeline {options.pipeline!r} is not one of {', '.join(PIPELINES)}")
-    if options.device is not None and options.device not in DEVICES:
-        raise UsageError(f"--device {options.device!r} is not one of {', '.join(DEVICES)}")
-    if (
-        options.model_path is not None
-        and _looks_local(options.model_path)
-        and not Path(options.model_path).exists()
-    ):
-        raise UsageError(
-            f"--model-path {options.model_path} does not exist",
-            hint="give a Hugging Face model folder, e.g. one made by `edubot model convert`",
-        )
-    pipeline = options.pipeline or "full"
-    ilab = find_ilab(settings)
-    observer.note(f"ilab {ilab.version} at {ilab.path}")
-    data = _training_data(options, pipeline, observer)
-    ckpt_dir = options.ckpt_output_dir.absolute()
-    argv = [str(ilab.path), "model", "train"]
-    if pipeline == "simple":
-        # The legacy trainer reads the newest train_*/test_* pair from --input-dir (--data-path means a
-        # folder already holding train_gen.jsonl there) and writes training_results/ into its working folder.
-        argv += ["--input-dir", str(data.parent.absolute())]
-        observer.note(f"--pipeline simple reads the newest train_*/test_* pair in {data.parent}")
-    else:
-        argv += ["--data-path", str(data.absolute())]
-    if options.model_path:
-        model_path = Path(options.model_path)
-        argv += ["--model-path", str(model_path.absolute()) if model_path.exists() else options.model_path]
-    if options.pipeline:
-        argv += ["--pipeline", options.pipeline]
-    if options.device:
-        argv += ["--device", options.device]
-    argv += ["--ckpt-output-dir", str(ckpt_dir)]
-    argv += options.extra
-    details = {
-        "pipeline": options.pipeline,
-        "device": options.device,
-        "model_path": options.model_path,
-        "data_path": str(data.absolute()),
-        "data_records": records.count_records(data),
-        "ckpt_output_dir": str(ckpt_dir),
-    }
-    outcome, record_path, record = _execute(
-        ilab,
-        argv,
-        kind="model-train",
-        output_dir=ckpt_dir,
-        settings=settings,
-        observer=observer,
-        details=details,
-        cwd=ckpt_dir,
-    )
-    run = LabRun(
-        exit_code=outcome.exit_code,
-        command=argv,
-        log_path=outcome.log_path,
-        record_path=record_path,
-        record=record,
-        seconds=outcome.seconds,
-        interrupted=outcome.interrupted,
-        data_path=data,
-    )
-    if not run.ok:
-        run.explanation = None if outcome.interrupted else explain_failure(outcome.tail, ilab, None, None)
-        return run
-    run.checkpoint = newest_checkpoint(ckpt_dir, outcome.tail)
-    if run.checkpoint is None:
-        run.notes.append(f"ilab finished but no checkpoint was found under {ckpt_dir}")
-        return run
-    run.next_command = f"edubot model convert {run.checkpoint.path}"
-    if options.convert:
-        run.converted = _convert(settings, run.checkpoint, options.force, observer)
-        run.next_command = f"edubot serve --model {run.converted.target}"
+    if not outcome.interrupted:
+        _account_samples(run, output_dir, options.pipeline, scale_factor, teacher is not None)
     return run
 
 
-def _convert(settings: Settings, checkpoint: Checkpoint, force: bool, observer: Observer) -> ConvertResult:
-    from ..checkpoints.convert import ConvertOptions, convert
-
-    observer.note(f"converting {checkpoint.path} into {settings.models_dir}/")
-    last = [0.0]
-
-    def status(what: str) -> None:
-        observer.note(f"convert: {what}")
-
-    def progress(done: int, total: int, what: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 2.0 or done >= total:
-            last[0] = now
-            observer.note(f"convert: {done / 1e6:.0f}/{total / 1e6:.0f} MB {what}")
-
-    return convert(
-        ConvertOptions(source=checkpoint.path, models_dir=Path(settings.models_dir), force=force),
-        progress=progress,
-        status=status,
-    )
+def _account_samples(
+    run: LabRun, output_dir: Path, pipeline: str | None, scale_factor: int | None, local: bool
+) -> None:
+    """Count what the run kept, dropped and cannot use (``samples``), record it, and fail a finished run that
+    left fewer usable samples than ``MIN_USABLE_SAMPLES``."""
+    produced = [str(f.get("path")) for f in run.record.get("files_produced", []) if isinstance(f, dict)]
+    report = count_samples(output_dir, produced, pipeline, scale_factor)
+    if report is None:
+        return
+    run.samples = report
+    run.record["samples"] = report.as_record()
+    records.write_record(run.record_path, run.record)
+    if run.ok and not report.enough:
+        run.exit_code = 1
+        run.explanation = too_few(report, local)
+    elif not run.ok and report.dropped.get(EMPTY):
+        run.explanation = empty_answers(report, local)

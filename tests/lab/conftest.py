@@ -68,11 +68,31 @@ def taxonomy(work: Path) -> Path:
 
 
 PROJECT_ILAB = Path(__file__).resolve().parents[2] / ".ilab-venv" / "bin" / "ilab"
+ASK_FOR_ILAB = (
+    "the real-ilab tests run only when asked: `make test-ilab` "
+    "(or `pytest -m ilab`, or EDUBOT_ILAB=/path/to/ilab pytest)"
+)
+
+
+def asked_for_ilab(config: pytest.Config) -> bool:
+    """Whether this run asked for the real-ilab tests: EDUBOT_ILAB is set, or ``-m`` selects the marker."""
+    if os.environ.get("EDUBOT_ILAB"):
+        return True
+    from _pytest.mark.expression import Expression
+
+    def only_ilab(name: str, /, **kwargs: str | int | bool | None) -> bool:
+        return name == "ilab"
+
+    markexpr = config.getoption("markexpr") or ""
+    return bool(markexpr) and Expression.compile(markexpr).evaluate(only_ilab)
 
 
 @pytest.fixture(scope="session")
-def real_ilab() -> Path:
-    """The real ilab: $EDUBOT_ILAB (set by `make test-ilab`) or the project's .ilab-venv; skipped without it."""
+def real_ilab(request: pytest.FixtureRequest) -> Path:
+    """The real ilab: $EDUBOT_ILAB (set by `make test-ilab`) or the project's .ilab-venv, when the run asked for
+    it (a plain `pytest` must not spend minutes on ilab unasked); skipped, saying how to run it, otherwise."""
+    if not asked_for_ilab(request.config):
+        pytest.skip(ASK_FOR_ILAB)
     path = Path(os.environ.get("EDUBOT_ILAB") or PROJECT_ILAB)
     if not path.is_file():
         pytest.skip(

@@ -64,7 +64,11 @@ if argv[:2] == ["data", "generate"] and b.get("write", True):
         (run / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
     work = run / f"preprocessed_{{stamp}}"
     work.mkdir(exist_ok=True)
-    (work / "leaf.jsonl").write_text(json.dumps(legacy) + "\n")
+    (work / "leaf.jsonl").write_text((json.dumps(legacy) + "\n") * b.get("seed_rows", 1))
+    if "outputs" in b:
+        generated = run / f"generated_{{stamp}}"
+        generated.mkdir(exist_ok=True)
+        (generated / "leaf.jsonl").write_text("".join(json.dumps({{"output": o}}) + "\n" for o in b["outputs"]))
     print(f"INFO Generation took 1.00s")
 
 if argv[:2] == ["model", "train"] and b.get("write", True):
@@ -106,7 +110,8 @@ class FakeIlab:
 
     def set(self, **behaviour: Any) -> FakeIlab:
         """Replace the behaviour (keys: version, version_error, lines, hang, ignore_sigint, exit_code, write,
-        skills_records, knowledge_records, run_dir, stamp, samples, checkpoint_from, gguf_dir)."""
+        skills_records, knowledge_records, run_dir, stamp, seed_rows, outputs, samples, checkpoint_from,
+        gguf_dir)."""
         self.behaviour = behaviour
         (self.folder / "behaviour.json").write_text(json.dumps(behaviour))
         return self

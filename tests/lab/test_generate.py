@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli import __version__
+from edubot_cli.lab.teacher import QA_GRAMMAR
 from edubot_cli.main import app
 from tests.lab.conftest import LEAF, SKILL, write_taxonomy
 from tests.lab.fake_ilab import FakeIlab
@@ -363,7 +364,7 @@ def test_teacher_local_starts_the_embedded_engine_for_the_run(
     result = invoke("data", "generate", "--teacher", "local", "--pipeline", "simple")
     assert result.exit_code == 0, result.output
     assert events == ["start", "ready", "stop"]
-    assert seen == {"engine": "llama-cpp", "model": None, "context": 4096, "slots": 1}
+    assert seen == {"engine": "llama-cpp", "model": None, "context": 4096, "slots": 3}
     argv = only_call(fake_ilab)["argv"]
     assert argv[-8:] == [
         "--model",
@@ -373,18 +374,19 @@ def test_teacher_local_starts_the_embedded_engine_for_the_run(
         "--api-key",
         "run-key",
         "--model-family",
-        "llama",
+        "merlinite",
     ]
     # The engine's key reaches ilab, and nothing else: not the screen, the log or the run record.
     assert "run-key" not in result.output
     record = json.loads(records_in(work / "datasets")[0].read_text())
-    assert record["command"][-4:] == ["--api-key", "***", "--model-family", "llama"]
+    assert record["command"][-4:] == ["--api-key", "***", "--model-family", "merlinite"]
     assert "run-key" not in Path(record["log_file"]).read_text()
     assert record["teacher"] == {
         "source": "the embedded model",
         "endpoint_url": "http://127.0.0.1:45678/v1",
         "model": "/models/SmolLM2-135M-Instruct.Q4_1.gguf",
-        "model_family": "llama",
+        "model_family": "merlinite",
+        "seed": 42,
     }
 
 
@@ -396,3 +398,136 @@ def test_teacher_local_keeps_a_model_family_given_after_the_double_dash(
     argv = only_call(fake_ilab)["argv"]
     assert argv[-2:] == ["--model-family", "mixtral"]
     assert argv.count("--model-family") == 1
+
+
+def test_teacher_local_pins_its_sampling_and_gets_a_slot_per_completion(
+    fake_ilab: FakeIlab, taxonomy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[Any] = []
+
+    def build(settings: Any, **kwargs: Any) -> _FakeEngine:
+        seen.append(settings)
+        return _FakeEngine([])
+
+    monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", build)
+    monkeypatch.setenv("EDUBOT_ENGINE_ARGS", '["--temp", "0.2"]')
+    result = invoke("data", "generate", "--teacher", "local", "--sdg-scale-factor", "5")
+    assert result.exit_code == 0, result.output
+    [settings] = seen
+    assert (settings.parallel, settings.threads) == (5, 1)
+    assert settings.engine_args == ["--temp", "0.2", "--seed", "42", "--grammar", QA_GRAMMAR]
+    assert "teacher: starting the embedded model (llama-cpp, 5 slots, 1 thread, seed 42) for this run" in (
+        result.output
+    )
+    argv = only_call(fake_ilab)["argv"]
+    assert argv[argv.index("--sdg-scale-factor") + 1] == "5"
+
+
+def test_teacher_local_scale_factor_default_and_limit(
+    fake_ilab: FakeIlab, taxonomy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", lambda settings, **kw: _FakeEngine([]))
+    too_many = runner.invoke(app, ["data", "generate", "--teacher", "local", "--sdg-scale-factor", "9"])
+    assert too_many.exit_code == 2
+    assert "--sdg-scale-factor 9 is more than the embedded teacher serves at once (8)" in too_many.output
+    assert fake_ilab.calls() == []
+
+    result = invoke("data", "generate", "--teacher", "local")
+    assert result.exit_code == 0, result.output
+    assert (
+        "--sdg-scale-factor 2: the embedded teacher's default (ilab's own 30 takes hours on CPU)"
+        in result.output
+    )
+    argv = only_call(fake_ilab)["argv"]
+    assert argv[argv.index("--sdg-scale-factor") + 1] == "2"
+
+
+GOOD = [f"What is {word}? It is a science word." for word in ("rain", "snow", "ice", "steam", "fog")]
+
+
+def test_dropped_and_unusable_samples_are_counted_in_the_record_and_the_summary(
+    fake_ilab: FakeIlab, taxonomy: Path, work: Path
+) -> None:
+    # 4 seed rows x scale 2 = 8 answers asked for; ilab kept 6 distinct ones, one without a question mark.
+    fake_ilab.set(seed_rows=4, outputs=[*GOOD, "Rain is water falling from clouds."])
+    result = invoke("data", "generate", "--pipeline", "simple", "--sdg-scale-factor", "2")
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "samples: 8 asked of the teacher, 6 kept by ilab, 5 usable; dropped: 2 duplicate, 1 no question mark\n"
+        "  2 duplicate: the same text as another answer (ilab keeps one)\n"
+        "  1 no question mark: no '?', so ilab cannot split it into a question and an answer (it keeps it with "
+        "an empty question)\n"
+        "run record: "
+    ) in result.output
+    record = json.loads(records_in(work / "datasets")[0].read_text())
+    assert record["exit_code"] == 0
+    assert record["samples"] == {
+        "requested": 8,
+        "generated": 6,
+        "usable": 5,
+        "dropped": {"duplicate": 2, "no question mark": 1},
+        "minimum": 5,
+    }
+
+
+def test_too_few_usable_samples_fail_the_run_with_what_to_try(
+    fake_ilab: FakeIlab, taxonomy: Path, work: Path
+) -> None:
+    fake_ilab.set(outputs=["What is rain? Water.", "Rain.", "What is snow?"])
+    result = runner.invoke(app, ["data", "generate", "--pipeline", "simple", "--sdg-scale-factor", "3"])
+
+    assert result.exit_code == 1, result.output
+    assert "generation failed: ilab finished after " in result.output
+    assert "but too few samples are usable" in result.output
+    assert (
+        "hint: only 1 usable sample(s), fewer than the 5 a run needs (3 asked of the teacher, 3 kept by ilab, "
+        "1 usable; dropped: 1 no question mark, 1 nothing after the question). To get more: add seed examples to "
+        "the leaf (questions that end in '?' and short answers); raise --sdg-scale-factor; or use a larger "
+        "teacher (--endpoint-url of a vLLM server, see the README's GPU recipe)."
+    ) in result.output
+    assert "next: edubot model train" not in result.output
+    record = json.loads(records_in(work / "datasets")[0].read_text())
+    assert record["exit_code"] == 0  # ilab's own; the run failed on the count
+    assert record["samples"]["usable"] == 1
+
+
+def test_an_empty_answer_that_stopped_ilab_is_explained(
+    fake_ilab: FakeIlab, taxonomy: Path, work: Path
+) -> None:
+    fake_ilab.set(
+        outputs=[*GOOD, ""],
+        exit_code=1,
+        lines=[
+            "failed to generate data with exception: GenerateException: Error: output not found in synth_example\n"
+        ],
+    )
+    result = runner.invoke(app, ["data", "generate", "--pipeline", "simple", "--sdg-scale-factor", "6"])
+
+    assert result.exit_code == 1
+    assert "generation failed: ilab exited with code 1" in result.output
+    assert "samples: 6 asked of the teacher, 6 kept by ilab, 5 usable; dropped: 1 empty\n" in result.output
+    assert (
+        "hint: the teacher answered 1 prompt(s) with nothing, and ilab's simple pipeline stops at an empty answer "
+        '("output not found in synth_example"). To get more: add seed examples' in result.output
+    )
+
+
+def test_missing_docling_models_for_a_knowledge_leaf_are_explained(
+    fake_ilab: FakeIlab, taxonomy: Path
+) -> None:
+    fake_ilab.set(
+        exit_code=1,
+        write=False,
+        lines=[
+            "INFO instructlab.sdg.utils.chunkers:141: Docling models not found on disk, downloading models...\n",
+            "failed to generate data with exception: type object 'StandardPdfPipeline' has no attribute "
+            "'download_models_hf'\n",
+        ],
+    )
+    result = runner.invoke(app, ["data", "generate"])
+    assert result.exit_code == 1
+    assert (
+        "hint: ilab converts a knowledge leaf's documents with docling, found no docling models on disk, and could "
+        "not download them"
+    ) in result.output
