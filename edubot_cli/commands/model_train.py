@@ -40,8 +40,8 @@ def train(
     """
     from rich.markup import escape
 
-    from ..lab.runs import TrainOptions
-    from ..lab.runs import train as run_train
+    from ..lab.training import TrainOptions
+    from ..lab.training import train as run_train
 
     settings = load(ctx, checkpoints_dir=ckpt_output_dir, datasets_dir=datasets_dir)
     out = _lab_render.console()
