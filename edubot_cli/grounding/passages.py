@@ -117,6 +117,32 @@ def _qa_lines(pairs: Sequence[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def prompt_text(kind: str, text: str) -> str:
+    """A stored passage's ``text`` as the grounded prompt quotes it.
+
+    A knowledge passage is quoted as its context alone: the ``Q: …``/``A: …`` lines of ``_qa_lines`` are left
+    out (the answers of a knowledge leaf come from its context). Given those lines, SmolLM2-135M went on writing
+    such lines instead of answering. A knowledge seed example without a context is quoted as its answers, one a
+    line. Skill examples (whose question is the task) and documents are quoted as stored.
+    """
+    if kind != KNOWLEDGE:
+        return text
+    context: list[str] = []
+    answers: list[str] = []
+    in_pairs = in_question = False
+    for line in text.split("\n"):
+        if line.startswith("Q: "):
+            in_pairs = in_question = True
+        elif line.startswith("A: "):
+            in_pairs, in_question = True, False
+            answers.append(line[3:])
+        elif not in_pairs:
+            context.append(line)
+        elif not in_question:
+            answers.append(line)
+    return "\n".join(context).strip() or "\n".join(answers).strip()
+
+
 def _document_ref(data: Mapping[Any, Any], root: Node | None) -> DocumentRef | None:
     document = data.get("document")
     if not isinstance(document, Mapping):

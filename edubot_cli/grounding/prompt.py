@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from .passages import DOCUMENT, kind_of, prompt_text
 from .sources import Passage, Source
 
 INSTRUCTION = (
@@ -58,8 +59,17 @@ def _cut(text: str, limit: int) -> str:
     return text[:cut].rstrip() + "…"
 
 
+def quoted(passage: Passage) -> str:
+    """The text of ``passage`` in the prompt: ``passages.prompt_text`` by its kind (a yaml path names a taxonomy
+    passage, knowledge or skill by its folder; no yaml path, a document)."""
+    source = passage.source
+    kind = kind_of(source.file, {}) if source.yaml_path else DOCUMENT
+    return prompt_text(kind, passage.text)
+
+
 def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tuple[list[Source], list[str]]:
-    """The passages that fit ``budget_tokens``, renumbered 1..m, with their rendered ``[n] title`` blocks.
+    """The passages that fit ``budget_tokens``, renumbered 1..m, with their blocks: ``[n] title``, a newline and
+    the passage text as ``quoted`` gives it.
 
     In rank order, each passage is kept whole while the block still fits; the first one that does not is cut
     to the room left (when at least ``MIN_TRUNCATED_CHARS`` of its text fit) and the lower-ranked rest are
@@ -70,7 +80,7 @@ def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tu
     blocks: list[str] = []
     used = 0
     for item in passages:
-        source, text = (item.source, item.text) if isinstance(item, Passage) else (item, item.snippet)
+        source, text = (item.source, quoted(item)) if isinstance(item, Passage) else (item, item.snippet)
         n = len(blocks) + 1
         header = f"[{n}] {source.title}\n"
         gap = 2 if blocks else 0
@@ -109,7 +119,7 @@ def grounded_messages(
     """Chat messages that ask for an answer from the numbered passages.
 
     ``[system: system_prompt + INSTRUCTION, *history, user: "Passages:\\n\\n[1] title\\ntext ...\\n\\nQuestion:
-    question"]``; the passages are fitted to ``budget_tokens`` by ``fit_passages``.
+    question"]``; the passages are fitted to ``budget_tokens`` by ``fit_passages``, each quoted by ``quoted``.
     """
     kept, blocks = fit_passages(sources, budget_tokens)
     system = grounded_system(system_prompt)

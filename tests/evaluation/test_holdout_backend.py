@@ -1,5 +1,6 @@
 """The backend's `grounding_holdout` setting, and `edubot eval --local --holdout K` starting its backend with it: the
-held-out Q&A pairs are not in the grounded prompt (the stub engine stands in for the embedded one)."""
+held-out Q&A pairs are not in the index (the source's snippet shows what it holds), and the grounded prompt quotes
+knowledge contexts without their Q&A (the stub engine stands in for the embedded one)."""
 
 from __future__ import annotations
 
@@ -36,11 +37,14 @@ def test_the_backend_index_leaves_the_held_out_pairs_out(
     )
     reply = httpx.post(backend.url + "/chat", json={"message": HELD_OUT, "grounded": True}, timeout=10)
     assert reply.status_code == 200
-    assert reply.json()["sources"][0]["file"] == "knowledge/botany/roots/qna.yaml"
+    source = reply.json()["sources"][0]
+    assert source["file"] == "knowledge/botany/roots/qna.yaml"
+    assert ("Q: Why do roots have root hairs?" in source["snippet"]) is (holdout == 0)  # what the index holds
     prompt = prompt_of(stub_engine)
-    assert "Roots take up water and minerals from the soil." in prompt
-    assert ("Q: Why do roots have root hairs?" in prompt) is (holdout == 0)
-    assert "Q: What do roots take up from the soil?" in prompt
+    assert (
+        "[1] knowledge/botany/roots (Botany)\nRoots take up water and minerals from the soil. Tiny root hairs give "
+        f"the roots a large surface.\n\nQuestion: {HELD_OUT}"
+    ) in prompt
 
 
 def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -80,7 +84,8 @@ def test_local_starts_a_backend_with_the_holdout(
     assert report["target"] == {"url": None, "local": True}
     assert [item["question"] for item in report["items"]] == [HELD_OUT]
     prompt = prompt_of(stub_engine)  # the last request: the backend's slot warm-up came first
-    assert prompt.endswith(f"Question: {HELD_OUT}")
-    assert "Q: Why do roots have root hairs?" not in prompt
-    assert "Q: What do roots take up from the soil?" in prompt
+    assert prompt.endswith(
+        "[1] knowledge/botany/roots (Botany)\nRoots take up water and minerals from the soil. Tiny root hairs give "
+        f"the roots a large surface.\n\nQuestion: {HELD_OUT}"
+    )
     assert report["overall"]["grounded"]["cited_passage"] == 1.0

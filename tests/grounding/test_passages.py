@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from edubot_cli.grounding.documents import document_files, is_remote, locate
-from edubot_cli.grounding.passages import Chunk, DocumentRef, markdown_passages, qna_passages
+from edubot_cli.grounding.passages import (
+    Chunk,
+    DocumentRef,
+    markdown_passages,
+    prompt_text,
+    qna_passages,
+)
 
 from .conftest import HAIKU, PLANTS, write
 
@@ -29,6 +35,27 @@ def test_knowledge_passages() -> None:
         "A: Root hairs give the roots a large surface."
     )
     assert result.document == DocumentRef("docs", ("plants/*.md",), 41)
+
+
+def test_the_prompt_quotes_a_knowledge_passage_as_its_context() -> None:
+    text = qna_passages(PLANTS.encode(), "knowledge/botany/plants/qna.yaml").chunks[0].text
+    assert prompt_text("knowledge", text) == (
+        "Roots take up water and minerals from the soil. Tiny root hairs give the roots a large surface."
+    )
+    assert (
+        prompt_text("knowledge", "Line one.\n\nLine two.\nQ: Why?\nA: Because.") == "Line one.\n\nLine two."
+    )
+
+
+def test_a_knowledge_passage_without_a_context_is_quoted_as_its_answers() -> None:
+    text = "Q: Why?\nStill the question?\nA: Because.\nAnd more.\nQ: Who?\nA: Us."
+    assert prompt_text("knowledge", text) == "Because.\nAnd more.\nUs."
+
+
+@pytest.mark.parametrize("kind", ["skill", "document"])
+def test_skills_and_documents_are_quoted_as_stored(kind: str) -> None:
+    text = "Sam has 2 apples.\nQ: How many are left if he eats one?\nA: 2 - 1 = 1 apple."
+    assert prompt_text(kind, text) == text
 
 
 @pytest.mark.parametrize("text", [PLANTS, HAIKU, "version: 3\nseed_examples: [\n", "- a\n", ""])

@@ -72,6 +72,35 @@ def test_exact_messages_for_a_tiny_budget() -> None:
     )
 
 
+def test_knowledge_passages_are_quoted_as_their_context() -> None:
+    knowledge = Passage(
+        Source(1, "knowledge/botany/roots/qna.yaml", 7, "seed_examples[0].context", "knowledge/botany/roots (Botany)",
+               "Roots take up water. Q: What do roots take up? A: Water.", 5.0),
+        "Roots take up water.\nQ: What do roots take up?\nA: Water.\nQ: Why do roots have hairs?\nA: For surface.",
+    )  # fmt: skip
+    skill = Passage(
+        Source(2, "compositional_skills/maths/sums/qna.yaml", 3, "seed_examples[0]", "compositional_skills/maths/sums",
+               "Sam has 2 euros. Q: Add 1 euro. A: 3 euros.", 2.0),
+        "Sam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.",
+    )  # fmt: skip
+    document = Passage(
+        Source(3, "docs/roots.md", 1, "", "Roots", "Q: and A: lines", 1.0), "Q: kept\nA: as written"
+    )
+    prompt = grounded_messages(None, [], "What do roots take up?", [knowledge, skill, document], 1000)
+    assert prompt.messages[-1]["content"] == (
+        "Passages:\n\n"
+        "[1] knowledge/botany/roots (Botany)\nRoots take up water.\n\n"
+        "[2] compositional_skills/maths/sums\nSam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
+        "[3] Roots\nQ: kept\nA: as written\n\n"
+        "Question: What do roots take up?"
+    )
+    assert [s.snippet for s in prompt.sources] == [
+        knowledge.source.snippet,
+        skill.source.snippet,
+        "Q: and A: lines",
+    ]
+
+
 def test_lowest_ranked_passages_are_dropped_first() -> None:
     sources, blocks = fit_passages([FIRST, THIRD, SECOND], budget_tokens=20)
     # 20 tokens = 80 chars: [1] 31 + 2 + [2] 41 = 74; no room is left for [3], which is dropped
