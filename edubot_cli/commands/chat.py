@@ -27,7 +27,9 @@ def chat(
         help="Bearer key the backend requires (default: api_key setting).",
     ),
     local: bool = typer.Option(
-        False, "--local", help="Start the embedded CPU engine for this session only (stopped on exit)."
+        False,
+        "--local",
+        help="Start the embedded CPU engine and a backend (grounded on the taxonomy) for this session only.",
     ),
     system: str | None = typer.Option(None, "--system", help="System prompt for this conversation."),
     temperature: float | None = typer.Option(

@@ -204,3 +204,4 @@ def test_engine_build_reuses_the_build_in_a_second(tmp_path: Path) -> None:
     assert result.stdout.strip() == str(build.installed_binary())
     assert "reused the build" in result.stderr
     assert f"({build.SOURCE_PACKAGE} {build.SOURCE_VERSION}, x86-64-v3:" in result.stderr
+    assert "embedded model SmolLM2-135M-Instruct.Q8_0.gguf ready" in result.stderr  # stored as Q8_0 before
