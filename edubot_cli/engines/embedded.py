@@ -11,11 +11,13 @@ probabilities (tested; a greedy answer may part from the Q4_1 one at a near-tie,
 differently). It takes
 about 4 seconds, once: the file lives beside the environment's ``llama-server`` (``<env>/share/edubot``), or in
 edubot's cache folder when the environment is read-only, with a record of the source's SHA-256 so a changed
-package is converted again.
+package is converted again. The record also holds the source's size and modification time: while they match,
+an engine start trusts the record instead of hashing the 92 MB file again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -60,15 +62,53 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record(source_sha: str) -> dict[str, object]:
-    return {"source_sha256": source_sha, "format": FORMAT, "type": "Q8_0"}
+def _record(source_sha: str, stat: os.stat_result) -> dict[str, object]:
+    return {
+        "source_sha256": source_sha,
+        "source_size": stat.st_size,
+        "source_mtime_ns": stat.st_mtime_ns,
+        "format": FORMAT,
+        "type": "Q8_0",
+    }
 
 
-def _current(served: Path, source_sha: str) -> bool:
-    try:
-        return served.is_file() and json.loads(record_path(served).read_text()) == _record(source_sha)
-    except (OSError, ValueError):
-        return False
+class _Source:
+    """The package's file, hashed only when a record's size and modification time do not vouch for it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stat = path.stat()
+        self._sha: str | None = None
+
+    @property
+    def sha(self) -> str:
+        if self._sha is None:
+            self._sha = sha256(self.path)
+        return self._sha
+
+    def record(self) -> dict[str, object]:
+        return _record(self.sha, self.stat)
+
+    def matches(self, served: Path) -> bool:
+        """Whether ``served`` is a current conversion of this source (its record refreshed if it was touched)."""
+        try:
+            if not served.is_file():
+                return False
+            found = json.loads(record_path(served).read_text())
+        except (OSError, ValueError):
+            return False
+        if not isinstance(found, dict) or (found.get("format"), found.get("type")) != (FORMAT, "Q8_0"):
+            return False
+        if (found.get("source_size"), found.get("source_mtime_ns")) == (
+            self.stat.st_size,
+            self.stat.st_mtime_ns,
+        ):
+            return True
+        if found.get("source_sha256") != self.sha:
+            return False
+        with contextlib.suppress(OSError):  # same bytes, new time (a reinstall): vouch for it next time
+            write_atomic(record_path(served), json.dumps(self.record(), indent=2) + "\n")
+        return True
 
 
 def served_file(source: Path) -> Served:
@@ -76,9 +116,9 @@ def served_file(source: Path) -> Served:
     import time
 
     name = source.name.removesuffix(".gguf").removesuffix(".Q4_1") + SERVED_SUFFIX
-    source_sha = sha256(source)
+    package = _Source(source)
     for folder in folders():
-        if _current(folder / name, source_sha):
+        if package.matches(folder / name):
             return Served(folder / name, None)
     problems: list[str] = []
     for folder in folders():
@@ -86,7 +126,7 @@ def served_file(source: Path) -> Served:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             convert(source, folder / name)
-            write_atomic(record_path(folder / name), json.dumps(_record(source_sha), indent=2) + "\n")
+            write_atomic(record_path(folder / name), json.dumps(package.record(), indent=2) + "\n")
         except OSError as exc:
             problems.append(f"{folder}: {exc.strerror or exc}")
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import gguf
@@ -84,13 +85,53 @@ def test_converted_once_then_reused_and_again_when_the_source_changes(
     assert first.path == places[0] / "Tiny.Q8_0.gguf"
     assert first.seconds is not None
     record = json.loads(embedded.record_path(first.path).read_text())
-    assert record == {"source_sha256": embedded.sha256(source), "format": embedded.FORMAT, "type": "Q8_0"}
+    stat = source.stat()
+    assert record == {
+        "source_sha256": embedded.sha256(source),
+        "source_size": stat.st_size,
+        "source_mtime_ns": stat.st_mtime_ns,
+        "format": embedded.FORMAT,
+        "type": "Q8_0",
+    }
     assert embedded.served_file(source) == embedded.Served(first.path, None)
     tiny_gguf(source, seed=2)  # a new package version
     assert embedded.served_file(source).seconds is not None
     assert json.loads(embedded.record_path(first.path).read_text())["source_sha256"] == embedded.sha256(
         source
     )
+
+
+def test_a_start_trusts_the_record_while_the_source_keeps_its_size_and_time(
+    tmp_path: Path, places: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tiny_gguf(tmp_path / "Tiny.Q4_1.gguf")
+    served = embedded.served_file(source).path
+    hashed: list[Path] = []
+    real_sha256 = embedded.sha256
+    monkeypatch.setattr(embedded, "sha256", lambda path: hashed.append(path) or real_sha256(path))
+    assert embedded.served_file(source) == embedded.Served(served, None)
+    assert hashed == []  # size and modification time vouch for it: no 92 MB read per engine start
+    # Reinstalled: the same bytes with a new time are hashed once, reused, and vouched for again.
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    assert embedded.served_file(source) == embedded.Served(served, None)
+    assert hashed == [source]
+    assert (
+        json.loads(embedded.record_path(served).read_text())["source_mtime_ns"] == source.stat().st_mtime_ns
+    )
+    assert embedded.served_file(source) == embedded.Served(served, None)
+    assert hashed == [source]
+
+
+def test_a_record_without_size_and_time_is_checked_by_hash(tmp_path: Path, places: list[Path]) -> None:
+    source = tiny_gguf(tmp_path / "Tiny.Q4_1.gguf")
+    served = embedded.served_file(source).path
+    record = embedded.record_path(served)
+    older = {"source_sha256": embedded.sha256(source), "format": embedded.FORMAT, "type": "Q8_0"}
+    record.write_text(json.dumps(older))
+    assert embedded.served_file(source) == embedded.Served(served, None)
+    assert json.loads(record.read_text())["source_size"] == source.stat().st_size
+    record.write_text(json.dumps(older | {"source_sha256": "0" * 64}))
+    assert embedded.served_file(source).seconds is not None
 
 
 def test_a_record_of_another_conversion_format_converts_again(tmp_path: Path, places: list[Path]) -> None:
