@@ -86,7 +86,10 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "temperature": (0.7, "Default sampling temperature (0..2)."),
     # engine
     "engine": ("auto", "Inference engine: auto, llama-cpp, vllm, transformers or external."),
-    "model": (None, "Model to serve: a GGUF file or HF directory; empty means the embedded SmolLM2."),
+    "model": (
+        None,
+        "Model to serve: a GGUF file or HF directory; empty or `embedded` means the embedded SmolLM2.",
+    ),
     "engine_urls": ([], "OpenAI-compatible engine URLs for the external engine (several are balanced)."),
     "served_model_name": ("edubot", "Model name the engine announces and clients ask for."),
     "engine_port": (0, "Port for the engine on 127.0.0.1; 0 picks a free one."),
@@ -317,7 +320,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     token = _FILE_VALUES.set(file_values)
     flags = {k: v for k, v in overrides.items() if v is not None}
     try:
-        return cls(**flags)  # type: ignore[return-value]
+        return _embedded_by_name(cls(**flags))  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
@@ -327,3 +330,15 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         ) from exc
     finally:
         _FILE_VALUES.reset(token)
+
+
+EMBEDDED_NAMES = ("embedded", "smollm2")
+"""Names of the embedded model, accepted by the ``model`` setting (the same as leaving it empty) and by ``model
+inspect``/``model convert``, unless a file or folder of that name exists."""
+
+
+def _embedded_by_name(settings: Settings) -> Settings:
+    model = settings.model
+    if model is not None and str(model).lower() in EMBEDDED_NAMES and not model.exists():
+        return settings.model_copy(update={"model": None})
+    return settings

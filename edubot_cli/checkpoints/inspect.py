@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import EMBEDDED_NAMES
 from ..errors import ConvertError, MissingDependencyError, missing_extra
 from .discover import TOKENIZER_FILES, Source, discover
 from .gguf import read_header
@@ -68,10 +69,6 @@ def embedded_model() -> Path | None:
         return None
     path = Path(next(iter(spec.submodule_search_locations))) / EMBEDDED_FILE
     return path if path.is_file() else None
-
-
-EMBEDDED_NAMES = ("embedded", "smollm2")
-"""Short names of the embedded model that ``model inspect`` and ``model convert`` accept instead of its path."""
 
 
 def resolve_model(path: Path) -> Path:

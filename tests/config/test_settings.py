@@ -51,6 +51,22 @@ def test_precedence_file_env_flag(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     assert (s.port, s.max_tokens, s.temperature) == (9003, 200, 0.2)
 
 
+def test_the_embedded_model_by_name_is_the_default_model(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(model=Path("embedded")).model is None
+    assert load_settings(model=Path("SmolLM2")).model is None
+    monkeypatch.setenv("EDUBOT_MODEL", "embedded")
+    assert load_settings().model is None
+    monkeypatch.delenv("EDUBOT_MODEL")
+    assert load_settings(_write(tmp_path / "c.yaml", "model: smollm2\n")).model is None
+    # A file or folder of that name is what the user means.
+    (tmp_path / "embedded").mkdir()
+    assert load_settings(model=Path("embedded")).model == Path("embedded")
+    assert load_settings(model=Path("models/embedded")).model == Path("models/embedded")
+
+
 def test_default_file_is_configs_edubot_yaml(tmp_path: Path) -> None:
     _write(tmp_path / "configs" / "edubot.yaml", "served_model_name: tutor\n")
     assert load_settings().served_model_name == "tutor"

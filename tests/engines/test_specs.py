@@ -58,6 +58,15 @@ def test_llama_cpp_runs_llama_server_on_all_cores_with_classroom_slots(make_sett
     assert spec.name == "llama-cpp"
 
 
+def test_the_embedded_model_by_name_is_served_as_the_default(make_settings) -> None:
+    from edubot_cli.engines.choose import choose_engine
+
+    settings = make_settings(model=Path("embedded"))
+    assert choose_engine(settings) == llama_cpp.NAME
+    spec = llama_cpp.build_spec(settings, 4321, "k3y")
+    assert spec.model == str(served_file(llama_cpp.embedded_model()).path)
+
+
 def test_llama_cpp_takes_model_context_threads_slots_name_and_extra_args(
     make_settings, gguf_file: Path
 ) -> None:
