@@ -44,6 +44,8 @@ class EngineSpec:
     setting."""
     env: dict[str, str] = field(default_factory=dict)
     """Variables added to the inherited environment."""
+    cwd: str | None = None
+    """Working directory of the engine process (None: edubot's own)."""
     api_key: str | None = None
     """The per-run key the engine requires (None: the engine takes no key); only the backend holds it."""
     capacity: int | None = None

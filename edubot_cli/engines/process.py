@@ -203,6 +203,7 @@ class EngineProcess:
                 stdout=self._log_file,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.spec.env},
+                cwd=self.spec.cwd,
                 start_new_session=True,
                 preexec_fn=_death_signal_setter(),  # only calls prctl between fork and exec
             )

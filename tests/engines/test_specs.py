@@ -250,7 +250,7 @@ def test_transformers_command_line(make_settings, hf_dir: Path) -> None:
         "-m",
         "transformers.cli.transformers",
         "serve",
-        str(hf_dir),
+        "edubot",
         "--host",
         "127.0.0.1",
         "--port",
@@ -261,6 +261,19 @@ def test_transformers_command_line(make_settings, hf_dir: Path) -> None:
         "float32",
     ]
     assert spec.ready_url == "http://127.0.0.1:6000/health"
+    # Started beside a link named after served_model_name: answers name the model "edubot", not its path.
+    assert spec.served_model_name == "edubot"
+    assert spec.model == str(hf_dir)
+    assert spec.cwd is not None
+    assert [p.name for p in Path(spec.cwd).iterdir()] == ["edubot"]
+    assert (Path(spec.cwd) / "edubot").resolve() == hf_dir.resolve()
+
+
+def test_transformers_served_name_that_cannot_be_a_file_name(make_settings, hf_dir: Path) -> None:
+    spec = transformers.build_spec(make_settings(model=hf_dir, served_model_name="org/tutor"), 6000)
+    assert spec.served_model_name == "model"
+    assert spec.command[4] == "model"
+    assert spec.cwd is not None and (Path(spec.cwd) / "model").resolve() == hf_dir.resolve()
 
 
 def test_transformers_refuses_gguf(make_settings, gguf_file: Path) -> None:

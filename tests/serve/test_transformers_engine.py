@@ -27,6 +27,9 @@ def test_hf_directory_is_served_by_transformers_on_cpu(make_settings, no_nvidia_
             health.append(httpx.get(url + "/health", timeout=30).json())
             body = {"message": "what is photosynthesis", "max_tokens": 5, "temperature": 0.0}
             replies.append(httpx.post(url + "/chat", json=body, timeout=120))
+            replies.append(httpx.get(url + "/v1/models", timeout=30))
+            body = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 3, "temperature": 0.0}
+            replies.append(httpx.post(url + "/v1/chat/completions", json=body, timeout=120))
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
 
@@ -38,3 +41,11 @@ def test_hf_directory_is_served_by_transformers_on_cpu(make_settings, no_nvidia_
     assert health[0]["engine"] == "ok"
     assert replies[0].status_code == 200, replies[0].text
     assert 1 <= replies[0].json()["completion_tokens"] <= 5
+    # The model is named as served_model_name says, and its path on this machine is in no answer.
+    assert health[0]["engines"][0]["model"] == "edubot"
+    assert replies[0].json()["model"] == "edubot"
+    assert [m["id"] for m in replies[1].json()["data"]] == ["edubot"]
+    assert replies[2].status_code == 200, replies[2].text
+    assert replies[2].json()["model"] == "edubot"
+    for text in [str(health[0]), *(reply.text for reply in replies)]:
+        assert str(tmp_path) not in text
