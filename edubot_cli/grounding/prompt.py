@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .passages import DOCUMENT, kind_of, prompt_text
+from .passages import DOCUMENT, SKILL, kind_of, prompt_text
 from .sources import Passage, Source
 
 INSTRUCTION = (
@@ -59,12 +59,31 @@ def _cut(text: str, limit: int) -> str:
     return text[:cut].rstrip() + "…"
 
 
+def kind(source: Source) -> str:
+    """A retrieved source's kind: a yaml path names a taxonomy passage, knowledge or skill by its folder; no yaml
+    path, a document."""
+    return kind_of(source.file, {}) if source.yaml_path else DOCUMENT
+
+
 def quoted(passage: Passage) -> str:
-    """The text of ``passage`` in the prompt: ``passages.prompt_text`` by its kind (a yaml path names a taxonomy
-    passage, knowledge or skill by its folder; no yaml path, a document)."""
-    source = passage.source
-    kind = kind_of(source.file, {}) if source.yaml_path else DOCUMENT
-    return prompt_text(kind, passage.text)
+    """The text of ``passage`` in the prompt: ``passages.prompt_text`` by its kind."""
+    return prompt_text(kind(passage.source), passage.text)
+
+
+def material_first(passages: Sequence[Passage | Source]) -> list[Passage | Source]:
+    """``passages`` without their skill examples when the best-ranked one is material (knowledge or a document).
+
+    A skill example demonstrates a task, and its answer has that task's form: retrieved for a question on the
+    same topic, as a multiple-choice example about the water cycle is for "why can concrete cause floods?", the
+    embedded model copied its options instead of answering. When a skill example ranks first, the question asks
+    for that task, and every passage is kept."""
+    if not passages or kind(_source(passages[0])) == SKILL:
+        return list(passages)
+    return [p for p in passages if kind(_source(p)) != SKILL]
+
+
+def _source(item: Passage | Source) -> Source:
+    return item.source if isinstance(item, Passage) else item
 
 
 def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tuple[list[Source], list[str]]:
@@ -119,9 +138,10 @@ def grounded_messages(
     """Chat messages that ask for an answer from the numbered passages.
 
     ``[system: system_prompt + INSTRUCTION, *history, user: "Passages:\\n\\n[1] title\\ntext ...\\n\\nQuestion:
-    question"]``; the passages are fitted to ``budget_tokens`` by ``fit_passages``, each quoted by ``quoted``.
+    question"]``; the passages (``material_first``) are fitted to ``budget_tokens`` by ``fit_passages``, each quoted
+    by ``quoted``.
     """
-    kept, blocks = fit_passages(sources, budget_tokens)
+    kept, blocks = fit_passages(material_first(sources), budget_tokens)
     system = grounded_system(system_prompt)
     body = "\n\n".join(blocks) if blocks else NO_PASSAGES
     messages = [{"role": "system", "content": system}]

@@ -10,6 +10,7 @@ from edubot_cli.grounding.prompt import (
     estimate_tokens,
     fit_passages,
     grounded_messages,
+    material_first,
     retrieval_query,
 )
 from edubot_cli.grounding.sources import Passage, Source
@@ -86,17 +87,18 @@ def test_knowledge_passages_are_quoted_as_their_context() -> None:
     document = Passage(
         Source(3, "docs/roots.md", 1, "", "Roots", "Q: and A: lines", 1.0), "Q: kept\nA: as written"
     )
-    prompt = grounded_messages(None, [], "What do roots take up?", [knowledge, skill, document], 1000)
+    # The skill example ranks first, so every passage is kept (``material_first``).
+    prompt = grounded_messages(None, [], "What do roots take up?", [skill, knowledge, document], 1000)
     assert prompt.messages[-1]["content"] == (
         "Passages:\n\n"
-        "[1] knowledge/botany/roots (Botany)\nRoots take up water.\n\n"
-        "[2] compositional_skills/maths/sums\nSam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
+        "[1] compositional_skills/maths/sums\nSam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
+        "[2] knowledge/botany/roots (Botany)\nRoots take up water.\n\n"
         "[3] Roots\nQ: kept\nA: as written\n\n"
         "Question: What do roots take up?"
     )
     assert [s.snippet for s in prompt.sources] == [
-        knowledge.source.snippet,
         skill.source.snippet,
+        knowledge.source.snippet,
         "Q: and A: lines",
     ]
 
@@ -167,3 +169,41 @@ def test_a_follow_up_question_retrieves_the_conversation_topic(taxonomy: Path, t
         "Passages:\n\n[1] knowledge/botany/plants (Botany)\nStomata are small pores under a leaf."
     )
     assert prompt.messages[-1]["content"].endswith("\n\nQuestion: Where do they sit?")
+
+
+def ranked(*files: str) -> list[Passage]:
+    """Passages from these files in rank order (a yaml path marks a taxonomy passage; none, a document)."""
+    return [
+        Passage(
+            Source(0, file, 1, "" if file.endswith(".md") else "seed_examples[0].context", file, "text", 1.0),
+            f"Text of {file}.",
+        )
+        for file in files
+    ]
+
+
+KNOWLEDGE = "knowledge/science/water_cycle/qna.yaml"
+MCQ = "compositional_skills/assessment/multiple_choice/qna.yaml"
+WORDS = "foundational_skills/word_problems/qna.yaml"
+DOC = "water_cycle_notes.md"
+
+
+def test_skill_examples_are_left_out_when_material_ranks_first() -> None:
+    assert [p.source.file for p in material_first(ranked(KNOWLEDGE, MCQ, KNOWLEDGE, WORDS))] == [
+        KNOWLEDGE,
+        KNOWLEDGE,
+    ]
+    assert [p.source.file for p in material_first(ranked(DOC, MCQ, KNOWLEDGE))] == [DOC, KNOWLEDGE]
+
+
+def test_every_passage_is_kept_when_a_skill_example_ranks_first() -> None:
+    assert [p.source.file for p in material_first(ranked(MCQ, KNOWLEDGE, WORDS))] == [MCQ, KNOWLEDGE, WORDS]
+    assert material_first([]) == []
+
+
+def test_a_skill_example_below_material_is_neither_quoted_nor_cited() -> None:
+    prompt = grounded_messages(None, [], "Why can concrete cause floods?", ranked(KNOWLEDGE, MCQ), 500)
+    assert [s.file for s in prompt.sources] == [KNOWLEDGE]
+    assert prompt.messages[-1]["content"] == (
+        f"Passages:\n\n[1] {KNOWLEDGE}\nText of {KNOWLEDGE}.\n\nQuestion: Why can concrete cause floods?"
+    )
