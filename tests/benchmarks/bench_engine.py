@@ -22,8 +22,10 @@ second of whole answers) is printed beside it.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -35,6 +37,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from edubot_cli.config import FIELDS
 from edubot_cli.engines.embedded import served_file
@@ -68,6 +71,7 @@ WORDINGS = [
 """Each round words every question anew: a slot keeps the prompt it last answered, so a question asked again
 would find its prompt cached and skip the prompt processing that a new class question costs."""
 CLASS_ROUNDS = 3
+TAXONOMY = Path(__file__).resolve().parents[2] / "taxonomy"
 PARALLEL = os.environ.get("EDUBOT_BENCH_PARALLEL")  # e.g. "32" to try another slot count
 
 
@@ -93,25 +97,44 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`edubot serve` as a user starts it (embedded model, default settings, no rate limit)."""
+@contextlib.contextmanager
+def serving(folder: Path, **settings: str) -> Iterator[str]:
+    """`edubot serve` as a user starts it in ``folder`` (embedded model, default settings, no rate limit)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env["EDUBOT_RATE_LIMIT_PER_MINUTE"] = "0"
+    env |= {"EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "EDUBOT_CACHE_DIR": str(folder / "cache")}
+    env |= {f"EDUBOT_{name.upper()}": value for name, value in settings.items()}
     if PARALLEL:
         env["EDUBOT_PARALLEL"] = PARALLEL
     proc = subprocess.Popen(
         [str(EDUBOT), "serve", "--port", str(port)],
-        cwd=tmp_path_factory.mktemp("serve"),
+        cwd=folder,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_ok(url + "/health", proc)
-    yield url
-    stop(proc)
+    try:
+        wait_ok(url + "/health", proc)
+        yield url
+    finally:
+        stop(proc)
+
+
+@pytest.fixture(scope="module")
+def edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """No taxonomy in its folder: answers are not grounded."""
+    with serving(tmp_path_factory.mktemp("serve")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def grounded_edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The shipped sample taxonomy in its folder: every answer is grounded in it (the default)."""
+    folder = tmp_path_factory.mktemp("serve-grounded")
+    shutil.copytree(TAXONOMY, folder / "taxonomy")
+    with serving(folder) as url:
+        yield url
 
 
 def start_by_hand(
@@ -372,3 +395,38 @@ def test_a_classroom_of_32_at_once(
           f"them); p95 TTFT {ttft:.1f}x one answer")  # fmt: skip
     print(f"[bench engine]   targets: 0 errors {verdict(not errors)}; aggregate >= 2x one student "
           f"{verdict(ratio >= 2)}; p95 TTFT <= 6x one answer {verdict(ttft <= 6)}")  # fmt: skip
+
+
+def taxonomy_questions() -> list[str]:
+    """Every question of the sample taxonomy's knowledge leaves, in file order."""
+    questions: list[str] = []
+    for path in sorted((TAXONOMY / "knowledge").rglob("qna.yaml")):
+        for example in yaml.safe_load(path.read_text())["seed_examples"]:
+            questions += [pair["question"].strip() for pair in example["questions_and_answers"]]
+    return questions
+
+
+def test_a_grounded_classroom_of_32_at_once(grounded_edubot: str) -> None:
+    """The same class, grounded in the sample taxonomy: each question carries its passages (a few hundred
+    prompt tokens), which the engine must read before the first token. Figures only: no target is set."""
+    questions = taxonomy_questions()
+    spread = questions[0::2] + questions[1::2]  # every leaf in the class
+    class_questions, others = spread[:STUDENTS], spread[STUDENTS:]
+    with httpx.Client(timeout=300, trust_env=False) as client:
+        alone = [ask(client, grounded_edubot, question, CLASS_TOKENS) for question in others[-3:]]
+    one_rate = statistics.median(r.rate for r in alone)
+    one_answer = statistics.median(r.total for r in alone)
+    clients = [httpx.Client(timeout=600, trust_env=False) for _ in range(STUDENTS)]
+    with concurrent.futures.ThreadPoolExecutor(STUDENTS) as pool:
+        start = time.perf_counter()
+        runs = list(pool.map(lambda i: ask(clients[i], grounded_edubot, class_questions[i], CLASS_TOKENS), range(STUDENTS)))  # fmt: skip
+        done = Class(runs, time.perf_counter() - start)
+    for client in clients:
+        client.close()
+    print(f"\n[bench engine] grounded classroom: {STUDENTS} different questions of the sample taxonomy at once, "
+          f"max_tokens {CLASS_TOKENS}; one grounded student alone: {one_rate:.1f} tokens/s, a whole answer in "
+          f"{one_answer:.2f} s")  # fmt: skip
+    print(f"[bench engine]   {len(done.errors)} errors, {done.aggregate:.1f} tokens/s in all, TTFT p50 "
+          f"{statistics.median(done.ttfts):.2f} s p95 {p95(done.ttfts):.2f} s ({p95(done.ttfts) / one_answer:.0f}x "
+          f"one answer)")  # fmt: skip
+    assert not done.errors, done.errors[0]
