@@ -37,10 +37,17 @@ class Terminated(KeyboardInterrupt):
         return "hangup" if self.signum == signal.SIGHUP else "terminated"
 
 
+def honoured(sig: int) -> bool:
+    """Whether edubot should act on ``sig``: not when it was ignored as edubot started (``nohup`` ignores SIGHUP so
+    that the command outlives its terminal)."""
+    return signal.getsignal(sig) is not signal.SIG_IGN
+
+
 @contextmanager
 def terminations_raise() -> Iterator[None]:
     """While active, SIGTERM and SIGHUP (terminal closed) raise ``Terminated`` in the main thread instead of
-    ending the process without cleanup. Elsewhere than the main thread it does nothing."""
+    ending the process without cleanup. Elsewhere than the main thread it does nothing. A signal that was ignored
+    when edubot started stays ignored: ``nohup edubot serve`` survives the terminal closing."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -48,7 +55,7 @@ def terminations_raise() -> Iterator[None]:
     def handler(signum: int, frame: Any) -> None:
         raise Terminated(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP) if honoured(sig)}
     try:
         yield
     finally:

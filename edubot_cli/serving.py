@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .engines.choose import choose_engine
 from .engines.lifecycle import EngineObserver, Running, running
 from .errors import EdubotError, missing_extra
-from .procgroup import Terminated, bind_listener
+from .procgroup import Terminated, bind_listener, honoured
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -121,8 +121,8 @@ def run_backend(
         hangups.append(signum)
         server.should_exit = True
 
-    in_main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGHUP, on_hangup) if in_main else None
+    catch = threading.current_thread() is threading.main_thread() and honoured(signal.SIGHUP)
+    previous = signal.signal(signal.SIGHUP, on_hangup) if catch else None
     watcher = threading.Thread(target=watch, name="engine-watch", daemon=True)
     watcher.start()
     try:
@@ -130,7 +130,7 @@ def run_backend(
     finally:
         done.set()
         watcher.join()
-        if in_main:
+        if catch:
             signal.signal(signal.SIGHUP, previous)
     if hangups:
         raise Terminated(signal.SIGHUP)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import signal
 import socket
+from collections.abc import Iterator
 
 import pytest
 
 from edubot_cli.errors import ConfigError
-from edubot_cli.procgroup import bind_listener, check_port_free, free_port
+from edubot_cli.procgroup import Terminated, bind_listener, check_port_free, free_port, terminations_raise
 
 
 def test_bind_listener_reports_a_busy_port() -> None:
@@ -44,3 +46,27 @@ def test_check_port_free_releases_a_free_port_and_names_the_flag_of_a_busy_one()
     assert info.value.hint == (
         f"stop the program using it (`ss -ltnp 'sport = :{port}'` shows it) or choose another with --engine-port"
     )
+
+
+@pytest.fixture
+def hangup_ignored() -> Iterator[None]:
+    """SIGHUP ignored, as ``nohup`` starts a command; SIGTERM at its default."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, action in saved.items():
+            signal.signal(sig, action)
+
+
+def test_an_ignored_hangup_stays_ignored_while_termination_raises(hangup_ignored: None) -> None:
+    with terminations_raise():
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        signal.raise_signal(signal.SIGHUP)  # nothing happens: nohup's promise is kept
+        with pytest.raises(Terminated) as caught:
+            signal.raise_signal(signal.SIGTERM)
+        assert caught.value.reason == "terminated"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -29,10 +30,24 @@ def test_public_url() -> None:
     assert serving.public_url("::1", 8000) == "http://[::1]:8000"
 
 
+@pytest.fixture
+def default_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP at their defaults for the test (pytest may run under nohup, which ignores SIGHUP)."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    for sig in saved:
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        yield
+    finally:
+        for sig, action in saved.items():
+            signal.signal(sig, action)
+
+
 @pytest.mark.parametrize(
     ("sig", "reason"),
     [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted"), (signal.SIGHUP, "hangup")],
 )
+@pytest.mark.usefixtures("default_signals")
 def test_serve_external_engine_until_a_signal(make_settings, stub_engine: StubEngine, sig, reason) -> None:
     port = free_port()
     answers: list[httpx.Response] = []
@@ -55,7 +70,7 @@ def test_serve_external_engine_until_a_signal(make_settings, stub_engine: StubEn
     ]
     assert answers[0].status_code == 200
     assert answers[0].json()["response"] == "Hello from the stub."
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers given back
     assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
     with socket.socket() as again:  # the backend port is released
         again.bind(("127.0.0.1", port))

@@ -1,0 +1,63 @@
+"""`nohup edubot serve`: a real subprocess started with SIGHUP ignored keeps serving after a hangup."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from edubot_cli.procgroup import free_port
+from tests.support.stub_engine import StubEngine
+
+EDUBOT = Path(sys.executable).with_name("edubot")
+
+
+def _ignore_hangup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does before it runs the command
+
+
+def test_serve_started_with_hangup_ignored_survives_it_and_stops_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
+    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
+    output = tmp_path / "serve.out"
+    url = f"http://127.0.0.1:{port}"
+    with StubEngine() as stub, output.open("w") as sink:
+        proc = subprocess.Popen(
+            [str(EDUBOT), "serve", "--port", str(port), "--engine-url", stub.url + "/v1"],
+            cwd=tmp_path,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_ignore_hangup,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert proc.poll() is None, output.read_text()
+                try:
+                    if httpx.get(url + "/health", timeout=2).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, "edubot serve never became healthy"
+                time.sleep(0.1)
+            proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+            assert proc.poll() is None, output.read_text()
+            reply = httpx.post(url + "/chat", json={"message": "hi"}, timeout=30)
+            assert reply.json()["response"] == "Hello from the stub."
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    text = output.read_text()
+    assert "Traceback" not in text
+    assert text.rstrip().endswith("edubot stopped (terminated); no engine process left running")
