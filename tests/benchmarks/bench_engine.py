@@ -286,23 +286,27 @@ def test_single_student_through_edubot_vs_the_engine_by_hand(edubot: str, by_han
           f"{verdict(ratio >= 0.95)})")  # fmt: skip
 
 
-def classroom(url: str, *, by_hand: bool, wording: str = WORDINGS[0]) -> tuple[list[Run], float]:
-    """32 students ask at once. Each student's HTTP client is made before the clock starts: in a class each
-    sets up its connection on its own device, and here 32 clients' TLS contexts (about 19 ms of CPU each) would
-    take half a second of the two cores that the engine needs."""
-    clients = [httpx.Client(timeout=600, trust_env=False) for _ in range(STUDENTS)]
+def worded(wording: str) -> list[str]:
+    """The class's 32 questions in ``wording``, one topic each."""
+    return [wording.format(TOPICS[index % len(TOPICS)]) for index in range(STUDENTS)]
+
+
+def classroom(url: str, questions: list[str], *, by_hand: bool = False) -> Class:
+    """Every question asked at once, one student each. Each student's HTTP client is made before the clock
+    starts: in a class each sets up its connection on its own device, and here 32 clients' TLS contexts (about
+    19 ms of CPU each) would take half a second of the two cores that the engine needs."""
+    clients = [httpx.Client(timeout=600, trust_env=False) for _ in questions]
 
     def student(index: int) -> Run:
-        question = wording.format(TOPICS[index % len(TOPICS)])
-        return ask(clients[index], url, question, CLASS_TOKENS, by_hand=by_hand)
+        return ask(clients[index], url, questions[index], CLASS_TOKENS, by_hand=by_hand)
 
-    with concurrent.futures.ThreadPoolExecutor(STUDENTS) as pool:
+    with concurrent.futures.ThreadPoolExecutor(len(questions)) as pool:
         start = time.perf_counter()
-        runs = list(pool.map(student, range(STUDENTS)))
+        runs = list(pool.map(student, range(len(questions))))
         wall = time.perf_counter() - start
     for client in clients:
         client.close()
-    return runs, wall
+    return Class(runs, wall)
 
 
 @dataclass
@@ -319,9 +323,10 @@ class Alone:
         return self.tokens / self.answer
 
 
-def alone(url: str, wording: str) -> Alone:
+def alone(url: str, questions: list[str]) -> Alone:
+    """One student asking ``questions`` one after another."""
     with httpx.Client(timeout=300, trust_env=False) as client:
-        runs = [ask(client, url, wording.format(topic), CLASS_TOKENS) for topic in ALONE_TOPICS]
+        runs = [ask(client, url, question, CLASS_TOKENS) for question in questions]
     assert not [r.error for r in runs if r.error]
     return Alone(
         statistics.median(r.rate for r in runs),
@@ -353,15 +358,15 @@ def test_a_classroom_of_32_at_once(
 ) -> None:
     rounds: list[tuple[Alone, Class]] = []
     for wording in WORDINGS[:CLASS_ROUNDS]:
-        one = alone(edubot, wording)  # right before the class: the machine's speed drifts
-        rounds.append((one, Class(*classroom(edubot, by_hand=False, wording=wording))))
+        one = alone(edubot, [wording.format(topic) for topic in ALONE_TOPICS])  # right before: speed drifts
+        rounds.append((one, classroom(edubot, worded(wording))))
     one_rate = statistics.median(one.rate for one, _ in rounds)
     one_answer = statistics.median(one.answer for one, _ in rounds)
     others = {
-        f"llama-server -np {STUDENTS} by hand": Class(*classroom(by_hand_class, by_hand=True)),
-        "llama-server -np 1 by hand": Class(*classroom(by_hand, by_hand=True)),
-        f"llama-server -np {STUDENTS} by hand, shipped Q4_1 file": Class(
-            *classroom(shipped_q4_1_class, by_hand=True)
+        f"llama-server -np {STUDENTS} by hand": classroom(by_hand_class, worded(WORDINGS[0]), by_hand=True),
+        "llama-server -np 1 by hand": classroom(by_hand, worded(WORDINGS[0]), by_hand=True),
+        f"llama-server -np {STUDENTS} by hand, shipped Q4_1 file": classroom(
+            shipped_q4_1_class, worded(WORDINGS[0]), by_hand=True
         ),
     }
     print(f"\n[bench engine] classroom: {STUDENTS} students at once, max_tokens {CLASS_TOKENS}, streamed, "
@@ -412,21 +417,12 @@ def test_a_grounded_classroom_of_32_at_once(grounded_edubot: str) -> None:
     questions = taxonomy_questions()
     spread = questions[0::2] + questions[1::2]  # every leaf in the class
     class_questions, others = spread[:STUDENTS], spread[STUDENTS:]
-    with httpx.Client(timeout=300, trust_env=False) as client:
-        alone = [ask(client, grounded_edubot, question, CLASS_TOKENS) for question in others[-3:]]
-    one_rate = statistics.median(r.rate for r in alone)
-    one_answer = statistics.median(r.total for r in alone)
-    clients = [httpx.Client(timeout=600, trust_env=False) for _ in range(STUDENTS)]
-    with concurrent.futures.ThreadPoolExecutor(STUDENTS) as pool:
-        start = time.perf_counter()
-        runs = list(pool.map(lambda i: ask(clients[i], grounded_edubot, class_questions[i], CLASS_TOKENS), range(STUDENTS)))  # fmt: skip
-        done = Class(runs, time.perf_counter() - start)
-    for client in clients:
-        client.close()
+    one = alone(grounded_edubot, others[-3:])
+    done = classroom(grounded_edubot, class_questions)
     print(f"\n[bench engine] grounded classroom: {STUDENTS} different questions of the sample taxonomy at once, "
-          f"max_tokens {CLASS_TOKENS}; one grounded student alone: {one_rate:.1f} tokens/s, a whole answer in "
-          f"{one_answer:.2f} s")  # fmt: skip
+          f"max_tokens {CLASS_TOKENS}; one grounded student alone: {one.rate:.1f} tokens/s, a whole answer in "
+          f"{one.answer:.2f} s")  # fmt: skip
     print(f"[bench engine]   {len(done.errors)} errors, {done.aggregate:.1f} tokens/s in all, TTFT p50 "
-          f"{statistics.median(done.ttfts):.2f} s p95 {p95(done.ttfts):.2f} s ({p95(done.ttfts) / one_answer:.0f}x "
+          f"{statistics.median(done.ttfts):.2f} s p95 {p95(done.ttfts):.2f} s ({p95(done.ttfts) / one.answer:.0f}x "
           f"one answer)")  # fmt: skip
     assert not done.errors, done.errors[0]
