@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from edubot_cli.procgroup import free_port, group_members
+from tests.support.serve_process import EDUBOT, wait_healthy
 
 pytestmark = pytest.mark.engine
-
-EDUBOT = Path(sys.executable).with_name("edubot")
 
 
 def children(pid: int) -> list[int]:
@@ -32,19 +29,6 @@ def children(pid: int) -> list[int]:
             if int(fields[1]) == pid and fields[0] != "Z":
                 found.append(int(entry.name))
     return found
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 180.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, "edubot serve exited early"
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"{url}/health never answered 200")
 
 
 # SIGHUP takes the same path as SIGTERM; it is covered in-process (test_serving.py) to save an engine start.

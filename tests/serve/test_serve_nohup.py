@@ -5,16 +5,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
 from edubot_cli.procgroup import free_port
+from tests.support.serve_process import EDUBOT, wait_healthy
 from tests.support.stub_engine import StubEngine
-
-EDUBOT = Path(sys.executable).with_name("edubot")
 
 
 def _ignore_hangup() -> None:
@@ -34,19 +32,11 @@ def test_serve_started_with_hangup_ignored_survives_it_and_stops_on_sigterm(tmp_
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
+            text=True,
             preexec_fn=_ignore_hangup,
         )
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, output.read_text()
-                try:
-                    if httpx.get(url + "/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "edubot serve never became healthy"
-                time.sleep(0.1)
+            wait_healthy(url, proc, timeout=60)
             proc.send_signal(signal.SIGHUP)
             time.sleep(1.0)
             assert proc.poll() is None, output.read_text()
