@@ -62,16 +62,6 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _record(source_sha: str, stat: os.stat_result) -> dict[str, object]:
-    return {
-        "source_sha256": source_sha,
-        "source_size": stat.st_size,
-        "source_mtime_ns": stat.st_mtime_ns,
-        "format": FORMAT,
-        "type": "Q8_0",
-    }
-
-
 class _Source:
     """The package's file, hashed only when a record's size and modification time do not vouch for it."""
 
@@ -86,8 +76,16 @@ class _Source:
             self._sha = sha256(self.path)
         return self._sha
 
-    def record(self) -> dict[str, object]:
-        return _record(self.sha, self.stat)
+    def write_record(self, served: Path) -> None:
+        """Record beside ``served`` that it converts this source (its hash, size and time) in this format."""
+        record = {
+            "source_sha256": self.sha,
+            "source_size": self.stat.st_size,
+            "source_mtime_ns": self.stat.st_mtime_ns,
+            "format": FORMAT,
+            "type": "Q8_0",
+        }
+        write_atomic(record_path(served), json.dumps(record, indent=2) + "\n")
 
     def matches(self, served: Path) -> bool:
         """Whether ``served`` is a current conversion of this source (its record refreshed if it was touched)."""
@@ -107,7 +105,7 @@ class _Source:
         if found.get("source_sha256") != self.sha:
             return False
         with contextlib.suppress(OSError):  # same bytes, new time (a reinstall): vouch for it next time
-            write_atomic(record_path(served), json.dumps(self.record(), indent=2) + "\n")
+            self.write_record(served)
         return True
 
 
@@ -126,7 +124,7 @@ def served_file(source: Path) -> Served:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             convert(source, folder / name)
-            write_atomic(record_path(folder / name), json.dumps(package.record(), indent=2) + "\n")
+            package.write_record(folder / name)
         except OSError as exc:
             problems.append(f"{folder}: {exc.strerror or exc}")
             continue
