@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import EngineError
 from .base import LOCALHOST, EngineSpec, hf_model_dir, require_module
 
 if TYPE_CHECKING:
@@ -48,9 +49,15 @@ FALLBACK_NAME = "model"
 def alias(model: Path, name: str) -> tuple[Path, str]:
     """A new folder holding a link ``name`` to ``model``, removed when this process exits; and the name used."""
     name = name if SAFE_NAME.fullmatch(name) else FALLBACK_NAME
-    folder = Path(tempfile.mkdtemp(prefix="edubot-transformers-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    (folder / name).symlink_to(model.resolve(), target_is_directory=True)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="edubot-transformers-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        (folder / name).symlink_to(model.resolve(), target_is_directory=True)
+    except OSError as exc:
+        raise EngineError(
+            f"cannot prepare the folder the transformers engine starts in ({exc.strerror or exc})",
+            hint="make the temporary folder writable, or point TMPDIR to one that is",
+        ) from exc
     return folder, name
 
 

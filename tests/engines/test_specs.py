@@ -276,6 +276,22 @@ def test_transformers_served_name_that_cannot_be_a_file_name(make_settings, hf_d
     assert spec.cwd is not None and (Path(spec.cwd) / "model").resolve() == hf_dir.resolve()
 
 
+def test_transformers_without_a_writable_temporary_folder_is_one_clear_error(
+    make_settings, hf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(**_: object) -> str:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tempfile.mkdtemp", refused)
+    with pytest.raises(EngineError) as info:
+        transformers.build_spec(make_settings(model=hf_dir), 6000)
+    assert (
+        info.value.message
+        == "cannot prepare the folder the transformers engine starts in (Permission denied)"
+    )
+    assert info.value.hint == "make the temporary folder writable, or point TMPDIR to one that is"
+
+
 def test_transformers_refuses_gguf(make_settings, gguf_file: Path) -> None:
     with pytest.raises(UsageError) as info:
         transformers.build_spec(make_settings(model=gguf_file), 6000)
