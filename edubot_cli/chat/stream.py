@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from ..errorbody import error_fields, message_and_code
 from ..errors import ChatError
-from .failures import ContextOverflowError, error_details, is_overflow, status_error
+from .failures import ContextOverflowError, is_overflow, status_error
 from .session import AnswerStats, Source, sources_from_json
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ class ChatStream:
         if not isinstance(event, dict):
             return None
         if "error" in event:
-            message, code = error_details(json.dumps(event).encode())
+            message, code = message_and_code(error_fields(event) or {})
             if is_overflow(message, code):
                 raise ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
             when = "mid-answer" if self.text else "before the answer began"
