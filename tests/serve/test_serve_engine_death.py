@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from edubot_cli.procgroup import free_port, group_members
 from tests.support.serve_process import EDUBOT, wait_healthy
@@ -45,12 +46,12 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 def _poll(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"{what} within {timeout:g} s"
+        assert time.monotonic() < deadline, f"waited {timeout:g} s in vain for: {what}"
         time.sleep(0.1)
 
 
 def _engine_children(pid: int) -> list[int]:
-    """Live processes whose parent is ``pid`` and whose command is the stand-in llama-server."""
+    """Live processes whose parent is ``pid`` and whose command is a llama-server (real or stand-in)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -73,43 +74,38 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_a_restarted_engine_dies_with_a_killed_backend(tmp_path: Path) -> None:
-    binary = tmp_path / "llama-server"
-    binary.write_text(f"#!{sys.executable}\n{FAKE_LLAMA_SERVER}")
-    binary.chmod(0o755)
-    model = tmp_path / "model.gguf"
-    model.write_bytes(b"GGUF" + bytes(60))
+@pytest.mark.parametrize("engine", ["stand-in", pytest.param("real", marks=pytest.mark.engine)])
+def test_a_restarted_engine_dies_with_a_killed_backend(tmp_path: Path, engine: str) -> None:
+    """`edubot serve --port P --engine-port E`; SIGKILL the engine; wait for the supervisor's restart; SIGKILL
+    the backend: the restarted engine goes too, and nothing listens on E. With the stand-in llama-server (a
+    second) and with the real one on the embedded model."""
     port, engine_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env |= {
-        "EDUBOT_LOGS_DIR": str(tmp_path / "logs"),
-        "EDUBOT_LLAMA_SERVER": str(binary),
-        "EDUBOT_RATE_LIMIT_PER_MINUTE": "0",
-        "COLUMNS": "200",
-    }
+    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
+    command = [str(EDUBOT), "serve", "--port", str(port), "--engine-port", str(engine_port)]
+    if engine == "stand-in":
+        binary = tmp_path / "llama-server"
+        binary.write_text(f"#!{sys.executable}\n{FAKE_LLAMA_SERVER}")
+        binary.chmod(0o755)
+        model = tmp_path / "model.gguf"
+        model.write_bytes(b"GGUF" + bytes(60))
+        env["EDUBOT_LLAMA_SERVER"] = str(binary)
+        command += ["--model", str(model)]
     output = tmp_path / "serve.out"
-    command = [
-        str(EDUBOT),
-        "serve",
-        "--port",
-        str(port),
-        "--engine-port",
-        str(engine_port),
-        "--model",
-        str(model),
-    ]
     with output.open("w") as sink:
         proc = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT, text=True
         )
     engines: list[int] = []
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=120)
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
         [first] = _engine_children(proc.pid)
         engines.append(first)
         os.kill(first, signal.SIGKILL)
         _poll(
-            lambda: "is back after it was killed by SIGKILL" in output.read_text(), "the engine was restarted"
+            lambda: "is back after it was killed by SIGKILL" in output.read_text(),
+            "the engine was restarted",
+            timeout=180,
         )
         [restarted] = _engine_children(proc.pid)
         assert restarted != first
