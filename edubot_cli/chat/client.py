@@ -46,7 +46,7 @@ class ChatClient:
         self._backend_chat: dict[str, Any] | None = None
         self._backend_checked = False
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(
+        self.http = httpx.Client(  # the streams this client opens use it too
             headers=headers,
             timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
             transport=transport,
@@ -54,7 +54,7 @@ class ChatClient:
         )
 
     def close(self) -> None:
-        self._http.close()
+        self.http.close()
 
     def __enter__(self) -> ChatClient:
         return self
@@ -66,9 +66,9 @@ class ChatClient:
         """The model ids ``GET /v1/models`` announces; also proves something answers at the URL."""
         url = f"{self.api_base}/models"
         try:
-            response = self._http.get(url)
+            response = self.http.get(url)
         except httpx.HTTPError as exc:
-            raise self._transport_error(exc, url) from exc
+            raise self.transport_error(exc, url) from exc
         if response.status_code != 200:
             raise status_error(response.status_code, response.content, response.headers, url)
         try:
@@ -88,7 +88,7 @@ class ChatClient:
         if not self._backend_checked:
             self._backend_checked = True
             try:
-                response = self._http.get(f"{self.base_url}/", headers={"Accept": "application/json"})
+                response = self.http.get(f"{self.base_url}/", headers={"Accept": "application/json"})
                 data = response.json() if response.status_code == 200 else None
             except (httpx.HTTPError, ValueError):
                 data = None
@@ -198,7 +198,8 @@ class ChatClient:
             return "start the backend with `edubot serve` (or chat with the embedded model: `edubot chat --local`)"
         return "check --engine-url, start the backend with `edubot serve`, or use `edubot chat --local`"
 
-    def _transport_error(self, exc: httpx.HTTPError, url: str) -> ChatError:
+    def transport_error(self, exc: httpx.HTTPError, url: str) -> ChatError:
+        """The ``ChatError`` for a request to ``url`` that failed below HTTP (refused, timed out, cut off)."""
         if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return ChatError(f"nothing answers at {self.url}", hint=self._start_hint())
         if isinstance(exc, httpx.TimeoutException):

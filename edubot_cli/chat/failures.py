@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import httpx
 
+from ..errorbody import error_object, message_and_code
 from ..errors import ChatError
 
 _OVERFLOW = re.compile(
@@ -29,7 +29,7 @@ def is_overflow(message: str | None, code: str | None) -> bool:
 
 def status_error(status: int, body: bytes, headers: httpx.Headers, url: str) -> ChatError:
     """The error to show for ``url``'s non-200 answer ``status`` (with its body and headers)."""
-    message, code = error_details(body)
+    message, code = message_and_code(error_object(body, limit=200))  # a text body (HTML) is cut short
     if status == 401 or status == 403:
         return ChatError(
             f"{url} refused the request ({status}): {message or 'unauthorised'}",
@@ -65,23 +65,3 @@ def _retry_hint(headers: httpx.Headers) -> str | None:
     if not (wait.isascii() and wait.isdigit()):
         return None
     return f"wait {int(wait)} s and try again"
-
-
-def error_details(body: bytes) -> tuple[str | None, str | None]:
-    """``(message, code)`` from an error body: OpenAI/edubot ``{"error": {...}}``, FastAPI ``{"detail": ...}``."""
-    try:
-        data = json.loads(body or b"null")
-    except ValueError:
-        text = body.decode("utf-8", "replace").strip()
-        return (text[:200] or None), None
-    if isinstance(data, dict):
-        error = data.get("error", data.get("detail"))
-        if isinstance(error, dict):
-            message = error.get("message")
-            code = error.get("code")
-            return (str(message) if message else None), (str(code) if code else None)
-        if isinstance(error, str):
-            return error, None
-        if isinstance(error, list) and error:
-            return json.dumps(error)[:200], None
-    return None, None

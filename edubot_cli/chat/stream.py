@@ -17,16 +17,33 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 
+from ..errorbody import error_fields, message_and_code
 from ..errors import ChatError
-from .failures import ContextOverflowError, error_details, is_overflow, status_error
+from .failures import ContextOverflowError, is_overflow, status_error
 from .session import AnswerStats, Source, sources_from_json
 
-if TYPE_CHECKING:
-    from .client import ChatClient
+
+class StreamClient(Protocol):
+    """What a stream needs from the client that opens it (``chat.client.ChatClient`` is one): where to ask, the
+    HTTP connection pool, and how to word a failed connection."""
+
+    @property
+    def api_base(self) -> str:
+        """The OpenAI API root, ``.../v1``."""
+
+    @property
+    def base_url(self) -> str:
+        """The server's root (where the backend's ``/chat`` is)."""
+
+    @property
+    def http(self) -> httpx.Client: ...
+
+    def transport_error(self, exc: httpx.HTTPError, url: str) -> ChatError:
+        """The error to raise for ``exc`` on ``url``."""
 
 
 _DONE = object()
@@ -57,7 +74,7 @@ class ChatStream:
 
     def __init__(
         self,
-        client: ChatClient,
+        client: StreamClient,
         payload: dict[str, Any],
         *,
         on_queued: Callable[[int], None] | None = None,
@@ -88,11 +105,11 @@ class ChatStream:
 
     def __enter__(self) -> ChatStream:
         self._started = time.perf_counter()
-        self._cm = self._client._http.stream("POST", self.url, json=self.payload)
+        self._cm = self._client.http.stream("POST", self.url, json=self.payload)
         try:
             response = self._cm.__enter__()
         except httpx.HTTPError as exc:
-            raise self._client._transport_error(exc, self.url) from exc
+            raise self._client.transport_error(exc, self.url) from exc
         self._response = response
         if response.status_code != 200:
             try:
@@ -146,7 +163,7 @@ class ChatStream:
         except httpx.HTTPError as exc:
             if self._closing.is_set():
                 return
-            raise self._client._transport_error(exc, self.url) from exc
+            raise self._client.transport_error(exc, self.url) from exc
         if not self._closing.is_set():
             self.finished = True
             self._ended = time.perf_counter()
@@ -174,7 +191,7 @@ class ChatStream:
         if not isinstance(event, dict):
             return None
         if "error" in event:
-            message, code = error_details(json.dumps(event).encode())
+            message, code = message_and_code(error_fields(event) or {})
             if is_overflow(message, code):
                 raise ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
             when = "mid-answer" if self.text else "before the answer began"
@@ -198,12 +215,12 @@ class ChatStream:
         self.close()
         try:
             try:
-                response = self._client._http.post(self.url, json=payload)
+                response = self._client.http.post(self.url, json=payload)
             except (httpx.RemoteProtocolError, httpx.ReadError):
                 # the server may have dropped the pooled connection the failed stream used: once more, afresh
-                response = self._client._http.post(self.url, json=payload)
+                response = self._client.http.post(self.url, json=payload)
         except httpx.HTTPError as exc:
-            raise self._client._transport_error(exc, self.url) from exc
+            raise self._client.transport_error(exc, self.url) from exc
         if response.status_code != 200:
             raise status_error(response.status_code, response.content, response.headers, self.url)
 

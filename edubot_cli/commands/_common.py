@@ -25,6 +25,13 @@ def settings(ctx: typer.Context, **flags: Any) -> Settings:
     return load_settings((ctx.find_root().obj or {}).get("config"), **flags)
 
 
+def echo_json(data: Any) -> None:
+    """Print ``data`` as the one JSON document of ``--format json``: indented, non-ASCII text as itself (UTF-8)."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def format_option(default: StrEnum = TableOrJson.table) -> Any:
     """The one ``--format/-f`` declaration: ``output: TableOrJson = format_option()``.
 

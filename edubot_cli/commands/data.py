@@ -8,7 +8,7 @@ import typer
 
 from ..config import describe
 from . import _lab_render
-from ._common import TableOrJson, format_option
+from ._common import TableOrJson, echo_json, format_option
 from ._common import settings as load
 
 app = typer.Typer(
@@ -95,7 +95,6 @@ def list_datasets(
 
     Example: edubot data list --format json
     """
-    import json
 
     from rich.table import Table
 
@@ -116,7 +115,7 @@ def list_datasets(
             }
             for d in found
         ]
-        typer.echo(json.dumps({"datasets_dir": str(settings.datasets_dir), "datasets": rows}, indent=2))
+        echo_json({"datasets_dir": str(settings.datasets_dir), "datasets": rows})
         return
     out = _lab_render.console()
     if not found:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 import typer
 
 from ..console import rich_console
-from ._common import TableOrJson, format_option
+from ._common import TableOrJson, echo_json, format_option
 from ._common import settings as load
 
 if TYPE_CHECKING:
@@ -60,7 +59,7 @@ def doctor(
 
     checks = run_checks(load(ctx), smoke=not quick)
     if output is TableOrJson.json:
-        typer.echo(json.dumps(as_json(checks), indent=2))
+        echo_json(as_json(checks))
     else:
         _print_checks(checks)
     if strict and not healthy(checks):

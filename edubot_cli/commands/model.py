@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -13,7 +12,7 @@ import typer
 from ..checkpoints.sizes import DEFAULT_MAX_SHARD_SIZE, format_size
 from ..console import rich_console
 from . import model_train
-from ._common import TableOrJson, format_option, settings
+from ._common import TableOrJson, echo_json, format_option, settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -141,7 +140,7 @@ def list_(
 
     infos, notes = list_models(settings(ctx).models_dir)
     if output is TableOrJson.json:
-        typer.echo(json.dumps({"models": [_jsonable(i) for i in infos], "notes": notes}, indent=2))
+        echo_json({"models": [_jsonable(i) for i in infos], "notes": notes})
         return
     from rich.markup import escape
     from rich.table import Table
@@ -195,7 +194,7 @@ def inspect(
 
     info = inspect_model(resolve_model(path))
     if output is TableOrJson.json:
-        typer.echo(json.dumps(_jsonable(info), indent=2))
+        echo_json(_jsonable(info))
         return
     from rich.markup import escape
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..console import rich_console
-from ._common import TableOrJson, format_option, settings
+from ._common import TableOrJson, echo_json, format_option, settings
 
 if TYPE_CHECKING:
     from ..grounding.index import IndexReport
@@ -85,7 +84,7 @@ def validate(
     for note in report.notes:
         err.print(f"[dim]{note}[/]")
     if output is Format.json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(report.to_dict())
     elif output is Format.github:
         for item in report.findings:
             typer.echo(github_line(item))
@@ -238,7 +237,7 @@ def list_(
 
     result = collect(taxonomy or settings(ctx).taxonomy_path)
     if output is ListFormat.json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        echo_json(result.to_dict())
         return
     _render_tree(result, stats)
 
@@ -305,7 +304,7 @@ def index(
     root = path if path is not None else settings(ctx).taxonomy_path
     report = build_index(root, path=index_file, docs_dir=docs, rebuild=rebuild)
     if output is TableOrJson.json:
-        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        echo_json(report.to_dict())
         return
     _render_index(report)
 

@@ -15,7 +15,6 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -26,12 +25,16 @@ from pathlib import Path
 
 from ..errors import EngineError, MissingDependencyError, UsageError
 from ..fileio import cache_dir, write_atomic
+from ..launch import launch
+from ..procgroup import stop_group, terminations_raise
 
 SOURCE_PACKAGE = "llama-cpp-python"
 SOURCE_VERSION = "0.3.36"
 SOURCE_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
 """The sdist whose ``vendor/llama.cpp`` is built (llama.cpp's ggml 0.25.3)."""
 BINARY = "llama-server"
+STOP_GRACE = 5.0
+"""Seconds an interrupted build step gets after SIGTERM, before SIGKILL."""
 
 # Never "this CPU" (GGML_NATIVE stays OFF), and every instruction-set switch stated, so a newer compiler or cmake
 # default cannot slip AVX-512 or AMX in.
@@ -261,17 +264,27 @@ def _require_tools() -> None:
 
 
 def _run(command: list[str], log: Path, progress: Progress, what: str) -> None:
-    with log.open("a", encoding="utf-8") as stream:
-        stream.write("$ " + subprocess.list2cmdline(command) + "\n")
-        stream.flush()
-        proc = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace"
-        )
+    """Run one build step (pip, cmake) to the end, its output into ``log`` and each line to ``progress``.
+
+    The step runs in a process group of its own (``launch.launch``): Ctrl-C, SIGTERM or SIGHUP stops all of it,
+    every compiler it started included, before the interruption goes on."""
+    with log.open("ab") as stream:
+        try:
+            proc = launch(command, stream)
+        except OSError as exc:
+            raise EngineError(f"cannot run {command[0]}: {exc.strerror}", hint=f"the log is {log}") from exc
         assert proc.stdout is not None
-        with proc:
-            for line in proc.stdout:
-                stream.write(line)
-                progress(line.rstrip())
+        try:
+            with terminations_raise():
+                for line in proc.stdout:
+                    stream.write(line)
+                    progress(line.decode("utf-8", errors="replace").rstrip())
+                proc.wait()
+        except KeyboardInterrupt:
+            stop_group(proc, STOP_GRACE)
+            raise
+        finally:
+            proc.stdout.close()
         if proc.returncode != 0:
             raise EngineError(
                 f"{what} failed with exit code {proc.returncode}",

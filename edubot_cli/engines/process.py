@@ -1,19 +1,15 @@
 """Launch an engine as a child process and stop it, with everything it started, whatever happens.
 
 The engine runs in its own process group (so a terminal Ctrl-C reaches edubot, which then stops the whole group
-in order), binds 127.0.0.1 on a port chosen here, and writes its output to a log file. On Linux the engine also
-gets SIGTERM from the kernel if edubot itself is killed outright (``PR_SET_PDEATHSIG``).
+in order), binds 127.0.0.1 on a port chosen here, and writes its output to a log file. It is started, first and
+after each restart, by ``launch.launch``: the kernel ends it if edubot itself is killed outright.
 """
 
 from __future__ import annotations
 
 import atexit
-import ctypes
-import ctypes.util
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -22,6 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import ConfigError, EngineError
+from ..launch import launch
 from ..procgroup import stop_group
 from .base import EngineSpec, Tick
 
@@ -29,7 +26,6 @@ POLL_INTERVAL = 0.2
 """Seconds between readiness probes."""
 LOG_TAIL_LINES = 20
 """Lines of the engine log quoted when it exits early."""
-_PR_SET_PDEATHSIG = 1
 
 
 def exit_reason(code: int) -> str:
@@ -57,25 +53,6 @@ def cause_hint(code: int) -> str:
             "or --context-length, or serve a smaller model"
         )
     return ""
-
-
-def _death_signal_setter() -> Callable[[], None] | None:
-    """A pre-exec hook that makes the kernel send SIGTERM to the engine when this thread dies (Linux only).
-
-    Only used from the main thread: the signal fires when the *thread* that forked exits.
-    """
-    if not sys.platform.startswith("linux") or threading.current_thread() is not threading.main_thread():
-        return None
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
-    libc = ctypes.CDLL(name, use_errno=True)
-    prctl = libc.prctl
-
-    def set_death_signal() -> None:
-        prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-
-    return set_death_signal
 
 
 class _LogFollower(threading.Thread):
@@ -175,7 +152,7 @@ class EngineProcess:
             ) from exc
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self._log_path = self.logs_dir / f"engine-{self.spec.name}-{stamp}-{self.spec.port}.log"
-        self._launch("$ " + subprocess.list2cmdline(self.spec.command))
+        self._launch()
         atexit.register(self.stop)
         if self.live_log is not None and self._log_path is not None:
             self._follower = _LogFollower(self._log_path, self.live_log)
@@ -188,24 +165,16 @@ class EngineProcess:
         if self._proc.poll() is None:
             raise RuntimeError("the engine is still running")
         self._kill_group()  # whatever the dead engine left behind
-        self._launch(f"--- edubot: restarting the engine ({reason}) ---")
+        self._launch(f"--- edubot: restarting the engine ({reason}) ---\n")
 
-    def _launch(self, header: str) -> None:
+    def _launch(self, note: str = "") -> None:
         assert self._log_path is not None
         if self._log_file is None:
             self._log_file = self._log_path.open("ab")
-        self._log_file.write((header + "\n").encode())
-        self._log_file.flush()
+        self._log_file.write(note.encode())
         try:
-            self._proc = subprocess.Popen(
-                self.spec.command,
-                stdin=subprocess.DEVNULL,
-                stdout=self._log_file,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.spec.env},
-                cwd=self.spec.cwd,
-                start_new_session=True,
-                preexec_fn=_death_signal_setter(),  # only calls prctl between fork and exec
+            self._proc = launch(
+                self.spec.command, self._log_file, output_to_log=True, cwd=self.spec.cwd, env=self.spec.env
             )
         except OSError as exc:
             self._close_log()

@@ -1,8 +1,9 @@
 """Run one ``ilab`` command: its own process group, live output with elapsed time, a full log, signal handling.
 
 ilab starts helpers of its own (a llama-cpp server for the teacher, dataset worker processes), so it runs in a
-new session: Ctrl-C (SIGINT) or SIGTERM to edubot is forwarded to ilab's whole process group, escalating to
-SIGKILL if the group has not gone after a grace period, and nothing is left behind.
+new session (``launch.launch``, which also ends it if edubot is killed outright): Ctrl-C (SIGINT) or SIGTERM to
+edubot is forwarded to ilab's whole process group, escalating to SIGKILL if the group has not gone after a grace
+period, and nothing is left behind.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import re
 import select
 import signal
-import subprocess
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import LabError
+from ..launch import launch
 from ..procgroup import Terminated, group_alive, stop_group, terminations_raise
 
 Line = Callable[[str, float], None]
@@ -89,18 +90,8 @@ def run(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     started = time.monotonic()
     with log:
-        log.write(("$ " + subprocess.list2cmdline(list(shown or argv)) + "\n").encode())
-        log.flush()
         try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=cwd,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
-                start_new_session=True,
-            )
+            proc = launch(argv, log, shown=shown, cwd=cwd, env={"PYTHONUNBUFFERED": "1", **(env or {})})
         except OSError as exc:
             raise LabError(
                 f"cannot run {argv[0]}: {exc.strerror}", hint="check the `ilab_path` setting"

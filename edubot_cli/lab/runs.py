@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .. import __version__
 from ..errors import LabError, TaxonomyError, UsageError
 from ..fileio import unique_path, utc_stamp
+from ..gitrepo import repository
+from ..launch import command_line
 from . import records, runner
 from .ilab import CONSTRAINTS_HINT, Ilab, find_ilab, is_numpy_pyarrow_error, venv_python
 from .outputs import Checkpoint
@@ -112,31 +113,18 @@ class GenerateOptions:
     extra: list[str] = field(default_factory=list)
 
 
-def _git(folder: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
-    try:
-        return subprocess.run(
-            ["git", "-C", str(folder), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-
-
 def default_taxonomy_base(taxonomy: Path) -> tuple[str, str]:
     """The ``--taxonomy-base`` to use when none is given, and why.
 
     ilab diffs the taxonomy as a git repository of its own (``git.Repo(taxonomy_path)``: a taxonomy folder
     inside a bigger repository does not count) against ``origin/main``; anywhere else that fails with
-    "Couldn't find the taxonomy base branch", so edubot passes ``empty`` (every leaf counts as new).
+    "Couldn't find the taxonomy base branch", so edubot passes ``empty`` (every leaf counts as new). Where git
+    is needed and cannot answer, the error says so (``gitrepo``), with ``--taxonomy-base empty`` as the way out.
     """
     if not (taxonomy / ".git").exists():
         return EMPTY_BASE, "the taxonomy is not the root of a git repository, so every leaf is used"
-    found = _git(taxonomy, "rev-parse", "--verify", "--quiet", f"refs/remotes/{ILAB_DEFAULT_BASE}")
-    if found is not None and found.returncode == 0:
+    repo = repository(taxonomy, way_out=f"pass --taxonomy-base {EMPTY_BASE} to use every leaf")
+    if repo.ref_exists(f"refs/remotes/{ILAB_DEFAULT_BASE}"):
         return ILAB_DEFAULT_BASE, f"only leaves new or changed against {ILAB_DEFAULT_BASE} are used"
     return EMPTY_BASE, f"the taxonomy repository has no {ILAB_DEFAULT_BASE}, so every leaf is used"
 
@@ -270,7 +258,7 @@ def execute(
     started = datetime.now(UTC)
     log_path = _log_path(Path(settings.logs_dir), kind, started)
     shown = ["***" if secret and arg == secret else arg for arg in argv]
-    observer.note(f"running: {subprocess.list2cmdline(shown)}")
+    observer.note(f"running: {command_line(shown)}")
     observer.note(f"full log: {log_path}")
     # ilab runs tools of its venv by name (yamllint), so its bin folder goes first on PATH.
     env = {"PATH": os.pathsep.join([str(ilab.path.parent), os.environ.get("PATH", "")])}

@@ -8,6 +8,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..errorbody import error_object
 from .api_errors import ApiError
 from .sse import event
 
@@ -45,22 +46,6 @@ def sanitise(message: str) -> str:
     return text or "no details"
 
 
-def _detail(body: bytes) -> dict[str, Any]:
-    """The error object of an engine's answer: ``{"error": {...}}`` (OpenAI, vLLM, llama.cpp's HTTP errors), or the
-    object itself when it has a ``message`` (llama.cpp's ``error:`` stream events); else the text as message."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        detail = data.get("error", data)
-        if isinstance(detail, dict) and "message" in detail:
-            return detail
-        if isinstance(detail, str):
-            return {"message": detail}
-    return {"message": body[:2000].decode("utf-8", "replace")}
-
-
 def _message(detail: dict[str, Any]) -> str:
     return sanitise(str(detail.get("message") or ""))
 
@@ -69,7 +54,7 @@ def engine_error(engine: UpstreamEngine, status: int, body: bytes) -> ApiError:
     """The API error for an engine's non-200 answer (its message sanitised and kept, the engine named): a 4xx
     stays a 4xx (400; 429 with Retry-After), except 401/403 (the engine refused the backend's own key) and 404
     (the backend asked the wrong thing), which are the backend's fault: 502, as 5xx answers; 503 stays 503."""
-    where = f"{engine.label} answered {status}: {_message(_detail(body))}"
+    where = f"{engine.label} answered {status}: {_message(error_object(body))}"
     if status == 503:
         return ApiError(503, where)
     if status == 429:
@@ -125,7 +110,7 @@ def engine_refusal(engine: UpstreamEngine, status: int, body: bytes) -> ApiError
     identifiers); anything else as ``engine_error``."""
     if not 400 <= status < 500 or status in (401, 403):
         return engine_error(engine, status, body)
-    detail = _detail(body)
+    detail = error_object(body)
     kind = detail.get("type")
     code = detail.get("code")
     param = detail.get("param")
@@ -142,7 +127,7 @@ def engine_refusal(engine: UpstreamEngine, status: int, body: bytes) -> ApiError
 def stream_status(body: bytes) -> int:
     """The HTTP status an error event inside an engine's stream stands for: its ``code`` when that is one (llama.cpp
     says 400 for a prompt over the context), else 500."""
-    code = _detail(body).get("code")
+    code = error_object(body).get("code")
     return code if type(code) is int and 400 <= code < 600 else 500
 
 

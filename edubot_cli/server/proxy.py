@@ -36,7 +36,7 @@ from .http1 import UpstreamError
 from .metrics import Metrics
 from .paths import CHAT, COMPLETIONS, MODELS_V1
 from .request_ids import Trace, completion_id
-from .sse import event
+from .sse import EventLines, event
 from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
@@ -49,27 +49,6 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-
-
-class EventLines:
-    """Complete SSE lines of an engine's stream from arbitrary byte chunks: ``(b"data", payload)`` for ``data:``
-    lines and ``(b"error", payload)`` for the ``error:`` lines llama.cpp uses for an error after its stream started;
-    other lines (comments, ``event:``, ``id:``) are skipped."""
-
-    def __init__(self) -> None:
-        self._buffer = b""
-
-    def feed(self, chunk: bytes) -> list[tuple[bytes, bytes]]:
-        self._buffer += chunk
-        if b"\n" not in chunk:
-            return []
-        *lines, self._buffer = self._buffer.split(b"\n")
-        out = []
-        for line in lines:
-            field, colon, value = line.rstrip(b"\r").partition(b":")
-            if colon and field in (b"data", b"error"):
-                out.append((field, value.strip()))
-        return out
 
 
 def _usage_counts(usage: Any) -> tuple[int, int]:

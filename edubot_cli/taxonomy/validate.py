@@ -177,12 +177,9 @@ def validate(
     notes: list[str] = []
     if changed:
         selection = gitdiff.changed_files(paths, base)
-        if selection.files is None:
-            notes.append(f"{selection.note}; checking all files")
-        else:
-            wanted = {p.resolve() for p in selection.files}
-            files = [f for f in files if f.resolve() in wanted]
-            notes.append(selection.note)
+        wanted = {p.resolve() for p in selection.files}
+        files = [f for f in files if f.resolve() in wanted]
+        notes.append(selection.note)
     root = paths[0] if len(paths) == 1 and paths[0].is_dir() else None
     report = validate_files(
         files, strict=strict, use_cache=use_cache, cache_dir=cache_dir, jobs=jobs, root=root

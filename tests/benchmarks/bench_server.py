@@ -31,7 +31,7 @@ import pytest
 
 from edubot_cli.procgroup import free_port
 from edubot_cli.server.http1 import Client, UpstreamError
-from edubot_cli.server.sse import LineSplitter
+from edubot_cli.server.sse import EventLines
 from edubot_cli.urls import engine_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -285,10 +285,10 @@ async def _stream_worker(client: Client, stop_at: float, counts: dict[str, int],
                 if response.status_code != 200:
                     failures.append(f"status {response.status_code}")
                     continue
-                splitter = LineSplitter()
+                lines = EventLines()
                 done = False
                 async for chunk in response.aiter_raw():
-                    for data in splitter.feed(chunk):
+                    for _, data in lines.feed(chunk):
                         if data.startswith(b'{"done":true'):
                             done = True
                         elif data.startswith(b'{"error"'):

@@ -160,8 +160,8 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
 
 # `edubot` with the kernel's parent-death signal turned off: only edubot's own stop can end the engine.
 WITHOUT_DEATH_SIGNAL = (
-    "import edubot_cli.engines.process as process\n"
-    "process._death_signal_setter = lambda: None\n"
+    "import edubot_cli.launch as launch\n"
+    "launch._death_signal_hook = lambda: None\n"
     "from edubot_cli.main import main\n"
     "main()\n"
 )

@@ -1,39 +1,15 @@
-"""The checkpoints package's own imports form no cycle, at module or function level."""
+"""The checkpoints package's own layering: ``stored`` needs ``torch_support`` but not ``load`` (the whole package's
+cycles are checked in tests/test_layout.py with the same graph)."""
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
+from tests.support.imports import cycles, import_graph
 
-import edubot_cli.checkpoints
-
-PACKAGE = Path(edubot_cli.checkpoints.__file__).parent
+PACKAGE = "edubot_cli.checkpoints"
 
 
-def imports() -> dict[str, set[str]]:
-    """Module name -> the sibling modules it imports (``from .x import ...`` anywhere in the file)."""
-    graph: dict[str, set[str]] = {}
-    for path in sorted(PACKAGE.glob("*.py")):
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.level == 1:
-                found |= {node.module} if node.module else {a.name for a in node.names}
-        graph[path.stem] = found
-    return graph
-
-
-def test_import_graph_is_acyclic() -> None:
-    graph = imports()
-    done: set[str] = set()
-
-    def visit(name: str, path: list[str]) -> None:
-        assert name not in path, "import cycle: " + " -> ".join([*path[path.index(name) :], name])
-        if name in done:
-            return
-        for dep in sorted(graph.get(name, ())):
-            visit(dep, [*path, name])
-        done.add(name)
-
-    for name in graph:
-        visit(name, [])
-    assert "torch_support" in graph["stored"] and "load" not in graph["stored"]
+def test_checkpoints_imports_form_no_cycle_and_stored_does_not_load() -> None:
+    graph = {name: deps for name, deps in import_graph().items() if name.startswith(PACKAGE)}
+    assert cycles(graph) == []
+    assert f"{PACKAGE}.torch_support" in graph[f"{PACKAGE}.stored"]
+    assert f"{PACKAGE}.load" not in graph[f"{PACKAGE}.stored"]

@@ -1,4 +1,4 @@
-"""One `--format` declaration and one console factory for the commands (commands/_common.py)."""
+"""One `--format` declaration, one JSON printer and one console factory for the commands (commands/_common.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from edubot_cli.commands._common import TableOrJson, format_option
+from edubot_cli.commands._common import TableOrJson, echo_json, format_option
 from edubot_cli.console import rich_console
 
 PACKAGE = Path(__file__).parents[2] / "edubot_cli"
@@ -74,3 +74,19 @@ def test_rich_console_never_breaks_lines_when_piped() -> None:
     with out.capture() as captured:
         out.print("x" * 500)
     assert captured.get() == "x" * 500 + "\n"
+
+
+# _common.py holds echo_json; eval.py is maintained separately and still prints its report with json.dumps.
+@pytest.mark.parametrize(
+    "name",
+    [p.name for p in sorted((PACKAGE / "commands").glob("*.py")) if p.name not in ("eval.py", "_common.py")],
+)
+def test_no_command_prints_json_of_its_own(name: str) -> None:
+    assert "json.dumps(" not in (PACKAGE / "commands" / name).read_text()
+
+
+def test_echo_json_prints_one_indented_document_with_text_as_itself(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    echo_json({"leaf": "Géographie", "count": 2})
+    assert capsys.readouterr().out == '{\n  "leaf": "Géographie",\n  "count": 2\n}\n'

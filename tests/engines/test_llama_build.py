@@ -14,6 +14,7 @@ import pytest
 
 from edubot_cli.engines import llama_build as build
 from edubot_cli.errors import EngineError, MissingDependencyError, UsageError
+from edubot_cli.procgroup import group_members
 
 V3_FLAGS = {"avx", "avx2", "fma", "f16c", "bmi2", "sse4_2"}
 
@@ -157,6 +158,46 @@ def test_building_without_a_toolchain_says_what_to_install(
         info.value.hint
         == "install a C/C++ toolchain and cmake, e.g. `apt-get install -y build-essential cmake`"
     )
+
+
+def test_a_build_step_logs_its_command_and_output_and_reports_each_line(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    lines: list[str] = []
+    command = [sys.executable, "-c", "print('configuring'); print('done \\xe9')"]
+    build._run(command, log, lines.append, "cmake configure")
+    assert lines == ["configuring", "done \xe9"]
+    assert log.read_text() == "$ " + subprocess.list2cmdline(command) + "\nconfiguring\ndone \xe9\n"
+
+
+def test_a_failed_build_step_names_the_step_and_the_log(tmp_path: Path) -> None:
+    log = tmp_path / "build.log"
+    with pytest.raises(EngineError) as info:
+        build._run([sys.executable, "-c", "raise SystemExit(3)"], log, lambda line: None, "cmake build")
+    assert info.value.message == "cmake build failed with exit code 3"
+    assert info.value.hint == f"the full output is in {log}"
+
+
+def test_an_interrupted_build_step_stops_its_whole_process_group(tmp_path: Path) -> None:
+    """Ctrl-C during a build stops the step and every process it started (the compilers of ``cmake --build``)."""
+    step = (
+        "import os, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])\n"
+        "print(os.getpid(), child.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    seen: list[str] = []
+    groups: list[list[int]] = []
+
+    def interrupt(line: str) -> None:
+        seen.append(line)
+        groups.append(group_members(int(line.split()[0])))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build._run([sys.executable, "-c", step], tmp_path / "build.log", interrupt, "cmake build")
+    leader, child = (int(pid) for pid in seen[0].split())
+    assert sorted(groups[0]) == sorted([leader, child])
+    assert group_members(leader) == []
 
 
 def test_the_default_build_is_refused_on_a_cpu_that_could_not_run_it(places: tuple[Path, Path]) -> None:

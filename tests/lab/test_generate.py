@@ -215,6 +215,20 @@ def test_a_taxonomy_folder_inside_a_bigger_repository_gets_empty(
     assert only_call(fake_ilab)["argv"][4:6] == ["--taxonomy-base", "empty"]
 
 
+def test_a_taxonomy_repository_without_git_installed_is_one_error_with_the_way_out(
+    fake_ilab: FakeIlab, taxonomy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git(taxonomy, "init", "-q", "-b", "main")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    result = invoke("data", "generate")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-2:] == [
+        "error: git is not installed (or not on PATH)",
+        "hint: install git (e.g. `apt-get install -y git`), or pass --taxonomy-base empty to use every leaf",
+    ]
+    assert fake_ilab.calls() == []
+
+
 def test_no_new_leaf_nodes_is_explained_and_the_exit_code_is_ilabs(
     fake_ilab: FakeIlab, taxonomy: Path
 ) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,15 +68,15 @@ def test_a_signal_to_edubot_stops_ilab_and_its_children(
 def test_ilab_ignoring_sigint_is_killed_after_the_grace_period(fake_ilab: FakeIlab, tmp_path: Path) -> None:
     fake_ilab.set(hang=True, ignore_sigint=True)
     proc_holder: dict[str, subprocess.Popen[bytes]] = {}
-    real_popen = subprocess.Popen
+    real_launch = runner.launch
 
-    def keep(*args: object, **kwargs: object) -> subprocess.Popen[bytes]:
-        proc = real_popen(*args, **kwargs)  # type: ignore[call-overload]
+    def keep(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = real_launch(*args, **kwargs)
         proc_holder["p"] = proc
-        return proc  # type: ignore[no-any-return]
+        return proc
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner.subprocess, "Popen", keep)
+        mp.setattr(runner, "launch", keep)
 
         def interrupt(text: str, elapsed: float) -> None:
             if text == "hanging":

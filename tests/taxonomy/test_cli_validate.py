@@ -202,8 +202,22 @@ def test_changed_with_unknown_base(tree: Path) -> None:
     assert "hint:" in err
 
 
-def test_changed_outside_git_checks_everything(tree: Path) -> None:
+def test_changed_outside_git_is_one_error_with_the_way_out(tree: Path) -> None:
     code, out, err = run("--changed", "--format", "json", "--no-cache")
-    assert json.loads(out)["files_checked"] == 2
-    assert "is not inside a git repository; checking all files" in err
-    assert code == 1
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: taxonomy is not inside a git repository",
+        "hint: run `git init` there (and commit) first, or run without --changed to check every file",
+    ]
+
+
+def test_changed_without_git_installed_says_what_to_install(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    code, out, err = run("--changed", "--no-cache")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: git is not installed (or not on PATH)",
+        "hint: install git (e.g. `apt-get install -y git`), or run without --changed to check every file",
+    ]
