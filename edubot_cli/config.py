@@ -70,6 +70,12 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "has knowledge; requests may say otherwise (`grounded`).",
     ),
     "grounding_top_k": (4, "Passages retrieved for a grounded answer."),
+    "grounding_answer": (
+        "quote",
+        "How grounded answers are made: quote (the material's own sentence that answers the question, cited; the "
+        "model writes, checked, only when none does), check (the model writes; numbers, dates and names are "
+        "checked against the passages, and a failing answer gives way to the quote) or model (unchecked).",
+    ),
     "grounding_budget_tokens": (
         0,
         "Tokens of passages a grounded prompt may hold; 0 means a third of context_length.",
@@ -152,6 +158,7 @@ class Settings:
     max_tokens: int
     grounding: bool | None
     grounding_top_k: int
+    grounding_answer: str
     grounding_budget_tokens: int
     grounding_docs_dir: Path | None
     grounding_holdout: int
@@ -202,6 +209,7 @@ def _settings_class() -> type[BaseSettings]:
         "request_timeout": {"gt": 0},
         "max_tokens": {"ge": 1, "le": 4096},
         "grounding_top_k": {"ge": 1, "le": 20},
+        "grounding_answer": {"pattern": "^(quote|check|model)$"},
         "grounding_budget_tokens": {"ge": 0},
         "grounding_holdout": {"ge": 0},
         "temperature": {"ge": 0, "le": 2},

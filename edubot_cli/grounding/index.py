@@ -39,7 +39,7 @@ from .passages import KINDS, Chunk, DocumentRef, HeldOut, document_passages, qna
 from .query import terms
 from .sources import Passage, Source, snippet
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 """Bumped when the schema or the way passages are cut changes: an index of another format is rebuilt."""
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
@@ -122,7 +122,8 @@ CREATE TABLE IF NOT EXISTS passages (
     line INTEGER NOT NULL,
     yaml_path TEXT NOT NULL,
     title TEXT NOT NULL,
-    text TEXT NOT NULL
+    text TEXT NOT NULL,
+    label TEXT NOT NULL     -- the passage as sources name it; '' for its title
 );
 CREATE INDEX IF NOT EXISTS passages_by_file ON passages (file_key);
 CREATE TABLE IF NOT EXISTS held_out (
@@ -451,9 +452,9 @@ class TaxonomyIndex:
             report.skipped.append(problem)
             return
         db.executemany(
-            "INSERT INTO passages (file_key, kind, file, line, yaml_path, title, text) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(key, c.kind, display, c.line, c.yaml_path, c.title, c.text) for c in chunks],
+            "INSERT INTO passages (file_key, kind, file, line, yaml_path, title, text, label) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(key, c.kind, display, c.line, c.yaml_path, c.title, c.text, c.label) for c in chunks],
         )
         db.executemany(
             "INSERT INTO held_out (file_key, file, line, yaml_path, context_path, question, answer) "
@@ -545,7 +546,8 @@ class TaxonomyIndex:
             "WITH top AS ("
             f"SELECT rowid AS id, bm25(passages_fts, {TITLE_WEIGHT}, {TEXT_WEIGHT}) AS rank_ FROM passages_fts "
             f"WHERE passages_fts MATCH ?{where} ORDER BY rank_, rowid LIMIT ?) "
-            "SELECT p.file, p.line, p.yaml_path, p.title, p.text, top.rank_ "
+            "SELECT p.file, p.line, p.yaml_path, p.label || CASE p.label WHEN '' THEN p.title ELSE '' END, "
+            "p.text, top.rank_ "
             "FROM top JOIN passages AS p ON p.id = top.id ORDER BY top.rank_, top.id"
         )
         with self._lock:

@@ -31,13 +31,15 @@ MAX_DOCUMENT_BYTES = 8 << 20
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One passage as it is stored: ``text`` is what the prompt quotes; ``title`` is indexed too."""
+    """One passage as it is stored: ``text`` is what the prompt quotes; ``title`` is indexed too; ``label`` is what
+    a reader sees it called (``passage_label``), empty for the title itself."""
 
     kind: str
     line: int
     yaml_path: str
     title: str
     text: str
+    label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +145,30 @@ def prompt_text(kind: str, text: str) -> str:
     return "\n".join(context).strip() or "\n".join(answers).strip()
 
 
+LABEL_WORDS = 8
+"""Words of a passage's opening that its label quotes."""
+
+
+def opening(text: str, limit: int = LABEL_WORDS) -> str:
+    """The first ``limit`` words of ``text``'s first line, with ``…`` when there is more."""
+    line = text.strip().split("\n", 1)[0]
+    found = line.split()
+    return " ".join(found[:limit]) + ("…" if len(found) > limit or "\n" in text.strip() else "")
+
+
+def leaf_name(leaf: str) -> str:
+    """``class_5b_field_trip_rules`` → ``Class 5b field trip rules``: a leaf folder in words."""
+    last = leaf.rsplit("/", 1)[-1].replace("_", " ").strip()
+    return last[:1].upper() + last[1:]
+
+
+def passage_label(name: str, text: str) -> str:
+    """A passage named in the leaf's own words: ``name`` (a knowledge leaf's domain, else its folder in words),
+    then the opening words of the passage, ``Class trip: On Thursday 12 June, class 5B visits…``."""
+    start = opening(text)
+    return f"{name}: {start}" if start else name
+
+
 def _document_ref(data: Mapping[Any, Any], root: Node | None) -> DocumentRef | None:
     document = data.get("document")
     if not isinstance(document, Mapping):
@@ -211,6 +237,7 @@ def qna_passages(raw: bytes, file: str, *, holdout: int = 0) -> QnaPassages:
     domain = _text(data.get("domain"))
     if kind == KNOWLEDGE and domain:
         title = f"{leaf} ({domain})"
+    name = (domain if kind == KNOWLEDGE else "") or leaf_name(leaf)
     result = QnaPassages(document=_document_ref(data, root) if kind == KNOWLEDGE else None)
     seeds = data.get("seed_examples")
     if not isinstance(seeds, list):
@@ -231,7 +258,8 @@ def qna_passages(raw: bytes, file: str, *, holdout: int = 0) -> QnaPassages:
             where: list[str | int] = ["seed_examples", i, "context"] if context else ["seed_examples", i]
             body = "\n".join([context, *_qa_lines([(q, a) for _, q, a in kept])]).strip()
             if body:
-                result.chunks.append(Chunk(kind, _line(root, where), yaml_path(where), title, body))
+                label = passage_label(name, prompt_text(kind, body))
+                result.chunks.append(Chunk(kind, _line(root, where), yaml_path(where), title, body, label))
             for j, question, answer in held:
                 at: list[str | int] = ["seed_examples", i, "questions_and_answers", j]
                 result.held_out.append(
@@ -242,7 +270,8 @@ def qna_passages(raw: bytes, file: str, *, holdout: int = 0) -> QnaPassages:
             body = "\n".join(([context] if context else []) + _qa_lines([(question, answer)]))
             if body:
                 item: list[str | int] = ["seed_examples", i]
-                result.chunks.append(Chunk(kind, _line(root, item), yaml_path(item), title, body))
+                label = passage_label(name, context or question)
+                result.chunks.append(Chunk(kind, _line(root, item), yaml_path(item), title, body, label))
     return result
 
 

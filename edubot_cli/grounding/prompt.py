@@ -12,14 +12,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .passages import DOCUMENT, SKILL, kind_of, prompt_text
+from .select import window
 from .sources import Passage, Source
 
 INSTRUCTION = (
-    "Answer the question from the numbered passages below. Cite the passages you use by their number in "
-    "square brackets, like [1]. If the passages do not cover the question, say plainly that they do not "
-    "cover it instead of guessing."
+    "Answer the question in one or two sentences, using only the numbered notes below. Copy numbers, dates "
+    "and names exactly as the notes write them. Cite the note you use by its number, like [1]. If the notes "
+    "do not answer the question, say so."
 )
-PASSAGES_HEADER = "Passages:"
+PASSAGES_HEADER = "Notes:"
 NO_PASSAGES = "(none found)"
 
 CHARS_PER_TOKEN = 4
@@ -47,6 +48,8 @@ class GroundedPrompt:
     messages: list[dict[str, str]]
     sources: list[Source] = field(default_factory=list)
     passage_tokens: int = 0
+    material: list[tuple[int, str]] = field(default_factory=list)
+    """``(n, text)`` of each passage that made it in, whole: what an answer is checked against."""
 
 
 def _cut(text: str, limit: int) -> str:
@@ -86,9 +89,12 @@ def _source(item: Passage | Source) -> Source:
     return item.source if isinstance(item, Passage) else item
 
 
-def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tuple[list[Source], list[str]]:
-    """The passages that fit ``budget_tokens``, renumbered 1..m, with their blocks: ``[n] title``, a newline and
-    the passage text as ``quoted`` gives it.
+def fit_passages(
+    passages: Sequence[Passage | Source], budget_tokens: int, query: str = ""
+) -> tuple[list[Source], list[str]]:
+    """The passages that fit ``budget_tokens``, renumbered 1..m, with their blocks: ``[n]`` and the passage text
+    as ``quoted`` gives it, cut to the window around ``query`` (``select.window``). No title: the model has
+    nothing to copy but the material (a small model echoed titles and file paths into its answers).
 
     In rank order, each passage is kept whole while the block still fits; the first one that does not is cut
     to the room left (when at least ``MIN_TRUNCATED_CHARS`` of its text fit) and the lower-ranked rest are
@@ -99,9 +105,11 @@ def fit_passages(passages: Sequence[Passage | Source], budget_tokens: int) -> tu
     blocks: list[str] = []
     used = 0
     for item in passages:
-        source, text = (item.source, quoted(item)) if isinstance(item, Passage) else (item, item.snippet)
+        source, text = (
+            (item.source, window(quoted(item), query)) if isinstance(item, Passage) else (item, item.snippet)
+        )
         n = len(blocks) + 1
-        header = f"[{n}] {source.title}\n"
+        header = f"[{n}] "
         gap = 2 if blocks else 0
         block = header + text.strip()
         fits = used + gap + len(block) <= budget
@@ -134,17 +142,21 @@ def grounded_messages(
     question: str,
     sources: Sequence[Passage | Source],
     budget_tokens: int,
+    query: str | None = None,
 ) -> GroundedPrompt:
     """Chat messages that ask for an answer from the numbered passages.
 
-    ``[system: system_prompt + INSTRUCTION, *history, user: "Passages:\\n\\n[1] title\\ntext ...\\n\\nQuestion:
+    ``[system: system_prompt + INSTRUCTION, *history, user: "Passages:\\n\\n[1] text ...\\n\\nQuestion:
     question"]``; the passages (``material_first``) are fitted to ``budget_tokens`` by ``fit_passages``, each quoted
-    by ``quoted``.
+    by ``quoted`` and windowed around ``query`` (the retrieval query; default: the question).
     """
-    kept, blocks = fit_passages(material_first(sources), budget_tokens)
+    chosen = material_first(sources)
+    kept, blocks = fit_passages(chosen, budget_tokens, query or question)
     system = grounded_system(system_prompt)
     body = "\n\n".join(blocks) if blocks else NO_PASSAGES
     messages = [{"role": "system", "content": system}]
     messages += [{"role": m["role"], "content": m["content"]} for m in history]
     messages.append({"role": "user", "content": f"{PASSAGES_HEADER}\n\n{body}\n\nQuestion: {question}"})
-    return GroundedPrompt(messages, kept, estimate_tokens("\n\n".join(blocks)))
+    whole = [item.text if isinstance(item, Passage) else item.snippet for item in chosen]
+    material = [(source.n, text) for source, text in zip(kept, whole, strict=False)]
+    return GroundedPrompt(messages, kept, estimate_tokens("\n\n".join(blocks)), material)

@@ -8,7 +8,7 @@ FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``. Every 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -62,12 +62,9 @@ class FastLane:
     def __init__(self, app: ASGIApp, state: Backend) -> None:
         self.app = app
         self.state = state
-        self.routes: dict[str, tuple[type[BaseModel], Callable[[BaseModel, bytes], EngineCall]]] = {
-            CHAT: (ChatRequest, lambda body, raw: chat_call(state, body)),  # type: ignore[arg-type]
-            COMPLETIONS: (
-                OpenAIChatRequest,
-                lambda body, raw: completions_call(state, body),  # type: ignore[arg-type]
-            ),
+        self.routes: dict[str, tuple[type[BaseModel], Callable[[BaseModel], Awaitable[EngineCall]]]] = {
+            CHAT: (ChatRequest, lambda body: chat_call(state, body)),  # type: ignore[arg-type]
+            COMPLETIONS: (OpenAIChatRequest, lambda body: _ready(completions_call(state, body))),  # type: ignore[arg-type]
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,13 +82,17 @@ class FastLane:
             await send_error(send, validation_failure(list(exc.errors()), self.state.metrics))
             return
         try:
-            call = handler(body, raw)
+            call = await handler(body)
         except ApiError as exc:
             if exc.status < 500:
                 self.state.metrics.reject(exc.status)
             await send_error(send, exc)
             return
         await call(scope, receive, send)
+
+
+async def _ready(call: EngineCall) -> EngineCall:
+    return call
 
 
 async def _read_body(receive: Receive) -> bytes:

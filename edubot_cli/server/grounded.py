@@ -24,10 +24,12 @@ from typing import TYPE_CHECKING, Any
 from ..errors import EdubotError
 from ..grounding.passages import KNOWLEDGE
 from ..grounding.prompt import grounded_messages, grounded_system, retrieval_query
+from ..grounding.select import relevant
 
 if TYPE_CHECKING:
     from ..config import Settings
     from ..grounding.index import TaxonomyIndex
+    from ..grounding.sources import Source
 
 RECHECK = 1.0
 """Seconds between checks of the taxonomy for changes (a check reads only file sizes and times)."""
@@ -36,10 +38,15 @@ log = logging.getLogger("edubot.server")
 
 @dataclass(frozen=True)
 class Grounded:
-    """What a grounded question sends and answers with."""
+    """What a grounded question sends (``messages``), answers with (``sources``) and is checked against
+    (``material``: each source's number and whole text)."""
 
     messages: list[dict[str, str]]
-    sources: list[dict[str, Any]]
+    sources: list[Source]
+    material: list[tuple[int, str]]
+
+    def source_dicts(self) -> list[dict[str, Any]]:
+        return [source.to_dict() for source in self.sources]
 
 
 class Grounding:
@@ -102,9 +109,10 @@ class Grounding:
             index = self._index
             if index is None:
                 return None
-            passages = index.retrieve(retrieval_query(question, history), self.top_k)
-        prompt = grounded_messages(system_prompt, history, question, passages, self.budget)
-        return Grounded(prompt.messages, [source.to_dict() for source in prompt.sources])
+            query = retrieval_query(question, history)
+            passages = relevant(index.retrieve(query, self.top_k))
+        prompt = grounded_messages(system_prompt, history, question, passages, self.budget, query)
+        return Grounded(prompt.messages, prompt.sources, prompt.material)
 
     async def ground(
         self, system_prompt: str | None, history: Sequence[Mapping[str, str]], question: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..grounding.gate import STOP_SEQUENCES, Gate
 from .api_errors import ApiError
 from .openai_request import engine_body
 
@@ -14,9 +15,10 @@ if TYPE_CHECKING:
     from .state import Backend
 
 
-def chat_call(state: Backend, body: ChatRequest) -> EngineCall:
-    """The engine request for a validated /chat body; raises ``ApiError`` 400 for a system prompt the settings
-    do not allow."""
+async def chat_call(state: Backend, body: ChatRequest) -> EngineCall:
+    """The engine request for a validated /chat body, whole: the messages (grounded in the taxonomy's passages
+    when the request or the settings say so), the sources, and the gate the answer passes (``grounding.gate``).
+    Raises ``ApiError`` 400 for a system prompt the settings do not allow."""
     settings = state.settings
     if body.system_prompt is not None and not settings.allow_system_prompt_override:
         raise ApiError(
@@ -38,17 +40,19 @@ def chat_call(state: Backend, body: ChatRequest) -> EngineCall:
     if body.stream:
         payload["stream_options"] = {"include_usage": True}
     grounded = body.grounded if body.grounded is not None else state.grounding.default
-    if not grounded:
-        return state.proxy.chat(payload)
-    history = messages[1 if system else 0 : -1]
-
-    async def ground(payload: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    found = None
+    if grounded:
+        history = messages[1 if system else 0 : -1]
         found = await state.grounding.ground(system, history, body.message)
-        if found is None:
-            return payload, []
-        return {**payload, "messages": found.messages}, found.sources
-
-    return state.proxy.chat(payload, ground)
+    if found is None:
+        return state.proxy.chat(payload, Gate(check=False), [])
+    payload["messages"] = found.messages
+    payload["stop"] = STOP_SEQUENCES
+    gate = Gate(body.message, found.material, mode=settings.grounding_answer)
+    direct = gate.direct()
+    if direct is not None:
+        return state.proxy.material_answer(payload, direct, gate, found.source_dicts())
+    return state.proxy.chat(payload, gate, found.source_dicts())
 
 
 def completions_call(state: Backend, body: OpenAIChatRequest) -> EngineCall:

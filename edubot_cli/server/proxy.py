@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -40,10 +40,9 @@ from .sse import EventLines, event
 from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
+    from ..grounding.gate import Gate
     from .http1 import Response
 
-Prepare = Callable[[dict[str, Any]], Awaitable[tuple[dict[str, Any], list[dict[str, Any]]]]]
-"""Rewrites a /chat payload before it goes to the engine and names its sources (grounding)."""
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -124,18 +123,39 @@ class Proxy:
             raise await self.pool.explain(engine, exc) from exc
 
     # ---- /chat, JSON ------------------------------------------------------------------------------------
-    def chat(self, payload: dict[str, Any], prepare: Prepare | None = None) -> EngineCall:
-        """The engine call for a /chat ``payload``; ``prepare`` (grounding) may rewrite its messages first and
-        names the sources the answer carries."""
+    def chat(self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]]) -> EngineCall:
+        """The engine call for a /chat ``payload``, whose answer passes ``gate`` and carries ``sources``."""
         if payload.get("stream"):
-            return EngineCall(lambda send, trace: self._chat_stream(payload, prepare, send, trace))
-        return EngineCall(lambda send, trace: self._chat_json(payload, prepare, send, trace))
+            return EngineCall(lambda send, trace: self._chat_stream(payload, gate, sources, send, trace))
+        return EngineCall(lambda send, trace: self._chat_json(payload, gate, sources, send, trace))
+
+    def material_answer(
+        self, payload: dict[str, Any], text: str, gate: Gate, sources: list[dict[str, Any]]
+    ) -> EngineCall:
+        """A /chat answer from the material itself (``Gate.direct``): the engine is not asked."""
+
+        async def work(send: Send, trace: Trace) -> None:
+            async with self._metered(CHAT, send) as tally:
+                tally.latency = tally.ttft = time.perf_counter() - tally.start
+                model = str(payload.get("model") or "")
+                if payload.get("stream"):
+                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+                    tally.started = True
+                    await send(
+                        {"type": "http.response.body", "body": event({"delta": text}), "more_body": True}
+                    )
+                    done = _done(model, 0, 0, tally, sources, gate)
+                    await send({"type": "http.response.body", "body": event(done), "more_body": False})
+                else:
+                    await _send_json(send, 200, _answer(text, model, tally, sources, gate))
+                tally.outcome = "ok"
+
+        return EngineCall(work)
 
     async def _chat_json(
-        self, payload: dict[str, Any], prepare: Prepare | None, send: Send, trace: Trace
+        self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]], send: Send, trace: Trace
     ) -> None:
         async with self._metered(CHAT, send) as tally:
-            payload, sources = await prepare(payload) if prepare is not None else (payload, [])
             content = json.dumps(payload, ensure_ascii=False).encode()
             async with self.pool.open("POST", COMPLETIONS, content, request_id=trace.id) as (
                 engine,
@@ -147,35 +167,25 @@ class Proxy:
                 try:
                     data = json.loads(body)
                     trace.engine_id = completion_id(data)
-                    text = data["choices"][0]["message"]["content"] or ""
+                    choice = data["choices"][0]
+                    text = choice["message"]["content"] or ""
+                    finish_reason = choice.get("finish_reason")
                 except (ValueError, KeyError, IndexError, TypeError) as exc:
                     raise ApiError(
                         502, f"{engine.label} sent an answer that is not a chat completion"
                     ) from exc
             tally.prompt, tally.completion = _usage_counts(data.get("usage"))
+            text = gate.run(text, finish_reason)
             tally.latency = time.perf_counter() - tally.start
-            await _send_json(
-                send,
-                200,
-                {
-                    "response": text,
-                    "model": str(data.get("model") or engine.model or ""),
-                    "tokens_used": tally.prompt + tally.completion,
-                    "prompt_tokens": tally.prompt,
-                    "completion_tokens": tally.completion,
-                    "latency_seconds": round(tally.latency, 6),
-                    "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                    "sources": sources,
-                },
-            )
+            model = str(data.get("model") or engine.model or "")
+            await _send_json(send, 200, _answer(text, model, tally, sources, gate))
             tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
     async def _chat_stream(
-        self, payload: dict[str, Any], prepare: Prepare | None, send: Send, trace: Trace
+        self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]], send: Send, trace: Trace
     ) -> None:
         async with self._metered(CHAT, send) as tally:
-            payload, sources = await prepare(payload) if prepare is not None else (payload, [])
             content = json.dumps(payload, ensure_ascii=False).encode()
 
             async def emit(body: bytes, more: bool = True) -> None:
@@ -198,6 +208,7 @@ class Proxy:
                     raise engine_error(engine, response.status_code, body)
                 lines = EventLines()
                 finished = False
+                finish_reason: str | None = None
                 deltas = 0
                 usage: Any = None
                 model = engine.model or ""
@@ -220,34 +231,35 @@ class Proxy:
                             for choice in obj.get("choices") or ():
                                 text = (choice.get("delta") or {}).get("content")
                                 if text:
-                                    if tally.ttft is None:
-                                        tally.ttft = time.perf_counter() - tally.start
                                     deltas += 1
-                                    await emit(event({"delta": text}))
+                                    shown = gate.feed(text)
+                                    if shown:
+                                        if tally.ttft is None:
+                                            tally.ttft = time.perf_counter() - tally.start
+                                        await emit(event({"delta": shown}))
                                 if choice.get("finish_reason"):
                                     finished = True
+                                    finish_reason = choice["finish_reason"]
+                        if gate.stopped:
+                            # the rest would be cut anyway: leaving the ``async with`` stops the engine
+                            finished = True
+                            break
                 except UpstreamError as exc:
                     raise await self.pool.explain(engine, exc) from exc
                 except (ValueError, TypeError, AttributeError) as exc:
                     raise ApiError(502, f"{engine.label} sent a malformed stream event") from exc
                 if not finished:
                     raise ApiError(502, f"{engine.label} ended the stream before the answer was complete")
+            rest = gate.finish(finish_reason)
+            if rest:
+                if tally.ttft is None:
+                    tally.ttft = time.perf_counter() - tally.start
+                await emit(event({"delta": rest}))
             prompt, completion = _usage_counts(usage)
             completion = completion or deltas
             tally.prompt, tally.completion = prompt, completion
             tally.latency = time.perf_counter() - tally.start
-            done = {
-                "done": True,
-                "model": str(model),
-                "usage": {
-                    "prompt_tokens": prompt,
-                    "completion_tokens": completion,
-                    "total_tokens": prompt + completion,
-                },
-                "latency_seconds": round(tally.latency, 6),
-                "ttft_seconds": None if tally.ttft is None else round(tally.ttft, 6),
-                "sources": sources,
-            }
+            done = _done(str(model), prompt, completion, tally, sources, gate)
             await emit(event(done), more=False)
             tally.outcome = "ok"
 
@@ -341,6 +353,44 @@ class Proxy:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             tally.latency = time.perf_counter() - tally.start
             tally.outcome = "ok"
+
+
+def _answer(
+    text: str, model: str, tally: _Tally, sources: list[dict[str, Any]], gate: Gate
+) -> dict[str, Any]:
+    """The JSON answer of /chat."""
+    return {
+        "response": text,
+        "model": model,
+        "tokens_used": tally.prompt + tally.completion,
+        "prompt_tokens": tally.prompt,
+        "completion_tokens": tally.completion,
+        "latency_seconds": round(tally.latency or 0.0, 6),
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "sources": sources,
+        "faithfulness": gate.faithfulness,
+        "truncated": gate.truncated,
+    }
+
+
+def _done(
+    model: str, prompt: int, completion: int, tally: _Tally, sources: list[dict[str, Any]], gate: Gate
+) -> dict[str, Any]:
+    """The last event of a /chat stream."""
+    return {
+        "done": True,
+        "model": model,
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+        "latency_seconds": round(tally.latency or 0.0, 6),
+        "ttft_seconds": None if tally.ttft is None else round(tally.ttft, 6),
+        "sources": sources,
+        "faithfulness": gate.faithfulness,
+        "truncated": gate.truncated,
+    }
 
 
 async def _relay(send: Send, response: Response, body: bytes) -> None:

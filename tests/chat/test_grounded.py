@@ -31,7 +31,7 @@ from tests.support.stub_engine import Step, StubEngine
 MakeBackend = Callable[..., LiveBackend]
 QUESTION = "What do roots take up from the soil?"
 FILE = "knowledge/botany/plants/qna.yaml"
-CITE = f"[1] knowledge/botany/plants (Botany) — {FILE}:7"
+CITE = f"[1] Botany: Roots take up water and minerals from the… — {FILE}:7"
 SNIPPET = (  # the passage, indented under its citation
     "    Roots take up water and minerals from the soil. Tiny root hairs give the roots a large surface. "
     "Q: What do roots take up from the soil? A: Roots take up water and minerals. "
@@ -51,7 +51,10 @@ def grounded_env(cli_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def grounded(grounded_env: Path, stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
-    return live_backend({"taxonomy_path": grounded_env, "grounding": None}, [stub_engine.url])
+    # ``check``: the model (the stub) writes every answer, which the backend checks against the passages
+    return live_backend(
+        {"taxonomy_path": grounded_env, "grounding": None, "grounding_answer": "check"}, [stub_engine.url]
+    )
 
 
 def ask(conversation: Conversation, question: str = QUESTION) -> Conversation:
@@ -96,7 +99,8 @@ def test_the_client_asks_the_backends_chat_and_receives_the_sources(
         deltas = list(stream)
     assert isinstance(stream, BackendChatStream)
     assert (stream.url, stream.note) == (f"{grounded.url}/chat", None)
-    assert (deltas, stream.finished, stream.finish_reason) == (["Water", " and minerals [1]."], True, "stop")
+    # the backend shows a grounded answer a whole checked sentence at a time
+    assert (deltas, stream.finished, stream.finish_reason) == (["Water and minerals [1]."], True, "stop")
     assert stream.stats.completion_tokens == 2
     assert len(stream.sources) == 1
     source = stream.sources[0]
@@ -154,7 +158,12 @@ def test_a_custom_system_prompt_the_server_allows_goes_to_chat(
     grounded_env: Path, stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend(
-        {"taxonomy_path": grounded_env, "grounding": None, "allow_system_prompt_override": True},
+        {
+            "taxonomy_path": grounded_env,
+            "grounding": None,
+            "grounding_answer": "check",
+            "allow_system_prompt_override": True,
+        },
         [stub_engine.url],
     )
     conversation = ask(Conversation(system="Talk like a pirate."))
@@ -221,7 +230,7 @@ def test_a_saved_conversation_keeps_the_sources(
             "line": 7,
             "file": FILE,
             "yaml_path": "seed_examples[0].context",
-            "title": "knowledge/botany/plants (Botany)",
+            "title": "Botany: Roots take up water and minerals from the…",
             "snippet": saved[0]["snippet"],
         }
     ]
@@ -328,7 +337,9 @@ def test_sources_round_trip_and_bad_sources_are_refused() -> None:
 
 
 def test_stopping_a_chat_answer_cancels_the_engine(grounded: LiveBackend, stub_engine: StubEngine) -> None:
-    stub_engine.script(Step(chunks=[f" w{i}" for i in range(300)], delay=0.05))
+    # whole, different sentences: a grounded answer is shown a checked sentence at a time
+    words = [f"{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300)]
+    stub_engine.script(Step(chunks=[f"Roots take up water {w}. " for w in words], delay=0.05))
     with (
         ChatClient(grounded.url) as client,
         client.stream_answer(ask(Conversation()), None, model="m") as stream,
@@ -346,14 +357,16 @@ def test_a_context_overflow_through_chat_drops_the_oldest_turns(
 ) -> None:
     overflow = "This model's maximum context length is 2048 tokens. However, you requested 2600 tokens."
     stub_engine.script(
-        Step(chunks=["First."]), Step(status=400, error_message=overflow), Step(chunks=["Again."])
+        Step(chunks=["Leaves make food."]),
+        Step(status=400, error_message=overflow),
+        Step(chunks=["Water and minerals."]),
     )
     output, repl = run_repl(grounded.url, "What is a leaf?", QUESTION)
     assert (
         "the conversation no longer fits the model's context: dropped the 2 oldest messages and asking again"
         in output.splitlines()
     )
-    assert [m.content for m in repl.conversation.messages] == [QUESTION, "Again."]
+    assert [m.content for m in repl.conversation.messages] == [QUESTION, "Water and minerals [1]."]
     assert stub_engine.requests[-1]["messages"][-1]["content"].endswith(f"Question: {QUESTION}")
 
 
@@ -361,10 +374,12 @@ def test_a_backend_with_a_key_is_asked_through_chat(
     grounded_env: Path, stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend(
-        {"taxonomy_path": grounded_env, "grounding": None, "api_key": "s3cret"}, [stub_engine.url]
+        {"taxonomy_path": grounded_env, "grounding": None, "grounding_answer": "check", "api_key": "s3cret"},
+        [stub_engine.url],
     )
+    stub_engine.script(Step(chunks=["Water and minerals."]))
     result = CliRunner().invoke(app, ["chat", "--url", backend.url, "--api-key", "s3cret", "-q", QUESTION])
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "Hello from the stub.\n", f"{CITE}\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "Water and minerals [1].\n", f"{CITE}\n")
 
 
 def test_chat_gets_the_last_max_history_turns_cut_to_size_and_a_long_question_goes_to_v1() -> None:

@@ -21,7 +21,8 @@ from .conftest import HAIKU, PLANTS, age, write
 
 PLANTS_FILE = "knowledge/botany/plants/qna.yaml"
 HAIKU_FILE = "compositional_skills/poems/haiku/qna.yaml"
-TITLE = "knowledge/botany/plants (Botany)"
+TITLE = "Botany: Xylem tubes carry water from the roots up…"
+"""The second context as sources name it: the leaf's domain, then the opening words of the passage."""
 
 
 @pytest.fixture
@@ -223,7 +224,7 @@ def test_search_result_fields(taxonomy: Path, open_index: Callable[..., Taxonomy
         HAIKU_FILE,
         5,
         "seed_examples[0]",
-        "compositional_skills/poems/haiku",
+        "Haiku: Write a haiku about fractions.",
     )
     doc = index.search("osmosis", 1)[0]
     assert (doc.file, doc.line, doc.yaml_path, doc.title, doc.snippet) == (

@@ -75,6 +75,7 @@ def test_skill_passages() -> None:
             "compositional_skills/poems/haiku",
             "Q: Write a haiku about fractions.\n"
             "A: Pizza cut in eight,\nthree slices gone, five remain:\nfive eighths on the plate.",
+            "Haiku: Write a haiku about fractions.",
         ),
         Chunk(
             "skill",
@@ -84,6 +85,7 @@ def test_skill_passages() -> None:
             "The class has just learnt about volcanoes.\n"
             "Q: Write a haiku about what the class learnt.\n"
             "A: Mountain breathes out fire,\nlava crawls down to the sea,\nnew land cools to stone.",
+            "Haiku: The class has just learnt about volcanoes.",
         ),
     ]
     assert result.document is None

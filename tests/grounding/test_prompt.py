@@ -40,8 +40,8 @@ def test_estimate_tokens_is_characters_over_four_rounded_up() -> None:
 
 
 def test_exact_messages_for_a_tiny_budget() -> None:
-    # 40 tokens = 160 chars: [1] fits whole (31 chars); [2] (168) is cut at a word to the 116 chars of text
-    # left after the blank line and its "[2] leaf/b" line; [3] is dropped
+    # 40 tokens = 160 chars: [1] fits whole (24 chars); [2] (158) is cut at a word to the 130 chars of text
+    # left after the blank line and its "[2] " marker; [3] is dropped
     prompt = grounded_messages(
         "You are a patient teacher.",
         [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello!"}],
@@ -49,10 +49,10 @@ def test_exact_messages_for_a_tiny_budget() -> None:
         [FIRST, SECOND, THIRD],
         budget_tokens=40,
     )
-    block_1 = "[1] leaf/a\nRoots take up water."
+    block_1 = "[1] Roots take up water."
     block_2 = (
-        "[2] leaf/b\nXylem tubes carry water from the roots up to the leaves of the plant, day and night, "
-        "pulled by the water that…"
+        "[2] Xylem tubes carry water from the roots up to the leaves of the plant, day and night, "
+        "pulled by the water that evaporates from the…"
     )
     assert len(block_1) + 2 + len(block_2) <= 160
     assert prompt.messages == [
@@ -61,15 +61,15 @@ def test_exact_messages_for_a_tiny_budget() -> None:
         {"role": "assistant", "content": "Hello!"},
         {
             "role": "user",
-            "content": f"Passages:\n\n{block_1}\n\n{block_2}\n\nQuestion: How does water reach the leaves?",
+            "content": f"Notes:\n\n{block_1}\n\n{block_2}\n\nQuestion: How does water reach the leaves?",
         },
     ]
     assert [(s.n, s.file) for s in prompt.sources] == [(1, "a.yaml"), (2, "f2.yaml")]
     assert prompt.passage_tokens == estimate_tokens(f"{block_1}\n\n{block_2}") <= 40
     assert INSTRUCTION == (
-        "Answer the question from the numbered passages below. Cite the passages you use by their number in "
-        "square brackets, like [1]. If the passages do not cover the question, say plainly that they do not "
-        "cover it instead of guessing."
+        "Answer the question in one or two sentences, using only the numbered notes below. Copy numbers, dates "
+        "and names exactly as the notes write them. Cite the note you use by its number, like [1]. If the notes "
+        "do not answer the question, say so."
     )
 
 
@@ -90,10 +90,10 @@ def test_knowledge_passages_are_quoted_as_their_context() -> None:
     # The skill example ranks first, so every passage is kept (``material_first``).
     prompt = grounded_messages(None, [], "What do roots take up?", [skill, knowledge, document], 1000)
     assert prompt.messages[-1]["content"] == (
-        "Passages:\n\n"
-        "[1] compositional_skills/maths/sums\nSam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
-        "[2] knowledge/botany/roots (Botany)\nRoots take up water.\n\n"
-        "[3] Roots\nQ: kept\nA: as written\n\n"
+        "Notes:\n\n"
+        "[1] Sam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
+        "[2] Roots take up water.\n\n"
+        "[3] Q: kept\nA: as written\n\n"
         "Question: What do roots take up?"
     )
     assert [s.snippet for s in prompt.sources] == [
@@ -105,14 +105,14 @@ def test_knowledge_passages_are_quoted_as_their_context() -> None:
 
 def test_lowest_ranked_passages_are_dropped_first() -> None:
     sources, blocks = fit_passages([FIRST, THIRD, SECOND], budget_tokens=20)
-    # 20 tokens = 80 chars: [1] 31 + 2 + [2] 41 = 74; no room is left for [3], which is dropped
-    assert blocks == ["[1] leaf/a\nRoots take up water.", "[2] leaf/c\nStomata let carbon dioxide in."]
+    # 20 tokens = 80 chars: [1] 24 + 2 + [2] 34 = 60; the 16 chars left are too few for [3], which is dropped
+    assert blocks == ["[1] Roots take up water.", "[2] Stomata let carbon dioxide in."]
     assert [s.n for s in sources] == [1, 2]
 
 
 def test_everything_fits_a_large_budget() -> None:
     sources, blocks = fit_passages([FIRST, SECOND, THIRD], budget_tokens=1000)
-    assert [s.n for s in sources] == [1, 2, 3] and blocks[1] == "[2] leaf/b\n" + SECOND.text
+    assert [s.n for s in sources] == [1, 2, 3] and blocks[1] == "[2] " + SECOND.text
 
 
 def test_too_small_a_budget_gives_no_passages() -> None:
@@ -120,20 +120,20 @@ def test_too_small_a_budget_gives_no_passages() -> None:
     assert prompt.sources == [] and prompt.passage_tokens == 0
     assert prompt.messages == [
         {"role": "system", "content": INSTRUCTION},
-        {"role": "user", "content": "Passages:\n\n(none found)\n\nQuestion: Why?"},
+        {"role": "user", "content": "Notes:\n\n(none found)\n\nQuestion: Why?"},
     ]
 
 
 def test_sources_are_renumbered_in_the_order_given() -> None:
     prompt = grounded_messages("", [], "q", [THIRD, FIRST], budget_tokens=100)
     assert [(s.n, s.file) for s in prompt.sources] == [(1, "f3.yaml"), (2, "a.yaml")]
-    assert prompt.messages[-1]["content"].startswith("Passages:\n\n[1] leaf/c\nStomata")
+    assert prompt.messages[-1]["content"].startswith("Notes:\n\n[1] Stomata")
 
 
 def test_a_source_without_its_passage_contributes_its_snippet() -> None:
     source = Source(4, "d.md", 3, "", "Roots", "Roots anchor the plant.", 2.5)
     prompt = grounded_messages("S", [], "q", [source], budget_tokens=100)
-    assert "[1] Roots\nRoots anchor the plant.\n\nQuestion: q" in prompt.messages[-1]["content"]
+    assert "[1] Roots anchor the plant.\n\nQuestion: q" in prompt.messages[-1]["content"]
     assert prompt.sources == [Source(1, "d.md", 3, "", "Roots", "Roots anchor the plant.", 2.5)]
 
 
@@ -163,10 +163,10 @@ def test_a_follow_up_question_retrieves_the_conversation_topic(taxonomy: Path, t
         assert index.search("Where do they sit?", 3) == []  # stop words and "sit"
         query = retrieval_query("Where do they sit?", history)
         top = index.retrieve(query, 3)
-        prompt = grounded_messages("", history, "Where do they sit?", top, budget_tokens=200)
+        prompt = grounded_messages("", history, "Where do they sit?", top, budget_tokens=200, query=query)
     assert top[0].source.yaml_path == "seed_examples[2].context"
     assert prompt.messages[-1]["content"].startswith(
-        "Passages:\n\n[1] knowledge/botany/plants (Botany)\nStomata are small pores under a leaf."
+        "Notes:\n\n[1] Stomata are small pores under a leaf."
     )
     assert prompt.messages[-1]["content"].endswith("\n\nQuestion: Where do they sit?")
 
@@ -205,5 +205,5 @@ def test_a_skill_example_below_material_is_neither_quoted_nor_cited() -> None:
     prompt = grounded_messages(None, [], "Why can concrete cause floods?", ranked(KNOWLEDGE, MCQ), 500)
     assert [s.file for s in prompt.sources] == [KNOWLEDGE]
     assert prompt.messages[-1]["content"] == (
-        f"Passages:\n\n[1] {KNOWLEDGE}\nText of {KNOWLEDGE}.\n\nQuestion: Why can concrete cause floods?"
+        f"Notes:\n\n[1] Text of {KNOWLEDGE}.\n\nQuestion: Why can concrete cause floods?"
     )

@@ -32,9 +32,10 @@ def test_json_answer_and_what_the_engine_receives(backend: LiveBackend, stub_eng
     body = r.json()
     assert set(body) == {
         "response", "model", "tokens_used", "prompt_tokens", "completion_tokens", "latency_seconds", "timestamp",
-        "sources",
+        "sources", "faithfulness", "truncated",
     }  # fmt: skip
     assert body["sources"] == []  # grounding is off here
+    assert (body["faithfulness"], body["truncated"]) == ("unchecked", False)
     assert body["response"] == "Hello from the stub."
     assert body["model"] == "stub-model"
     # prompt = words of "You are a test tutor." + "Hi" + "Hello!" + "What is a cell?"
@@ -90,8 +91,11 @@ def test_stream_deltas_then_done(backend: LiveBackend, stub_engine: StubEngine) 
     assert len(events) == 5
     name, done = events[4]
     assert name == "message"
-    assert set(done) == {"done", "model", "usage", "latency_seconds", "ttft_seconds", "sources"}
+    assert set(done) == {
+        "done", "model", "usage", "latency_seconds", "ttft_seconds", "sources", "faithfulness", "truncated"
+    }  # fmt: skip
     assert done["sources"] == []
+    assert (done["faithfulness"], done["truncated"]) == ("unchecked", False)
     assert done["done"] is True
     assert done["model"] == "stub-model"
     assert done["usage"] == {"prompt_tokens": 8, "completion_tokens": 4, "total_tokens": 12}

@@ -12,7 +12,7 @@ import pytest
 from edubot_cli.grounding.prompt import INSTRUCTION
 from edubot_cli.server import grounded
 from tests.grounding.conftest import PLANTS, age, write
-from tests.support.stub_engine import StubEngine
+from tests.support.stub_engine import Step, StubEngine
 
 QUESTION = "What do roots take up from the soil?"
 SYSTEM = "You are a test tutor."
@@ -32,7 +32,41 @@ def taxonomy(tmp_path: Path) -> Path:
 
 
 def settings(taxonomy: Path, **more: object) -> dict:
-    return {"taxonomy_path": taxonomy, "grounding": None, "system_prompt": SYSTEM, **more}
+    """The model (the stub) writes every answer (``check``), unless ``more`` says otherwise."""
+    return {
+        "taxonomy_path": taxonomy,
+        "grounding": None,
+        "grounding_answer": "check",
+        "system_prompt": SYSTEM,
+        **more,
+    }
+
+
+QUOTE = "From your class notes: “Roots take up water and minerals from the soil.” [1]"
+
+
+def test_in_quote_mode_the_material_answers_and_the_engine_is_not_asked(
+    taxonomy: Path, stub_engine: StubEngine, live_backend
+) -> None:
+    backend = live_backend(settings(taxonomy, grounding_answer="quote"), [stub_engine.url])
+    answer = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=30).json()
+    assert (answer["response"], answer["faithfulness"], answer["truncated"]) == (QUOTE, "quoted", False)
+    assert answer["sources"][0]["title"] == "Botany: Roots take up water and minerals from the…"
+    assert (answer["prompt_tokens"], answer["completion_tokens"]) == (0, 0)
+    with httpx.stream("POST", backend.url + "/chat", json={"message": QUESTION, "stream": True}) as response:
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+    assert events[0] == {"delta": QUOTE}
+    assert (events[1]["done"], events[1]["faithfulness"], len(events)) == (True, "quoted", 2)
+    assert stub_engine.requests == []
+
+
+def test_a_wrong_number_from_the_engine_gives_way_to_the_material(
+    taxonomy: Path, stub_engine: StubEngine, live_backend
+) -> None:
+    stub_engine.script(Step(chunks=["Roots take up ", "12 litres of water a day."]))
+    backend = live_backend(settings(taxonomy), [stub_engine.url])
+    answer = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=30).json()
+    assert (answer["response"], answer["faithfulness"]) == (QUOTE, "quoted")
 
 
 def test_the_engine_gets_the_passages_and_the_client_the_sources(

@@ -33,4 +33,4 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat(body: ChatRequest, request: Request) -> Any:
-    return chat_call(backend(request), body)
+    return await chat_call(backend(request), body)
