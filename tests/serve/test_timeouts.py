@@ -322,3 +322,43 @@ def test_each_request_is_one_log_line_with_its_id(stub: StubEngine, monkeypatch:
     assert len(lines) == 1, lines  # the backend's line, not uvicorn's access line too
     pattern = r'INFO: +127\.0\.0\.1:\d+ - "POST /chat" 200 \d+\.\d{3} s id=lesson-1 engine_id=chatcmpl-stub-1'
     assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+def test_oversized_heads_get_431_or_414_with_the_default_limits(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defaults: a request line and headers of 64 KiB, 100 header fields, a URL of 16 KiB."""
+    with running(stub, monkeypatch) as backend:
+        host = b"Host: 127.0.0.1:%d\r\n" % backend.port
+        big = b"GET /health HTTP/1.1\r\n" + host + b"X-Big: " + b"a" * (70 << 10) + b"\r\n\r\n"
+        many = b"GET /health HTTP/1.1\r\n" + host + b"".join(b"X-%d: 1\r\n" % i for i in range(100)) + b"\r\n"
+        long_url = b"GET /health?" + b"a" * (16 << 10) + b" HTTP/1.1\r\n" + host + b"\r\n"
+        cases = [
+            (
+                big,
+                431,
+                "headers_too_large",
+                "the request line and headers are larger than 65536 bytes (max_header_bytes)",
+            ),
+            (many, 431, "headers_too_large", "the request has more than 100 header fields (max_headers)"),
+            (long_url, 414, "url_too_long", "the request URL is longer than 16384 bytes (max_url_bytes)"),
+        ]
+        for request, status, code, message in cases:
+            with backend.connect() as sock:
+                sock.sendall(request)
+                answer = parse_error(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+            assert answer == (status, {"error": {"code": code, "message": message}})
+        assert stub.requests == []
+        # Just within the limits: served.
+        fields = b"".join(b"X-%d: 1\r\n" % i for i in range(99))
+        within = (
+            b"GET /health?"
+            + b"a" * ((16 << 10) - len("/health?"))
+            + b" HTTP/1.1\r\n"
+            + host
+            + fields
+            + b"\r\n"
+        )
+        with backend.connect() as sock:
+            sock.sendall(within)
+            assert read_response(sock)[0] == 200
