@@ -24,6 +24,15 @@ MAX_FILE_BYTES = 1 << 20
 MAX_ALIAS_EXPANSION = 100_000
 """Nodes that aliases may add when expanded; a billion-laughs document blows through this at once."""
 
+MAX_INT_DIGITS = 4000
+"""Longest integer (in decimal digits) read from a file. Python refuses to print integers of more than 4,300
+digits, so a longer one (e.g. ``0x`` and 4,000 hex digits) would break every message that shows the value."""
+
+_INT_LIMIT = 10**MAX_INT_DIGITS
+_INT_CHARS = 4 * MAX_INT_DIGITS
+"""Longest integer literal (underscores aside) that is converted at all: no literal of ``MAX_INT_DIGITS`` digits
+is longer, in any base YAML allows."""
+
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -44,8 +53,19 @@ class _AliasBomb(Exception):
         self.mark = mark
 
 
+class _Unreadable(Exception):
+    """A scalar that cannot be turned into a value, at ``mark``."""
+
+    def __init__(self, mark: Any, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+        self.hint = hint
+
+
 class _GuardedLoader(yaml.SafeLoader):
-    """``SafeLoader`` that stops composing once aliases would expand beyond ``MAX_ALIAS_EXPANSION`` nodes."""
+    """``SafeLoader`` that stops composing once aliases would expand beyond ``MAX_ALIAS_EXPANSION`` nodes, refuses
+    integers of more than ``MAX_INT_DIGITS`` digits, and says where a value could not be constructed."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
@@ -67,6 +87,28 @@ class _GuardedLoader(yaml.SafeLoader):
                     if self._expanded > MAX_ALIAS_EXPANSION:
                         raise _AliasBomb(event.start_mark)
         return super().compose_node(parent, index)
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # e.g. a date such as 2024-13-45 that resolves as a timestamp but cannot be constructed
+            raise _Unreadable(
+                node.start_mark, f"value cannot be read: {exc}", "quote the value so YAML reads it as text"
+            ) from exc
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        value = None
+        if len(node.value.replace("_", "")) <= _INT_CHARS:
+            value = super().construct_yaml_int(node)
+        if value is None or abs(value) >= _INT_LIMIT:
+            raise _Unreadable(
+                node.start_mark,
+                f"a number of {len(node.value):,} characters is too long to check "
+                f"(at most {MAX_INT_DIGITS:,} digits)",
+                "quote it if it is text, or shorten it",
+            )
+        return value
 
     def _size(self, node: Node) -> int:
         """Expanded node count of ``node``; -1 when it contains itself (its end mark is not set yet)."""
@@ -91,6 +133,9 @@ class _GuardedLoader(yaml.SafeLoader):
                 break
         self._sizes[id(node)] = total
         return total
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:int", _GuardedLoader.construct_yaml_int)
 
 
 def position(node: Node | None) -> tuple[int, int]:
@@ -280,6 +325,7 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
     if text is None:
         return None, problem
     loader: _GuardedLoader | None = None
+    root: Node | None = None
     try:
         loader = _GuardedLoader(text)
         root = loader.get_single_node()
@@ -304,6 +350,16 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
             col=bomb.mark.column + 1,
             hint="write the values out instead of using anchors (&) and aliases (*)",
         )
+    except _Unreadable as problem:
+        line, col = problem.mark.line + 1, problem.mark.column + 1
+        return None, finding(
+            "yaml-syntax",
+            problem.message,
+            line=line,
+            col=col,
+            yaml_path=path_at(root, line, col),
+            hint=problem.hint,
+        )
     except yaml.YAMLError as exc:
         return None, _syntax_finding(exc, text)
     except RecursionError:
@@ -311,7 +367,7 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
             "yaml-syntax", "the YAML is nested too deeply", hint="flatten the structure; qna.yaml is shallow"
         )
     except (ValueError, TypeError, OverflowError) as exc:
-        # e.g. a date such as 2024-13-45 that resolves as a timestamp but cannot be constructed
+        # outside any one node's construction
         return None, finding(
             "yaml-syntax",
             f"value cannot be read: {exc}",

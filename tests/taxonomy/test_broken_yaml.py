@@ -38,7 +38,18 @@ BILLION_LAUGHS = "\n".join(
         ),
         pytest.param("\n\njust a sentence\n", ("top-level-not-mapping", 3, 1), id="top-level-scalar"),
         pytest.param(BILLION_LAUGHS, ("yaml-alias-bomb", 6, 8), id="alias-bomb"),
-        pytest.param("version: 3\ncreated_by: 2024-13-45\n", ("yaml-syntax", 1, 1), id="impossible-date"),
+        pytest.param("version: 3\ncreated_by: 2024-13-45\n", ("yaml-syntax", 2, 13), id="impossible-date"),
+        pytest.param(
+            "version: 3\ncreated_by: teacher\nextra: 0x" + "f" * 4000 + "\n",
+            ("yaml-syntax", 3, 8),
+            id="huge-hex",
+        ),
+        pytest.param(
+            "version: 3\ncreated_by: teacher\nextra: " + "9" * 5000 + "\n",
+            ("yaml-syntax", 3, 8),
+            id="huge-int",
+        ),
+        pytest.param("version: 3\n? 0b" + "1" * 20000 + "\n: x\n", ("yaml-syntax", 2, 3), id="huge-key"),
         pytest.param("version: 3\n---\nversion: 3\n", ("yaml-syntax", 2, 1), id="two-documents"),
     ],
 )
@@ -104,3 +115,15 @@ def test_run_completes_past_broken_files(tmp_path: Path) -> None:
         "e_list": "top-level-not-mapping",
     }
     assert report.errors == 4
+
+
+def test_a_number_too_long_to_check_names_itself() -> None:
+    doc, problem = yamlload.load(b"version: 3\nseed_examples:\n  - extra: 0x" + b"f" * 4000 + b"\n")
+    assert doc is None and problem is not None
+    assert (problem.line, problem.col, problem.yaml_path) == (3, 12, ".seed_examples[0].extra")
+    assert problem.message == "a number of 4,002 characters is too long to check (at most 4,000 digits)"
+    assert problem.hint == "quote it if it is text, or shorten it"
+    # Numbers of up to 4,000 digits are read as YAML reads them.
+    doc, problem = yamlload.load(b"extra: " + b"9" * 4000 + b"\n")
+    assert problem is None and doc is not None
+    assert doc.data == {"extra": 10**4000 - 1}
