@@ -62,6 +62,38 @@ def test_broken_yaml_gives_one_finding(
     assert findings[0].severity == ("warning" if expected[0] == "empty-file" else "error")
 
 
+def amplified(aliases: int) -> str:
+    """A skill whose one 300,000-character question is aliased ``aliases`` times under ``extra``."""
+    seeds = "".join(f"  - question: q{i}\n    answer: a{i}\n" for i in range(4))
+    return (
+        "version: 3\ncreated_by: teacher\ntask_description: a task\nseed_examples:\n"
+        + f"  - question: &a {'x' * 300_000}\n    answer: b\n{seeds}"
+        + f"extra: [{', '.join(['*a'] * aliases)}]\n"
+    )
+
+
+def test_aliases_of_a_long_text_are_a_bomb_under_the_node_count(check: Check) -> None:
+    """386 KB of file, 20,000 aliases (far under 100,000 nodes): 6 GB of text once expanded."""
+    text = amplified(20_000)
+    assert len(text) < yamlload.MAX_FILE_BYTES
+    findings = check(text, "compositional_skills/lang/questions")
+    assert [(f.rule, f.line, f.col, f.severity, f.message) for f in findings] == [
+        (
+            "yaml-alias-bomb",
+            15,
+            21,  # the fourth alias: 1,200,000 characters
+            "error",
+            "aliases expand to more than 1,048,576 characters of text (an alias bomb)",
+        )
+    ]
+    assert findings[0].hint == "write the values out instead of using anchors (&) and aliases (*)"
+
+
+def test_aliases_within_the_text_limit_are_read(check: Check) -> None:
+    findings = check(amplified(3), "compositional_skills/lang/questions")
+    assert [(f.rule, f.line, f.col) for f in findings] == [("schema/unevaluatedProperties", 15, 1)]
+
+
 def test_recursive_alias_is_a_warning_and_the_schema_still_runs(check: Check) -> None:
     findings = check("version: 3\nseed_examples: &x [1, *x]\n")
     alias = [(f.rule, f.line, f.col, f.severity) for f in findings if f.rule == "yaml-alias-bomb"]
