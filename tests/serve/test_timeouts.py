@@ -362,3 +362,34 @@ def test_oversized_heads_get_431_or_414_with_the_default_limits(
         with backend.connect() as sock:
             sock.sendall(within)
             assert read_response(sock)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "hosts"),
+    [
+        ({}, ["evil.example", "127.0.0.1:{port}"]),  # only the last one used to be checked
+        ({}, ["127.0.0.1:{port}", "evil.example"]),
+        ({}, ["127.0.0.1:{port}", "127.0.0.1:{port}"]),
+        ({"allowed_hosts": ["*"]}, ["a.example", "b.example"]),  # even where any name is accepted
+    ],
+)
+def test_two_host_headers_are_refused(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any], hosts: list[str]
+) -> None:
+    with running(stub, monkeypatch, **settings) as backend:
+        for request in (
+            backend.request(close=True),
+            backend.request("POST", "/chat", b'{"message": "hi"}', close=True),
+        ):
+            head, _, rest = request.partition(b"\r\n")
+            names = "".join(f"Host: {h.format(port=backend.port)}\r\n" for h in hosts).encode()
+            with backend.connect() as sock:
+                sock.sendall(head + b"\r\n" + names + rest.partition(b"\r\n")[2])
+                status, headers, body = read_response(sock)
+            assert status == 400
+            assert json.loads(body) == {
+                "error": {"code": "bad_request", "message": "the request has 2 Host headers; send one"}
+            }
+            assert headers["x-content-type-options"] == "nosniff"
+        assert stub.requests == []
+        assert httpx.get(backend.url + "/stats", timeout=5).json()["rejected"] == {"400": 2}
