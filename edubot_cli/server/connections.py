@@ -22,8 +22,13 @@ one ``http="auto"`` picks; httptools comes with the serve extra) that adds, per 
   that breaks a cap before it ends is answered at once, a complete one by a small ASGI app in place of the
   application.
 * a count of the open connections per client address: beyond ``max_per_client``, a new connection gets ``429``
-  before anything is read and is closed at once. Addresses in ``exempt`` (trusted reverse proxies, which carry many
-  clients on their connections) are not counted.
+  with ``Retry-After`` before anything is read, and is closed. Addresses in ``exempt`` (trusted reverse proxies,
+  which carry many clients on their connections) are not counted.
+
+A connection refused for good (too many connections, a head over a cap) is half-closed after its answer and read
+for up to ``LINGER`` s more, what arrives being dropped: closing a socket that still has unread data, or that
+receives data later, resets the connection, and clients that are still sending their request then report the
+reset instead of the answer.
 
 Nothing runs while an answer is being produced or streamed, so an SSE answer of any length is never cut. The cost
 on the hot path is a timer per connection (two per request only for requests that arrive in pieces) and a few
@@ -58,6 +63,10 @@ NOTICE_INTERVAL = 60.0
 LINGER = 2.0
 """Seconds a refused connection is still read (and what arrives dropped) after its answer, so that closing it does
 not reset it before the client has read the answer."""
+
+RETRY_AFTER = 1
+"""Seconds a client refused for holding too many connections is asked to wait (``Retry-After``): connections free
+up as answers end."""
 
 Refusal = tuple[int, str, str]
 """An answer to a request head that breaks a cap: HTTP status, error code, message."""
@@ -166,11 +175,11 @@ class Notices:
         self.logger.warning(message + (f" ({held} more like it since the last notice)" if held else ""))
 
 
-def error_response(status: int, code: str, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A complete HTTP/1.1 answer with the API's error JSON that closes the connection."""
+def error_response(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A complete HTTP/1.1 answer with ``headers`` and the API's error JSON that closes the connection."""
     body = json.dumps(error_payload(code, message)).encode()
     head = [STATUS_LINE[status]]
-    for name, value in default_headers:
+    for name, value in headers:
         head += [name, b": ", value, b"\r\n"]
     head += [
         b"content-type: application/json\r\ncontent-length: ",
@@ -231,15 +240,14 @@ class GuardedProtocol(HttpToolsProtocol):
             f"refused a connection from {host}: it already holds {limit} open connections "
             "(max_connections_per_client)",
         )
-        self.transport.write(
+        self._answer_and_close(
             error_response(
                 429,
                 "too_many_connections",
                 f"too many open connections from your address (at most {limit}); close some and retry",
-                self.server_state.default_headers,
+                [*self.server_state.default_headers, (b"retry-after", b"%d" % RETRY_AFTER)],
             )
         )
-        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()

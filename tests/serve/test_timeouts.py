@@ -393,3 +393,83 @@ def test_two_host_headers_are_refused(
             assert headers["x-content-type-options"] == "nosniff"
         assert stub.requests == []
         assert httpx.get(backend.url + "/stats", timeout=5).json()["rejected"] == {"400": 2}
+
+
+def held_connections(backend: Backend, count: int) -> list[socket.socket]:
+    """``count`` connections holding a request head that never ends (open until header_timeout). The server
+    counts connections in the order it accepts them, so a connection made after these is over the cap."""
+    held = [backend.connect() for _ in range(count)]
+    for sock in held:
+        sock.sendall(b"GET /health HTTP/1.1\r\n")
+    return held
+
+
+def assert_refused_for_connections(data: bytes) -> None:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert lines[0] == "HTTP/1.1 429 Too Many Requests", data
+    assert (headers["retry-after"], headers["connection"]) == ("1", "close")
+    assert json.loads(body) == {
+        "error": {
+            "code": "too_many_connections",
+            "message": "too many open connections from your address (at most 4); close some and retry",
+        }
+    }
+
+
+def test_over_the_cap_a_client_still_sending_gets_429_not_a_reset(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client still sending its request after the server answered 429: the connection must still be open for
+    reading, else the client's kernel gets a reset and its next write fails (clients then report the reset, not
+    the answer)."""
+    piece = b" " * 1024
+    with running(stub, monkeypatch, max_connections_per_client=4, header_timeout=60.0) as backend:
+        held = held_connections(backend, 4)
+        try:
+            head = backend.request("POST", "/chat", piece * 200)[: -len(piece) * 200]
+            for _ in range(4):
+                with backend.connect() as sock:
+                    sock.sendall(head)
+                    readable, _, _ = select.select([sock], [], [], MARGIN + 5)
+                    assert readable  # the 429 has arrived: the server is done with this connection
+                    for _ in range(200):  # a reset, if the server closed for good, fails one of these writes
+                        sock.sendall(piece)
+                    assert_refused_for_connections(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+        finally:
+            for sock in held:
+                sock.close()
+        assert stub.requests == []
+
+
+def test_a_burst_over_the_cap_gets_429s_with_retry_after(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's burst, scaled down: requests from one address at once, over a cap of 4 held connections; every
+    one is answered 429 with Retry-After (none is a reset without a status)."""
+    with running(stub, monkeypatch, max_connections_per_client=4, header_timeout=60.0) as backend:
+        held = held_connections(backend, 4)
+        try:
+            answers: list[Any] = []
+
+            def ask(i: int) -> None:
+                try:
+                    if i % 2:
+                        r = httpx.post(backend.url + "/chat", json={"message": "x" * 2000}, timeout=10)
+                    else:
+                        r = httpx.get(backend.url + "/health", timeout=10)
+                    answers.append((r.status_code, r.headers.get("retry-after")))
+                except httpx.HTTPError as exc:
+                    answers.append(repr(exc))
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert answers == [(429, "1")] * 40
+        finally:
+            for sock in held:
+                sock.close()
+        assert stub.requests == []
