@@ -20,7 +20,7 @@ one ``http="auto"`` picks; httptools comes with the serve extra) that adds, per 
   (``max_header_bytes``, else ``431``) and its number of header fields (``max_headers``, else ``431``). The bytes
   of a head are handed to the parser only up to ``max_header_bytes``, so a huge header is never held whole; a head
   that breaks a cap before it ends is answered at once, a complete one by a small ASGI app in place of the
-  application.
+  application. The chunk lines and trailer fields of a chunked body count against ``max_header_bytes`` too.
 * a count of the open connections per client address: beyond ``max_per_client``, a new connection gets ``429``
   with ``Retry-After`` before anything is read, and is closed. Addresses in ``exempt`` (trusted reverse proxies,
   which carry many clients on their connections) are not counted.
@@ -218,6 +218,8 @@ class GuardedProtocol(HttpToolsProtocol):
     _refused = False  # answered for good: what the client still sends is dropped
     _head_bytes = 0  # bytes of the current request head handed to the parser
     _in_body = False  # a request's headers are complete, its body is not
+    _body_seen = False  # the parser handed over body bytes from the last read
+    _framing = 0  # bytes read since the last body bytes: chunk lines, trailer fields
     _pending: bytes | None = None  # a refusal to send once the answers in progress are done
     _linger_timer: asyncio.TimerHandle | None = None
 
@@ -264,7 +266,7 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._refused:
             return
         if self._in_body:
-            super().data_received(data)
+            self._receive_body(data)
         elif self._head_bytes + len(data) <= self.limits.max_header_bytes:
             self._head_bytes += len(data)
             super().data_received(data)
@@ -280,7 +282,7 @@ class GuardedProtocol(HttpToolsProtocol):
         limit = self.limits.max_header_bytes
         while data and not self._refused and not self.transport.is_closing():
             if self._in_body:
-                super().data_received(data)  # type: ignore[arg-type]  # the parser takes any buffer
+                self._receive_body(data)  # type: ignore[arg-type]  # the parser takes any buffer
                 return
             room = limit - self._head_bytes
             if room <= 0:  # only empty lines so far
@@ -290,6 +292,38 @@ class GuardedProtocol(HttpToolsProtocol):
             self._head_bytes += len(piece)
             super().data_received(piece)  # type: ignore[arg-type]
             self._check_head()
+
+    def _receive_body(self, data: bytes) -> None:
+        """Hand body bytes to the parser, counting those that carry no body: the chunk-size lines and the trailer
+        fields of a chunked body (the parser holds a trailer field whole until it ends), which may add up to
+        ``max_header_bytes`` between two pieces of body."""
+        self._body_seen = False
+        super().data_received(data)
+        if self._body_seen or not self._in_body:
+            self._framing = 0
+            return
+        self._framing += len(data)
+        if self._framing > self.limits.max_header_bytes and not self._refused:
+            self._refuse_framing()
+
+    def _refuse_framing(self) -> None:
+        limit = self.limits.max_header_bytes
+        message = (
+            f"the request's chunk lines and trailer fields are larger than {limit} bytes (max_header_bytes)"
+        )
+        self._note_refusal(message)
+        self._refused = True
+        cycle = self.cycle
+        if cycle.response_complete:
+            self.transport.close()  # answered already; the rest of the body is not read
+        elif cycle.response_started:
+            cycle.keep_alive = False  # finish the answer, then close
+        else:
+            cycle.disconnected = True  # the application's receive() now returns http.disconnect
+            cycle.message_event.set()
+            self._answer_and_close(
+                error_response(431, "headers_too_large", message, self.server_state.default_headers)
+            )
 
     def _check_head(self) -> None:
         """Refuse the request head in progress as soon as it breaks a cap."""
@@ -380,6 +414,10 @@ class GuardedProtocol(HttpToolsProtocol):
             super().on_headers_complete()  # the request runs with the refusal in place of the application
         finally:
             self.app = app
+
+    def on_body(self, body: bytes) -> None:
+        self._body_seen = True
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
         self._in_body = False

@@ -488,3 +488,32 @@ def test_a_body_larger_than_the_head_cap_is_not_counted_as_head() -> None:
         for _ in range(2):  # in one piece with its head, twice on one connection
             sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
             assert read_until(sock, b"\r\n\r\n100000").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_chunked_body_is_read_whole() -> None:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (size, b"c" * size) for size in (1, 3000, 5000, 10))
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunks
+            + b"0\r\nX-T: 1\r\n\r\n"
+        )
+        assert read_until(sock, b"\r\n\r\n8011").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_huge_trailer_is_refused_without_being_read_whole(fed: list[int]) -> None:
+    app = App()
+    with serving(app, HEAD_LIMITS) as port, connect(port) as sock:
+        head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: "
+        send_all_tolerating_close(sock, head + b"t" * (1 << 20))
+        status, headers, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert (status, headers["connection"]) == (431, "close")
+    assert payload == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request's chunk lines and trailer fields are larger than 4096 bytes (max_header_bytes)",
+        }
+    }
+    # Cut off within two reads (of at most 256 KiB): the one that held the last body bytes is not counted.
+    assert sum(fed) <= 2 * 256 * 1024
+    assert app.seen == ["disconnect"]  # the application waiting for the end of the body is told
