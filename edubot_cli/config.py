@@ -55,6 +55,9 @@ FIELDS: dict[str, tuple[Any, str]] = {
         128,
         "Open connections one client address may hold (a class behind one NAT shares an address).",
     ),
+    "max_url_bytes": (16384, "Longest request URL (path and query) in bytes (414 beyond)."),
+    "max_header_bytes": (65536, "Largest request line and headers together in bytes (431 beyond)."),
+    "max_headers": (100, "Most header fields in one request (431 beyond)."),
     "max_body_bytes": (262144, "Largest accepted request body in bytes (413 beyond)."),
     "request_timeout": (300.0, "Seconds to wait for the engine before answering 504."),
     "system_prompt": (
@@ -151,6 +154,9 @@ class Settings:
     header_timeout: float
     body_timeout: float
     max_connections_per_client: int
+    max_url_bytes: int
+    max_header_bytes: int
+    max_headers: int
     max_body_bytes: int
     request_timeout: float
     system_prompt: str
@@ -205,6 +211,9 @@ def _settings_class() -> type[BaseSettings]:
         "header_timeout": {"gt": 0},
         "body_timeout": {"gt": 0},
         "max_connections_per_client": {"ge": 1},
+        "max_url_bytes": {"ge": 256},
+        "max_header_bytes": {"ge": 1024},
+        "max_headers": {"ge": 8},
         "max_body_bytes": {"ge": 1024},
         "request_timeout": {"gt": 0},
         "max_tokens": {"ge": 1, "le": 4096},

@@ -93,9 +93,9 @@ def create_app(
         # which an offline classroom cannot reach); ReDoc is not vendored, so it is off.
         docs_url=None,
         redoc_url=None,
-        # What any route may answer before it runs: a foreign Host (400), a slow client (408), too many
-        # connections or requests (429).
-        responses={status: {"model": ErrorResponse} for status in (400, 408, 429)},
+        # What any route may answer before it runs: a foreign Host (400), a slow client (408), a request URL or
+        # head over its cap (414, 431), too many connections or requests (429).
+        responses={status: {"model": ErrorResponse} for status in (400, 408, 414, 429, 431)},
     )
     app.state.backend = state
     app.include_router(root.router)

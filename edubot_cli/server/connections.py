@@ -16,9 +16,19 @@ one ``http="auto"`` picks; httptools comes with the serve extra) that adds, per 
   disarmed when the last byte of the body arrives. When it fires before the answer started, the client gets
   ``408`` and the connection is closed; the application sees a disconnect. An answer that already started is
   finished, and the connection closed after it.
+* caps on the request head: its URL (``max_url_bytes``, else ``414``), its request line and headers together
+  (``max_header_bytes``, else ``431``) and its number of header fields (``max_headers``, else ``431``). The bytes
+  of a head are handed to the parser only up to ``max_header_bytes``, so a huge header is never held whole; a head
+  that breaks a cap before it ends is answered at once, a complete one by a small ASGI app in place of the
+  application. The chunk lines and trailer fields of a chunked body count against ``max_header_bytes`` too.
 * a count of the open connections per client address: beyond ``max_per_client``, a new connection gets ``429``
-  before anything is read and is closed at once. Addresses in ``exempt`` (trusted reverse proxies, which carry many
-  clients on their connections) are not counted.
+  with ``Retry-After`` before anything is read, and is closed. Addresses in ``exempt`` (trusted reverse proxies,
+  which carry many clients on their connections) are not counted.
+
+A connection refused for good (too many connections, a head over a cap) is half-closed after its answer and read
+for up to ``LINGER`` s more, what arrives being dropped: closing a socket that still has unread data, or that
+receives data later, resets the connection, and clients that are still sending their request then report the
+reset instead of the answer.
 
 Nothing runs while an answer is being produced or streamed, so an SSE answer of any length is never cut. The cost
 on the hot path is a timer per connection (two per request only for requests that arrive in pieces) and a few
@@ -40,7 +50,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from ..config import FIELDS
 from ..errors import ConfigError
-from .api_errors import error_payload
+from .api_errors import ApiError, error_payload, send_error
 from .client_address import parse_networks
 
 if TYPE_CHECKING:
@@ -50,16 +60,29 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 NOTICE_INTERVAL = 60.0
 """Seconds between two log lines about the same kind of refused or timed-out connection."""
+LINGER = 2.0
+"""Seconds a refused connection is still read (and what arrives dropped) after its answer, so that closing it does
+not reset it before the client has read the answer."""
+
+RETRY_AFTER = 1
+"""Seconds a client refused for holding too many connections is asked to wait (``Retry-After``): connections free
+up as answers end."""
+
+Refusal = tuple[int, str, str]
+"""An answer to a request head that breaks a cap: HTTP status, error code, message."""
 
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """How long a client may take to send a request's headers and body, and how many connections one client
-    address may hold open (connections from an ``exempt`` network are not counted)."""
+    """How long a client may take to send a request's headers and body, how large a request's head may be, and how
+    many connections one client address may hold open (connections from an ``exempt`` network are not counted)."""
 
     header_timeout: float = FIELDS["header_timeout"][0]
     body_timeout: float = FIELDS["body_timeout"][0]
     max_per_client: int = FIELDS["max_connections_per_client"][0]
+    max_url_bytes: int = FIELDS["max_url_bytes"][0]
+    max_header_bytes: int = FIELDS["max_header_bytes"][0]
+    max_headers: int = FIELDS["max_headers"][0]
     exempt: tuple[Network, ...] = ()
 
     @classmethod
@@ -75,6 +98,9 @@ class ConnectionLimits:
             header_timeout=settings.header_timeout,
             body_timeout=settings.body_timeout,
             max_per_client=settings.max_connections_per_client,
+            max_url_bytes=settings.max_url_bytes,
+            max_header_bytes=settings.max_header_bytes,
+            max_headers=settings.max_headers,
             exempt=exempt,
         )
 
@@ -149,11 +175,11 @@ class Notices:
         self.logger.warning(message + (f" ({held} more like it since the last notice)" if held else ""))
 
 
-def error_response(status: int, code: str, message: str, default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """A complete HTTP/1.1 answer with the API's error JSON that closes the connection."""
+def error_response(status: int, code: str, message: str, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """A complete HTTP/1.1 answer with ``headers`` and the API's error JSON that closes the connection."""
     body = json.dumps(error_payload(code, message)).encode()
     head = [STATUS_LINE[status]]
-    for name, value in default_headers:
+    for name, value in headers:
         head += [name, b": ", value, b"\r\n"]
     head += [
         b"content-type: application/json\r\ncontent-length: ",
@@ -162,6 +188,17 @@ def error_response(status: int, code: str, message: str, default_headers: list[t
         body,
     ]
     return b"".join(head)
+
+
+def refusal_app(status: int, code: str, message: str) -> Any:
+    """An ASGI app that answers every request with the API's error JSON and closes the connection: it stands in
+    for the application when a complete request head breaks a cap."""
+    error = ApiError(status, message, code=code, headers={"connection": "close"})
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send_error(send, error)
+
+    return app
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -178,7 +215,13 @@ class GuardedProtocol(HttpToolsProtocol):
     _awaiting_headers = True  # between requests, or inside a request line and headers
     _partial = False  # part of a request line or headers has arrived
     _counted: str | None = None  # the client address counted in ``clients``
-    _refused = False
+    _refused = False  # answered for good: what the client still sends is dropped
+    _head_bytes = 0  # bytes of the current request head handed to the parser
+    _in_body = False  # a request's headers are complete, its body is not
+    _body_seen = False  # the parser handed over body bytes from the last read
+    _framing = 0  # bytes read since the last body bytes: chunk lines, trailer fields
+    _pending: bytes | None = None  # a refusal to send once the answers in progress are done
+    _linger_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -199,19 +242,21 @@ class GuardedProtocol(HttpToolsProtocol):
             f"refused a connection from {host}: it already holds {limit} open connections "
             "(max_connections_per_client)",
         )
-        self.transport.write(
+        self._answer_and_close(
             error_response(
                 429,
                 "too_many_connections",
                 f"too many open connections from your address (at most {limit}); close some and retry",
-                self.server_state.default_headers,
+                [*self.server_state.default_headers, (b"retry-after", b"%d" % RETRY_AFTER)],
             )
         )
-        self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
         self._cancel_body_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         if self._counted is not None:
             self.clients.release(self._counted)
             self._counted = None
@@ -220,8 +265,132 @@ class GuardedProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._refused:
             return
-        super().data_received(data)
+        if self._in_body:
+            self._receive_body(data)
+        elif self._head_bytes + len(data) <= self.limits.max_header_bytes:
+            self._head_bytes += len(data)
+            super().data_received(data)
+            self._check_head()
+        else:
+            self._receive_in_pieces(memoryview(data))
         self._arm_timers()
+
+    def _receive_in_pieces(self, data: memoryview) -> None:
+        """Hand ``data`` to the parser in pieces, so that it never gets more than ``max_header_bytes`` of one
+        request head. A body is handed over whole (its size is the application's business), and so is what follows
+        it in the same read: the head of a pipelined request is counted from the next read on."""
+        limit = self.limits.max_header_bytes
+        while data and not self._refused and not self.transport.is_closing():
+            if self._in_body:
+                self._receive_body(data)  # type: ignore[arg-type]  # the parser takes any buffer
+                return
+            room = limit - self._head_bytes
+            if room <= 0:  # only empty lines so far
+                self._refuse_head(self._too_large())
+                return
+            piece, data = data[:room], data[room:]
+            self._head_bytes += len(piece)
+            super().data_received(piece)  # type: ignore[arg-type]
+            self._check_head()
+
+    def _receive_body(self, data: bytes) -> None:
+        """Hand body bytes to the parser, counting those that carry no body: the chunk-size lines and the trailer
+        fields of a chunked body (the parser holds a trailer field whole until it ends), which may add up to
+        ``max_header_bytes`` between two pieces of body."""
+        self._body_seen = False
+        super().data_received(data)
+        if self._body_seen or not self._in_body:
+            self._framing = 0
+            return
+        self._framing += len(data)
+        if self._framing > self.limits.max_header_bytes and not self._refused:
+            self._refuse_framing()
+
+    def _refuse_framing(self) -> None:
+        limit = self.limits.max_header_bytes
+        message = (
+            f"the request's chunk lines and trailer fields are larger than {limit} bytes (max_header_bytes)"
+        )
+        self._note_refusal(message)
+        self._refused = True
+        cycle = self.cycle
+        if cycle.response_complete:
+            self.transport.close()  # answered already; the rest of the body is not read
+        elif cycle.response_started:
+            cycle.keep_alive = False  # finish the answer, then close
+        else:
+            cycle.disconnected = True  # the application's receive() now returns http.disconnect
+            cycle.message_event.set()
+            self._answer_and_close(
+                error_response(431, "headers_too_large", message, self.server_state.default_headers)
+            )
+
+    def _check_head(self) -> None:
+        """Refuse the request head in progress as soon as it breaks a cap."""
+        if self._partial and not self._refused:
+            refusal = self._head_refusal()
+            if refusal is None and self._head_bytes >= self.limits.max_header_bytes:
+                refusal = self._too_large()  # and the head is not complete: it needs at least one more byte
+            if refusal is not None:
+                self._refuse_head(refusal)
+
+    def _head_refusal(self) -> Refusal | None:
+        """The answer to a request head (complete or not) whose URL or number of header fields is over its cap."""
+        limits = self.limits
+        if len(self.url) > limits.max_url_bytes:
+            return (
+                414,
+                "url_too_long",
+                f"the request URL is longer than {limits.max_url_bytes} bytes (max_url_bytes)",
+            )
+        if len(self.headers) > limits.max_headers:
+            return (
+                431,
+                "headers_too_large",
+                f"the request has more than {limits.max_headers} header fields (max_headers)",
+            )
+        return None
+
+    def _too_large(self) -> Refusal:
+        limit = self.limits.max_header_bytes
+        return (
+            431,
+            "headers_too_large",
+            f"the request line and headers are larger than {limit} bytes (max_header_bytes)",
+        )
+
+    def _refuse_head(self, refusal: Refusal) -> None:
+        """Answer a request head that broke a cap before it ended, after the answers already in progress."""
+        status, code, message = refusal
+        self._note_refusal(message)
+        self._refused = True
+        self._cancel_header_timer()
+        answer = error_response(status, code, message, self.server_state.default_headers)
+        if self.pipeline or (self.cycle is not None and not self.cycle.response_complete):
+            self._pending = answer  # sent by on_response_complete
+        else:
+            self._answer_and_close(answer)
+
+    def _note_refusal(self, message: str) -> None:
+        host = self.client[0] if self.client else "a client"
+        self.notices.note("head", f"refused a request from {host}: {message}")
+
+    def _answer_and_close(self, answer: bytes) -> None:
+        """Send a last answer and close. The connection is still read for up to ``LINGER`` s (what arrives is
+        dropped): a socket closed with unread data is reset, and the reset can destroy the answer before the client
+        has read it."""
+        self._refused = True
+        self._cancel_header_timer()
+        self._cancel_body_timer()
+        transport = self.transport
+        if transport.is_closing():
+            return
+        transport.write(answer)
+        if transport.can_write_eof():
+            transport.write_eof()  # the client sees the end of the answer; it closes, or the timer does
+            self._linger_timer = self.loop.call_later(LINGER, transport.close)
+        else:
+            transport.close()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -231,10 +400,27 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False
         self._partial = False
+        self._head_bytes = 0
+        self._in_body = True
         self._cancel_header_timer()
-        super().on_headers_complete()
+        refusal = self._head_refusal()
+        if refusal is None:
+            super().on_headers_complete()
+            return
+        status, code, message = refusal
+        self._note_refusal(message)
+        app, self.app = self.app, refusal_app(status, code, message)
+        try:
+            super().on_headers_complete()  # the request runs with the refusal in place of the application
+        finally:
+            self.app = app
+
+    def on_body(self, body: bytes) -> None:
+        self._body_seen = True
+        super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._in_body = False
         self._cancel_body_timer()
         super().on_message_complete()
 
@@ -242,6 +428,11 @@ class GuardedProtocol(HttpToolsProtocol):
         if not self.pipeline:  # else the next request's headers are complete already
             self._awaiting_headers = True
         super().on_response_complete()
+        if self._pending is not None and not self.pipeline and self.cycle.response_complete:
+            self._unset_keepalive_if_required()
+            answer, self._pending = self._pending, None
+            self._answer_and_close(answer)
+            return
         if self._partial and self.timeout_keep_alive_task is not None:
             # Part of the next request arrived while this answer ran: not idle, so its headers are timed.
             self._unset_keepalive_if_required()
@@ -251,6 +442,8 @@ class GuardedProtocol(HttpToolsProtocol):
         """Arm the timer the connection's state needs, if it is not armed: after data arrived, and after an
         answer completed."""
         cycle = self.cycle
+        if self._refused:
+            return
         if self._awaiting_headers:
             # Only while no answer is in progress (a request pipelined behind a running one waits for it), and not
             # while idle between requests: that is uvicorn's keep-alive timeout.
@@ -283,7 +476,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _header_timeout(self) -> None:
         self._header_timer = None
-        if self.transport.is_closing():
+        if self.transport.is_closing() or self._refused:
             return
         seconds = self.limits.header_timeout
         if self._partial:

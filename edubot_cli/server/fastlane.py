@@ -2,12 +2,14 @@
 
 These two endpoints carry all the traffic, and for them FastAPI's request machinery (route matching over every
 route, dependency solving, body-to-argument conversion) costs more than the proxying itself. This pure ASGI
-layer reads the body, validates it with the same pydantic models, and calls the same handler functions as the
-FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``. Every other path goes to FastAPI.
+layer reads the body, validates it with the same pydantic models (and for /chat ``refuse_duplicate_keys``), and
+calls the same handler functions as the FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``.
+Every other path goes to FastAPI.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +39,46 @@ def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError:
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
     field = field_name(tuple(errors[0].get("loc", ()))) if errors else "body"
     return ApiError(422, "; ".join(parts) + more, field=field)
+
+
+def refuse_duplicate_keys(raw: bytes) -> None:
+    """Raise the 422 for a JSON body (already validated) that gives a key twice in one object: JSON parsers keep
+    the last value silently, so the client may not get what it meant."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(pairs)
+        if len(obj) < len(pairs) and not found:
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    found.append((key, obj))
+                    break
+                seen.add(key)
+        return obj
+
+    try:
+        data = json.loads(raw, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):
+        return  # what the model accepted, the json module may not (it is no less lenient in practice)
+    if found:
+        key, obj = found[0]
+        field = ".".join([*_path_to(data, obj), key])
+        raise ApiError(422, f"{field}: given more than once; send each field once", field=field)
+
+
+def _path_to(data: Any, target: object) -> list[str]:
+    """The keys and indexes leading from ``data`` to the object ``target`` (by identity)."""
+    stack: list[tuple[Any, list[str]]] = [(data, [])]
+    while stack:
+        value, path = stack.pop()
+        if value is target:
+            return path
+        if isinstance(value, dict):
+            stack.extend((v, [*path, str(k)]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, str(i)]) for i, v in enumerate(value))
+    return []
 
 
 def field_name(loc: tuple[Any, ...]) -> str:
@@ -82,6 +124,8 @@ class FastLane:
             await send_error(send, validation_failure(list(exc.errors()), self.state.metrics))
             return
         try:
+            if scope["path"] == CHAT:
+                refuse_duplicate_keys(raw)
             call = await handler(body)
         except ApiError as exc:
             if exc.status < 500:

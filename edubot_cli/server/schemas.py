@@ -10,10 +10,12 @@ from pydantic_core import PydanticCustomError
 
 MAX_MESSAGE_CHARS = 8000
 MAX_HISTORY = 50
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+"""Request bodies: no unknown field, no conversion (``true`` is not 1, ``"4"`` is not 4, ``0`` is not false)."""
 
 
 class HistoryMessage(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
 
     role: Literal["user", "assistant"]
     content: str = Field(max_length=MAX_MESSAGE_CHARS)
@@ -23,7 +25,7 @@ class ChatRequest(BaseModel):
     """A question with optional earlier turns; defaults come from the server's configuration."""
 
     model_config = ConfigDict(
-        extra="forbid",
+        **STRICT,
         json_schema_extra={"examples": [{"message": "What is photosynthesis?", "stream": False}]},
     )
 
@@ -271,7 +273,6 @@ def check_json_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 JsonSchema = Annotated[dict[str, Any], AfterValidator(check_json_schema)]
-STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 def _string_or_list(value: Any) -> str | None:
@@ -406,9 +407,7 @@ class OpenAIChatRequest(BaseModel):
     checked (finite numbers in range); anything else is refused. The engine gets a body rebuilt from these."""
 
     model_config = ConfigDict(
-        extra="forbid",
-        strict=True,
-        allow_inf_nan=False,
+        **STRICT,
         json_schema_extra={
             "examples": [
                 {"messages": [{"role": "user", "content": "What is photosynthesis?"}], "max_tokens": 200}

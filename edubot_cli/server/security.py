@@ -166,6 +166,12 @@ class GuardMiddleware:
             await self.app(scope, receive, send)
             return
         headers = _headers(scope)
+        hosts = sum(1 for name, _ in scope["headers"] if name == b"host")
+        if hosts > 1:  # which one would count? (RFC 9112: answer 400)
+            await self._reject(
+                _secured(send, ()), ApiError(400, f"the request has {hosts} Host headers; send one")
+            )
+            return
         if self.hosts.enforced:
             server = scope.get("server")
             host = headers.get("host")

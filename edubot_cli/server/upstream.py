@@ -186,7 +186,7 @@ class EnginePool:
         self._restarts_seen = 0
         self.warm_body: bytes | None = None
         """A request whose prompt every conversation starts with (the system prompt), sent once to every slot
-        at start and after a restart; see ``warm``."""
+        at start and after a restart, while no real request is there; see ``warm``."""
         self._warm_due = False
         self._warm_task: asyncio.Task[int] | None = None
 
@@ -219,9 +219,18 @@ class EnginePool:
                 engine.client.prune()  # engines drop idle keep-alive connections; free their descriptors
 
     def _start_warming(self) -> None:
-        if self._warm_due and (self._warm_task is None or self._warm_task.done()):
+        """Start the warm-up when it is due and no real request is in the engines or waiting (else it is tried
+        again at the next health check)."""
+        idle = self.admission.active == 0 and self.admission.waiting == 0
+        if self._warm_due and idle and (self._warm_task is None or self._warm_task.done()):
             self._warm_due = False
             self._warm_task = asyncio.create_task(self.warm(), name="edubot-engine-warm")
+
+    def _stop_warming(self) -> None:
+        """Drop a warm-up in progress: a real request goes first. Its connections close, which tells the engine
+        to drop that work, and the real requests put the system prompt in the slots' caches themselves."""
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
 
     async def warm(self) -> int:
         """Send ``warm_body`` once per slot of every engine, all at once, and return how many were answered.
@@ -229,7 +238,8 @@ class EnginePool:
         Each slot of llama-server keeps the prompt it last processed and reuses its longest common prefix; the
         system prompt starts every conversation, so with it in every slot's cache a student's question costs only
         its own tokens, instead of 32 students each recomputing the same prefix. Failures are ignored: the warm-up
-        only saves time."""
+        only saves time. It runs only while no real request is there, and the first one to come cancels it
+        (``open``): in the engine's slots a real request would wait behind it."""
         if self.warm_body is None or self.upstream.capacity is None:
             return 0
         body = self.warm_body
@@ -391,6 +401,7 @@ class EnginePool:
         if self.watched() is not None:
             raise self.restarting_error()
         if admit:
+            self._stop_warming()
             try:
                 async with asyncio.timeout(self.timeout):
                     await self.admission.acquire(queued)

@@ -24,6 +24,19 @@ MAX_FILE_BYTES = 1 << 20
 MAX_ALIAS_EXPANSION = 100_000
 """Nodes that aliases may add when expanded; a billion-laughs document blows through this at once."""
 
+MAX_ALIAS_CHARS = MAX_FILE_BYTES
+"""Characters of text (keys and values) that aliases may add when expanded: a few aliases of one long anchor pass
+the node count, and every copy weighs in the schema check's messages."""
+
+MAX_INT_DIGITS = 4000
+"""Longest integer (in decimal digits) read from a file. Python refuses to print integers of more than 4,300
+digits, so a longer one (e.g. ``0x`` and 4,000 hex digits) would break every message that shows the value."""
+
+_INT_LIMIT = 10**MAX_INT_DIGITS
+_INT_CHARS = 4 * MAX_INT_DIGITS
+"""Longest integer literal (underscores aside) that is converted at all: no literal of ``MAX_INT_DIGITS`` digits
+is longer, in any base YAML allows."""
+
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -39,18 +52,31 @@ class Document:
 
 
 class _AliasBomb(Exception):
-    def __init__(self, mark: Any) -> None:
-        super().__init__("alias bomb")
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
         self.mark = mark
+        self.message = message
+
+
+class _Unreadable(Exception):
+    """A scalar that cannot be turned into a value, at ``mark``."""
+
+    def __init__(self, mark: Any, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+        self.hint = hint
 
 
 class _GuardedLoader(yaml.SafeLoader):
-    """``SafeLoader`` that stops composing once aliases would expand beyond ``MAX_ALIAS_EXPANSION`` nodes."""
+    """``SafeLoader`` that stops composing once aliases would expand beyond ``MAX_ALIAS_EXPANSION`` nodes, refuses
+    integers of more than ``MAX_INT_DIGITS`` digits, and says where a value could not be constructed."""
 
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._expanded = 0
-        self._sizes: dict[int, int] = {}
+        self._expanded_chars = 0
+        self._sizes: dict[int, tuple[int, int]] = {}
         self.recursive_aliases: list[Any] = []
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
@@ -59,38 +85,75 @@ class _GuardedLoader(yaml.SafeLoader):
             target = self.anchors.get(event.anchor)
             if target is not None:
                 size = self._size(target)
-                if size < 0:
+                if size is None:
                     # PyYAML builds self-containing objects fine; InstructLab then judges them by the schema
                     self.recursive_aliases.append(event.start_mark)
                 else:
-                    self._expanded += size
+                    self._expanded += size[0]
+                    self._expanded_chars += size[1]
                     if self._expanded > MAX_ALIAS_EXPANSION:
-                        raise _AliasBomb(event.start_mark)
+                        raise _AliasBomb(
+                            event.start_mark,
+                            f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb)",
+                        )
+                    if self._expanded_chars > MAX_ALIAS_CHARS:
+                        raise _AliasBomb(
+                            event.start_mark,
+                            f"aliases expand to more than {MAX_ALIAS_CHARS:,} characters of text (an alias bomb)",
+                        )
         return super().compose_node(parent, index)
 
-    def _size(self, node: Node) -> int:
-        """Expanded node count of ``node``; -1 when it contains itself (its end mark is not set yet)."""
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            # e.g. a date such as 2024-13-45 that resolves as a timestamp but cannot be constructed
+            raise _Unreadable(
+                node.start_mark, f"value cannot be read: {exc}", "quote the value so YAML reads it as text"
+            ) from exc
+
+    def construct_yaml_int(self, node: ScalarNode) -> int:
+        value = None
+        if len(node.value.replace("_", "")) <= _INT_CHARS:
+            value = super().construct_yaml_int(node)
+        if value is None or abs(value) >= _INT_LIMIT:
+            raise _Unreadable(
+                node.start_mark,
+                f"a number of {len(node.value):,} characters is too long to check "
+                f"(at most {MAX_INT_DIGITS:,} digits)",
+                "quote it if it is text, or shorten it",
+            )
+        return value
+
+    def _size(self, node: Node) -> tuple[int, int] | None:
+        """Expanded node count and characters of scalar text of ``node``; None when it contains itself (its end
+        mark is not set yet)."""
         known = self._sizes.get(id(node))
         if known is not None:
             return known
         if node.end_mark is None:
-            return -1
-        total = 1
+            return None
+        nodes, chars = 1, 0
         if isinstance(node, SequenceNode):
             children: Iterator[Node] = iter(node.value)
         elif isinstance(node, MappingNode):
             children = (n for pair in node.value for n in pair)
         else:
             children = iter(())
+            chars = len(node.value)
         for child in children:
             size = self._size(child)
-            if size < 0:
-                return -1
-            total += size
-            if total > MAX_ALIAS_EXPANSION:
+            if size is None:
+                return None
+            nodes += size[0]
+            chars += size[1]
+            if nodes > MAX_ALIAS_EXPANSION or chars > MAX_ALIAS_CHARS:
                 break
-        self._sizes[id(node)] = total
-        return total
+        self._sizes[id(node)] = nodes, chars
+        return nodes, chars
+
+
+_GuardedLoader.add_constructor("tag:yaml.org,2002:int", _GuardedLoader.construct_yaml_int)
 
 
 def position(node: Node | None) -> tuple[int, int]:
@@ -280,6 +343,7 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
     if text is None:
         return None, problem
     loader: _GuardedLoader | None = None
+    root: Node | None = None
     try:
         loader = _GuardedLoader(text)
         root = loader.get_single_node()
@@ -299,10 +363,20 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
     except _AliasBomb as bomb:
         return None, finding(
             "yaml-alias-bomb",
-            f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb)",
+            bomb.message,
             line=bomb.mark.line + 1,
             col=bomb.mark.column + 1,
             hint="write the values out instead of using anchors (&) and aliases (*)",
+        )
+    except _Unreadable as problem:
+        line, col = problem.mark.line + 1, problem.mark.column + 1
+        return None, finding(
+            "yaml-syntax",
+            problem.message,
+            line=line,
+            col=col,
+            yaml_path=path_at(root, line, col),
+            hint=problem.hint,
         )
     except yaml.YAMLError as exc:
         return None, _syntax_finding(exc, text)
@@ -311,7 +385,7 @@ def load(raw: bytes) -> tuple[Document | None, Finding | None]:
             "yaml-syntax", "the YAML is nested too deeply", hint="flatten the structure; qna.yaml is shallow"
         )
     except (ValueError, TypeError, OverflowError) as exc:
-        # e.g. a date such as 2024-13-45 that resolves as a timestamp but cannot be constructed
+        # outside any one node's construction
         return None, finding(
             "yaml-syntax",
             f"value cannot be read: {exc}",

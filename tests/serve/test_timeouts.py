@@ -322,3 +322,154 @@ def test_each_request_is_one_log_line_with_its_id(stub: StubEngine, monkeypatch:
     assert len(lines) == 1, lines  # the backend's line, not uvicorn's access line too
     pattern = r'INFO: +127\.0\.0\.1:\d+ - "POST /chat" 200 \d+\.\d{3} s id=lesson-1 engine_id=chatcmpl-stub-1'
     assert re.fullmatch(pattern, lines[0]), lines[0]
+
+
+def test_oversized_heads_get_431_or_414_with_the_default_limits(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defaults: a request line and headers of 64 KiB, 100 header fields, a URL of 16 KiB."""
+    with running(stub, monkeypatch) as backend:
+        host = b"Host: 127.0.0.1:%d\r\n" % backend.port
+        big = b"GET /health HTTP/1.1\r\n" + host + b"X-Big: " + b"a" * (70 << 10) + b"\r\n\r\n"
+        many = b"GET /health HTTP/1.1\r\n" + host + b"".join(b"X-%d: 1\r\n" % i for i in range(100)) + b"\r\n"
+        long_url = b"GET /health?" + b"a" * (16 << 10) + b" HTTP/1.1\r\n" + host + b"\r\n"
+        cases = [
+            (
+                big,
+                431,
+                "headers_too_large",
+                "the request line and headers are larger than 65536 bytes (max_header_bytes)",
+            ),
+            (many, 431, "headers_too_large", "the request has more than 100 header fields (max_headers)"),
+            (long_url, 414, "url_too_long", "the request URL is longer than 16384 bytes (max_url_bytes)"),
+        ]
+        for request, status, code, message in cases:
+            with backend.connect() as sock:
+                sock.sendall(request)
+                answer = parse_error(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+            assert answer == (status, {"error": {"code": code, "message": message}})
+        assert stub.requests == []
+        # Just within the limits: served.
+        fields = b"".join(b"X-%d: 1\r\n" % i for i in range(99))
+        within = (
+            b"GET /health?"
+            + b"a" * ((16 << 10) - len("/health?"))
+            + b" HTTP/1.1\r\n"
+            + host
+            + fields
+            + b"\r\n"
+        )
+        with backend.connect() as sock:
+            sock.sendall(within)
+            assert read_response(sock)[0] == 200
+
+
+@pytest.mark.parametrize(
+    ("settings", "hosts"),
+    [
+        ({}, ["evil.example", "127.0.0.1:{port}"]),  # only the last one used to be checked
+        ({}, ["127.0.0.1:{port}", "evil.example"]),
+        ({}, ["127.0.0.1:{port}", "127.0.0.1:{port}"]),
+        ({"allowed_hosts": ["*"]}, ["a.example", "b.example"]),  # even where any name is accepted
+    ],
+)
+def test_two_host_headers_are_refused(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch, settings: dict[str, Any], hosts: list[str]
+) -> None:
+    with running(stub, monkeypatch, **settings) as backend:
+        for request in (
+            backend.request(close=True),
+            backend.request("POST", "/chat", b'{"message": "hi"}', close=True),
+        ):
+            head, _, rest = request.partition(b"\r\n")
+            names = "".join(f"Host: {h.format(port=backend.port)}\r\n" for h in hosts).encode()
+            with backend.connect() as sock:
+                sock.sendall(head + b"\r\n" + names + rest.partition(b"\r\n")[2])
+                status, headers, body = read_response(sock)
+            assert status == 400
+            assert json.loads(body) == {
+                "error": {"code": "bad_request", "message": "the request has 2 Host headers; send one"}
+            }
+            assert headers["x-content-type-options"] == "nosniff"
+        assert stub.requests == []
+        assert httpx.get(backend.url + "/stats", timeout=5).json()["rejected"] == {"400": 2}
+
+
+def held_connections(backend: Backend, count: int) -> list[socket.socket]:
+    """``count`` connections holding a request head that never ends (open until header_timeout). The server
+    counts connections in the order it accepts them, so a connection made after these is over the cap."""
+    held = [backend.connect() for _ in range(count)]
+    for sock in held:
+        sock.sendall(b"GET /health HTTP/1.1\r\n")
+    return held
+
+
+def assert_refused_for_connections(data: bytes) -> None:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    assert lines[0] == "HTTP/1.1 429 Too Many Requests", data
+    assert (headers["retry-after"], headers["connection"]) == ("1", "close")
+    assert json.loads(body) == {
+        "error": {
+            "code": "too_many_connections",
+            "message": "too many open connections from your address (at most 4); close some and retry",
+        }
+    }
+
+
+def test_over_the_cap_a_client_still_sending_gets_429_not_a_reset(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client still sending its request after the server answered 429: the connection must still be open for
+    reading, else the client's kernel gets a reset and its next write fails (clients then report the reset, not
+    the answer)."""
+    piece = b" " * 1024
+    with running(stub, monkeypatch, max_connections_per_client=4, header_timeout=60.0) as backend:
+        held = held_connections(backend, 4)
+        try:
+            head = backend.request("POST", "/chat", piece * 200)[: -len(piece) * 200]
+            for _ in range(4):
+                with backend.connect() as sock:
+                    sock.sendall(head)
+                    readable, _, _ = select.select([sock], [], [], MARGIN + 5)
+                    assert readable  # the 429 has arrived: the server is done with this connection
+                    for _ in range(200):  # a reset, if the server closed for good, fails one of these writes
+                        sock.sendall(piece)
+                    assert_refused_for_connections(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+        finally:
+            for sock in held:
+                sock.close()
+        assert stub.requests == []
+
+
+def test_a_burst_over_the_cap_gets_429s_with_retry_after(
+    stub: StubEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issue's burst, scaled down: requests from one address at once, over a cap of 4 held connections; every
+    one is answered 429 with Retry-After (none is a reset without a status)."""
+    with running(stub, monkeypatch, max_connections_per_client=4, header_timeout=60.0) as backend:
+        held = held_connections(backend, 4)
+        try:
+            answers: list[Any] = []
+
+            def ask(i: int) -> None:
+                try:
+                    if i % 2:
+                        r = httpx.post(backend.url + "/chat", json={"message": "x" * 2000}, timeout=10)
+                    else:
+                        r = httpx.get(backend.url + "/health", timeout=10)
+                    answers.append((r.status_code, r.headers.get("retry-after")))
+                except httpx.HTTPError as exc:
+                    answers.append(repr(exc))
+
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(40)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert answers == [(429, "1")] * 40
+        finally:
+            for sock in held:
+                sock.close()
+        assert stub.requests == []

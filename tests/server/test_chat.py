@@ -62,6 +62,48 @@ def test_request_overrides_max_tokens_and_temperature(backend: LiveBackend, stub
     assert (stub_engine.requests[0]["max_tokens"], stub_engine.requests[0]["temperature"]) == (5, 0)
 
 
+@pytest.mark.parametrize(
+    ("raw", "field", "message"),
+    [
+        (b'{"message": "a", "max_tokens": true}', "max_tokens", "Input should be a valid integer"),
+        (b'{"message": "a", "max_tokens": "4"}', "max_tokens", "Input should be a valid integer"),
+        (b'{"message": "a", "max_tokens": 4.0}', "max_tokens", "Input should be a valid integer"),
+        (b'{"message": "a", "stream": 0}', "stream", "Input should be a valid boolean"),
+        (b'{"message": "a", "stream": "true"}', "stream", "Input should be a valid boolean"),
+        (b'{"message": "a", "temperature": true}', "temperature", "Input should be a valid number"),
+        (b'{"message": "a", "temperature": "0.5"}', "temperature", "Input should be a valid number"),
+        (b'{"message": "a", "grounded": 1}', "grounded", "Input should be a valid boolean"),
+        (b'{"message": 5}', "message", "Input should be a valid string"),
+        (
+            b'{"message": "a", "conversation_history": [{"role": "user", "content": 1}]}',
+            "conversation_history.0.content",
+            "Input should be a valid string",
+        ),
+        (b'{"message": "a", "message": "b"}', "message", "given more than once; send each field once"),
+        (
+            b'{"message": "a", "conversation_history": [{"role": "user", "content": "x", "role": "user"}]}',
+            "conversation_history.0.role",
+            "given more than once; send each field once",
+        ),
+    ],
+)
+def test_loose_types_and_duplicate_keys_are_refused(
+    backend: LiveBackend, stub_engine: StubEngine, raw: bytes, field: str, message: str
+) -> None:
+    r = httpx.post(f"{backend.url}/chat", content=raw, headers={"content-type": "application/json"})
+    assert r.status_code == 422
+    assert r.json() == {
+        "error": {"code": "validation_error", "message": f"{field}: {message}", "field": field}
+    }
+    assert stub_engine.requests == []
+
+
+def test_integers_are_numbers_for_temperature(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    r = httpx.post(f"{backend.url}/chat", json={"message": "x", "temperature": 1, "stream": False})
+    assert r.status_code == 200
+    assert stub_engine.requests[0]["temperature"] == 1
+
+
 def test_system_prompt_override_refused_unless_allowed(
     stub_engine: StubEngine, live_backend: MakeBackend, backend: LiveBackend
 ) -> None:

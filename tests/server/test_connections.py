@@ -4,6 +4,7 @@ cases (pipelining, early answers, exempt proxies) under a bare ASGI app on raw s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import json
 import logging
@@ -40,6 +41,10 @@ def test_limits_default_to_the_settings_defaults() -> None:
     assert limits.header_timeout == FIELDS["header_timeout"][0]
     assert limits.body_timeout == FIELDS["body_timeout"][0]
     assert limits.max_per_client == FIELDS["max_connections_per_client"][0]
+    assert (limits.max_url_bytes, limits.max_header_bytes, limits.max_headers) == (16384, 65536, 100)
+    assert limits.max_url_bytes == FIELDS["max_url_bytes"][0]
+    assert limits.max_header_bytes == FIELDS["max_header_bytes"][0]
+    assert limits.max_headers == FIELDS["max_headers"][0]
     assert limits.exempt == ()
 
 
@@ -49,6 +54,9 @@ def test_limits_from_settings() -> None:
             "header_timeout": 2.5,
             "body_timeout": 7,
             "max_connections_per_client": 9,
+            "max_url_bytes": 2000,
+            "max_header_bytes": 9000,
+            "max_headers": 30,
             "trusted_proxies": ["10.0.0.0/8", "192.168.1.7", "fd00::/8"],
         }
     )
@@ -56,6 +64,9 @@ def test_limits_from_settings() -> None:
         header_timeout=2.5,
         body_timeout=7.0,
         max_per_client=9,
+        max_url_bytes=2000,
+        max_header_bytes=9000,
+        max_headers=30,
         exempt=(
             ipaddress.ip_network("10.0.0.0/8"),
             ipaddress.ip_network("192.168.1.7/32"),
@@ -140,6 +151,7 @@ class App:
         self.parts = parts
         self.pause = pause
         self.seen: list[str] = []
+        self.paths: list[str] = []  # the requests it was called for
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -149,6 +161,7 @@ class App:
                 if message["type"] == "lifespan.shutdown":
                     return
         path = scope["path"]
+        self.paths.append(path)
         if path == "/stream":
             await send({"type": "http.response.start", "status": 200, "headers": []})
             for i in range(self.parts):
@@ -327,3 +340,180 @@ def test_each_server_counts_its_own_connections() -> None:
             assert read_until(sock, b"ok").startswith(b"HTTP/1.1 200 ")
         with connect(first) as extra:
             assert read_until_closed(extra, time.monotonic() + MARGIN).startswith(b"HTTP/1.1 429 ")
+
+
+# ---- the request head's size ---------------------------------------------------------------------------------
+
+
+HEAD_LIMITS = ConnectionLimits(
+    header_timeout=10,
+    body_timeout=10,
+    max_per_client=4,
+    max_url_bytes=1024,
+    max_header_bytes=4096,
+    max_headers=8,
+)
+
+
+def answer_of(data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+@pytest.fixture
+def fed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the pieces the guarded protocol hands to uvicorn's (and so to the parser)."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    sizes: list[int] = []
+    original = HttpToolsProtocol.data_received
+
+    def spy(self: Any, data: bytes) -> None:
+        sizes.append(len(data))
+        original(self, data)
+
+    monkeypatch.setattr(HttpToolsProtocol, "data_received", spy)
+    return sizes
+
+
+def send_all_tolerating_close(sock: socket.socket, data: bytes) -> None:
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        sock.sendall(data)  # the server may answer and close before all of it was sent
+
+
+def test_a_huge_header_is_refused_without_being_read_whole(fed: list[int]) -> None:
+    app = App()
+    with serving(app, HEAD_LIMITS) as port, connect(port) as sock:
+        send_all_tolerating_close(
+            sock, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (1 << 20) + b"\r\n\r\n"
+        )
+        status, headers, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert status == 431
+    assert headers["connection"] == "close"
+    assert payload == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request line and headers are larger than 4096 bytes (max_header_bytes)",
+        }
+    }
+    assert sum(fed) <= 4096  # the parser never held more than the limit
+    assert app.paths == []
+
+
+def test_a_head_of_exactly_the_limit_is_served() -> None:
+    start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    head = start + b"a" * (4096 - len(start) - 4) + b"\r\n\r\n"
+    assert len(head) == 4096
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        for _ in range(2):  # twice on one connection: the count starts again for the next request
+            sock.sendall(head)
+            assert read_until(sock, b"ok").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_pipelined_request_after_a_large_one_has_its_own_count() -> None:
+    start = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: "
+    head = start + b"a" * (3000 - len(start) - 4) + b"\r\n\r\n"
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        sock.sendall(head + head[:-2] + b"Connection: close\r\n\r\n")  # 6 KB in one piece, two heads of 3 KB
+        data = read_until_closed(sock, time.monotonic() + MARGIN + 5)
+    assert data.count(b"HTTP/1.1 200 ") == 2, data
+
+
+def test_too_many_headers_are_refused() -> None:
+    fields = b"".join(b"X-%d: 1\r\n" % i for i in range(8))
+    with serving(App(), HEAD_LIMITS) as port:
+        with connect(port) as sock:  # Host and 7 more: the limit
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + fields[: fields.index(b"X-7")] + b"\r\n")
+            assert read_until(sock, b"ok").startswith(b"HTTP/1.1 200 ")
+        with connect(port) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+            status, headers, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert (status, headers["connection"]) == (431, "close")
+    assert payload == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request has more than 8 header fields (max_headers)",
+        }
+    }
+
+
+def test_too_many_headers_are_refused_before_the_head_ends() -> None:
+    fields = b"".join(b"X-%d: 1\r\n" % i for i in range(20))
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n" + fields)  # no blank line: the head is not complete
+        status, _, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert status == 431
+    assert payload["error"]["message"] == "the request has more than 8 header fields (max_headers)"
+
+
+@pytest.mark.parametrize("complete", [True, False], ids=["whole-head", "line-only"])
+def test_a_long_url_is_refused(complete: bool) -> None:
+    app = App()
+    with serving(app, HEAD_LIMITS) as port:
+        with connect(port) as sock:
+            sock.sendall(b"GET /" + b"a" * 1023 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_until(sock, b"ok").startswith(b"HTTP/1.1 200 ")
+        with connect(port) as sock:
+            sock.sendall(b"GET /" + b"a" * 1024 + (b" HTTP/1.1\r\nHost: x\r\n\r\n" if complete else b""))
+            status, headers, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert status == 414
+    assert headers["connection"] == "close"
+    assert payload == {
+        "error": {
+            "code": "url_too_long",
+            "message": "the request URL is longer than 1024 bytes (max_url_bytes)",
+        }
+    }
+    assert app.paths == ["/" + "a" * 1023]
+
+
+def test_a_huge_pipelined_head_waits_for_the_running_answer() -> None:
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        send_all_tolerating_close(
+            sock, b"GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nX: " + b"a" * 8192
+        )
+        data = read_until_closed(sock, time.monotonic() + TIMEOUT * 6 + MARGIN)
+    first, sep, second = data.partition(b"end\n\r\n0\r\n\r\n")
+    assert sep and all(b"part%d\n" % i in first for i in range(6))  # the stream is whole
+    status, _, payload = answer_of(second)
+    assert status == 431
+    assert payload["error"]["code"] == "headers_too_large"
+
+
+def test_a_body_larger_than_the_head_cap_is_not_counted_as_head() -> None:
+    body = b"b" * 100_000
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        for _ in range(2):  # in one piece with its head, twice on one connection
+            sock.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\ncontent-length: %d\r\n\r\n" % len(body) + body)
+            assert read_until(sock, b"\r\n\r\n100000").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_chunked_body_is_read_whole() -> None:
+    chunks = b"".join(b"%x\r\n%s\r\n" % (size, b"c" * size) for size in (1, 3000, 5000, 10))
+    with serving(App(), HEAD_LIMITS) as port, connect(port) as sock:
+        sock.sendall(
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + chunks
+            + b"0\r\nX-T: 1\r\n\r\n"
+        )
+        assert read_until(sock, b"\r\n\r\n8011").startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_huge_trailer_is_refused_without_being_read_whole(fed: list[int]) -> None:
+    app = App()
+    with serving(app, HEAD_LIMITS) as port, connect(port) as sock:
+        head = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-T: "
+        send_all_tolerating_close(sock, head + b"t" * (1 << 20))
+        status, headers, payload = answer_of(read_until_closed(sock, time.monotonic() + MARGIN + 5))
+    assert (status, headers["connection"]) == (431, "close")
+    assert payload == {
+        "error": {
+            "code": "headers_too_large",
+            "message": "the request's chunk lines and trailer fields are larger than 4096 bytes (max_header_bytes)",
+        }
+    }
+    # Cut off within two reads (of at most 256 KiB): the one that held the last body bytes is not counted.
+    assert sum(fed) <= 2 * 256 * 1024
+    assert app.seen == ["disconnect"]  # the application waiting for the end of the body is told

@@ -22,6 +22,10 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
     ("/chat", {"message": ""}),
     ("/chat", {"message": "x", "conversation_history": [{"role": "robot", "content": "y"}]}),
     ("/chat", {"message": "x", "system_prompt": "no"}),
+    ("/chat", {"message": "x", "max_tokens": True}),
+    ("/chat", {"message": "x", "max_tokens": "4"}),
+    ("/chat", {"message": "x", "stream": 0}),
+    ("/chat", {"message": "x", "temperature": True}),
     ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
     ("/v1/chat/completions", {"messages": []}),
 ]
@@ -39,8 +43,10 @@ def _answers(backend: LiveBackend, stub: StubEngine) -> list[tuple[int, Any]]:
             for volatile in ("latency_seconds", "timestamp", "id", "created"):
                 payload.pop(volatile, None)
             out.append((r.status_code, payload))
-    body_error = httpx.post(f"{backend.url}/chat", content=b"{", headers={"content-type": "application/json"})
-    out.append((body_error.status_code, body_error.json()["error"]["code"]))
+    for raw in (b"{", b'{"message": "a", "message": "b"}'):
+        r = httpx.post(f"{backend.url}/chat", content=raw, headers={"content-type": "application/json"})
+        # The two JSON parsers word a syntax error differently.
+        out.append((r.status_code, r.json()["error"]["code"] if raw == b"{" else r.json()))
     return out
 
 
@@ -83,7 +89,7 @@ def test_fast_lane_answers_like_the_fastapi_routes(
     fast = live_backend({}, [stub_engine.url])
     assert any(m.cls is FastLane for m in fast.app.user_middleware)
     expected = _answers(without_fast_lane, stub_engine)
-    assert [status for status, _ in expected] == [200, 200, 422, 422, 400, 200, 422, 400]
+    assert [status for status, _ in expected] == [200, 200, 422, 422, 400, *[422] * 4, 200, 422, 400, 422]
     # Requests that pass validation reach a handler: here only through the routes.
     calls = ["chat_call", "chat_call", "chat_call", "completions_call"]
     assert handled == {"fast lane": [], "routes": calls}

@@ -33,10 +33,10 @@ def test_every_status_the_routes_answer_is_declared(live_backend, stub_engine) -
     statuses = {
         path: set(spec["paths"][path]["post"]["responses"]) for path in ("/chat", "/v1/chat/completions")
     }
-    expected = {"200", "400", "401", "408", "413", "415", "422", "429", "502", "503", "504"}
+    expected = {"200", "400", "401", "408", "413", "414", "415", "422", "429", "431", "502", "503", "504"}
     assert statuses["/chat"] == expected
     assert statuses["/v1/chat/completions"] == expected | {"404"}
-    assert {"400", "408", "429"} <= set(spec["paths"]["/health"]["get"]["responses"])
+    assert {"400", "408", "414", "429", "431"} <= set(spec["paths"]["/health"]["get"]["responses"])
 
 
 def test_system_prompt_is_offered_only_when_the_server_allows_it(live_backend, stub_engine) -> None:

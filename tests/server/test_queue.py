@@ -4,6 +4,7 @@ slots waits in line and is told its place, a full line is a 503, a client that l
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from tests.server.helpers import raw_request
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
@@ -144,6 +146,52 @@ def test_every_slot_gets_the_system_prompt_at_start_and_after_a_restart(
     watch.restarts = 1  # the supervisor brought a fresh engine back
     assert stub_engine.wait_requests(6)
     assert stub_engine.requests[3:] == [warm] * 3
+
+
+def asked(stub: StubEngine) -> list[str]:
+    """The last message of every chat request the stub got, in order: "" for a warm-up."""
+    return [r["messages"][-1]["content"] for r in stub.requests]
+
+
+def test_the_first_question_does_not_wait_behind_the_warm_up(stub_engine: StubEngine, live_backend) -> None:
+    """In the engine's slots a question would wait for the warm-up: the backend drops the warm-up for it."""
+    stub_engine.script(*[Step(first_byte_delay=30)] * 3)  # the warm-up of the three slots, held by the engine
+    backend = live_backend({"system_prompt": "Be kind."}, [stub_engine.url], capacity=3, warm=True)
+    assert stub_engine.wait_requests(3)
+    answer = httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=30)
+    assert answer.status_code == 200
+    assert stub_engine.wait_cancelled(3)  # the warm-up's connections were closed: the engine drops that work
+    assert asked(stub_engine) == ["", "", "", "hi"]
+
+
+def test_after_a_restart_the_warm_up_waits_for_the_questions(stub_engine: StubEngine, live_backend) -> None:
+    watch = FakeWatch()
+    backend = live_backend(
+        {"system_prompt": "Be kind.", "max_queue": 4},
+        [stub_engine.url],
+        capacity=1,
+        health_interval=0.05,
+        watch=watch,
+        warm=True,
+    )
+    pool = backend.app.state.backend.pool
+    assert stub_engine.wait_completed(1)  # the warm-up at start
+    stub_engine.script(Step(chunks=["held"], first_byte_delay=30))
+    port = int(backend.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port)) as first:
+        first.sendall(raw_request(port, "POST", "/chat", json.dumps({"message": "first"}).encode()))
+        assert stub_engine.wait_requests(2)
+        watch.restarts = 1  # the engine came back while "first" is in it: the warm-up is due again
+        assert eventually(lambda: pool._restarts_seen == 1)
+        second = threading.Thread(
+            target=lambda: httpx.post(backend.url + "/chat", json={"message": "second"}, timeout=30)
+        )
+        second.start()
+        assert eventually(lambda: queue_state(backend)["waiting"] == 1)
+    # "first" leaves; "second" takes its slot; only then, with no question left, does the warm-up run.
+    second.join(30)
+    assert stub_engine.wait_requests(4)
+    assert asked(stub_engine) == ["", "first", "second", ""]
 
 
 def test_no_warm_up_without_slots_or_system_prompt(stub_engine: StubEngine, live_backend) -> None:

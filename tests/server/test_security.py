@@ -232,7 +232,7 @@ def test_body_under_the_limit_passes(small_body: LiveBackend) -> None:
         (
             {"message": "x", "stream": "maybe"},
             "stream",
-            "stream: Input should be a valid boolean, unable to interpret input",
+            "stream: Input should be a valid boolean",
         ),
         (
             {"message": "x", "conversation_history": [{"role": "system", "content": "y"}]},

@@ -57,6 +57,30 @@ def test_json_output(tree: Path) -> None:
     }
 
 
+@pytest.mark.parametrize("fmt", ["table", "json"])
+def test_a_number_too_long_to_check_is_one_finding_and_the_run_goes_on(tree: Path, fmt: str) -> None:
+    write_leaf(tree, "knowledge/geo/hex", knowledge_text() + "extra: 0x" + "f" * 4000 + "\n")
+    code, out, err = run("--format", fmt, "--no-cache")
+    assert (code, err) == (1, "")
+    hex_file = "taxonomy/knowledge/geo/hex/qna.yaml"
+    skill = "taxonomy/compositional_skills/lang/questions/qna.yaml"
+    message = "a number of 4,002 characters is too long to check (at most 4,000 digits)"
+    if fmt == "json":
+        report = json.loads(out)
+        assert (report["files_checked"], report["errors"]) == (3, 2)
+        assert [(f["file"], f["line"], f["col"], f["rule"]) for f in report["findings"]] == [
+            (skill, 2, 13, "schema/type"),
+            (hex_file, 87, 8, "yaml-syntax"),
+        ]
+        assert report["findings"][1]["message"] == message
+        assert report["findings"][1]["yaml_path"] == ".extra"
+        assert report["findings"][1]["hint"] == "quote it if it is text, or shorten it"
+    else:
+        assert f"{skill}:2:13: error [schema/type]" in out
+        assert f"{hex_file}:87:8: error [yaml-syntax] {message} (.extra)" in out
+        assert out.rstrip().endswith("failed: 3 files checked: 2 errors, 0 warnings")
+
+
 def test_github_output(tree: Path) -> None:
     code, out, _ = run("--format", "github", "--no-cache")
     assert code == 1

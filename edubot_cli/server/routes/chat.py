@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..fastlane import refuse_duplicate_keys
 from ..handlers import chat_call
 from ..paths import CHAT
 from ..schemas import ChatRequest, ChatResponse, ErrorResponse
@@ -33,4 +34,5 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     responses={**ERRORS, 200: {"content": {"text/event-stream": {}}}},
 )
 async def chat(body: ChatRequest, request: Request) -> Any:
+    refuse_duplicate_keys(await request.body())
     return await chat_call(backend(request), body)
