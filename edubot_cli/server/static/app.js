@@ -257,6 +257,7 @@
   const SRC = ["n", "line", "file", "yaml_path", "title", "snippet"];
   const source = (x) => Object.fromEntries(SRC.map((k, i) => [k, x[k] ?? (i < 2 ? 0 : "")]));
   const cites = (s) => `[${s.n}] ${s.title} — ${s.file}:${s.line}`;
+  const named = (s) => `[${s.n}] ${s.title}`; // in the leaf's own words; the file is one click away
 
   const TS = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i;
   function fromDocument(doc) {
@@ -417,12 +418,13 @@
     return article;
   }
 
-  // Sources under a grounded answer, each a <details> with its passage; the answer's [n] become buttons that
-  // open theirs. Text nodes only: nothing from a source or the answer becomes markup.
+  // Sources under a grounded answer, each a <details> named in the leaf's own words, holding its passage and
+  // where it is (file:line, for the teacher); the answer's [n] become buttons that open theirs. Text nodes only:
+  // nothing from a source or the answer becomes markup.
   function sourcesView(sources, index, body) {
     const id = `src-${index}`;
     const items = new Map(sources.map((s) => [String(s.n), h("details", {},
-      h("summary", { text: cites(s) }), h("blockquote", { text: s.snippet }),
+      h("summary", { text: named(s) }), h("blockquote", { text: s.snippet }),
       h("p", { class: "where", text: [`${s.file}:${s.line}`, s.yaml_path].filter(Boolean).join(" · ") }))]));
     const walk = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
     const found = [];
