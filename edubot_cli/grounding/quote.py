@@ -119,4 +119,4 @@ def best_quote(question: str, passages: Sequence[tuple[int, str]]) -> Quote | No
     text = found[i]
     if len(text) < SHORT_SENTENCE and i + 1 < len(found):
         text = f"{text} {found[i + 1]}"
-    return Quote(n, text)
+    return Quote(n, " ".join(text.split()))  # a wrapped line is one sentence

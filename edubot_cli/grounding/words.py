@@ -2,7 +2,7 @@
 
 ``stem`` folds the common English inflections (``leaves`` → ``leav``, ``rebuilt`` stays) so that the same word
 in two forms matches; it is applied to both sides of every comparison, so its crudeness never matters more than
-the two sides' difference. ``sentences`` cuts at ``.``, ``!``, ``?`` and line ends, but not inside numbers
+the two sides' difference. ``sentences`` cuts at ``.``, ``!``, ``?``, blank lines and list items, but not at a wrapped line nor inside numbers
 (``8.45``, ``£18.50``) or after the usual abbreviations (``Mr.``, ``e.g.``).
 """
 
@@ -47,7 +47,9 @@ ABBREVIATIONS = frozenset(
         "dec",
     ]
 )
-_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)|\n+")
+_BOUNDARY = re.compile(r"([.!?…]+)([\"'”’)\]]*)(\s+)|\n\s*\n\s*|\n(?=[ \t]*(?:Q: |A: |[-*•+] |#|\d+[.)] ))")
+"""A sentence end: closing punctuation and the spaces after it, a blank line, or a line break before a list item,
+a heading or a ``Q:``/``A:`` line. A single line break inside a paragraph is a wrapped line, not an end."""
 
 
 def words(text: str) -> list[str]:

@@ -187,4 +187,8 @@ def test_the_quote_prefers_rare_shared_words_and_the_kind_asked_for() -> None:
         1, "Adult tickets cost £6 and pupils pay £3."
     )
     assert best_quote("What is the capital of Peru?", [concert]) is None
+    wrapped = (2, "The trip costs £18 per pupil, paid\non ParentPay. The coach leaves at 8:05.")
+    assert best_quote("How much does the trip cost?", [wrapped]) == Quote(
+        2, "The trip costs £18 per pupil, paid on ParentPay."
+    )
     assert best_quote("anything", []) is None
