@@ -60,7 +60,6 @@ def test_local_starts_a_backend_with_the_holdout(
     tiny: Path, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from edubot_cli import serving
-    from edubot_cli.engines import lifecycle
     from edubot_cli.server.upstream import Upstream
 
     started: list[Any] = []
@@ -70,16 +69,15 @@ def test_local_starts_a_backend_with_the_holdout(
         started.append((settings.engine, settings.parallel))
         yield object()
 
-    # `chat --local`'s target, as eval --local uses it: the real backend in a thread, on the stub engine.
-    monkeypatch.setattr(lifecycle, "running", stub_engine_running)
+    # serving.local_backend, as eval --local and chat --local use it: the real backend in a thread, on the stub.
+    monkeypatch.setattr(serving, "running", stub_engine_running)
     monkeypatch.setattr(
         serving, "upstream_for", lambda launch: Upstream([stub_engine.url], "llama-cpp", capacity=1)
     )
-    result = CliRunner().invoke(
-        app, ["eval", "--local", "--holdout", "1", "--taxonomy", str(tiny), "--grounded", "-f", "json"]
-    )
+    flags = ["--holdout", "1", "--taxonomy", str(tiny), "--grounded", "--concurrency", "3", "-f", "json"]
+    result = CliRunner().invoke(app, ["eval", "--local", *flags])
     assert result.exit_code == 0, result.stderr
-    assert started == [("llama-cpp", 1)]
+    assert started == [("llama-cpp", 3)]  # as many engine slots as questions asked at once
     report = json.loads(result.stdout)
     assert report["target"] == {"url": None, "local": True}
     assert [item["question"] for item in report["items"]] == [HELD_OUT]
