@@ -113,16 +113,16 @@ def eval_command(
 
     Each answer gets a verdict. Right: every number and every name of the reference answer is in the answer
     (those the question gives need not be repeated), and it has at least half of the reference's content words
-    (recall >= 0.5). Wrong: the answer says the material
-    does not cover the question, or has none of the reference's numbers and names and a recall below 0.25.
-    Partly: the rest. The share of right answers comes first, per mode, and among factoid questions (how many,
-    how much, when, who, which, what time ...).
+    (recall >= 0.5). Wrong: the answer says the material does not cover the question, or says "No" to a "Yes"
+    (or the other way), or has none of the reference's numbers and names and a recall below 0.25. Partly: the
+    rest. The share of right answers comes first, per mode, and among factoid questions (how many, how much,
+    when, who, which, what time ...).
 
     Scores below it: token F1, content-word recall, numbers and names kept, right leaf cited; --judge adds a 0-5
     grade.
 
     A run record is written next to the data runs (datasets_dir). Ctrl-C stops asking and reports the questions
-    answered so far (a partial report, exit code 130); a second Ctrl-C quits at once.
+    answered so far (a partial report, exit code 130; SIGTERM likewise, 143); a second Ctrl-C quits at once.
 
     Examples:
 
@@ -189,8 +189,11 @@ def eval_command(
     else:
         typer.echo(_document(report, output), nl=output is EvalFormat.json)
         status.print(f"run record: {run.record_path}", markup=False)
-    if report["partial"]:
-        raise typer.Exit(EXIT_INTERRUPTED)
+    if run.interrupted is not None:
+        from ..procgroup import Terminated
+
+        stop = run.interrupted
+        raise typer.Exit(128 + stop.signum if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
 
 
 def _document(report: dict[str, Any], output: EvalFormat) -> str:

@@ -2,7 +2,7 @@
 
 ``run_jobs(jobs, work, concurrency=N)`` starts N daemon threads that take the jobs in order and call
 ``work(job, stop)``; the calling thread collects the results. A ``KeyboardInterrupt`` in the calling thread (Ctrl-C,
-or one raised by ``on_done``) stops the run: no new job starts, whatever the workers registered with
+SIGTERM as ``procgroup.Terminated``, or one raised by ``on_done``) stops the run: no new job starts, whatever the workers registered with
 ``stop.closing`` (their open answer streams) is closed so that they return at once, and the results finished so
 far come back with ``interrupted`` set; a later result is dropped. The workers are daemon threads and are not
 waited for, so a second Ctrl-C, arriving while the caller winds down, ends the program at once. An exception
@@ -67,10 +67,11 @@ class Stop:
 
 @dataclass
 class Finished(Generic[R]):
-    """The results by job index, and whether the run was interrupted before every job was done."""
+    """The results by job index, and the interruption (Ctrl-C, or SIGTERM as ``procgroup.Terminated``) that
+    stopped the run before every job was done."""
 
     results: dict[int, R] = field(default_factory=dict)
-    interrupted: bool = False
+    interrupted: KeyboardInterrupt | None = None
 
 
 def run_jobs(
@@ -117,7 +118,7 @@ def run_jobs(
             finished.results[index] = value  # type: ignore[assignment]
             if on_done is not None:
                 on_done(index, value)  # type: ignore[arg-type]
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         stop.set()
-        finished.interrupted = True
+        finished.interrupted = exc
     return finished

@@ -63,6 +63,8 @@ class EvalOptions:
 class EvalRun:
     report: dict[str, Any]
     record_path: Path
+    interrupted: KeyboardInterrupt | None = None
+    """What stopped the asking early (the report is partial then)."""
 
 
 Progress = Callable[[int, int], None]
@@ -89,6 +91,7 @@ def score(question: Question, text: str, sources: list[Source] | None) -> Answer
     )
     answer.verdict = verdict(
         text,
+        reference=question.reference,
         content_recall=answer.content_recall,
         numbers=metrics.numbers_found(text, question.reference, question.question),
         names=metrics.names_found(text, question.reference, question.question),
@@ -269,4 +272,4 @@ def run_eval(
         path = records.write_record(
             records.record_path(Path(settings.datasets_dir).absolute(), RECORD_KIND, started), record
         )
-    return EvalRun(report, path)
+    return EvalRun(report, path, finished.interrupted)

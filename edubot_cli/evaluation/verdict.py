@@ -4,7 +4,7 @@ The rules, exactly (``edubot eval --help`` and the README's "Evaluating answers"
 
 - **wrong**: the answer is empty, or says the material does not cover the question (``NOT_COVERED``: "do not
   cover", "not covered", "no information", "not mentioned", "I don't know", "cannot answer" and their
-  variants), or it has none of what the reference holds: no number and no name of the reference, and a
+  variants), or the reference starts with "Yes" or "No" and the answer with the other one, or it has none of what the reference holds: no number and no name of the reference, and a
   content-word recall below ``PARTLY_RECALL`` (0.25; one content word of a short reference is often there by
   chance, a quarter of them is not).
 - **right**: every number and every name of the reference appear in the answer (``metrics.numbers_found`` and
@@ -14,6 +14,12 @@ The rules, exactly (``edubot eval --help`` and the README's "Evaluating answers"
   ``RIGHT_RECALL`` (0.5: the answer says at least half of what the reference says beyond the question's own
   words). A reference without any content word (rare: "Yes.") uses token F1 instead of the recall.
 - **partly**: the rest: some of the reference's numbers or names, or a recall from 0.25, but not all of them.
+
+Calibrated on the embedded model's answers to the sample taxonomy (``docs/eval-verdicts.md``): the verdict
+matches a reader's on 28 of 30. Bag-of-words rules cannot read: an answer that names the right word in the wrong
+role ("the by-product is carbon dioxide … into glucose and oxygen") can pass as right, and one that gives just
+what was asked when the reference says more ("ATP and NADPH" for "ATP and NADPH … carry it to the Calvin cycle")
+is only partly right.
 
 A **factoid** question asks for one fact: its last sentence (the question itself, after a skill example's context)
 starts, after an optional preposition ("At what time", "In which"), with how many, how much, how long, how old,
@@ -50,6 +56,7 @@ _FACTOID = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_YES_NO = re.compile(r"\W*(yes|no)\b", re.IGNORECASE)
 
 
 def says_not_covered(answer: str) -> bool:
@@ -57,16 +64,28 @@ def says_not_covered(answer: str) -> bool:
     return NOT_COVERED.search(answer) is not None
 
 
+def _yes_or_no(text: str) -> str | None:
+    match = _YES_NO.match(text)
+    return match.group(1).casefold() if match else None
+
+
+def _contradicts(answer: str, reference: str) -> bool:
+    """The reference answers a yes/no question and the answer says the opposite."""
+    said, meant = _yes_or_no(answer), _yes_or_no(reference)
+    return said is not None and meant is not None and said != meant
+
+
 def verdict(
     answer: str,
     *,
+    reference: str = "",
     content_recall: float | None,
     numbers: float | None,
     names: float | None,
     f1: float,
 ) -> str:
     """``right``, ``partly`` or ``wrong`` for an answer with these scores (see the module doc)."""
-    if not answer.strip() or says_not_covered(answer):
+    if not answer.strip() or says_not_covered(answer) or _contradicts(answer, reference):
         return WRONG
     recall = f1 if content_recall is None else content_recall
     complete = numbers in (None, 1.0) and names in (None, 1.0)

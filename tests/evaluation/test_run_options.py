@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from edubot_cli.evaluation import run as run_module
 from edubot_cli.evaluation.report import Answer, Item
 from edubot_cli.evaluation.report import scores as scores_of
 from edubot_cli.main import app
+from edubot_cli.procgroup import Terminated
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
@@ -85,15 +87,17 @@ def backend(tiny: Path, stub_engine: StubEngine, live_backend: MakeBackend) -> L
     return live_backend({"taxonomy_path": tiny, "grounding": None}, [stub_engine.url])
 
 
-def interrupt_after(monkeypatch: pytest.MonkeyPatch, answers: int) -> None:
-    """Ctrl-C in the runner's thread as the ``answers``-th answer comes in."""
+def interrupt_after(
+    monkeypatch: pytest.MonkeyPatch, answers: int, signal: KeyboardInterrupt | None = None
+) -> None:
+    """Ctrl-C (or ``signal``) in the runner's thread as the ``answers``-th answer comes in."""
     real = run_module.run_jobs
 
     def run_jobs(jobs: Any, work: Any, *, concurrency: int, on_done: Any = None) -> Any:
         def done(index: int, result: Any) -> None:
             on_done(index, result)
             if len(seen) + 1 == answers:
-                raise KeyboardInterrupt
+                raise signal or KeyboardInterrupt()
             seen.append(index)
 
         seen: list[int] = []
@@ -123,12 +127,18 @@ def test_ctrl_c_reports_what_was_finished(
     assert "Traceback" not in out + err
 
 
-def test_ctrl_c_in_json(
-    tiny: Path, backend: LiveBackend, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(("stop", "status"), [(KeyboardInterrupt(), 130), (Terminated(signal.SIGTERM), 143)])
+def test_an_interruption_in_json(
+    tiny: Path,
+    backend: LiveBackend,
+    stub_engine: StubEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: KeyboardInterrupt,
+    status: int,
 ) -> None:
-    interrupt_after(monkeypatch, 1)
+    interrupt_after(monkeypatch, 1, stop)
     code, out, _ = eval_cli("--url", backend.url, "--taxonomy", str(tiny), "--concurrency", "1", "-f", "json")
-    assert code == 130
+    assert code == status
     report = json.loads(out)
     assert (report["partial"], report["asked"], report["total"], report["items"]) == (True, 0, 3, [])
     assert report["overall"]["grounded"]["right"] is None

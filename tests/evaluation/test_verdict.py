@@ -14,6 +14,8 @@ LEADERS_Q = "Who are the group leaders on the trip?"
 LEADERS = "The group leaders are Mr Patel, Ms Hughes and the centre's guide, Jo Carter."
 SUMS_Q = "Sam has 2.50 euros. Maria gives Sam 1.25 euros. How much does Sam have now?"
 SUMS = "Sam has 2.50 + 1.25 = 3.75 euros."
+RESP_Q = "Do plants carry out cellular respiration?"
+RESP = "Yes. Cellular respiration happens in the mitochondria of both plants and animals, so plants both store and release energy."
 
 
 def question(text: str, reference: str) -> Question:
@@ -47,6 +49,10 @@ def judged(text: str, reference: str, answer: str) -> str | None:
         (COACH, COACH_Q, "The passages do not cover when the coach leaves at 8:45.", "wrong"),
         (LEADERS, LEADERS_Q, "I don't know who Mr Patel, Ms Hughes and Jo Carter are.", "wrong"),
         (COACH, COACH_Q, "", "wrong"),
+        # a yes/no question answered the other way round, whatever words it repeats
+        (RESP, RESP_Q, "No, plants do not carry out cellular respiration in their mitochondria.", "wrong"),
+        (RESP, RESP_Q, "Yes: in the mitochondria, where plants and animals release stored energy.", "right"),
+        (RESP, RESP_Q, "Not only animals: plants store and release energy in mitochondria.", "right"),
         # no number and no name in the reference: recall decides (0.5 right, 0.25 partly)
         ("Roots take up water and minerals.", "What do roots take up from the soil?", "Water and minerals.", "right"),
         ("Roots take up water and minerals.", "What do roots take up from the soil?", "Minerals [1].", "right"),
