@@ -180,6 +180,31 @@ def _connect(client: Any, url: str) -> None:
         )
 
 
+def _meta(
+    options: EvalOptions, started: datetime, url: str, judge: Judge | None, concurrency: int
+) -> dict[str, Any]:
+    """The report's fields about the run itself (``report.build_report``'s ``meta``)."""
+    return {
+        "started_at": started.replace(microsecond=0).isoformat(),
+        "finished_at": records.now_iso(),
+        "edubot_version": __version__,
+        "target": {"url": None if options.local else url, "local": options.local},
+        "taxonomy": {
+            "path": str(options.taxonomy.absolute()),
+            "hash": records.taxonomy_hash(options.taxonomy),
+        },
+        "settings": {
+            "modes": list(options.modes),
+            "holdout": options.holdout,
+            "max_tokens": options.max_tokens,
+            "temperature": TEMPERATURE,
+            "judge": {"url": judge.url, "model": judge.model} if judge is not None else None,
+            "concurrency": concurrency,
+            "leaves": list(options.leaves) or None,
+        },
+    }
+
+
 def run_eval(
     settings: Settings,
     options: EvalOptions,
@@ -247,25 +272,7 @@ def run_eval(
             item, mode = jobs[index]
             item.answers[mode] = got
         complete = [item for item in items if all(mode in item.answers for mode in options.modes)]
-        meta = {
-            "started_at": started.replace(microsecond=0).isoformat(),
-            "finished_at": records.now_iso(),
-            "edubot_version": __version__,
-            "target": {"url": None if options.local else url, "local": options.local},
-            "taxonomy": {
-                "path": str(options.taxonomy.absolute()),
-                "hash": records.taxonomy_hash(options.taxonomy),
-            },
-            "settings": {
-                "modes": list(options.modes),
-                "holdout": options.holdout,
-                "max_tokens": options.max_tokens,
-                "temperature": TEMPERATURE,
-                "judge": {"url": judge_url, "model": judge.model} if judge is not None else None,
-                "concurrency": concurrency,
-                "leaves": list(options.leaves) or None,
-            },
-        }
+        meta = _meta(options, started, url, judge, concurrency)
         report = build_report(complete, modes=options.modes, meta=meta, total=len(items))
         record = {**report, "command": command if command is not None else sys.argv}
         # written before the backend stops: a second Ctrl-C while it does keeps the record
