@@ -8,15 +8,15 @@ The rules, exactly (``edubot eval --help`` and the README's "Evaluating answers"
   content-word recall below ``PARTLY_RECALL`` (0.25; one content word of a short reference is often there by
   chance, a quarter of them is not).
 - **right**: every number and every name of the reference appear in the answer (``metrics.numbers_found`` and
-  ``metrics.names_found`` are 1, or the reference has none), less those the question itself gives (a word
-  problem's reference repeats the question's numbers on the way to the result: "Sam has 2.50 + 1.25 = 3.75
-  euros." is answered by "3.75 euros"), and the content-word recall is at least
+  ``metrics.names_found`` are 1, or the reference has none), less those the question itself gives (they are no
+  evidence either way: a word problem's reference repeats the question's numbers on the way to the result, "Sam
+  has 2.50 + 1.25 = 3.75 euros." is answered by "3.75 euros"), and the content-word recall is at least
   ``RIGHT_RECALL`` (0.5: the answer says at least half of what the reference says beyond the question's own
   words). A reference without any content word (rare: "Yes.") uses token F1 instead of the recall.
 - **partly**: the rest: some of the reference's numbers or names, or a recall from 0.25, but not all of them.
 
 Calibrated on the embedded model's answers to the sample taxonomy (``docs/eval-verdicts.md``): the verdict
-matches a reader's on 28 of 30. Bag-of-words rules cannot read: an answer that names the right word in the wrong
+matches a reader's on 36 of 40. Bag-of-words rules cannot read: an answer that names the right word in the wrong
 role ("the by-product is carbon dioxide … into glucose and oxygen") can pass as right, and one that gives just
 what was asked when the reference says more ("ATP and NADPH" for "ATP and NADPH … carry it to the Calvin cycle")
 is only partly right.

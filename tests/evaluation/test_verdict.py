@@ -131,3 +131,10 @@ def test_answers_that_do_not_say_so(answer: str) -> None:
 )
 def test_factoid_questions(text: str, factoid: bool) -> None:
     assert is_factoid(text) is factoid
+
+
+def test_a_name_the_question_gives_is_no_evidence() -> None:
+    asked = "Where is most of the Earth's fresh water held?"
+    reference = "Most of the Earth's fresh water is frozen in glaciers and ice caps."
+    assert judged(asked, reference, "The Earth's fresh water is held in the oceans.") == "wrong"
+    assert judged(asked, reference, "In glaciers and ice caps.") == "right"
