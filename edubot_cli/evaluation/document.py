@@ -110,6 +110,11 @@ def _about(report: dict[str, Any]) -> str:
     return f"{report['started_at']} · {target} · taxonomy {report['taxonomy']['path']}"
 
 
+def _sources(titles: list[str]) -> str:
+    """``[1] title; [2] title``: numbered as the answer cites them."""
+    return "; ".join(f"[{n}] {title}" for n, title in enumerate(titles, 1))
+
+
 def _where(item: dict[str, Any]) -> str:
     return f"{item['file']}:{item['line']}" + (" · factoid" if item.get("factoid") else "")
 
@@ -143,7 +148,7 @@ def _html_answer(mode: str, result: dict[str, Any]) -> list[str]:
         lines.append(f'<p class="text">{_h(result["answer"])}</p>')
     titles = result.get("source_titles") or []
     if titles:
-        lines.append(f'<p class="sources">Sources: {"; ".join(_h(t) for t in titles)}</p>')
+        lines.append(f'<p class="sources">Sources: {_h(_sources(titles))}</p>')
     lines.append("</div>")
     return lines
 
@@ -216,5 +221,5 @@ def to_markdown(report: dict[str, Any]) -> str:
             lines += [*_quoted(text), ""]
             titles = result.get("source_titles") or []
             if titles:
-                lines += ["Sources: " + "; ".join(md_escape(t) for t in titles), ""]
+                lines += [f"Sources: {md_escape(_sources(titles))}", ""]
     return "\n".join(lines)

@@ -268,7 +268,7 @@ def run_eval(
         if progress is not None:
             progress(0, len(jobs))
         finished = run_jobs(jobs, answer, concurrency=concurrency, on_done=done)
-        for index, got in finished.results.items():
+        for index, got in sorted(finished.results.items()):  # each item's modes in the run's order
             item, mode = jobs[index]
             item.answers[mode] = got
         complete = [item for item in items if all(mode in item.answers for mode in options.modes)]

@@ -297,3 +297,21 @@ def test_the_done_event_gives_the_answer_its_faithfulness(value: str | None, kep
     extra = "" if value is None else f', "faithfulness": {value}'
     stream._parse_line('data: {"done": true, "usage": {"completion_tokens": 3}' + extra + "}")
     assert stream.faithfulness == kept
+
+
+def test_each_item_lists_its_modes_in_order_whatever_order_they_finish_in(
+    tiny: Path, backend: LiveBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = run_module.run_jobs
+
+    def last_first(jobs: Any, work: Any, *, concurrency: int, on_done: Any = None) -> Any:
+        finished = real(jobs, work, concurrency=concurrency, on_done=on_done)
+        finished.results = dict(reversed(list(finished.results.items())))
+        return finished
+
+    monkeypatch.setattr(run_module, "run_jobs", last_first)
+    code, out, _ = eval_cli("--url", backend.url, "--taxonomy", str(tiny), "-f", "json")
+    assert code == 0
+    items = json.loads(out)["items"]
+    assert [list(item["results"]) for item in items] == [["grounded", "ungrounded"]] * 3
+    assert [item["line"] for item in items] == [10, 14, 5]
