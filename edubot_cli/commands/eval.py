@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
@@ -135,6 +134,7 @@ def eval_command(
         edubot eval --local --compare before.json
     """
     from ..errors import EXIT_INTERRUPTED, UsageError
+    from ..evaluation.document import check_output, document, write_output
     from ..evaluation.report import GROUNDED, MODES, UNGROUNDED, load_report
     from ..evaluation.report import compare as compare_reports
     from ..evaluation.run import EvalOptions, run_eval
@@ -148,7 +148,7 @@ def eval_command(
             "--output writes the json, html or markdown report", hint="add --format html (or json, markdown)"
         )
     if output_file is not None:
-        _check_output(output_file, force)
+        check_output(output_file, force)
     modes = (GROUNDED,) if grounded else (UNGROUNDED,) if ungrounded else MODES
     config = settings(ctx)
     old = load_report(compare) if compare is not None else None
@@ -177,7 +177,7 @@ def eval_command(
     if old is not None:
         report["compare"] = compare_reports(old, run.report, str(compare))
     if output_file is not None:
-        _write(output_file, _document(report, output))
+        write_output(output_file, document(report, output.value))
         console = rich_console()
         _render_verdicts(console, report)
         console.print(f"report: {output_file}", markup=False)
@@ -187,49 +187,13 @@ def eval_command(
         render(console, report)
         console.print(f"run record: {run.record_path}", markup=False)
     else:
-        typer.echo(_document(report, output), nl=output is EvalFormat.json)
+        typer.echo(document(report, output.value), nl=output is EvalFormat.json)
         status.print(f"run record: {run.record_path}", markup=False)
     if run.interrupted is not None:
         from ..procgroup import Terminated
 
         stop = run.interrupted
         raise typer.Exit(128 + stop.signum if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
-
-
-def _document(report: dict[str, Any], output: EvalFormat) -> str:
-    from ..evaluation.document import to_html, to_markdown
-
-    if output is EvalFormat.html:
-        return to_html(report)
-    if output is EvalFormat.markdown:
-        return to_markdown(report)
-    return json.dumps(report, indent=2, ensure_ascii=False)
-
-
-def _check_output(path: Path, force: bool) -> None:
-    """Refuse a ``--output`` that exists (without ``--force``) or whose folder does not, before anything is asked."""
-    from ..evaluation.report import EvalError
-
-    if path.is_dir():
-        raise EvalError(f"--output {path} is a folder", hint="give a file name, e.g. --output report.html")
-    if path.exists() and not force:
-        raise EvalError(f"{path} already exists", hint="pass --force to overwrite it")
-    if not path.absolute().parent.is_dir():
-        raise EvalError(
-            f"the folder of {path} does not exist", hint="create it, or write the report elsewhere"
-        )
-
-
-def _write(path: Path, text: str) -> None:
-    from ..evaluation.report import EvalError
-    from ..fileio import write_atomic
-
-    try:
-        write_atomic(path, text if text.endswith("\n") else text + "\n")
-    except OSError as exc:
-        raise EvalError(
-            f"cannot write {path}: {exc.strerror}", hint="check the folder's permissions"
-        ) from exc
 
 
 @contextlib.contextmanager

@@ -1,6 +1,7 @@
 """The evaluation for people: the verdict lines that head every output, the line of bare ratios, and the report
 for the teacher as HTML or Markdown (``edubot eval --format html|markdown``): the summary, then every question with
-its reference answer and, per mode, the answer, its verdict and its sources' titles.
+its reference answer and, per mode, the answer, its verdict and its sources' titles; ``--output`` writing one of
+them to a file (``check_output`` before anything is asked, ``write_output`` at the end).
 
 Everything taken from the report (questions, answers, titles, paths) is untrusted text: HTML escapes all of it
 (``html.escape``, quotes included), Markdown backslash-escapes the characters that would make it markup
@@ -11,9 +12,13 @@ document's structure.
 from __future__ import annotations
 
 import html
+import json
 import re
+from pathlib import Path
 from typing import Any
 
+from ..fileio import write_atomic
+from .report import EvalError
 from .verdict import PARTLY, RIGHT, VERDICTS, WRONG
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
@@ -223,3 +228,38 @@ def to_markdown(report: dict[str, Any]) -> str:
             if titles:
                 lines += [f"Sources: {md_escape(_sources(titles))}", ""]
     return "\n".join(lines)
+
+
+# ---- --output ----
+
+
+def document(report: dict[str, Any], fmt: str) -> str:
+    """The report as ``fmt``: ``json``, ``html`` or ``markdown``."""
+    if fmt == "html":
+        return to_html(report)
+    if fmt == "markdown":
+        return to_markdown(report)
+    return json.dumps(report, indent=2, ensure_ascii=False)
+
+
+def check_output(path: Path, force: bool) -> None:
+    """Refuse an ``--output`` that is a folder, exists (without ``force``) or has no folder to go to: before
+    anything is asked, so that no run is lost to it."""
+    if path.is_dir():
+        raise EvalError(f"--output {path} is a folder", hint="give a file name, e.g. --output report.html")
+    if path.exists() and not force:
+        raise EvalError(f"{path} already exists", hint="pass --force to overwrite it")
+    if not path.absolute().parent.is_dir():
+        raise EvalError(
+            f"the folder of {path} does not exist", hint="create it, or write the report elsewhere"
+        )
+
+
+def write_output(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file and rename), ending with a newline."""
+    try:
+        write_atomic(path, text if text.endswith("\n") else text + "\n")
+    except OSError as exc:
+        raise EvalError(
+            f"cannot write {path}: {exc.strerror}", hint="check the folder's permissions"
+        ) from exc
