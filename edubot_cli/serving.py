@@ -227,6 +227,29 @@ def backend_in_thread(settings: Settings, upstream: Upstream) -> Iterator[str]:
         sock.close()
 
 
+@contextlib.contextmanager
+def local_backend(settings: Settings, *, parallel: int = 1) -> Iterator[str]:
+    """The embedded llama-cpp engine (through the one engine lifecycle, with ``parallel`` slots) behind the real
+    backend in a thread (``backend_in_thread``: grounded on ``settings``' taxonomy, citing sources as ``edubot
+    serve`` does), for one command's run: yields the backend's URL; both are stopped with everything they started
+    however the ``with`` block ends, SIGTERM included. ``edubot chat --local`` and ``edubot eval --local`` run on
+    it. The backend takes no key and no rate limit: it listens on 127.0.0.1 for this process alone."""
+    engine_settings = settings.model_copy(
+        update={
+            "engine": "llama-cpp",
+            "model": None,
+            "engine_urls": [],
+            "engine_port": 0,
+            "parallel": parallel,
+        }
+    )
+    backend_settings = engine_settings.model_copy(
+        update={"api_key": None, "rate_limit_per_minute": 0, "host": "127.0.0.1"}
+    )
+    with running(engine_settings) as launch, backend_in_thread(backend_settings, upstream_for(launch)) as url:
+        yield url
+
+
 def serve(
     settings: Settings, observer: ServeObserver | None = None, *, show_log: bool = False
 ) -> ServeOutcome:

@@ -2,7 +2,8 @@
 
 An engine base URL is ``http://host[:port][/path]`` or ``https://...`` (TLS, verified against the system's
 certificate authorities, ``SSL_CERT_FILE`` honoured), without query, fragment or credentials. A trailing ``/`` or
-``/v1`` is dropped: the OpenAI API lives at the base plus ``/v1``.
+``/v1`` is dropped: the OpenAI API lives at the base plus ``/v1`` (``openai_base``; ``server_root`` is the other
+way).
 """
 
 from __future__ import annotations
@@ -13,6 +14,19 @@ from urllib.parse import urlsplit
 from .errors import UsageError
 
 SCHEMES = {"http": 80, "https": 443}
+OPENAI_PREFIX = "/v1"
+"""Where an OpenAI-compatible server's API lives under its root."""
+
+
+def server_root(url: str) -> str:
+    """``url`` without a trailing ``/`` or ``/v1``: the server's root (``http://h:8000/v1/`` → ``http://h:8000``)."""
+    base = url.rstrip("/")
+    return base[: -len(OPENAI_PREFIX)] if base.endswith(OPENAI_PREFIX) else base
+
+
+def openai_base(url: str) -> str:
+    """The OpenAI API base of the server at ``url``, given with or without ``/v1``: ``http://h:8000/v1``."""
+    return server_root(url) + OPENAI_PREFIX
 
 
 @dataclass(frozen=True)
@@ -51,8 +65,8 @@ def engine_url(url: str, flag: str = "--engine-url") -> EngineURL:
     except ValueError as exc:
         raise UsageError(f"{flag} {url!r} has an invalid port", hint=example) from exc
     path = parts.path.rstrip("/")
-    if path.endswith("/v1"):
-        path = path[: -len("/v1")]
+    if path.endswith(OPENAI_PREFIX):
+        path = path[: -len(OPENAI_PREFIX)]
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     default = port == SCHEMES[parts.scheme]
     base = f"{parts.scheme}://{host}{'' if default and parts.port is None else f':{port}'}{path}"

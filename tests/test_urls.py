@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edubot_cli.errors import UsageError
-from edubot_cli.urls import EngineURL, engine_url
+from edubot_cli.urls import EngineURL, engine_url, openai_base, server_root
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,19 @@ def test_bad_engine_urls_are_one_clear_error(given: str, problem: str, hint: str
         engine_url(given)
     assert info.value.message == f"--engine-url {given!r} {problem}"
     assert info.value.hint == hint
+
+
+@pytest.mark.parametrize(
+    ("given", "root", "api"),
+    [
+        ("http://h:8000", "http://h:8000", "http://h:8000/v1"),
+        ("http://h:8000/", "http://h:8000", "http://h:8000/v1"),
+        ("http://h:8000/v1", "http://h:8000", "http://h:8000/v1"),
+        ("http://h:8000/v1/", "http://h:8000", "http://h:8000/v1"),
+        ("https://g.example/api/v1", "https://g.example/api", "https://g.example/api/v1"),
+        ("http://h/v10", "http://h/v10", "http://h/v10/v1"),
+    ],
+)
+def test_server_root_and_openai_base(given: str, root: str, api: str) -> None:
+    assert server_root(given) == root
+    assert openai_base(given) == api

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 
 from ..errors import ChatError
+from ..openai_http import http_client, model_ids
+from ..urls import openai_base, server_root
 from .failures import status_error
 from .session import Conversation
 from .stream import BackendChatStream, ChatStream
@@ -38,20 +40,15 @@ class ChatClient:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.api_base = self.url if self.url.endswith("/v1") else f"{self.url}/v1"
+        self.api_base = openai_base(self.url)
         self.via_backend = via_backend
         self.timeout = timeout
         # the model the backend's /chat answers with (set by `edubot chat`); None: whichever model is asked for
         self.grounded_model: str | None = None
         self._backend_chat: dict[str, Any] | None = None
         self._backend_checked = False
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.http = httpx.Client(  # the streams this client opens use it too
-            headers=headers,
-            timeout=httpx.Timeout(timeout, connect=CONNECT_TIMEOUT),
-            transport=transport,
-            trust_env=False,
-        )
+        # the streams this client opens use it too
+        self.http = http_client(api_key, httpx.Timeout(timeout, connect=CONNECT_TIMEOUT), transport)
 
     def close(self) -> None:
         self.http.close()
@@ -72,9 +69,8 @@ class ChatClient:
         if response.status_code != 200:
             raise status_error(response.status_code, response.content, response.headers, url)
         try:
-            data = response.json()
-            return [str(item["id"]) for item in data.get("data", [])]
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            return model_ids(response.json())
+        except ValueError as exc:
             raise ChatError(
                 f"{url} did not answer like an OpenAI-compatible server",
                 hint="point --url at the edubot backend or --engine-url at an OpenAI-compatible engine",
@@ -99,7 +95,7 @@ class ChatClient:
     @property
     def base_url(self) -> str:
         """The server's root (``url`` without a trailing ``/v1``)."""
-        return self.url[: -len("/v1")] if self.url.endswith("/v1") else self.url
+        return server_root(self.url)
 
     def stream_answer(
         self,

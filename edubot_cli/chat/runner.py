@@ -49,10 +49,9 @@ class Target:
 
 @contextlib.contextmanager
 def chat_target(settings: Settings, options: ChatOptions, status: Console) -> Iterator[Target]:
-    """Where to send questions. With ``--local`` an embedded llama-cpp engine runs (through the one engine
-    lifecycle) behind a backend of this session's own (``serving.backend_in_thread``, so answers are grounded on
-    the taxonomy and cite their sources as with ``edubot serve``) for the duration of the ``with`` block; both are
-    stopped with everything they started when it ends, however it ends, SIGTERM included."""
+    """Where to send questions. With ``--local`` an embedded llama-cpp engine runs behind a backend of this
+    session's own (``serving.local_backend``, so answers are grounded on the taxonomy and cite their sources as
+    with ``edubot serve``) for the duration of the ``with`` block."""
     if options.local and options.engine_url:
         raise UsageError("give either --local or --engine-url, not both", hint="drop one of them")
     if options.engine_url:
@@ -61,17 +60,10 @@ def chat_target(settings: Settings, options: ChatOptions, status: Console) -> It
     if not options.local:
         yield Target(settings.url, via_backend=True, api_key=options.api_key or settings.api_key)
         return
-    from ..engines.lifecycle import running
-    from ..serving import backend_in_thread, upstream_for
+    from ..serving import local_backend
 
-    engine_settings = settings.model_copy(
-        update={"engine": "llama-cpp", "model": None, "engine_urls": [], "engine_port": 0, "parallel": 1}
-    )
-    backend_settings = engine_settings.model_copy(
-        update={"api_key": None, "rate_limit_per_minute": 0, "host": "127.0.0.1"}
-    )
     status.print("[dim]starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…[/]")
-    with running(engine_settings) as launch, backend_in_thread(backend_settings, upstream_for(launch)) as url:
+    with local_backend(settings) as url:
         yield Target(url, via_backend=True, api_key=None)
 
 

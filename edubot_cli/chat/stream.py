@@ -87,6 +87,7 @@ class ChatStream:
         self.text = ""
         self.sources: list[Source] = []  # a grounded answer's sources (only /chat has them)
         self.note: str | None = None  # why an answer through the backend is not grounded
+        self.faithfulness: str | None = None  # the backend's check of a grounded answer (/chat's done event)
         self.stopped = False
         self.finished = False
         self.finish_reason: str | None = None  # "stop", or "length" when max_tokens cut the answer
@@ -276,6 +277,8 @@ class BackendChatStream(ChatStream):
             if isinstance(event.get("usage"), dict):
                 self._usage = event["usage"]
             self.sources = sources_from_json(event.get("sources")) or []
+            faithfulness = event.get("faithfulness")
+            self.faithfulness = faithfulness if isinstance(faithfulness, str) else None
             completion = (self._usage or {}).get("completion_tokens")
             limit = self.payload.get("max_tokens")
             # /chat does not relay the engine's finish_reason: an answer as long as max_tokens was cut by it

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import contextlib
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,15 +12,27 @@ import typer
 
 from ..chat import MAX_TOKENS_RANGE
 from ..console import rich_console
-from ..evaluation import DEFAULT_MAX_TOKENS
-from ._common import TableOrJson, format_option, settings
+from ..evaluation import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS
+from ._common import format_option, settings
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ..evaluation.questions import Question
+Progress = Callable[[int, int], None]
+MAX_CONCURRENCY = 256
+
+
+class EvalFormat(StrEnum):
+    """``--format`` of ``edubot eval``: the table, the JSON report, or the report for the teacher."""
+
+    table = "table"
+    json = "json"
+    html = "html"
+    markdown = "markdown"
+
 
 COLUMNS = (
+    ("right", "right"),
     ("f1", "F1"),
     ("content_recall", "content recall"),
     ("numbers", "numbers"),
@@ -42,6 +56,12 @@ def eval_command(
         None, "--api-key", envvar="EDUBOT_API_KEY", help="Bearer key the backend requires (default: api_key)."
     ),
     taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+    leaf: list[str] | None = typer.Option(
+        None,
+        "--leaf",
+        help="Ask only this leaf's questions: a folder relative to the taxonomy, or a folder above leaves "
+        "(repeatable).",
+    ),
     grounded: bool = typer.Option(False, "--grounded", help="Ask grounded only."),
     ungrounded: bool = typer.Option(False, "--ungrounded", help="Ask ungrounded only."),
     both: bool = typer.Option(False, "--both", help="Ask each question grounded and ungrounded (default)."),
@@ -58,6 +78,14 @@ def eval_command(
         max=MAX_TOKENS_RANGE[1],
         help="Longest answer in tokens.",
     ),
+    concurrency: int | None = typer.Option(
+        None,
+        "--concurrency",
+        min=1,
+        max=MAX_CONCURRENCY,
+        help=f"Questions asked at once (default: the backend's capacity, at most {DEFAULT_CONCURRENCY}; "
+        f"--local: {DEFAULT_CONCURRENCY}, the engine's slots).",
+    ),
     judge: str | None = typer.Option(
         None,
         "--judge",
@@ -72,25 +100,41 @@ def eval_command(
         dir_okay=False,
         help="An earlier report (--format json or run record): show deltas.",
     ),
-    output: TableOrJson = format_option(),
+    output: EvalFormat = format_option(EvalFormat.table),
+    output_file: Path | None = typer.Option(
+        None, "--output", "-o", dir_okay=False, help="Write the json, html or markdown report to this file."
+    ),
+    force: bool = typer.Option(False, "--force", help="Overwrite the --output file if it exists."),
 ) -> None:
     """Score a served model on the taxonomy's own questions: each knowledge Q&A pair and skill example.
 
-    Asks /chat at temperature 0, grounded and ungrounded (--both, the default).
+    Asks /chat at temperature 0, grounded and ungrounded (--both, the default), several questions at once.
 
-    Scores: token F1, content-word recall, numbers and names kept, right leaf cited; --judge adds a 0-5 grade.
+    Each answer gets a verdict. Right: every number and every name of the reference answer is in the answer
+    (those the question gives need not be repeated), and it has at least half of the reference's content words
+    (recall >= 0.5). Wrong: the answer says the material does not cover the question, or says "No" to a "Yes"
+    (or the other way), or has none of the reference's numbers and names and a recall below 0.25. Partly: the
+    rest. The share of right answers comes first, per mode, and among factoid questions (how many, how much,
+    when, who, which, what time ...).
 
-    A run record is written next to the data runs (datasets_dir).
+    Scores below it: token F1, content-word recall, numbers and names kept, right leaf cited; --judge adds a 0-5
+    grade.
+
+    A run record is written next to the data runs (datasets_dir). Ctrl-C stops asking and reports the questions
+    answered so far (a partial report, exit code 130; SIGTERM likewise, 143); a second Ctrl-C quits at once.
 
     Examples:
 
         edubot eval --local --holdout 1
 
+        edubot eval --local --leaf knowledge/school -f html -o school.html
+
         edubot eval --url http://127.0.0.1:8000 --format json > before.json
 
         edubot eval --local --compare before.json
     """
-    from ..errors import UsageError
+    from ..errors import EXIT_INTERRUPTED, UsageError
+    from ..evaluation.document import check_output, document, write_output
     from ..evaluation.report import GROUNDED, MODES, UNGROUNDED, load_report
     from ..evaluation.report import compare as compare_reports
     from ..evaluation.run import EvalOptions, run_eval
@@ -99,6 +143,12 @@ def eval_command(
         raise UsageError("give one of --grounded, --ungrounded and --both", hint="--both is the default")
     if local and url:
         raise UsageError("give either --local or --url, not both", hint="drop one of them")
+    if output_file is not None and output is EvalFormat.table:
+        raise UsageError(
+            "--output writes the json, html or markdown report", hint="add --format html (or json, markdown)"
+        )
+    if output_file is not None:
+        check_output(output_file, force)
     modes = (GROUNDED,) if grounded else (UNGROUNDED,) if ungrounded else MODES
     config = settings(ctx)
     old = load_report(compare) if compare is not None else None
@@ -113,35 +163,69 @@ def eval_command(
         api_key=api_key,
         judge_url=judge,
         judge_model=judge_model,
+        concurrency=concurrency,
+        leaves=tuple(leaf or ()),
     )
-    run = run_eval(config, options, status=status, progress=_progress(status))
-    if status.is_terminal:
-        status.print(" " * 80, end="\r")  # clear the counter
+    with _progress(status, output is not EvalFormat.json) as progress:
+        run = run_eval(
+            config,
+            options,
+            progress=progress,
+            notice=lambda text: status.print(text, style="dim", markup=False),
+        )
     report: dict[str, Any] = dict(run.report)
     if old is not None:
         report["compare"] = compare_reports(old, run.report, str(compare))
-    if output is TableOrJson.json:
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    if output_file is not None:
+        write_output(output_file, document(report, output.value))
+        console = rich_console()
+        _render_verdicts(console, report)
+        console.print(f"report: {output_file}", markup=False)
         status.print(f"run record: {run.record_path}", markup=False)
+    elif output is EvalFormat.table:
+        console = rich_console()
+        render(console, report)
+        console.print(f"run record: {run.record_path}", markup=False)
+    else:
+        typer.echo(document(report, output.value), nl=output is EvalFormat.json)
+        status.print(f"run record: {run.record_path}", markup=False)
+    if run.interrupted is not None:
+        from ..procgroup import Terminated
+
+        stop = run.interrupted
+        raise typer.Exit(128 + stop.signum if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
+
+
+@contextlib.contextmanager
+def _progress(status: Console, show: bool) -> Iterator[Progress | None]:
+    """A progress bar with the time left on standard error while the answers come (terminals only, not with
+    --format json); gone once they are all in."""
+    if not (show and status.is_terminal):
+        yield None
         return
-    console = rich_console()
-    render(console, report)
-    console.print(f"run record: {run.record_path}", markup=False)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    bar = Progress(
+        TextColumn("asking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("answers, about"),
+        TimeRemainingColumn(),
+        TextColumn("left"),
+        console=status,
+        transient=True,
+    )
+    task = bar.add_task("asking", total=None)
 
-def _progress(status: Console) -> Any:
-    """A one-line counter on standard error while the answers come (terminals only)."""
-    from rich.markup import escape
+    def update(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+        if not bar.live.is_started:
+            bar.start()
 
-    if not status.is_terminal:
-        return None
-
-    def show(n: int, total: int, question: Question, mode: str) -> None:
-        text = question.question.splitlines()[0][:60]
-        line = f"[{n}/{total}] {mode}: {text}"
-        status.print(f"[dim]{escape(line.ljust(80))}[/]", end="\r")
-
-    return show
+    try:
+        yield update
+    finally:
+        bar.stop()
 
 
 def _score(value: Any, metric: str) -> str:
@@ -149,7 +233,7 @@ def _score(value: Any, metric: str) -> str:
         return "–"
     if metric == "judge":
         return f"{value:.1f}"
-    if metric.startswith("cited"):
+    if metric.startswith("cited") or metric == "right":
         return f"{value:.0%}"
     return f"{value:.2f}"
 
@@ -168,9 +252,29 @@ def _columns(report: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def _render_verdicts(console: Console, report: dict[str, Any]) -> None:
+    """The verdict lines, the share of right answers in bold."""
+    from rich.markup import escape
+
+    from ..evaluation.document import verdict_lines
+
+    lines = verdict_lines(report)
+    if report["partial"]:
+        console.print(f"[yellow]{escape(lines.pop(0))}[/]", highlight=False)
+    console.print(f"[bold]{escape(lines[0])}[/]", highlight=False)
+    for line in lines[1:]:
+        console.print(line, markup=False, highlight=False)
+
+
 def render(console: Console, report: dict[str, Any]) -> None:
-    """The table per leaf with the overall row, the summary line and, with --compare, the deltas."""
+    """The verdict lines, then the table per leaf with the overall row, the line of bare ratios and, with
+    --compare, the deltas."""
     from rich.table import Table
+
+    from ..evaluation.document import ratios_line
+
+    _render_verdicts(console, report)
+    console.print()
 
     modes = report["settings"]["modes"]
     columns = _columns(report)
@@ -194,34 +298,9 @@ def render(console: Console, report: dict[str, Any]) -> None:
         *(_cells(overall, ["grounded"] if m == "cited_leaf" else modes, m) for m, _ in columns),
     )
     console.print(table)
-    console.print(summary(report), markup=False)
+    console.print(ratios_line(report), markup=False)
     if "compare" in report:
         render_compare(console, report["compare"])
-
-
-def summary(report: dict[str, Any]) -> str:
-    """One line: questions, content recall per mode (and the ratio with both), right leaf cited, the judge's mean
-    grade, errors."""
-    modes = report["settings"]["modes"]
-    overall = report["overall"]
-    questions = overall[modes[0]]["questions"]
-    holdout = report["settings"]["holdout"]
-    parts = [
-        f"{questions} question{'s' if questions != 1 else ''}" + (f" (holdout {holdout})" if holdout else "")
-    ]
-    recall = {mode: overall[mode]["content_recall"] for mode in modes}
-    parts.append("content recall " + ", ".join(f"{_score(recall[m], 'content_recall')} {m}" for m in modes))
-    if len(modes) == 2 and recall["grounded"] is not None and recall["ungrounded"]:
-        parts[-1] += f" ({recall['grounded'] / recall['ungrounded']:.2f}x)"
-    if "grounded" in modes:
-        parts.append(f"right leaf cited {_score(overall['grounded']['cited_leaf'], 'cited_leaf')}")
-    if report["settings"]["judge"] is not None:
-        grades = ", ".join(f"{_score(overall[m]['judge'], 'judge')} {m}" for m in modes)
-        failed = sum(overall[m]["judge_errors"] for m in modes)
-        parts.append(f"judge {grades} ({failed} judge error{'s' if failed != 1 else ''})")
-    errors = sum(overall[m]["errors"] for m in modes)
-    parts.append(f"{errors} error{'s' if errors != 1 else ''}")
-    return "; ".join(parts)
 
 
 def _delta(entry: dict[str, Any], metric: str) -> str:
@@ -230,7 +309,8 @@ def _delta(entry: dict[str, Any], metric: str) -> str:
     delta = entry["delta"]
     if delta is None:
         return text
-    return text + (f" ({delta:+.0%})" if metric.startswith("cited") else f" ({delta:+.2f})")
+    percent = metric.startswith("cited") or metric == "right"
+    return text + (f" ({delta:+.0%})" if percent else f" ({delta:+.2f})")
 
 
 def render_compare(console: Console, compared: dict[str, Any]) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 import httpx
 
 from ..errors import EdubotError
+from ..openai_http import http_client, model_ids
+from ..urls import openai_base
 
 JUDGE_KEY_ENV = "EDUBOT_JUDGE_API_KEY"
 """Environment variable holding the judge's bearer key, if it needs one."""
@@ -82,12 +84,9 @@ class Judge:
         timeout: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        base = url.rstrip("/")
-        self.url = base
-        self.api_base = base if base.endswith("/v1") else f"{base}/v1"
-        key = os.environ.get(JUDGE_KEY_ENV)
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport, trust_env=False)
+        self.url = url.rstrip("/")
+        self.api_base = openai_base(self.url)
+        self._http = http_client(os.environ.get(JUDGE_KEY_ENV), timeout, transport)
         self.model = model or self._first_model()
 
     def close(self) -> None:
@@ -104,14 +103,14 @@ class Judge:
         try:
             response = self._http.get(where)
             response.raise_for_status()
-            model = response.json()["data"][0]["id"]
+            model = model_ids(response.json())[0]
         except httpx.HTTPError as exc:
             self.close()
             raise JudgeError(
                 f"cannot list the judge's models at {where}: {exc}",
                 hint="check --judge URL, or name the model with --judge-model",
             ) from exc
-        except (ValueError, KeyError, IndexError, TypeError) as exc:
+        except (ValueError, IndexError) as exc:
             self.close()
             raise JudgeError(
                 f"{where} lists no model", hint="name the judge's model with --judge-model"

@@ -22,13 +22,15 @@ The rules, exactly (the README's "Evaluating answers" section repeats them):
 - **Numbers** (``numbers``): ``\\d+(?:,\\d{3})*(?:\\.\\d+)?`` not inside a word (``CO2`` holds none), normalised:
   thousands commas dropped, trailing decimal zeros dropped (``2.50`` = ``2.5``, ``7.0`` = ``7``); ``8:45`` is two
   numbers. Score: the share of the reference's distinct numbers found among the answer's. ``None`` when the
-  reference has none.
+  reference has none. Given the question (the verdict does), the numbers it holds do not count: "Sam has 2.50 +
+  1.25 = 3.75 euros." asks only for ``3.75`` when the question gave 2.50 and 1.25.
 - **Names** (``names``): words (letters only) of the reference that either are an acronym (two or more letters,
   all capitals: ``ATP``) or start with a capital and do not start a sentence (a sentence starts at the start of
   the text, after ``.``, ``!``, ``?`` or ``:`` and a space, and at the start of a line, once any spaces, quotes,
   brackets or other punctuation there are passed); ``I`` is never a name. Found when the
   answer has the same word in any case, anywhere. Score: the share of the reference's distinct names found.
-  ``None`` when the reference has none.
+  ``None`` when the reference has none. Given the question, its words do not count (repeating "Earth" of
+  "Where is most of the Earth's fresh water held?" says nothing).
 - **Right leaf cited** (``cited_leaf``): a grounded answer's sources include the question's own ``qna.yaml``.
 """
 
@@ -120,9 +122,10 @@ def numbers(text: str) -> list[str]:
     return [normalise_number(m.group(0)) for m in _NUMBER_ALONE.finditer(strip_citations(text))]
 
 
-def numbers_found(answer: str, reference: str) -> float | None:
-    """Share of the reference's distinct numbers the answer contains; ``None`` when it has none."""
-    return _share(numbers(reference), set(numbers(answer)))
+def numbers_found(answer: str, reference: str, question: str = "") -> float | None:
+    """Share of the reference's distinct numbers the answer contains, less those of ``question``; ``None`` when
+    none is left."""
+    return _share(set(numbers(reference)) - set(numbers(question)), set(numbers(answer)))
 
 
 def names(text: str) -> list[str]:
@@ -140,10 +143,12 @@ def names(text: str) -> list[str]:
     return found
 
 
-def names_found(answer: str, reference: str) -> float | None:
-    """Share of the reference's distinct names (casefolded) the answer has in any case; ``None`` when none."""
+def names_found(answer: str, reference: str, question: str = "") -> float | None:
+    """Share of the reference's distinct names (casefolded) the answer has in any case, less the words of
+    ``question``; ``None`` when none is left."""
     have = {w.casefold() for w in _LETTERS.findall(strip_citations(answer))}
-    return _share((n.casefold() for n in names(reference)), have)
+    asked = {w.casefold() for w in _LETTERS.findall(question)}
+    return _share({n.casefold() for n in names(reference)} - asked, have)
 
 
 def cited_leaf(source_files: Sequence[str], file: str) -> bool:

@@ -5,11 +5,18 @@ Without a holdout: every knowledge Q&A pair and every skill example (a skill exa
 one, goes before its question, as the example gives it to the model). With ``holdout`` K: only the last K pairs of
 each knowledge context, the ones an index built with ``holdout=K`` leaves out; skill examples are not asked then,
 since their text is in the index whatever K is.
+
+``only_leaves`` keeps the questions of the leaves ``--leaf`` names: a leaf folder relative to the taxonomy root
+(``knowledge/science/biology/photosynthesis``) or a folder above leaves (``knowledge/science``: all the leaves
+under it), whole folder names only; a path to it from the working folder (``taxonomy/knowledge/science``) or to
+its ``qna.yaml`` is taken too. A name that matches no leaf with questions is an error listing the close matches.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,3 +124,46 @@ def collect(root: Path, *, holdout: int = 0) -> list[Question]:
             hint="add seed examples with `edubot taxonomy add`, or check them with `edubot taxonomy validate`",
         )
     return questions
+
+
+def _leaf_name(root: Path, given: str) -> str:
+    """``given`` as a taxonomy-relative folder: slashes forward, no ``./``, trailing ``/`` or ``qna.yaml``, and a
+    path from the working folder into the taxonomy made relative to its root."""
+    text = given.strip()
+    on_disk = Path(text)
+    name = text
+    if on_disk.exists():
+        with contextlib.suppress(ValueError):
+            name = on_disk.resolve().relative_to(root.resolve()).as_posix()
+    name = name.replace("\\", "/").strip("/")
+    while name.startswith("./"):
+        name = name[2:]
+    if name == TAXONOMY_FILE or name.endswith("/" + TAXONOMY_FILE):
+        name = name[: -len(TAXONOMY_FILE)].rstrip("/")
+    return "" if name == "." else name
+
+
+def _under(leaf: str, name: str) -> bool:
+    return leaf == name or leaf.startswith(name + "/")
+
+
+def only_leaves(questions: Sequence[Question], leaves: Sequence[str], root: Path) -> list[Question]:
+    """The questions of ``leaves`` (see the module doc), in their order. Raises ``TaxonomyError`` for a name that
+    matches no leaf of ``questions``, with the close matches."""
+    names = [_leaf_name(root, given) for given in leaves]
+    known = sorted({q.leaf for q in questions})
+    for given, name in zip(leaves, names, strict=True):
+        if name and any(_under(leaf, name) for leaf in known):
+            continue
+        folders = sorted(
+            {"/".join(leaf.split("/")[:n]) for leaf in known for n in range(1, leaf.count("/") + 2)}
+        )
+        close = difflib.get_close_matches(name, folders, n=3, cutoff=0.6)
+        listed = close or known[:5]
+        raise TaxonomyError(
+            f"--leaf {given!r} matches no leaf with questions to ask in {root}",
+            hint=("close matches: " if close else "leaves with questions: ")
+            + ", ".join(listed)
+            + ("" if close or len(known) <= 5 else ", ... (`edubot taxonomy list` lists them all)"),
+        )
+    return [q for q in questions if any(_under(q.leaf, name) for name in names)]

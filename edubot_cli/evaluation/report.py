@@ -6,21 +6,31 @@ The JSON document (``edubot eval --format json``, and the run record) is, with `
      "target": {"url", "local"},
      "taxonomy": {"path", "hash"},
      "settings": {"modes": ["grounded", "ungrounded"], "holdout", "max_tokens", "temperature",
-                  "judge": {"url", "model"} | null},
+                  "judge": {"url", "model"} | null, "concurrency", "leaves": ["<--leaf>", ...] | null},
+     "partial", "asked", "total",
      "overall": {"<mode>": Scores},
      "leaves": [{"leaf", "kind", "scores": {"<mode>": Scores}}],
-     "items": [{"leaf", "file", "line", "kind", "yaml_path", "question", "reference",
-                "results": {"<mode>": {"answer", "error", "f1", "content_recall", "numbers", "names",
-                                       "cited_leaf", "cited_passage", "sources", "completion_tokens",
-                                       "latency_seconds", "judge": {"grade", "reason", "error"} | null}}}]}
+     "items": [{"leaf", "file", "line", "kind", "yaml_path", "question", "reference", "factoid",
+                "results": {"<mode>": {"answer", "error", "verdict", "f1", "content_recall", "numbers", "names",
+                                       "cited_leaf", "cited_passage", "sources", "source_titles",
+                                       "faithfulness", "completion_tokens", "latency_seconds",
+                                       "judge": {"grade", "reason", "error"} | null}}}]}
 
-    Scores = {"questions", "answered", "errors", "f1", "content_recall", "numbers", "names", "cited_leaf",
+    Scores = {"questions", "answered", "errors", "right", "partly", "wrong", "factoid_questions",
+              "factoid_right", "faithfulness", "f1", "content_recall", "numbers", "names", "cited_leaf",
               "cited_passage", "judge", "judge_errors"}
 
-A score is the mean over the answered questions where it applies (``numbers`` over references with numbers,
-``names`` over references with names, ``cited_*`` over grounded answers, ``judge`` over graded answers: 0–5), else
-``null``; scores are rounded to 4 decimals. ``sources`` lists ``file#yaml_path`` of each source in rank order.
-New fields may be added within a schema version; a field's meaning only changes with a new version.
+``partial`` is true when the run was interrupted (Ctrl-C): the report then holds the ``asked`` questions answered
+in every mode, of ``total``. ``verdict`` is ``right``, ``partly`` or ``wrong`` (``verdict``'s rules; ``null`` for
+an answer that failed); ``right``, ``partly`` and ``wrong`` are their shares of the answered questions,
+``factoid_right`` the share of right answers among the answered factoid questions (``factoid_questions`` of
+them). ``faithfulness`` is the backend's word on a grounded answer (``checked``, ``repaired``, ``quoted``,
+``unchecked``), ``null`` when it sends none; Scores' ``faithfulness`` counts the answers by it (``{}`` when none
+has one). Any other score is the mean over the answered questions where it applies (``numbers`` over references
+with numbers, ``names`` over references with names, ``cited_*`` over grounded answers, ``judge`` over graded
+answers: 0–5), else ``null``; shares and scores are rounded to 4 decimals. ``sources`` lists ``file#yaml_path``
+of each source in rank order, ``source_titles`` their titles. New fields may be added within a schema version; a
+field's meaning only changes with a new version.
 """
 
 from __future__ import annotations
@@ -34,13 +44,14 @@ from typing import Any
 from ..errors import EdubotError
 from .judge import Verdict
 from .questions import Question
+from .verdict import RIGHT, VERDICTS, is_factoid
 
 SCHEMA_VERSION = 1
 KIND = "edubot-eval"
 GROUNDED = "grounded"
 UNGROUNDED = "ungrounded"
 MODES = (GROUNDED, UNGROUNDED)
-METRICS = ("f1", "content_recall", "numbers", "names", "cited_leaf", "cited_passage", "judge")
+METRICS = ("right", "f1", "content_recall", "numbers", "names", "cited_leaf", "cited_passage", "judge")
 """The scores ``--compare`` puts side by side, in order."""
 
 
@@ -54,6 +65,7 @@ class Answer:
 
     text: str = ""
     error: str | None = None
+    verdict: str | None = None
     f1: float | None = None
     content_recall: float | None = None
     numbers: float | None = None
@@ -61,6 +73,8 @@ class Answer:
     cited_leaf: bool | None = None
     cited_passage: bool | None = None
     sources: list[str] = field(default_factory=list)
+    source_titles: list[str] = field(default_factory=list)
+    faithfulness: str | None = None
     completion_tokens: int | None = None
     latency_seconds: float | None = None
     judge: Verdict | None = None
@@ -69,6 +83,7 @@ class Answer:
         return {
             "answer": self.text,
             "error": self.error,
+            "verdict": self.verdict,
             "f1": _round(self.f1),
             "content_recall": _round(self.content_recall),
             "numbers": _round(self.numbers),
@@ -76,6 +91,8 @@ class Answer:
             "cited_leaf": self.cited_leaf,
             "cited_passage": self.cited_passage,
             "sources": self.sources,
+            "source_titles": self.source_titles,
+            "faithfulness": self.faithfulness,
             "completion_tokens": self.completion_tokens,
             "latency_seconds": _round(self.latency_seconds),
             "judge": self.judge.to_dict() if self.judge is not None else None,
@@ -89,9 +106,14 @@ class Item:
     question: Question
     answers: dict[str, Answer] = field(default_factory=dict)
 
+    @property
+    def factoid(self) -> bool:
+        return is_factoid(self.question.question)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.question.to_dict(),
+            "factoid": self.factoid,
             "results": {mode: answer.to_dict() for mode, answer in self.answers.items()},
         }
 
@@ -105,14 +127,28 @@ def _mean(values: list[float | None]) -> float | None:
     return round(fmean(present), 4) if present else None
 
 
-def scores(answers: list[Answer]) -> dict[str, Any]:
-    """The ``Scores`` of a group of answers (see the module doc)."""
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def scores(items: list[Item], mode: str) -> dict[str, Any]:
+    """The ``Scores`` of ``items``' answers in ``mode`` (see the module doc)."""
+    answers = [item.answers[mode] for item in items]
     answered = [a for a in answers if a.error is None]
     verdicts = [a.judge for a in answered if a.judge is not None]
+    factoid = [item.answers[mode] for item in items if item.factoid and item.answers[mode].error is None]
+    faithfulness: dict[str, int] = {}
+    for answer in answered:
+        if answer.faithfulness is not None:
+            faithfulness[answer.faithfulness] = faithfulness.get(answer.faithfulness, 0) + 1
     return {
         "questions": len(answers),
         "answered": len(answered),
         "errors": len(answers) - len(answered),
+        **{v: _share(sum(1 for a in answered if a.verdict == v), len(answered)) for v in VERDICTS},
+        "factoid_questions": len(factoid),
+        "factoid_right": _share(sum(1 for a in factoid if a.verdict == RIGHT), len(factoid)),
+        "faithfulness": dict(sorted(faithfulness.items())),
         "f1": _mean([a.f1 for a in answered]),
         "content_recall": _mean([a.content_recall for a in answered]),
         "numbers": _mean([a.numbers for a in answered]),
@@ -131,22 +167,28 @@ def build_report(
     *,
     modes: tuple[str, ...],
     meta: dict[str, Any],
+    total: int | None = None,
 ) -> dict[str, Any]:
-    """The JSON report: ``meta`` gives ``started_at``, ``finished_at``, ``edubot_version``, ``target``,
-    ``taxonomy`` and ``settings`` (see the module doc)."""
+    """The JSON report of ``items`` (each answered in every mode): ``meta`` gives ``started_at``,
+    ``finished_at``, ``edubot_version``, ``target``, ``taxonomy`` and ``settings`` (see the module doc); ``total``
+    is the number of questions the run had to ask (default: as many as ``items``; more: a partial report)."""
     leaves: dict[str, list[Item]] = {}
     for item in items:
         leaves.setdefault(item.question.leaf, []).append(item)
+    total = len(items) if total is None else total
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": KIND,
         **meta,
-        "overall": {mode: scores([i.answers[mode] for i in items]) for mode in modes},
+        "partial": len(items) < total,
+        "asked": len(items),
+        "total": total,
+        "overall": {mode: scores(items, mode) for mode in modes},
         "leaves": [
             {
                 "leaf": leaf,
                 "kind": group[0].question.kind,
-                "scores": {mode: scores([i.answers[mode] for i in group]) for mode in modes},
+                "scores": {mode: scores(group, mode) for mode in modes},
             }
             for leaf, group in leaves.items()
         ],

@@ -2,8 +2,12 @@
 both, at temperature 0), score the answers, and keep the report as a run record next to the data runs.
 
 The backend is ``--url`` (default: the ``url`` setting, the one ``edubot chat`` talks to) or, with ``--local``, one
-started for this run in front of the embedded engine (``local``). ``/chat`` has no sampling seed; temperature 0 is
-greedy decoding, which llama-server repeats exactly for the same prompt.
+started for this run in front of the embedded engine (``serving.local_backend``, with ``--concurrency`` slots).
+``/chat`` has no sampling seed; temperature 0 is greedy decoding, which llama-server repeats exactly for the same
+prompt (answers computed side by side in one batch may still differ in a late digit, and so in a word).
+
+``--concurrency`` requests are open at once (``pool``; default: the backend's capacity from ``GET /health``, at
+most ``DEFAULT_CONCURRENCY``); the report keeps the questions' order whatever order the answers come in.
 """
 
 from __future__ import annotations
@@ -21,19 +25,21 @@ import httpx
 from .. import __version__
 from ..errors import ChatError, UsageError
 from ..lab import records
-from . import DEFAULT_MAX_TOKENS, metrics
+from . import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS, metrics
 from .judge import Judge, Verdict
-from .questions import Question, collect
+from .pool import Stop, run_jobs
+from .questions import Question, collect, only_leaves
 from .report import GROUNDED, MODES, Answer, EvalError, Item, build_report
+from .verdict import verdict
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from ..chat.session import Source
     from ..config import Settings
 
 TEMPERATURE = 0.0
 RECORD_KIND = "eval"
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for the backend's ``/health``."""
 
 
 @dataclass
@@ -49,16 +55,20 @@ class EvalOptions:
     api_key: str | None = None
     judge_url: str | None = None
     judge_model: str | None = None
+    concurrency: int | None = None
+    leaves: tuple[str, ...] = ()
 
 
 @dataclass
 class EvalRun:
     report: dict[str, Any]
     record_path: Path
+    interrupted: KeyboardInterrupt | None = None
+    """What stopped the asking early (the report is partial then)."""
 
 
-Progress = Callable[[int, int, Question, str], None]
-"""Called before each request: (number, total, question, mode)."""
+Progress = Callable[[int, int], None]
+"""Called as the run starts, ``(0, total)``, then as each answer comes in: (answers in, total)."""
 
 
 def _checked_url(url: str, flag: str) -> str:
@@ -79,26 +89,56 @@ def score(question: Question, text: str, sources: list[Source] | None) -> Answer
         numbers=metrics.numbers_found(text, question.reference),
         names=metrics.names_found(text, question.reference),
     )
+    answer.verdict = verdict(
+        text,
+        reference=question.reference,
+        content_recall=answer.content_recall,
+        numbers=metrics.numbers_found(text, question.reference, question.question),
+        names=metrics.names_found(text, question.reference, question.question),
+        f1=answer.f1 or 0.0,
+    )
     if sources is not None:
         answer.sources = [f"{s.file}#{s.yaml_path}" for s in sources]
+        answer.source_titles = [s.title for s in sources]
         answer.cited_leaf = metrics.cited_leaf([s.file for s in sources], question.file)
         answer.cited_passage = f"{question.file}#{question.context_path}" in answer.sources
     return answer
 
 
+def _capacity(url: str) -> int | None:
+    """The requests the backend at ``url`` takes at once (``queue.capacity`` of its ``GET /health``), if it says."""
+    from ..urls import server_root
+
+    try:
+        response = httpx.get(f"{server_root(url)}/health", timeout=CONNECT_TIMEOUT, trust_env=False)
+        queue = response.json().get("queue")
+        capacity = queue.get("capacity") if isinstance(queue, dict) else None
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    return capacity if type(capacity) is int and capacity > 0 else None
+
+
 @contextlib.contextmanager
-def _backend(settings: Settings, options: EvalOptions, status: Console) -> Iterator[tuple[str, str | None]]:
+def _backend(
+    settings: Settings, options: EvalOptions, notice: Callable[[str], None] | None
+) -> Iterator[tuple[str, str | None]]:
     """(URL, key) of the backend to evaluate."""
     if not options.local:
         yield _checked_url(options.url or settings.url, "--url"), options.api_key or settings.api_key
         return
-    from .local import local_backend
+    from ..serving import local_backend
 
-    with local_backend(settings, options.taxonomy, options.holdout, status) as url:
+    if notice is not None:
+        notice("starting the embedded engine (llama-cpp, SmolLM2-135M) for this run…")
+
+    local = settings.model_copy(
+        update={"taxonomy_path": options.taxonomy, "grounding_holdout": options.holdout}
+    )
+    with local_backend(local, parallel=options.concurrency or DEFAULT_CONCURRENCY) as url:
         yield url, None
 
 
-def _ask(client: Any, question: Question, grounded: bool, max_tokens: int) -> Answer:
+def _ask(client: Any, question: Question, grounded: bool, max_tokens: int, stop: Stop) -> Answer:
     from ..chat.failures import ContextOverflowError
     from ..chat.stream import BackendChatStream
 
@@ -110,12 +150,13 @@ def _ask(client: Any, question: Question, grounded: bool, max_tokens: int) -> An
         "max_tokens": max_tokens,
     }
     try:
-        with BackendChatStream(client, payload) as stream:
+        with BackendChatStream(client, payload) as stream, stop.closing(stream):
             for _ in stream:
                 pass
     except ContextOverflowError as exc:
         return Answer(error=exc.message)
     answer = score(question, stream.text, stream.sources if grounded else None)
+    answer.faithfulness = stream.faithfulness
     stats = stream.stats
     answer.completion_tokens, answer.latency_seconds = stats.completion_tokens, stats.latency_seconds
     return answer
@@ -139,56 +180,11 @@ def _connect(client: Any, url: str) -> None:
         )
 
 
-def run_eval(
-    settings: Settings,
-    options: EvalOptions,
-    *,
-    status: Console,
-    progress: Progress | None = None,
-    command: list[str] | None = None,
-) -> EvalRun:
-    """Evaluate (see the module doc); returns the report and the run record's path. Raises ``EdubotError``
-    before asking anything when the taxonomy, the flags, the judge or the backend are wrong, and ``ChatError``
-    when the backend fails during the run."""
-    from ..chat.client import ChatClient
-
-    if options.holdout and not options.local:
-        raise EvalError(
-            "--holdout needs a backend whose index leaves the held-out Q&A pairs out, and a running backend does "
-            "not report its index's holdout, so it cannot be checked",
-            hint=f"use `edubot eval --local --holdout {options.holdout}` (it starts a backend indexed that way)",
-        )
-    questions = collect(options.taxonomy, holdout=options.holdout)
-    judge_url = _checked_url(options.judge_url, "--judge") if options.judge_url else None
-    started = datetime.now(UTC)
-    items = [Item(q) for q in questions]
-    total = len(items) * len(options.modes)
-    with contextlib.ExitStack() as stack:
-        judge = stack.enter_context(Judge(judge_url, options.judge_model)) if judge_url else None
-        url, key = stack.enter_context(_backend(settings, options, status))
-        client = stack.enter_context(
-            ChatClient(url, api_key=key, via_backend=True, timeout=settings.request_timeout)
-        )
-        _connect(client, url)
-        done = 0
-        for item in items:
-            for mode in options.modes:
-                done += 1
-                if progress is not None:
-                    progress(done, total, item.question, mode)
-                answer = _ask(client, item.question, mode == GROUNDED, options.max_tokens)
-                if judge is not None and answer.error is None:
-                    answer.judge = (
-                        judge.grade(
-                            item.question.question,
-                            item.question.reference,
-                            metrics.strip_citations(answer.text).strip(),
-                        )
-                        if answer.text.strip()
-                        else Verdict(grade=0, reason="empty answer (not sent to the judge)")
-                    )
-                item.answers[mode] = answer
-    meta = {
+def _meta(
+    options: EvalOptions, started: datetime, url: str, judge: Judge | None, concurrency: int
+) -> dict[str, Any]:
+    """The report's fields about the run itself (``report.build_report``'s ``meta``)."""
+    return {
         "started_at": started.replace(microsecond=0).isoformat(),
         "finished_at": records.now_iso(),
         "edubot_version": __version__,
@@ -202,12 +198,85 @@ def run_eval(
             "holdout": options.holdout,
             "max_tokens": options.max_tokens,
             "temperature": TEMPERATURE,
-            "judge": {"url": judge_url, "model": judge.model} if judge is not None else None,
+            "judge": {"url": judge.url, "model": judge.model} if judge is not None else None,
+            "concurrency": concurrency,
+            "leaves": list(options.leaves) or None,
         },
     }
-    report = build_report(items, modes=options.modes, meta=meta)
-    record = {**report, "command": command if command is not None else sys.argv}
-    path = records.write_record(
-        records.record_path(Path(settings.datasets_dir).absolute(), RECORD_KIND, started), record
-    )
-    return EvalRun(report, path)
+
+
+def run_eval(
+    settings: Settings,
+    options: EvalOptions,
+    *,
+    progress: Progress | None = None,
+    notice: Callable[[str], None] | None = None,
+    command: list[str] | None = None,
+) -> EvalRun:
+    """Evaluate (see the module doc); returns the report and the run record's path; ``notice`` is told when the
+    embedded engine starts (``--local``), which takes a while. Raises ``EdubotError``
+    before asking anything when the taxonomy, ``--leaf``, the flags, the judge or the backend are wrong, and
+    ``ChatError`` when the backend fails during the run. Ctrl-C while the questions are asked ends the asking:
+    the report (``partial``) and the run record keep the questions answered in every mode so far."""
+    from ..chat.client import ChatClient
+
+    if options.holdout and not options.local:
+        raise EvalError(
+            "--holdout needs a backend whose index leaves the held-out Q&A pairs out, and a running backend does "
+            "not report its index's holdout, so it cannot be checked",
+            hint=f"use `edubot eval --local --holdout {options.holdout}` (it starts a backend indexed that way)",
+        )
+    questions = collect(options.taxonomy, holdout=options.holdout)
+    if options.leaves:
+        questions = only_leaves(questions, options.leaves, options.taxonomy)
+    judge_url = _checked_url(options.judge_url, "--judge") if options.judge_url else None
+    started = datetime.now(UTC)
+    items = [Item(q) for q in questions]
+    jobs = [(item, mode) for item in items for mode in options.modes]
+    with contextlib.ExitStack() as stack:
+        judge = stack.enter_context(Judge(judge_url, options.judge_model)) if judge_url else None
+        url, key = stack.enter_context(_backend(settings, options, notice))
+        client = stack.enter_context(
+            ChatClient(url, api_key=key, via_backend=True, timeout=settings.request_timeout)
+        )
+        _connect(client, url)
+        concurrency = options.concurrency or min(_capacity(url) or DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY)
+
+        def answer(job: tuple[Item, str], stop: Stop) -> Answer:
+            item, mode = job
+            got = _ask(client, item.question, mode == GROUNDED, options.max_tokens, stop)
+            if judge is not None and got.error is None and not stop.is_set():
+                got.judge = (
+                    judge.grade(
+                        item.question.question,
+                        item.question.reference,
+                        metrics.strip_citations(got.text).strip(),
+                    )
+                    if got.text.strip()
+                    else Verdict(grade=0, reason="empty answer (not sent to the judge)")
+                )
+            return got
+
+        answered = 0
+
+        def done(index: int, got: Answer) -> None:
+            nonlocal answered
+            answered += 1
+            if progress is not None:
+                progress(answered, len(jobs))
+
+        if progress is not None:
+            progress(0, len(jobs))
+        finished = run_jobs(jobs, answer, concurrency=concurrency, on_done=done)
+        for index, got in sorted(finished.results.items()):  # each item's modes in the run's order
+            item, mode = jobs[index]
+            item.answers[mode] = got
+        complete = [item for item in items if all(mode in item.answers for mode in options.modes)]
+        meta = _meta(options, started, url, judge, concurrency)
+        report = build_report(complete, modes=options.modes, meta=meta, total=len(items))
+        record = {**report, "command": command if command is not None else sys.argv}
+        # written before the backend stops: a second Ctrl-C while it does keeps the record
+        path = records.write_record(
+            records.record_path(Path(settings.datasets_dir).absolute(), RECORD_KIND, started), record
+        )
+    return EvalRun(report, path, finished.interrupted)

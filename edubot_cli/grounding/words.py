@@ -68,7 +68,24 @@ def stem(word: str) -> str:
     return word[:-1] if word.endswith("e") and len(word) > 3 else word
 
 
-FILLER = frozenset(["one", "get", "gets", "got", "many", "much", "make", "makes", "made", "take", "takes", "use", "used", "can"])
+FILLER = frozenset(
+    [
+        "one",
+        "get",
+        "gets",
+        "got",
+        "many",
+        "much",
+        "make",
+        "makes",
+        "made",
+        "take",
+        "takes",
+        "use",
+        "used",
+        "can",
+    ]
+)
 """Words of a question that say little about its topic, besides the stop words."""
 
 

@@ -30,13 +30,15 @@ GOOD = [  # grounded, ungrounded, for each question in order
 
 
 def eval_cli(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["eval", *args])
+    result = CliRunner().invoke(app, ["eval", "--concurrency", "1", *args])
     return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture
 def backend(tiny: Path, stub_engine: StubEngine, live_backend: MakeBackend) -> LiveBackend:
-    return live_backend({"taxonomy_path": tiny, "grounding": None}, [stub_engine.url])
+    return live_backend(
+        {"taxonomy_path": tiny, "grounding": None, "grounding_answer": "model"}, [stub_engine.url]
+    )
 
 
 def answer(stub: StubEngine, *texts: str) -> None:
@@ -48,17 +50,24 @@ def records(folder: Path) -> list[Path]:
 
 
 TABLE = [
+    "Right answers: 67% grounded (2 of 3), 0% ungrounded (0 of 3)",
+    "Partly right: 33% grounded, 0% ungrounded; wrong: 0% grounded, 100% ungrounded",
+    "Factoid questions (1): right 100% grounded, 0% ungrounded",
+    "Faithfulness (grounded): 3 unchecked",
+    "",
     "edubot eval (grounded / ungrounded)",
-    "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓",
-    "┃ leaf                            ┃ questions ┃     F1      ┃ content recall ┃   numbers   ┃    names    ┃ cited right ┃",
-    "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩",
-    "│ knowledge/botany/roots          │         2 │ 0.93 / 0.30 │  0.92 / 0.00   │    – / –    │ 0.50 / 0.00 │        100% │",
-    "│ compositional_skills/maths/sums │         1 │ 0.80 / 0.60 │  1.00 / 0.00   │ 0.33 / 0.00 │    – / –    │        100% │",
-    "├─────────────────────────────────┼───────────┼─────────────┼────────────────┼─────────────┼─────────────┼─────────────┤",
-    "│ all                             │         3 │ 0.89 / 0.40 │  0.94 / 0.00   │ 0.33 / 0.00 │ 0.50 / 0.00 │        100% │",
-    "└─────────────────────────────────┴───────────┴─────────────┴────────────────┴─────────────┴─────────────┴─────────────┘",
+    "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┳━━━━━━━━━━━━━┓",
+    "┃ leaf                            ┃ questions ┃   right   ┃     F1      ┃ content recall ┃   numbers   ┃    names    ┃ cited right ┃",
+    "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━╇━━━━━━━━━━━━━┩",
+    "│ knowledge/botany/roots          │         2 │ 50% / 0%  │ 0.93 / 0.30 │  0.92 / 0.00   │    – / –    │ 0.50 / 0.00 │        100% │",
+    "│ compositional_skills/maths/sums │         1 │ 100% / 0% │ 0.80 / 0.60 │  1.00 / 0.00   │ 0.33 / 0.00 │    – / –    │        100% │",
+    "├─────────────────────────────────┼───────────┼───────────┼─────────────┼────────────────┼─────────────┼─────────────┼─────────────┤",
+    "│ all                             │         3 │ 67% / 0%  │ 0.89 / 0.40 │  0.94 / 0.00   │ 0.33 / 0.00 │ 0.50 / 0.00 │        100% │",
+    "└─────────────────────────────────┴───────────┴───────────┴─────────────┴────────────────┴─────────────┴─────────────┴─────────────┘",
     "3 questions; content recall 0.94 grounded, 0.00 ungrounded; right leaf cited 100%; 0 errors",
 ]  # fmt: skip
+HEADER = 7  # the summary lines (right, partly, factoid, faithfulness), a blank line, the title, the top rule
+"""The table's header line in the output."""
 
 
 def test_the_table_the_summary_and_the_run_record(
@@ -82,9 +91,7 @@ def test_what_each_mode_asks_the_engine(tiny: Path, backend: LiveBackend, stub_e
     grounded, ungrounded = stub_engine.requests[0], stub_engine.requests[1]
     for request in (grounded, ungrounded):
         assert (request["temperature"], request["max_tokens"]) == (0.0, 40)
-    assert grounded["messages"][-1]["content"].startswith(
-        "Passages:\n\n[1] knowledge/botany/roots (Botany)\n"
-    )
+    assert grounded["messages"][-1]["content"].startswith("Notes:\n\n[1] Roots take up water")
     assert grounded["messages"][-1]["content"].endswith("\n\nQuestion: What do roots take up from the soil?")
     assert ungrounded["messages"][-1] == {"role": "user", "content": "What do roots take up from the soil?"}
     assert stub_engine.requests[4]["messages"][-1]["content"].endswith(
@@ -104,12 +111,13 @@ def test_one_mode(tiny: Path, backend: LiveBackend, stub_engine: StubEngine, fla
     cited = 1.0 if mode == "grounded" else None
     assert report["overall"][mode]["cited_leaf"] == cited
     _, table, _ = eval_cli("--url", backend.url, "--taxonomy", str(tiny), flag)
-    header = table.splitlines()[2]
+    [header] = [line for line in table.splitlines() if line.startswith("┃ leaf ")]
     assert ("cited right" in header) is (mode == "grounded")
 
 
 SCORES = [
-    "questions", "answered", "errors", "f1", "content_recall", "numbers", "names", "cited_leaf", "cited_passage",
+    "questions", "answered", "errors", "right", "partly", "wrong", "factoid_questions", "factoid_right",
+    "faithfulness", "f1", "content_recall", "numbers", "names", "cited_leaf", "cited_passage",
     "judge", "judge_errors",
 ]  # fmt: skip
 
@@ -123,8 +131,9 @@ def test_the_json_report_schema(tiny: Path, backend: LiveBackend, stub_engine: S
     report = json.loads(out)
     assert list(report) == [
         "schema_version", "kind", "started_at", "finished_at", "edubot_version", "target", "taxonomy",
-        "settings", "overall", "leaves", "items",
+        "settings", "partial", "asked", "total", "overall", "leaves", "items",
     ]  # fmt: skip
+    assert (report["partial"], report["asked"], report["total"]) == (False, 3, 3)
     assert (report["schema_version"], report["kind"]) == (1, "edubot-eval")
     assert report["target"] == {"url": backend.url, "local": False}
     assert list(report["taxonomy"]) == ["path", "hash"] and report["taxonomy"]["hash"].startswith("sha256:")
@@ -134,15 +143,19 @@ def test_the_json_report_schema(tiny: Path, backend: LiveBackend, stub_engine: S
         "max_tokens": 128,
         "temperature": 0.0,
         "judge": None,
+        "concurrency": 1,
+        "leaves": None,
     }
     assert report["overall"] == {
         "grounded": {
-            "questions": 3, "answered": 3, "errors": 0, "f1": 0.8857, "content_recall": 0.9444,
+            "questions": 3, "answered": 3, "errors": 0, "right": 0.6667, "partly": 0.3333, "wrong": 0.0,
+            "factoid_questions": 1, "factoid_right": 1.0, "faithfulness": {"unchecked": 3}, "f1": 0.8857, "content_recall": 0.9444,
             "numbers": 0.3333, "names": 0.5, "cited_leaf": 1.0, "cited_passage": 1.0, "judge": None,
             "judge_errors": 0,
         },
         "ungrounded": {
-            "questions": 3, "answered": 3, "errors": 0, "f1": 0.4, "content_recall": 0.0, "numbers": 0.0,
+            "questions": 3, "answered": 3, "errors": 0, "right": 0.0, "partly": 0.0, "wrong": 1.0,
+            "factoid_questions": 1, "factoid_right": 0.0, "faithfulness": {"unchecked": 3}, "f1": 0.4, "content_recall": 0.0, "numbers": 0.0,
             "names": 0.0, "cited_leaf": None, "cited_passage": None, "judge": None, "judge_errors": 0,
         },
     }  # fmt: skip
@@ -162,11 +175,13 @@ def test_the_json_report_schema(tiny: Path, backend: LiveBackend, stub_engine: S
         "yaml_path": "seed_examples[0].questions_and_answers[0]",
         "question": "What do roots take up from the soil?",
         "reference": "Roots take up water and minerals.",
+        "factoid": False,
         "results": first["results"],
     }
     assert grounded == {
         "answer": "Roots take up water and minerals [1].",
         "error": None,
+        "verdict": "right",
         "f1": 1.0,
         "content_recall": 1.0,
         "numbers": None,
@@ -174,6 +189,8 @@ def test_the_json_report_schema(tiny: Path, backend: LiveBackend, stub_engine: S
         "cited_leaf": True,
         "cited_passage": True,
         "sources": [f"{ROOTS_FILE}#seed_examples[0].context"],
+        "source_titles": ["Botany: Roots take up water and minerals from the…"],
+        "faithfulness": "unchecked",
         "completion_tokens": 1,
         "judge": None,
     }
@@ -189,17 +206,17 @@ def test_the_json_report_schema(tiny: Path, backend: LiveBackend, stub_engine: S
 
 COMPARED = [
     "compared with {old}",
-    "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓",
-    "┃ leaf                            ┃ mode       ┃                  F1 ┃      content recall ┃             numbers ┃               names ┃       cited right ┃",
-    "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩",
-    "│ knowledge/botany/roots          │ grounded   │ 0.93 → 0.93 (+0.00) │ 0.92 → 0.92 (+0.00) │                     │ 0.50 → 0.50 (+0.00) │ 100% → 100% (+0%) │",
-    "│ knowledge/botany/roots          │ ungrounded │ 0.30 → 0.30 (+0.00) │ 0.00 → 0.00 (+0.00) │                     │ 0.00 → 0.00 (+0.00) │                   │",
-    "│ compositional_skills/maths/sums │ grounded   │ 0.80 → 0.80 (+0.00) │ 1.00 → 1.00 (+0.00) │ 0.33 → 0.33 (+0.00) │                     │ 100% → 100% (+0%) │",
-    "│ compositional_skills/maths/sums │ ungrounded │ 0.60 → 0.80 (+0.20) │ 0.00 → 1.00 (+1.00) │ 0.00 → 0.33 (+0.33) │                     │                   │",
-    "├─────────────────────────────────┼────────────┼─────────────────────┼─────────────────────┼─────────────────────┼─────────────────────┼───────────────────┤",
-    "│ all                             │ grounded   │ 0.89 → 0.89 (+0.00) │ 0.94 → 0.94 (+0.00) │ 0.33 → 0.33 (+0.00) │ 0.50 → 0.50 (+0.00) │ 100% → 100% (+0%) │",
-    "│ all                             │ ungrounded │ 0.40 → 0.47 (+0.07) │ 0.00 → 0.33 (+0.33) │ 0.00 → 0.33 (+0.33) │ 0.00 → 0.00 (+0.00) │                   │",
-    "└─────────────────────────────────┴────────────┴─────────────────────┴─────────────────────┴─────────────────────┴─────────────────────┴───────────────────┘",
+    "┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━┓",
+    "┃ leaf                            ┃ mode       ┃             right ┃                  F1 ┃      content recall ┃             numbers ┃               names ┃       cited right ┃",
+    "┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━┩",
+    "│ knowledge/botany/roots          │ grounded   │   50% → 50% (+0%) │ 0.93 → 0.93 (+0.00) │ 0.92 → 0.92 (+0.00) │                     │ 0.50 → 0.50 (+0.00) │ 100% → 100% (+0%) │",
+    "│ knowledge/botany/roots          │ ungrounded │     0% → 0% (+0%) │ 0.30 → 0.30 (+0.00) │ 0.00 → 0.00 (+0.00) │                     │ 0.00 → 0.00 (+0.00) │                   │",
+    "│ compositional_skills/maths/sums │ grounded   │ 100% → 100% (+0%) │ 0.80 → 0.80 (+0.00) │ 1.00 → 1.00 (+0.00) │ 0.33 → 0.33 (+0.00) │                     │ 100% → 100% (+0%) │",
+    "│ compositional_skills/maths/sums │ ungrounded │ 0% → 100% (+100%) │ 0.60 → 0.80 (+0.20) │ 0.00 → 1.00 (+1.00) │ 0.00 → 0.33 (+0.33) │                     │                   │",
+    "├─────────────────────────────────┼────────────┼───────────────────┼─────────────────────┼─────────────────────┼─────────────────────┼─────────────────────┼───────────────────┤",
+    "│ all                             │ grounded   │   67% → 67% (+0%) │ 0.89 → 0.89 (+0.00) │ 0.94 → 0.94 (+0.00) │ 0.33 → 0.33 (+0.00) │ 0.50 → 0.50 (+0.00) │ 100% → 100% (+0%) │",
+    "│ all                             │ ungrounded │   0% → 33% (+33%) │ 0.40 → 0.47 (+0.07) │ 0.00 → 0.33 (+0.33) │ 0.00 → 0.33 (+0.33) │ 0.00 → 0.00 (+0.00) │                   │",
+    "└─────────────────────────────────┴────────────┴───────────────────┴─────────────────────┴─────────────────────┴─────────────────────┴─────────────────────┴───────────────────┘",
 ]  # fmt: skip
 
 
@@ -227,6 +244,7 @@ def test_compare_prints_the_deltas_per_leaf_and_overall(
     assert compared["overall"][1] == {
         "mode": "ungrounded",
         "deltas": {
+            "right": {"before": 0.0, "after": 0.3333, "delta": 0.3333},
             "f1": {"before": 0.4, "after": 0.4667, "delta": 0.0667},
             "content_recall": {"before": 0.0, "after": 0.3333, "delta": 0.3333},
             "numbers": {"before": 0.0, "after": 0.3333, "delta": 0.3333},
@@ -280,7 +298,7 @@ def test_the_judge_grades_each_answer_and_a_bad_reply_is_an_item_error(
         judge.default = Step(chunks=['{"grade": 4, "reason": "Good."}'])
         answer(stub_engine, *GOOD)
         code, out, _ = eval_cli("--url", backend.url, "--taxonomy", str(tiny), "--judge", judge.url)
-    assert out.splitlines()[2].endswith(" cited right ┃ judge 0-5 ┃")
+    assert out.splitlines()[HEADER].endswith(" cited right ┃ judge 0-5 ┃")
     assert out.splitlines()[-2] == (
         "3 questions; content recall 0.94 grounded, 0.00 ungrounded; right leaf cited 100%; "
         "judge 4.0 grounded, 4.0 ungrounded (0 judge errors); 0 errors"

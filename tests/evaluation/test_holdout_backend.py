@@ -33,7 +33,8 @@ def test_the_backend_index_leaves_the_held_out_pairs_out(
     tiny: Path, stub_engine: StubEngine, live_backend: MakeBackend, holdout: int
 ) -> None:
     backend = live_backend(
-        {"taxonomy_path": tiny, "grounding": None, "grounding_holdout": holdout}, [stub_engine.url]
+        {"taxonomy_path": tiny, "grounding": None, "grounding_answer": "model", "grounding_holdout": holdout},
+        [stub_engine.url],
     )
     reply = httpx.post(backend.url + "/chat", json={"message": HELD_OUT, "grounded": True}, timeout=10)
     assert reply.status_code == 200
@@ -42,7 +43,7 @@ def test_the_backend_index_leaves_the_held_out_pairs_out(
     assert ("Q: Why do roots have root hairs?" in source["snippet"]) is (holdout == 0)  # what the index holds
     prompt = prompt_of(stub_engine)
     assert (
-        "[1] knowledge/botany/roots (Botany)\nRoots take up water and minerals from the soil. Tiny root hairs give "
+        "[1] Roots take up water and minerals from the soil. Tiny root hairs give "
         f"the roots a large surface.\n\nQuestion: {HELD_OUT}"
     ) in prompt
 
@@ -60,7 +61,6 @@ def test_local_starts_a_backend_with_the_holdout(
     tiny: Path, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from edubot_cli import serving
-    from edubot_cli.engines import lifecycle
     from edubot_cli.server.upstream import Upstream
 
     started: list[Any] = []
@@ -70,22 +70,22 @@ def test_local_starts_a_backend_with_the_holdout(
         started.append((settings.engine, settings.parallel))
         yield object()
 
-    # `chat --local`'s target, as eval --local uses it: the real backend in a thread, on the stub engine.
-    monkeypatch.setattr(lifecycle, "running", stub_engine_running)
+    # serving.local_backend, as eval --local and chat --local use it: the real backend in a thread, on the stub.
+    monkeypatch.setattr(serving, "running", stub_engine_running)
     monkeypatch.setattr(
         serving, "upstream_for", lambda launch: Upstream([stub_engine.url], "llama-cpp", capacity=1)
     )
-    result = CliRunner().invoke(
-        app, ["eval", "--local", "--holdout", "1", "--taxonomy", str(tiny), "--grounded", "-f", "json"]
-    )
+    monkeypatch.setenv("EDUBOT_GROUNDING_ANSWER", "model")  # the stub writes the answer from its prompt
+    flags = ["--holdout", "1", "--taxonomy", str(tiny), "--grounded", "--concurrency", "3", "-f", "json"]
+    result = CliRunner().invoke(app, ["eval", "--local", *flags])
     assert result.exit_code == 0, result.stderr
-    assert started == [("llama-cpp", 1)]
+    assert started == [("llama-cpp", 3)]  # as many engine slots as questions asked at once
     report = json.loads(result.stdout)
     assert report["target"] == {"url": None, "local": True}
     assert [item["question"] for item in report["items"]] == [HELD_OUT]
     prompt = prompt_of(stub_engine)  # the last request: the backend's slot warm-up came first
     assert prompt.endswith(
-        "[1] knowledge/botany/roots (Botany)\nRoots take up water and minerals from the soil. Tiny root hairs give "
+        "[1] Roots take up water and minerals from the soil. Tiny root hairs give "
         f"the roots a large surface.\n\nQuestion: {HELD_OUT}"
     )
     assert report["overall"]["grounded"]["cited_passage"] == 1.0

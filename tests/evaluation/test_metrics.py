@@ -111,3 +111,14 @@ def test_cited_leaf() -> None:
     assert cited_leaf(["knowledge/other/qna.yaml", file], file) is True
     assert cited_leaf(["knowledge/botany/roots/notes.md"], file) is False
     assert cited_leaf([], file) is False
+
+
+def test_numbers_and_names_less_those_of_the_question() -> None:
+    from edubot_cli.evaluation.metrics import names_found, numbers_found
+
+    question = "Sam has 2.50 euros. Maria gives Sam 1.25 euros. How much does Sam have now?"
+    assert numbers_found("3.75", "Sam has 2.50 + 1.25 = 3.75 euros.", question) == 1.0
+    assert numbers_found("3.75", "Sam has 2.50 + 1.25 = 3.75 euros.") == 1 / 3
+    assert numbers_found("2.50", "Sam has 2.50 euros.", question) is None
+    assert names_found("Ann", "Then Ann met Sam Jones.", "Who did Sam Jones meet?") == 1.0
+    assert names_found("x", "Then Ann met Sam Jones.", "Did Ann meet Sam Jones?") is None

@@ -80,3 +80,61 @@ def test_local_holdout_run(tmp_path: Path) -> None:
     assert report["overall"]["grounded"]["cited_leaf"] == 1.0
     [record] = sorted(Path("datasets").glob("edubot-run-eval-*.json"))
     assert result.stderr.splitlines()[-1] == f"run record: {record.absolute()}"
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "taxonomy"
+SAMPLE_LEAVES = [
+    "knowledge/school/class_5b_field_trip_rules",
+    "knowledge/school/riverside_garden_project",
+    "knowledge/science/biology/photosynthesis",
+    "knowledge/science/earth_science/water_cycle",
+]
+
+
+@pytest.mark.timeout(600)
+def test_the_sample_taxonomy_four_at_once(tmp_path: Path) -> None:
+    """`edubot eval --local --holdout 1 --concurrency 4` on the shipped taxonomy: the structure and the counts of
+    the report (not the scores, which depend on the model): the 20 held-out questions, five per leaf, in the
+    taxonomy's order, each answered in both modes with a verdict that agrees with the shares."""
+    flags = [
+        "--holdout",
+        "1",
+        "--concurrency",
+        "4",
+        "--taxonomy",
+        str(SAMPLE),
+        "--max-tokens",
+        "16",
+        "-f",
+        "json",
+    ]
+    result = CliRunner().invoke(
+        app,
+        ["eval", "--local", *flags],
+        env={"EDUBOT_LOGS_DIR": str(tmp_path / "logs")},
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    settings = report["settings"]
+    assert (settings["temperature"], settings["concurrency"], settings["holdout"]) == (0.0, 4, 1)
+    assert (report["partial"], report["asked"], report["total"]) == (False, 20, 20)
+    assert [leaf["leaf"] for leaf in report["leaves"]] == SAMPLE_LEAVES
+    items = report["items"]
+    assert [item["leaf"] for item in items] == [leaf for leaf in SAMPLE_LEAVES for _ in range(5)]
+    for leaf in SAMPLE_LEAVES:
+        lines = [item["line"] for item in items if item["leaf"] == leaf]
+        assert lines == sorted(lines)
+    for mode in ("grounded", "ungrounded"):
+        overall = report["overall"][mode]
+        assert (overall["questions"], overall["answered"], overall["errors"]) == (20, 20, 0)
+        verdicts = [item["results"][mode]["verdict"] for item in items]
+        assert set(verdicts) <= {"right", "partly", "wrong"}
+        for word in ("right", "partly", "wrong"):
+            assert overall[word] == round(verdicts.count(word) / 20, 4)
+        factoid = [item for item in items if item["factoid"]]
+        assert overall["factoid_questions"] == len(factoid) > 0
+        for item in items:
+            answer = item["results"][mode]
+            assert answer["answer"].strip() and 0 < answer["completion_tokens"] <= 16
+            assert len(answer["source_titles"]) == len(answer["sources"])
+            assert (answer["sources"] == []) is (mode == "ungrounded")

@@ -64,7 +64,9 @@ def test_stems_and_sentences() -> None:
     assert {stem(w) for w in ["close", "closes", "closed"]} == {"clos"}
     assert stem("berries") == "berry" and stem("Sam's") == "sam"
     assert content_stems("How many tickets can one get?") == {"ticket"}
-    assert sentences("Mr. Patel paid £8.50. Then we left!\n\nNext line,\nwrapped\n- an item\nQ: Why?\nA: So.") == [
+    assert sentences(
+        "Mr. Patel paid £8.50. Then we left!\n\nNext line,\nwrapped\n- an item\nQ: Why?\nA: So."
+    ) == [
         "Mr. Patel paid £8.50.",
         "Then we left!",
         "Next line,\nwrapped",

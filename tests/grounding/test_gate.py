@@ -28,9 +28,9 @@ def streamed(gate: Gate, answer: str, finish: str | None = "stop", step: int = 3
 
 def test_an_answer_whose_facts_the_notes_hold_is_checked_and_cited() -> None:
     gate = Gate(WHY, [TRIP])
-    assert streamed(gate, "The fort was rebuilt at least nine times. Each fort was built on the old one.") == (
-        "The fort was rebuilt at least nine times [1]. Each fort was built on the old one [1]."
-    )
+    assert streamed(
+        gate, "The fort was rebuilt at least nine times. Each fort was built on the old one."
+    ) == ("The fort was rebuilt at least nine times [1]. Each fort was built on the old one [1].")
     assert (gate.faithfulness, gate.stopped, gate.unsupported) == ("checked", False, [])
 
 
@@ -130,7 +130,10 @@ def test_an_answer_cut_by_the_length_limit_ends_at_a_sentence_and_says_so() -> N
     )
     assert gate.truncated
     ungrounded = Gate(check=False)
-    assert ungrounded.run("Roots drink water. They also", "length") == "Roots drink water. They also" + LENGTH_NOTE
+    assert (
+        ungrounded.run("Roots drink water. They also", "length")
+        == "Roots drink water. They also" + LENGTH_NOTE
+    )
 
 
 def test_a_failed_answer_with_no_sentence_to_quote_says_so() -> None:
@@ -142,7 +145,9 @@ def test_a_failed_answer_with_no_sentence_to_quote_says_so() -> None:
 def test_questions_a_sentence_answers_are_answered_from_the_material() -> None:
     for mode in ("quote", "check"):
         gate = Gate("How much does the trip cost?", [TRIP, LIBRARY], mode=mode)
-        assert gate.direct() == "From your class notes: “The trip costs £18, paid on ParentPay by 6 March.” [1]"
+        assert (
+            gate.direct() == "From your class notes: “The trip costs £18, paid on ParentPay by 6 March.” [1]"
+        )
         assert gate.faithfulness == "quoted"
     assert Gate("How much does the trip cost?", [TRIP], mode="model").direct() is None
     assert Gate(WHY, [TRIP], mode="check").direct() is None  # not a factoid question

@@ -165,9 +165,7 @@ def test_a_follow_up_question_retrieves_the_conversation_topic(taxonomy: Path, t
         top = index.retrieve(query, 3)
         prompt = grounded_messages("", history, "Where do they sit?", top, budget_tokens=200, query=query)
     assert top[0].source.yaml_path == "seed_examples[2].context"
-    assert prompt.messages[-1]["content"].startswith(
-        "Notes:\n\n[1] Stomata are small pores under a leaf."
-    )
+    assert prompt.messages[-1]["content"].startswith("Notes:\n\n[1] Stomata are small pores under a leaf.")
     assert prompt.messages[-1]["content"].endswith("\n\nQuestion: Where do they sit?")
 
 
