@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from edubot_cli.grounding.facts import claims
+from edubot_cli.grounding.facts import Support, claims
 from tests.support.live_backend import served_embedded
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
@@ -75,3 +75,56 @@ def test_real_answers_state_only_numbers_their_sources_hold(
         stated = [f for f in claims(body["response"]) if f.kind == "number"]
         assert all(f.forms & held for f in stated), (question, body["response"])
         assert "Notes:" not in body["response"] and "Question:" not in body["response"]
+
+
+FORT = """version: 3
+created_by: edubot-team
+domain: Year 8 trip
+document_outline: |
+  The Year 8 trip to Vindolanda.
+seed_examples:
+  - context: |
+      The Year 8 trip to the Roman fort at Vindolanda is on Tuesday 17 March. The trip costs £18 per pupil, paid
+      on ParentPay. The coach leaves the Elm Road gate at 8:05.
+    questions_and_answers:
+      - question: |
+          How much does the trip cost?
+        answer: |
+          The trip costs £18 per pupil.
+"""
+ASKED = "Tell me about the Roman fort at Vindolanda."
+
+
+def _answer(tmp_path: Path, mode: str) -> dict:
+    overrides = {
+        "taxonomy_path": tmp_path / "taxonomy",
+        "grounding": None,
+        "grounding_answer": mode,
+        "temperature": 0,
+        "max_tokens": 64,
+        "parallel": 1,
+    }
+    with served_embedded(tmp_path / f"logs-{mode}", overrides) as (_, backend):
+        body: dict = httpx.post(backend.url + "/chat", json={"message": ASKED}, timeout=120).json()
+        return body
+
+
+def test_what_the_real_model_makes_up_is_caught_and_the_material_quoted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same question, the same prompt, at temperature 0 with one slot: unchecked (``model``), the embedded
+    model adds facts the leaf does not hold (it calls the fort a UNESCO World Heritage Site); checked
+    (``check``), the student sees none of them and gets the leaf's own sentence."""
+    monkeypatch.setenv("EDUBOT_CACHE_DIR", str(tmp_path / "cache"))
+    leaf = tmp_path / "taxonomy" / "knowledge" / "school" / "vindolanda"
+    leaf.mkdir(parents=True)
+    (leaf / "qna.yaml").write_text(FORT, encoding="utf-8")
+    support = Support.of([FORT, ASKED])
+    raw = _answer(tmp_path, "model")
+    made_up = support.unsupported(raw["response"])
+    assert raw["faithfulness"] == "unchecked" and made_up, raw["response"]
+    checked = _answer(tmp_path, "check")
+    assert checked["faithfulness"] in ("quoted", "repaired"), checked
+    assert support.unsupported(checked["response"]) == []
+    assert all(fact.text not in checked["response"] for fact in made_up)
+    assert "From your class notes: “The Year 8 trip to the Roman fort at Vindolanda" in checked["response"]
