@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -22,16 +20,6 @@ def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
             events.append((name, data if data == "[DONE]" else json.loads(data)))
             name = "message"
     return events
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until true or ``timeout``; for state that changes in a background thread."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def raw_request(

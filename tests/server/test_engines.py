@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.server.helpers import eventually
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import eventually
 from tests.support.stub_engine import Step, StubEngine
 
 MakeBackend = Callable[..., LiveBackend]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 
 from edubot_cli.server.api_errors import ApiError
 from edubot_cli.server.upstream import Admission, EnginePool, Upstream
+from tests.support.fake_watch import FakeWatch
 
 
 def test_pick_prefers_healthy_then_least_busy_then_round_robin() -> None:
@@ -46,20 +46,10 @@ def test_capacity_is_per_engine_and_busy_when_every_slot_is_taken() -> None:
     assert EnginePool(Upstream(["http://a"]), timeout=1).admission.capacity is None
 
 
-@dataclass
-class FakeWatch:
-    state: str = "ok"
-    last_exit: str = ""
-    restarts: int = 0
-
-    def status(self) -> str:
-        return self.state
-
-
 def test_the_supervisor_decides_restarting_and_a_restart_clears_stale_probes() -> None:
     watch = FakeWatch()
     pool = EnginePool(Upstream(["http://a"], watch=watch), timeout=1)
-    watch.state, watch.last_exit = "restarting", "was killed by SIGSEGV"
+    watch.killed("was killed by SIGSEGV")
     pool.engines[0].healthy = False  # a probe failed while it was down
     assert pool.status() == "restarting"
     assert pool.describe()[0]["status"] == "restarting"
@@ -68,7 +58,7 @@ def test_the_supervisor_decides_restarting_and_a_restart_clears_stale_probes() -
     assert (
         error.message == "the engine is restarting after it was killed by SIGSEGV; try again in a few seconds"
     )
-    watch.state, watch.restarts = "ok", 1
+    watch.back()
     assert pool.status() == "ok"
     assert pool.engines[0].healthy
     watch.state = "failed"

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .poll import CEILING
 from .server_thread import ServerThread, hide_logged
 
 Scope = dict[str, Any]
@@ -43,6 +44,9 @@ class Step:
     status: int = 200  # non-200: an OpenAI-style error JSON body with this status
     fail_after: int | None = None  # drop the connection abruptly after this many chunks
     error_message: str = "stub failure"
+    gate: threading.Event | None = (
+        None  # the reply starts only once the test sets it (a slot held until then)
+    )
 
 
 class StubDrop(Exception):
@@ -103,12 +107,12 @@ class StubEngine:
         with self._cond:
             self._steps = deque(steps)
 
-    def wait_cancelled(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_cancelled(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` requests were abandoned by their client; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: self.cancelled >= n, timeout=timeout)
 
-    def wait_completed(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_completed(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` replies were sent to the end; False on timeout.
 
         The client may read the whole reply a moment before the stub counts it, so tests wait rather than read.
@@ -116,7 +120,7 @@ class StubEngine:
         with self._cond:
             return self._cond.wait_for(lambda: self.completed >= n, timeout=timeout)
 
-    def wait_requests(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_requests(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` chat requests have arrived; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: len(self.requests) >= n, timeout=timeout)
@@ -193,6 +197,8 @@ class StubEngine:
 
         async def produce() -> None:
             nonlocal finished
+            while step.gate is not None and not step.gate.is_set():
+                await asyncio.sleep(0.01)
             if step.first_byte_delay:
                 await asyncio.sleep(step.first_byte_delay)
             if step.status != 200:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import http.client
 import json
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.fake_watch import FakeWatch
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
@@ -26,25 +26,6 @@ HOLD = Step(chunks=["held"], first_byte_delay=60)  # the engine's answer to a he
 SAID = "the engine is restarting after it was killed by SIGKILL; try again in a few seconds"  # by the backend
 RESTARTING = "The engine is restarting after it was killed by SIGKILL; try again in a few seconds."  # shown
 STORE = "localStorage.getItem('edubot.conversations')"
-
-
-@dataclass
-class FakeWatch:
-    """The supervisor as the backend sees it (``server.upstream.Watch``), moved by the test."""
-
-    state: str = "ok"
-    last_exit: str = ""
-    restarts: int = 0
-
-    def status(self) -> str:
-        return self.state
-
-    def killed(self) -> None:
-        self.state, self.last_exit = "restarting", "was killed by SIGKILL"
-
-    def back(self) -> None:
-        self.state = "ok"
-        self.restarts += 1
 
 
 def hold(base: str) -> http.client.HTTPConnection:
