@@ -12,7 +12,7 @@ PIDS=()
 CHILD=""
 
 stop() {
-    [ -z "$CHILD" ] || kill "$CHILD" 2>/dev/null || true  # interrupted: the command goes too
+    [ -z "$CHILD" ] || kill -TERM -- "-$CHILD" 2>/dev/null || true  # interrupted: the command and its children
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
@@ -26,9 +26,12 @@ for _ in $(seq "$HOGS"); do
     PIDS+=("$!")
 done
 echo "under-load: $HOGS CPU hogs (pids ${PIDS[*]}) while running: $*" >&2
-# In the background and waited for, so that a signal to this script is acted on at once.
+# In the background, in a process group of its own (job control on), and waited for: a signal to this script
+# is acted on at once and ends the command with everything it started.
+set -m
 "$@" &
 CHILD=$!
+set +m
 status=0
 wait "$CHILD" || status=$?
 CHILD=""

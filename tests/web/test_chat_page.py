@@ -11,7 +11,20 @@ from playwright.sync_api import expect
 
 from tests.support.stub_engine import Step, StubEngine
 
-from .conftest import PHONE, STATS, OpenPage, load, screenshot, send, wait_answer, wait_backend_health
+from .conftest import (
+    PHONE,
+    STATS,
+    OpenPage,
+    health_checks,
+    health_is,
+    load,
+    pause_clock,
+    run_clock_until,
+    screenshot,
+    send,
+    wait_answer,
+    wait_backend_health,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -389,8 +402,7 @@ def test_server_gone_shows_a_human_message(open_page: OpenPage, engine: StubEngi
         "Cannot reach the edubot server. Check that it is running, then try again."
     )
     assert page.locator(".msg.user .body").all_inner_texts() == ["Still there?"]
-    page.clock.run_for(30_000)
-    page.wait_for_selector("#health[data-state='offline']")
+    run_clock_until(page, health_is("offline"))  # at the next check, 30 s after the last at most
     assert page.inner_text("#health-text") == "Server unreachable"
 
 
@@ -402,16 +414,22 @@ def test_health_indicator_follows_the_engine(open_page: OpenPage, engine: StubEn
         page = s.page
         page.wait_for_selector("#health[data-state='ok']")
         assert page.inner_text("#health-text") == "Connected"
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # the page's checks run only when told
+        pause_clock(page)  # the page's checks run only when the test moves its clock
+        before = health_checks(page)
         engine.healthy = False
         wait_backend_health(page, engine="unreachable")  # the backend's probe has seen it
-        page.clock.run_for(30_000)  # checked every 30 s while all is well
-        page.wait_for_selector("#health[data-state='down']")
+        run_clock_until(page, health_is("down"))
+        down = health_checks(page)
+        assert (
+            len(down) == len(before) + 1
+        )  # one check, asked 30 s after the last: every 30 s while all is well
+        assert down[-1] - before[-1] >= 30_000
         assert page.inner_text("#health-text") == "Engine down"
         engine.healthy = True
         wait_backend_health(page, engine="ok")
-        page.clock.run_for(2_000)  # and every 2 s while it is not
-        page.wait_for_selector("#health[data-state='ok']")
+        run_clock_until(page, health_is("ok"))
+        back = health_checks(page)
+        assert (len(back), back[-1] - down[-1]) == (len(down) + 1, 2_000)  # and every 2 s while it is not
         assert page.inner_text("#health-text") == "Connected"
 
 

@@ -18,7 +18,17 @@ from tests.support.fake_watch import FakeWatch
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
-from .conftest import STATS, OpenPage, send, wait_answer, wait_backend_health
+from .conftest import (
+    STATS,
+    OpenPage,
+    health_checks,
+    health_is,
+    pause_clock,
+    run_clock_until,
+    send,
+    wait_answer,
+    wait_backend_health,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -120,14 +130,16 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
         text = page.locator("#health-text")
         expect(health).to_have_attribute("data-state", "ok")
         expect(text).to_have_text("Connected")
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # the page's checks run only when told
+        pause_clock(page)  # the page's checks run only when the test moves its clock
+        before = health_checks(page)
 
         watch.killed()
-        page.clock.run_for(30_000)  # checked every 30 s while all is well
-        if health.get_attribute("data-state") == "ok":
-            # A check still in flight when the clock moved schedules the next one 30 s after its answer.
-            page.clock.run_for(30_000)
-        expect(health).to_have_attribute("data-state", "restarting")
+        run_clock_until(page, health_is("restarting"))
+        checks = health_checks(page)
+        assert (
+            len(checks) == len(before) + 1
+        )  # one check, asked 30 s after the last: every 30 s while all is well
+        assert checks[-1] - before[-1] >= 30_000
         expect(text).to_have_text("Engine restarting…")
         assert health.get_attribute("title") == (
             "The model engine stopped and is being restarted; it comes back by itself."
@@ -137,11 +149,16 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
             == "rgb(217, 119, 6)"
         )  # amber
 
-        page.clock.run_for(2_000)  # checked every 2 s while it restarts: still restarting
+        run_clock_until(page, f"window.__healthChecks.asked.length === {len(checks) + 1}")
+        again = health_checks(page)
+        assert again[-1] - checks[-1] == 2_000  # checked every 2 s while it restarts
+        expect(health).to_have_attribute("data-state", "restarting")  # still restarting
         expect(text).to_have_text("Engine restarting…")
+
         watch.back()
-        page.clock.run_for(2_000)
-        expect(health).to_have_attribute("data-state", "ok")
+        run_clock_until(page, health_is("ok"))
+        back = health_checks(page)
+        assert (len(back), back[-1] - again[-1]) == (len(again) + 1, 2_000)  # the next check saw it back
         expect(text).to_have_text("Connected")
         assert page.evaluate("window.sameDocument") is True  # no reload
 
