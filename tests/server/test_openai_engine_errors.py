@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,9 +13,10 @@ import httpx
 import pytest
 
 from edubot_cli.server.engine_errors import sanitise
-from tests.server.helpers import sse_events
+from tests.server.helpers import iter_sse_events, sse_events
 from tests.support.canned_engine import CannedEngine
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING, eventually
 from tests.support.stub_engine import Step, StubEngine
 
 MakeBackend = Callable[..., LiveBackend]
@@ -351,29 +351,32 @@ def test_v1_empty_engine_stream_stays_an_empty_stream(canned: tuple[CannedEngine
 # ---- a request that waited in line: its stream has started, so an engine refusal is an error event ----------------
 def _hold_the_slot(backend: LiveBackend) -> threading.Thread:
     thread = threading.Thread(
-        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=30), daemon=True
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=CEILING),
+        daemon=True,
     )
     thread.start()
-    deadline = time.monotonic() + 10
-    while httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert eventually(lambda: httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] == 1)
     return thread
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
     stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
-    hold = Step(chunks=["held"], first_byte_delay=1.0)
-    stub_engine.script(
-        hold, Step(status=400, error_message=OVERFLOW), hold, Step(status=400, error_message=OVERFLOW)
-    )
+    gate = threading.Event()  # the held slot is given back once the next request is told its place
+    hold = Step(chunks=["held"], gate=gate)
+    stub_engine.script(hold, Step(status=400, error_message=OVERFLOW))
     holder = _hold_the_slot(backend)
-    with httpx.stream("POST", backend.url + "/v1/chat/completions", json={**V1, "stream": True}) as r:
+    lines = []
+    with httpx.stream(
+        "POST", backend.url + "/v1/chat/completions", json={**V1, "stream": True}, timeout=CEILING
+    ) as r:
         assert r.status_code == 200
-        lines = [line for line in r.iter_lines() if line]
+        for line in r.iter_lines():
+            if line:
+                lines.append(line)
+                gate.set()
     holder.join()
     error = {"message": OVERFLOW, "type": "invalid_request_error", "param": None, "code": 400}
     assert lines == [
@@ -382,10 +385,15 @@ def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
         "data: [DONE]",
     ]
 
+    gate = threading.Event()
+    stub_engine.script(Step(chunks=["held"], gate=gate), Step(status=400, error_message=OVERFLOW))
     holder = _hold_the_slot(backend)
-    with httpx.stream("POST", backend.url + "/chat", json={**CHAT, "stream": True}) as r:
+    with httpx.stream("POST", backend.url + "/chat", json={**CHAT, "stream": True}, timeout=CEILING) as r:
         assert r.status_code == 200
-        events = sse_events(r)
+        events = []
+        for event in iter_sse_events(r):
+            events.append(event)
+            gate.set()
     holder.join()
     assert events == [
         ("message", {"queued": {"ahead": 0}}),

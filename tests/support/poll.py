@@ -6,6 +6,7 @@ above what anything takes here, even on a 2-core machine with every core busy (`
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -21,4 +22,15 @@ def eventually(condition: Callable[[], object], timeout: float = CEILING, interv
         if time.monotonic() > deadline:
             return False
         time.sleep(interval)
+    return True
+
+
+async def until(condition: Callable[[], object], timeout: float = CEILING) -> bool:
+    """``eventually`` inside an event loop: yields to the loop's other tasks until ``condition`` is true (True) or
+    ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.001)
     return True
