@@ -41,7 +41,7 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
     status = Console(file=io.StringIO())
     with chat_target(settings, ChatOptions(local=True), status) as target:
         assert (target.via_backend, target.api_key) == (True, None)  # a backend of the session's own
-        assert httpx.get(f"{target.url}/health", timeout=5).json()["status"] == "healthy"
+        assert httpx.get(f"{target.url}/health", timeout=30).json()["status"] == "healthy"
         with ChatClient(target.url, api_key=target.api_key, via_backend=True) as client:
             assert len(client.list_models()) == 1
             with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=32) as stream:
@@ -95,7 +95,7 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
             assert repl.conversation.messages[1].content.strip()
     assert "starting the embedded engine" in status.file.getvalue()  # type: ignore[attr-defined]
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{target.url}/v1/models", timeout=5)
+        httpx.get(f"{target.url}/v1/models", timeout=30)
 
 
 def test_one_shot_with_local_engine_in_a_subprocess() -> None:
@@ -155,7 +155,7 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
         child.close(force=True)
     assert child.exitstatus == 0
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{engine_url}/v1/models", timeout=5)
+        httpx.get(f"{engine_url}/v1/models", timeout=30)
 
 
 # `edubot` with the kernel's parent-death signal turned off: only edubot's own stop can end the engine.

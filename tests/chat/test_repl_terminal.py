@@ -13,6 +13,7 @@ import pytest
 
 from tests.chat.conftest import HeldSlot
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING
 from tests.support.stub_engine import Step, StubEngine
 
 pexpect = pytest.importorskip("pexpect")
@@ -41,7 +42,7 @@ class Terminal:
             ["-m", "edubot_cli", "chat", *target, *args],
             env=env,
             encoding="utf-8",
-            timeout=20,
+            timeout=CEILING,
             dimensions=(40, 100),
         )
         self.child.expect(">>>")

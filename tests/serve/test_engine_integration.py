@@ -94,7 +94,7 @@ def test_the_engine_port_refuses_requests_without_the_run_key(launch: Running) -
 
 
 def test_health_names_the_engine_and_the_queue_not_its_url(backend: LiveBackend, launch: Running) -> None:
-    response = httpx.get(backend.url + "/health", timeout=10)
+    response = httpx.get(backend.url + "/health", timeout=30)
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["engine"], body["engine_name"]) == ("healthy", "ok", "llama-cpp")
@@ -184,7 +184,7 @@ def test_a_client_that_leaves_during_a_long_prompt_stops_the_engine_work(
     assert released is not None
     # Stopped part-way through the prompt, not after all of it (the whole prompt is over 1,600 tokens).
     assert released < 1200, released
-    health = httpx.get(backend.url + "/health", timeout=10).json()
+    health = httpx.get(backend.url + "/health", timeout=30).json()
     assert health["queue"]["active"] == 0
 
 

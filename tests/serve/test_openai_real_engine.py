@@ -171,7 +171,7 @@ def test_the_engine_survived_every_probe(served: tuple[Running, LiveBackend, int
     launch, _, pid = served
     assert launch.engine.pid == pid  # type: ignore[attr-defined]
     assert launch.restarts == 0
-    health = httpx.get(url + "/health", timeout=10).json()
+    health = httpx.get(url + "/health", timeout=30).json()
     assert (health["status"], health["engine"]) == ("healthy", "ok")
     assert post(url, BASE).status_code == 200
 

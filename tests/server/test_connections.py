@@ -301,7 +301,7 @@ def test_keep_alive_idle_is_uvicorns_timeout() -> None:
 
 def test_exempt_addresses_are_not_capped() -> None:
     limits = ConnectionLimits(
-        header_timeout=10, body_timeout=10, max_per_client=1, exempt=parse_networks(["127.0.0.0/8"])
+        header_timeout=CEILING, body_timeout=CEILING, max_per_client=1, exempt=parse_networks(["127.0.0.0/8"])
     )
     with serving(App(), limits) as port:
         socks = [connect(port) for _ in range(3)]
@@ -315,7 +315,7 @@ def test_exempt_addresses_are_not_capped() -> None:
 
 
 def test_each_server_counts_its_own_connections() -> None:
-    limits = ConnectionLimits(header_timeout=10, body_timeout=10, max_per_client=1)
+    limits = ConnectionLimits(header_timeout=CEILING, body_timeout=CEILING, max_per_client=1)
     with (
         serving(App(), limits) as first,
         serving(App(), limits) as second,

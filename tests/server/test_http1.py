@@ -9,7 +9,7 @@ import pytest
 
 from edubot_cli.server.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
 from edubot_cli.urls import engine_url
-from tests.support.poll import until
+from tests.support.poll import CEILING, until
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -33,7 +33,9 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
-def _run(handler: Handler, scenario: Callable[[Client], Awaitable[object]], timeout: float = 5) -> object:
+def _run(
+    handler: Handler, scenario: Callable[[Client], Awaitable[object]], timeout: float = CEILING
+) -> object:
     async def main() -> object:
         server, url = await _serve(handler)
         client = Client(engine_url(url), timeout=timeout)

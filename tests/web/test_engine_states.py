@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 
 from tests.support.fake_watch import FakeWatch
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING
 from tests.support.stub_engine import Step, StubEngine
 
 from .conftest import (
@@ -41,7 +42,7 @@ STORE = "localStorage.getItem('edubot.conversations')"
 def hold(base: str) -> http.client.HTTPConnection:
     """A question sent to the backend whose answer is never read; closing the connection gives up its place."""
     parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=CEILING)
     body = json.dumps({"message": "hold the slot"})
     conn.request("POST", "/chat", body=body, headers={"Content-Type": "application/json"})
     return conn
