@@ -44,9 +44,10 @@ class Step:
     status: int = 200  # non-200: an OpenAI-style error JSON body with this status
     fail_after: int | None = None  # drop the connection abruptly after this many chunks
     error_message: str = "stub failure"
-    gate: threading.Event | None = (
-        None  # the reply starts only once the test sets it (a slot held until then)
-    )
+    # With a gate the reply starts only once the test sets it (its slot held until then); with ``gate_after``
+    # too, that many chunks are streamed first (an answer paused half-way).
+    gate: threading.Event | None = None
+    gate_after: int | None = None
 
 
 class StubDrop(Exception):
@@ -197,8 +198,8 @@ class StubEngine:
 
         async def produce() -> None:
             nonlocal finished
-            while step.gate is not None and not step.gate.is_set():
-                await asyncio.sleep(0.01)
+            if step.gate_after is None:
+                await _opened(step.gate)
             if step.first_byte_delay:
                 await asyncio.sleep(step.first_byte_delay)
             if step.status != 200:
@@ -237,6 +238,8 @@ class StubEngine:
         return f"chatcmpl-stub-{self._ids}"
 
     async def _complete(self, send: Send, payload: dict[str, Any], step: Step) -> None:
+        if step.gate_after is not None:  # nothing is sent before the whole answer
+            await _opened(step.gate)
         if step.delay:
             await asyncio.sleep(step.delay * len(step.chunks))
         body = json.dumps(
@@ -286,6 +289,8 @@ class StubEngine:
                 raise StubDrop("dropping the connection as scripted")
             if i and step.delay:
                 await asyncio.sleep(step.delay)
+            if i == step.gate_after:
+                await _opened(step.gate)
             await event(choice({"content": chunk}))
         if step.fail_after is not None and step.fail_after >= len(step.chunks):
             raise StubDrop("dropping the connection as scripted")
@@ -293,6 +298,12 @@ class StubEngine:
         await event({**base, "choices": [], "usage": self._usage(payload, step)})
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _opened(gate: threading.Event | None) -> None:
+    """Until the test sets ``gate`` (at once without one)."""
+    while gate is not None and not gate.is_set():
+        await asyncio.sleep(0.01)
 
 
 async def _wait_disconnect(receive: Receive) -> None:

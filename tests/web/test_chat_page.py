@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,8 @@ def user_turns(request: dict) -> list[str]:
 
 
 def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage, backend, engine) -> None:
-    engine.script(Step(chunks=ANSWER, delay=0.3, first_byte_delay=0.2))
+    rest = threading.Event()  # the answer pauses after its bold text until the test has looked at it
+    engine.script(Step(chunks=ANSWER, delay=0.3, first_byte_delay=0.2, gate=rest, gate_after=2))
     s = open_page(backend.url)
     page = s.page
     assert page.get_attribute("#messages", "aria-live") == "polite"
@@ -49,6 +51,7 @@ def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage
     assert page.is_hidden("#send")
     assert page.get_attribute("#messages", "aria-busy") == "true"
 
+    rest.set()
     answer = wait_answer(page, 1)
     assert page.is_visible("#send")
     assert page.is_hidden("#stop")
@@ -120,8 +123,8 @@ def test_copy_buttons_say_what_they_copy(open_page: OpenPage, backend, engine: S
 
 
 def test_stop_button_and_escape_cancel_the_engine(open_page: OpenPage, backend, engine: StubEngine) -> None:
-    slow = Step(chunks=[f"word{i} " for i in range(60)], delay=0.15)
-    engine.script(slow, slow)
+    # Each answer pauses after 3 words, for as long as it takes the test to stop it.
+    engine.script(*[Step(chunks=[f"word{i} " for i in range(60)], gate=threading.Event(), gate_after=3)] * 2)
     s = open_page(backend.url)
     page = s.page
     before = engine.cancelled
@@ -591,7 +594,11 @@ def test_system_prompt_override_when_the_server_allows_it(open_page: OpenPage, e
 
 
 def test_keyboard_only_conversation(open_page: OpenPage, backend, engine: StubEngine) -> None:
-    engine.script(Step(chunks=["Sure."]), Step(chunks=[f"w{i} " for i in range(60)], delay=0.15))
+    # The second answer pauses after 2 words, for as long as it takes the test to stop it.
+    engine.script(
+        Step(chunks=["Sure."]),
+        Step(chunks=[f"w{i} " for i in range(60)], gate=threading.Event(), gate_after=2),
+    )
     s = open_page(backend.url)
     page = s.page
     keys = page.keyboard

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 from urllib.parse import urlsplit
 
 import pytest
@@ -49,7 +50,8 @@ def hold(base: str) -> http.client.HTTPConnection:
 
 
 def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, backend, engine) -> None:
-    engine.script(Step(chunks=["Roots ", "drink."], first_byte_delay=1.5))
+    answer_now = threading.Event()  # the engine thinks until the test has looked, then 1.5 s more
+    engine.script(Step(chunks=["Roots ", "drink."], first_byte_delay=1.5, gate=answer_now))
     page = open_page(backend.url).page
     send(page, "What do roots do?")
     typing = page.locator(".msg.assistant.streaming .body .typing")
@@ -60,6 +62,7 @@ def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, bac
     assert page.get_attribute("#messages", "aria-busy") == "false"  # not busy yet: the status is announced
     assert page.is_visible("#stop")
 
+    answer_now.set()
     answer = wait_answer(page, 1)
     assert answer.locator(".body").inner_text() == "Roots drink."
     assert page.locator(".typing").count() == 0
@@ -167,8 +170,9 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
 def test_a_restart_mid_answer_is_said_in_the_answer_with_a_retry(
     open_page: OpenPage, engine: StubEngine
 ) -> None:
+    going_on = threading.Event()  # after its first word the engine waits until the test has killed it
     engine.script(
-        Step(chunks=["Cells ", "divide ", "never shown"], delay=1.0, fail_after=2),
+        Step(chunks=["Cells ", "divide ", "never shown"], fail_after=2, gate=going_on, gate_after=1),
         Step(chunks=["Cells divide in two."]),
     )
     watch = FakeWatch()
@@ -182,6 +186,7 @@ def test_a_restart_mid_answer_is_said_in_the_answer_with_a_retry(
             "() => document.querySelector('.streaming .body')?.textContent.includes('Cells')"
         )
         watch.killed()  # the engine dies before its next token; the backend ends the stream with the reason
+        going_on.set()  # one more word, then the connection drops
 
         answer = wait_answer(page, 1)
         assert answer.locator(".body").inner_text() == "Cells divide"  # the part received stays
