@@ -22,6 +22,7 @@ import pytest
 from edubot_cli.lab.samples import MIN_USABLE_SAMPLES
 from edubot_cli.lab.teacher import SMOLLM2_FAMILY, TEACHER_SEED
 from tests.lab.conftest import ATTRIBUTION, write_taxonomy
+from tests.support.serve_process import wait_healthy
 
 pytestmark = [pytest.mark.ilab, pytest.mark.slow, pytest.mark.timeout(1800)]
 
@@ -208,17 +209,7 @@ def served(loop: Loop, trained: tuple[int, str]) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        import httpx
-
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, proc.communicate()[0]
-            try:
-                if httpx.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
+        wait_healthy(url, proc, timeout=600)
         yield url
     finally:
         proc.send_signal(signal.SIGTERM)
