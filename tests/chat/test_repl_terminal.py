@@ -18,7 +18,7 @@ from tests.support.stub_engine import Step, StubEngine
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(300)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 

@@ -15,7 +15,7 @@ from edubot_cli.procgroup import free_port
 from tests.support.engine_fakes import fake_spec
 from tests.support.poll import CEILING, eventually
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(300)
 
 
 class Changes:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.live_backend import served_embedded
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 TAXONOMY = Path(__file__).resolve().parents[2] / "taxonomy"
 
 

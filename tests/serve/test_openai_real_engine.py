@@ -15,7 +15,7 @@ import pytest
 from edubot_cli.engines.lifecycle import Running
 from tests.support.live_backend import LiveBackend, served_embedded
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 
 USER = {"role": "user", "content": "Say hi."}
 BASE: dict[str, Any] = {"messages": [USER], "max_tokens": 4, "temperature": 0}
