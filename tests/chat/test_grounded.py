@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -328,7 +329,9 @@ def test_sources_round_trip_and_bad_sources_are_refused() -> None:
 
 
 def test_stopping_a_chat_answer_cancels_the_engine(grounded: LiveBackend, stub_engine: StubEngine) -> None:
-    stub_engine.script(Step(chunks=[f" w{i}" for i in range(300)], delay=0.05))
+    stub_engine.script(
+        Step(chunks=[f" w{i}" for i in range(300)], gate=threading.Event(), gate_after=3)
+    )  # paused
     with (
         ChatClient(grounded.url) as client,
         client.stream_answer(ask(Conversation()), None, model="m") as stream,
