@@ -242,8 +242,14 @@ _probes = itertools.count()
 def pause_clock(page: Any) -> None:
     """Stop the page's fake clock (``open_page(fake_clock=True)``): from here its timers run only when
     ``run_clock_until`` moves it. Returns once no health check is in flight."""
-    page.clock.pause_at(page.evaluate("Date.now()") + 1000)
+    page.clock.pause_at(pause_time(page))
     _settled(page)
+
+
+def pause_time(page: Any) -> float:
+    """For ``page.clock.pause_at``: a minute ahead of the page's clock, in seconds (Playwright's Python API
+    takes seconds), still in the future however slow the machine; timers due before then run on the way."""
+    return float(page.evaluate("Date.now()")) / 1000 + 60
 
 
 def run_clock_until(page: Any, condition: str, step_ms: int = 1000, ceiling_ms: int = 120_000) -> int:

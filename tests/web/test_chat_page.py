@@ -20,6 +20,7 @@ from .conftest import (
     health_is,
     load,
     pause_clock,
+    pause_time,
     run_clock_until,
     screenshot,
     send,
@@ -445,7 +446,7 @@ def test_rate_limit_counts_the_wait_down_then_allows_sending(open_page: OpenPage
         send(page, "First")
         wait_answer(page, 1)
         # From here the page's time moves only when the test moves it.
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)
+        page.clock.pause_at(pause_time(page))
         send(page, "Second")
         notice = page.locator("#notice-text")
         expect(notice).to_have_text(re.compile(r"^Too many requests — try again in \d+ s$"))
