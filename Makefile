@@ -20,10 +20,10 @@ ENGINE := $(BIN)/llama-server
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: help install engine serve test test-fast lint format bench browser vendor-js test-ilab ilab-venv loop clean
+.PHONY: help install engine serve test test-under-load test-fast lint format bench browser vendor-js test-ilab ilab-venv loop clean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ browser: ## Install Debian's Chromium for the browser tests when it is missing
 
 test: install browser ## Install, then run the whole test suite
 	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
+
+test-under-load: install browser ## The whole suite while one CPU hog per core runs (before you stop: it must pass)
+	EDUBOT_CHROMIUM=$(CHROMIUM) scripts/under-load.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 test-fast: install ## Run the tests that need neither an engine nor a browser
 	$(BIN)/pytest -m "not engine and not browser and not ilab" $(PYTEST_ARGS)

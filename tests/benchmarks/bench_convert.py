@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.benchmarks.targets import Targets
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
@@ -58,6 +60,7 @@ TORCH_PATH = """
 import sys
 from edubot_cli.checkpoints import write
 from edubot_cli.main import main
+from tests.benchmarks.targets import Targets
 if sys.argv[1] == "plain":
     write.FileMaps.find = lambda self, address, size: None  # what the writer falls back to
 main(["model", "convert", sys.argv[2], "--output", sys.argv[3], "--dtype", "fp32"])
@@ -170,12 +173,13 @@ def test_convert_against_naive_and_cp() -> None:
             f"[bench convert] edubot vs naive: {best['naive'][0] / edubot_time:.2f}x faster, "
             f"{best['naive'][1] / max(edubot_peak, 1):.1f}x less anon memory"
         )
-        time_ok = edubot_time <= 1.5 * cp_time
-        mem_ok = edubot_peak <= 1.1 * largest
+        targets = Targets("convert")
         print(
-            f"[bench convert] target time ≤ 1.5x cp: {'met' if time_ok else 'MISSED'}; "
-            f"peak anon ≤ largest shard + 10%: {'met' if mem_ok else 'MISSED'}"
+            f"[bench convert] edubot / cp: {edubot_time / cp_time:.2f}x (report only: edubot also flushes every "
+            f"byte to disk and reads it all back, which cp does not); target peak anon ≤ largest shard + 10%: "
+            f"{targets.check('peak anon ≤ largest shard + 10%', edubot_peak <= 1.1 * largest)}"
         )
+        targets.assert_met()
     finally:
         shutil.rmtree(work)
 

@@ -44,6 +44,7 @@ from edubot_cli.engines.embedded import served_file
 from edubot_cli.engines.llama_build import find_binary
 from edubot_cli.engines.llama_cpp import embedded_model, physical_cores
 from edubot_cli.procgroup import free_port
+from tests.benchmarks.targets import Targets
 
 EDUBOT = Path(sys.executable).with_name("edubot")
 QUESTION = "Explain photosynthesis to a ten-year-old, step by step."
@@ -247,10 +248,6 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
 def test_single_student_through_edubot_vs_the_engine_by_hand(edubot: str, by_hand: str) -> None:
     runs: dict[str, list[Run]] = {"by hand": [], "edubot": []}
     # No keep-alive: the hand-started server closes idle connections, and both sides pay the same connect.
@@ -282,8 +279,10 @@ def test_single_student_through_edubot_vs_the_engine_by_hand(edubot: str, by_han
     ratio = rates["edubot"] / rates["by hand"]
     same = runs["edubot"][0].text == runs["by hand"][0].text
     print(f"[bench engine]   same text both ways: {same}")
+    targets = Targets("engine")
     print(f"[bench engine]   edubot / by hand (llama-server -t {cores} -np 1): {ratio:.1%} (target >= 95%: "
-          f"{verdict(ratio >= 0.95)})")  # fmt: skip
+          f"{targets.check('edubot >= 95% of the engine by hand', ratio >= 0.95)})")  # fmt: skip
+    targets.assert_met()
 
 
 def worded(wording: str) -> list[str]:
@@ -398,8 +397,11 @@ def test_a_classroom_of_32_at_once(
     print(f"[bench engine]   medians over the rounds: aggregate {ratio:.2f}x one student's rate after the first "
           f"token ({like_for_like:.2f}x one student's whole answers, first token included, as the aggregate counts "
           f"them); p95 TTFT {ttft:.1f}x one answer")  # fmt: skip
-    print(f"[bench engine]   targets: 0 errors {verdict(not errors)}; aggregate >= 2x one student "
-          f"{verdict(ratio >= 2)}; p95 TTFT <= 6x one answer {verdict(ttft <= 6)}")  # fmt: skip
+    targets = Targets("engine")
+    print(f"[bench engine]   targets: 0 errors {targets.check('0 errors', not errors)}; aggregate >= 2x one "
+          f"student {targets.check('aggregate >= 2x one student', ratio >= 2)}; p95 TTFT <= 6x one answer "
+          f"{targets.check('p95 TTFT <= 6x one answer', ttft <= 6)}")  # fmt: skip
+    targets.assert_met()
 
 
 def taxonomy_questions() -> list[str]:

@@ -15,14 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from edubot_cli.main import app
+from tests.benchmarks.targets import Targets
 
 TAXONOMY = Path(__file__).resolve().parents[2] / "taxonomy"
 RATIO_TARGET = 2.0
 CITED_TARGET = 0.8
-
-
-def verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
 
 
 def test_grounded_vs_ungrounded_on_the_shipped_taxonomy(
@@ -62,15 +59,20 @@ def test_grounded_vs_ungrounded_on_the_shipped_taxonomy(
     g_recall, u_recall = grounded["content_recall"], ungrounded["content_recall"]
     ratio = g_recall / u_recall if u_recall else None
     shown = f"{ratio:.2f}x" if ratio is not None else "inf (ungrounded 0)"
+    targets = Targets("eval")
+    recall_target = f"grounded >= {RATIO_TARGET:g}x ungrounded content recall"
+    recall_ok = ratio >= RATIO_TARGET if ratio is not None else g_recall > 0
     print(
         f"[bench eval]   grounded / ungrounded content recall: {shown} "
-        f"(target >= {RATIO_TARGET:g}x: {verdict(ratio >= RATIO_TARGET if ratio is not None else g_recall > 0)})"
+        f"(target >= {RATIO_TARGET:g}x: {targets.check(recall_target, recall_ok)})"
     )
     cited = grounded["cited_leaf"]
     print(
         f"[bench eval]   right leaf cited: {cited:.0%} (target >= {CITED_TARGET:.0%}: "
-        f"{verdict(cited >= CITED_TARGET)}); own passage among the sources: {grounded['cited_passage']:.0%}"
+        f"{targets.check(f'right leaf cited >= {CITED_TARGET:.0%}', cited >= CITED_TARGET)}); own passage among the "
+        f"sources: {grounded['cited_passage']:.0%}"
     )
+    targets.assert_met()
 
 
 LEAF = "knowledge/science/biology/photosynthesis"

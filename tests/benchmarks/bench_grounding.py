@@ -18,6 +18,7 @@ import pytest
 
 from edubot_cli.grounding import index as index_module
 from edubot_cli.grounding.index import TaxonomyIndex
+from tests.benchmarks.targets import Targets
 
 LEAVES = 2000
 QUERIES = 500
@@ -192,7 +193,9 @@ def test_index_build_refresh_and_search(
     print(f"[bench grounding] build (cold)               {build_s:8.2f} s")
     print(f"[bench grounding] refresh, nothing changed   {refresh_s * 1000:8.1f} ms  (0 files read)")
     print(f"[bench grounding] refresh, one file changed  {one_s * 1000:8.1f} ms")
+    targets = Targets("grounding")
     print(
         f"[bench grounding] search k=5 ({QUERIES} seed questions)  p50 {p50:6.2f} ms  p95 {p95:6.2f} ms  "
-        f"(target p50 ≤ 20 ms: {'met' if p50 <= 20 else 'MISSED'})"
+        f"(target p50 ≤ 20 ms: {targets.check('search p50 ≤ 20 ms', p50 <= 20)})"
     )
+    targets.assert_met()

@@ -262,13 +262,15 @@ def _compare(servers: Servers, title: str) -> list[str]:
 def test_proxy_overhead(tmp_path: Path) -> None:
     """An instant stub: the backend's whole cost shows, and requests/s compares two CPU-bound servers."""
     with _servers(tmp_path, []) as servers:
-        _compare(servers, "proxy overhead, instant stub")
+        misses = _compare(servers, "proxy overhead, instant stub")
+    assert misses == [], "[bench server] targets missed: " + "; ".join(misses)
 
 
 def test_proxy_overhead_with_an_engine_that_takes_20_ms(tmp_path: Path) -> None:
     """A stub that needs 20 ms per answer (4 tokens x 5 ms), closer to what an engine costs."""
     with _servers(tmp_path, ["--chunks", "4", "--delay", "0.005"]) as servers:
-        _compare(servers, "proxy overhead, 20 ms stub")
+        misses = _compare(servers, "proxy overhead, 20 ms stub")
+    assert misses == [], "[bench server] targets missed: " + "; ".join(misses)
 
 
 # ---- load: 200 concurrent streams for 60 s --------------------------------------------------------------------

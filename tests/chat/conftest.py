@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from edubot_cli.chat.client import ChatClient
 from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.session import ChatDefaults, Conversation
 from edubot_cli.chat.stream import ChatStream
+from tests.support.poll import CEILING, eventually
 from tests.support.stub_engine import Step, StubEngine
 
 DEFAULTS = ChatDefaults(system_prompt="Be brief.", temperature=0.7, max_tokens=512)
@@ -89,12 +89,13 @@ def run_repl(stub_engine: StubEngine, tmp_path: Path) -> RunRepl:
 
 
 class HeldSlot:
-    """The only engine slot of a backend started with ``capacity=1``, taken by a long streamed answer (about 20 s
-    from the stub engine) until ``release`` closes it, which makes the backend cancel it and free the slot.
+    """The only engine slot of a backend started with ``capacity=1``, taken by a long streamed answer (over 3 min
+    from the stub engine: longer than any test waits) until ``release`` closes it, which makes the backend cancel
+    it and free the slot.
 
     Script the stub with ``HeldSlot.STEP`` first, then the steps of the requests that are to wait."""
 
-    STEP = Step(chunks=[f" w{i}" for i in range(400)], delay=0.05)
+    STEP = Step(chunks=[f" w{i}" for i in range(400)], delay=0.5)
 
     def __init__(self, backend_url: str) -> None:
         self._client = ChatClient(backend_url)
@@ -107,17 +108,16 @@ class HeldSlot:
             self._stream.close()
             self._client.close()
 
-    def release_when_queued(self, backend_url: str, timeout: float = 10.0) -> threading.Thread:
-        """In a thread: release the slot as soon as the backend's /health shows a request waiting in line."""
+    def release_when_queued(self, backend_url: str, timeout: float = CEILING) -> threading.Thread:
+        """In a thread: release the slot as soon as the backend's /health shows a request waiting in line (or
+        ``timeout`` seconds passed)."""
         import httpx
 
         def watch() -> None:
-            deadline = time.monotonic() + timeout
-            with httpx.Client(trust_env=False) as http:
-                while time.monotonic() < deadline:
-                    if http.get(f"{backend_url}/health").json()["queue"]["waiting"] >= 1:
-                        break
-                    time.sleep(0.02)
+            with httpx.Client(trust_env=False, timeout=30) as http:
+                eventually(
+                    lambda: http.get(f"{backend_url}/health").json()["queue"]["waiting"] >= 1, timeout, 0.02
+                )
             self.release()
 
         thread = threading.Thread(target=watch, name="release-when-queued", daemon=True)

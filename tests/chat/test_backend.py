@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -40,7 +41,9 @@ def test_stopping_an_answer_cancels_the_engine_behind_the_backend(
     stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend(engine_urls=[stub_engine.url])
-    stub_engine.script(Step(chunks=[f" w{i}" for i in range(300)], delay=0.05))
+    stub_engine.script(
+        Step(chunks=[f" w{i}" for i in range(300)], gate=threading.Event(), gate_after=3)
+    )  # paused
     with ChatClient(backend.url) as client, client.stream_chat(MESSAGES, model="stub-model") as stream:
         for count, _ in enumerate(stream, 1):
             if count == 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 
 import pytest
 
@@ -71,7 +72,9 @@ def test_api_key_is_sent_as_bearer(stub_engine: StubEngine) -> None:
 
 
 def test_closing_mid_answer_cancels_the_upstream_generation(stub_engine: StubEngine) -> None:
-    stub_engine.script(Step(chunks=[f" w{i}" for i in range(200)], delay=0.05))
+    stub_engine.script(
+        Step(chunks=[f" w{i}" for i in range(200)], gate=threading.Event(), gate_after=1)
+    )  # paused
     with ChatClient(stub_engine.url, via_backend=False) as client:
         with client.stream_chat(MESSAGES, model="stub-model") as stream:
             for delta in stream:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -22,8 +21,9 @@ from edubot_cli.chat.repl import ChatRepl
 from edubot_cli.chat.runner import ChatOptions, chat_target
 from edubot_cli.chat.session import ChatDefaults, Conversation
 from edubot_cli.config import load_settings
+from tests.support.poll import eventually
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
 REPO = Path(__file__).resolve().parents[2]
 QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one short sentence."}]
 
@@ -41,7 +41,7 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
     status = Console(file=io.StringIO())
     with chat_target(settings, ChatOptions(local=True), status) as target:
         assert (target.via_backend, target.api_key) == (True, None)  # a backend of the session's own
-        assert httpx.get(f"{target.url}/health", timeout=5).json()["status"] == "healthy"
+        assert httpx.get(f"{target.url}/health", timeout=30).json()["status"] == "healthy"
         with ChatClient(target.url, api_key=target.api_key, via_backend=True) as client:
             assert len(client.list_models()) == 1
             with client.stream_chat(QUESTION, model="any", temperature=0.0, max_tokens=32) as stream:
@@ -95,7 +95,7 @@ def test_local_engine_streams_real_answers_stops_cleanly_and_goes_away() -> None
             assert repl.conversation.messages[1].content.strip()
     assert "starting the embedded engine" in status.file.getvalue()  # type: ignore[attr-defined]
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{target.url}/v1/models", timeout=5)
+        httpx.get(f"{target.url}/v1/models", timeout=30)
 
 
 def test_one_shot_with_local_engine_in_a_subprocess() -> None:
@@ -155,7 +155,7 @@ def test_interactive_conversation_with_the_local_engine(tmp_path: Path) -> None:
         child.close(force=True)
     assert child.exitstatus == 0
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{engine_url}/v1/models", timeout=5)
+        httpx.get(f"{engine_url}/v1/models", timeout=30)
 
 
 # `edubot` with the kernel's parent-death signal turned off: only edubot's own stop can end the engine.
@@ -192,14 +192,24 @@ def test_sigterm_stops_the_local_engine_before_edubot_exits(tmp_path: Path) -> N
         text=True,
     )
     try:
-        engine = None
-        deadline = time.monotonic() + 120
-        while engine is None:
-            assert proc.poll() is None and time.monotonic() < deadline
+        found: list[int] = []
+
+        def engine_started() -> bool:
+            assert proc.poll() is None
             children = [p for p in Path("/proc").iterdir() if p.name.isdigit() and _parent(p) == proc.pid]
-            engine = next((int(p.name) for p in children if b"llama-server" in _cmdline(p)), None)
-            time.sleep(0.05)
-        time.sleep(1.0)  # answering now
+            found.extend(int(p.name) for p in children if b"llama-server" in _cmdline(p))
+            return bool(found)
+
+        assert eventually(engine_started, timeout=240, interval=0.05)
+        engine = found[0]
+
+        def answering() -> bool:
+            logs = [f for f in (tmp_path / "logs").rglob("*") if f.is_file()]
+            return any("| processing task," in f.read_text(errors="replace") for f in logs)
+
+        assert eventually(
+            answering, timeout=240, interval=0.05
+        )  # the engine's log: it is on the question now
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
         # The engine was stopped by edubot itself, before it exited: no parent-death signal was set up.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -337,9 +338,11 @@ def test_sources_round_trip_and_bad_sources_are_refused() -> None:
 
 
 def test_stopping_a_chat_answer_cancels_the_engine(grounded: LiveBackend, stub_engine: StubEngine) -> None:
-    # whole, different sentences: a grounded answer is shown a checked sentence at a time
+    # whole, different sentences (a grounded answer is shown a checked sentence at a time), paused after three
     words = [f"{chr(97 + i % 26)}{chr(97 + i // 26)}" for i in range(300)]
-    stub_engine.script(Step(chunks=[f"Roots take up water {w}. " for w in words], delay=0.05))
+    stub_engine.script(
+        Step(chunks=[f"Roots take up water {w}. " for w in words], gate=threading.Event(), gate_after=3)
+    )
     with (
         ChatClient(grounded.url) as client,
         client.stream_answer(ask(Conversation()), None, model="m") as stream,

@@ -19,7 +19,7 @@ OVERFLOW = "This model's maximum context length is 2048 tokens. However, you req
 GREETING = "edubot chat · stub-model at {url} · /help · Ctrl-D leaves"
 STATUS = "4 tokens · N tokens/s · first token N s · N s"
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(300)
 
 
 def normal(lines: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -13,11 +14,12 @@ import pytest
 
 from tests.chat.conftest import HeldSlot
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING
 from tests.support.stub_engine import Step, StubEngine
 
 pexpect = pytest.importorskip("pexpect")
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = pytest.mark.timeout(300)
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]")
 
 
@@ -41,7 +43,7 @@ class Terminal:
             ["-m", "edubot_cli", "chat", *target, *args],
             env=env,
             encoding="utf-8",
-            timeout=20,
+            timeout=CEILING,
             dimensions=(40, 100),
         )
         self.child.expect(">>>")
@@ -98,7 +100,15 @@ def test_streams_markdown_live_and_prints_the_status_line(
 def test_ctrl_c_stops_the_answer_cancels_upstream_and_keeps_the_session(
     terminal: Terminal, stub_engine: StubEngine
 ) -> None:
-    stub_engine.script(Step(chunks=["Counting:"] + [f" {i}" for i in range(1, 400)], delay=0.05))
+    # "Counting: 1 2 ... 29", then it waits until Ctrl-C stops it. The screen is redrawn as deltas arrive (at
+    # most 12 times a second), so the words after " 3" are what gets " 3" drawn.
+    paused = Step(
+        chunks=["Counting:"] + [f" {i}" for i in range(1, 400)],
+        delay=0.05,
+        gate=threading.Event(),
+        gate_after=30,
+    )
+    stub_engine.script(paused)
     terminal.ask("count slowly")
     terminal.expect(" 3")
     terminal.child.sendintr()
@@ -118,7 +128,7 @@ def test_ctrl_c_stops_the_answer_cancels_upstream_and_keeps_the_session(
 
 
 def test_ctrl_c_before_the_first_token(terminal: Terminal, stub_engine: StubEngine) -> None:
-    stub_engine.script(Step(first_byte_delay=30))
+    stub_engine.script(Step(gate=threading.Event()))  # no first token until Ctrl-C
     terminal.ask("slow")
     assert stub_engine.wait_requests(1)
     terminal.child.sendintr()

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -405,7 +404,6 @@ def test_partial_directory_of_a_live_run_is_left_alone(tiny_bin_dir: Tiny, tmp_p
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     stale = tmp_path / f".out.partial-{dead.pid}-xyz"
-    stale.mkdir()
-    time.sleep(0)  # the child has been reaped: its pid is free
+    stale.mkdir()  # its process has been reaped: that pid is free
     convert(ConvertOptions(source=tiny_bin_dir.directory, target=tmp_path / "out"))
     assert live.is_dir() and not stale.exists()

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from edubot_cli import main as cli_main
-from edubot_cli.main import EXIT_BROKEN_PIPE, EdubotGroup
+from edubot_cli.main import EXIT_BROKEN_PIPE
+from tests.support.typer_apps import app_raising
 
 
 def _run_into_closed_pipe(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -67,24 +67,10 @@ def test_head_closing_early_leaves_no_traceback(tmp_path: Path) -> None:
     assert len(done.stdout.splitlines()) == 1
 
 
-def _app(exc: BaseException) -> typer.Typer:
-    app = typer.Typer(cls=EdubotGroup)
-
-    @app.command()
-    def boom() -> None:
-        raise exc
-
-    @app.command()
-    def fine() -> None:
-        typer.echo("ok")
-
-    return app
-
-
 def test_broken_stdout_inside_a_command_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli_main, "_reader_gone", lambda fd: True)
     monkeypatch.setattr(cli_main, "_silence_stdout", lambda: None)
-    result = CliRunner().invoke(_app(BrokenPipeError(32, "Broken pipe")), ["boom"])
+    result = CliRunner().invoke(app_raising(BrokenPipeError(32, "Broken pipe")), ["boom"])
     assert result.exit_code == EXIT_BROKEN_PIPE == 141
     assert result.stderr == ""
 
@@ -94,6 +80,6 @@ def test_broken_pipe_elsewhere_is_still_an_error(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("EDUBOT_DEBUG", raising=False)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setattr(cli_main, "_reader_gone", lambda fd: False)
-    result = CliRunner().invoke(_app(BrokenPipeError(32, "Broken pipe")), ["boom"])
+    result = CliRunner().invoke(app_raising(BrokenPipeError(32, "Broken pipe")), ["boom"])
     assert result.exit_code == 1
     assert result.stderr.startswith("internal error: BrokenPipeError: [Errno 32] Broken pipe\n")

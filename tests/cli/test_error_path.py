@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from edubot_cli.errors import ConfigError, EdubotError, UsageError, missing_extra
-from edubot_cli.main import EdubotGroup
-
-
-def _app(exc: BaseException) -> typer.Typer:
-    app = typer.Typer(cls=EdubotGroup)
-
-    @app.command()
-    def boom() -> None:
-        raise exc
-
-    @app.command()
-    def fine() -> None:
-        typer.echo("ok")
-
-    return app
+from tests.support.typer_apps import app_raising
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +17,7 @@ def _no_debug(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_edubot_error_prints_message_and_hint_exit_1() -> None:
     result = CliRunner().invoke(
-        _app(ConfigError("bad port 'x' in a.yaml:3:7", hint="use a number")), ["boom"]
+        app_raising(ConfigError("bad port 'x' in a.yaml:3:7", hint="use a number")), ["boom"]
     )
     assert result.exit_code == 1
     assert result.stderr == "error: bad port 'x' in a.yaml:3:7\nhint: use a number\n"
@@ -40,24 +25,24 @@ def test_edubot_error_prints_message_and_hint_exit_1() -> None:
 
 
 def test_error_without_hint_is_one_line() -> None:
-    result = CliRunner().invoke(_app(EdubotError("nothing to do")), ["boom"])
+    result = CliRunner().invoke(app_raising(EdubotError("nothing to do")), ["boom"])
     assert result.exit_code == 1
     assert result.stderr == "error: nothing to do\n"
 
 
 def test_usage_error_subclass_exits_2() -> None:
-    result = CliRunner().invoke(_app(UsageError("--a and --b exclude each other")), ["boom"])
+    result = CliRunner().invoke(app_raising(UsageError("--a and --b exclude each other")), ["boom"])
     assert result.exit_code == 2
     assert result.stderr == "error: --a and --b exclude each other\n"
 
 
 def test_markup_in_messages_is_printed_literally() -> None:
-    result = CliRunner().invoke(_app(EdubotError("key [bold] in file", hint="[red]x[/red]")), ["boom"])
+    result = CliRunner().invoke(app_raising(EdubotError("key [bold] in file", hint="[red]x[/red]")), ["boom"])
     assert result.stderr == "error: key [bold] in file\nhint: [red]x[/red]\n"
 
 
 def test_unexpected_exception_has_no_traceback() -> None:
-    result = CliRunner().invoke(_app(ZeroDivisionError("division by zero")), ["boom"])
+    result = CliRunner().invoke(app_raising(ZeroDivisionError("division by zero")), ["boom"])
     assert result.exit_code == 1
     assert result.stderr == (
         "internal error: ZeroDivisionError: division by zero\n"
@@ -68,19 +53,19 @@ def test_unexpected_exception_has_no_traceback() -> None:
 
 def test_debug_reraises(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDUBOT_DEBUG", "1")
-    result = CliRunner().invoke(_app(EdubotError("boom")), ["boom"])
+    result = CliRunner().invoke(app_raising(EdubotError("boom")), ["boom"])
     assert isinstance(result.exception, EdubotError)
     assert result.exit_code == 1
 
 
 def test_keyboard_interrupt_exits_130() -> None:
-    result = CliRunner().invoke(_app(KeyboardInterrupt()), ["boom"])
+    result = CliRunner().invoke(app_raising(KeyboardInterrupt()), ["boom"])
     assert result.exit_code == 130
     assert result.stderr == "interrupted\n"
 
 
 def test_success_is_untouched() -> None:
-    result = CliRunner().invoke(_app(EdubotError("unused")), ["fine"])
+    result = CliRunner().invoke(app_raising(EdubotError("unused")), ["fine"])
     assert result.exit_code == 0
     assert result.stdout == "ok\n"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from edubot_cli.engines.process import EngineProcess
 from edubot_cli.errors import ConfigError, EngineError
 from edubot_cli.procgroup import free_port, group_members
 from tests.support.engine_fakes import fake_spec
+from tests.support.poll import eventually
 
 
 def alive(pid: int) -> bool:
@@ -24,15 +24,6 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return text[text.rindex(")") + 2] != "Z"
-
-
-def wait_until(condition, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 @pytest.fixture
@@ -105,7 +96,7 @@ def test_stop_ends_the_whole_process_group(launch, tmp_path: Path) -> None:
     pidfile = tmp_path / "grandchild.pid"
     engine = launch(fake_spec(free_port(), "--spawn-child", str(pidfile)))
     engine.wait_ready(30.0)
-    assert wait_until(lambda: pidfile.exists() and pidfile.read_text() != "")
+    assert eventually(lambda: pidfile.exists() and pidfile.read_text() != "")
     grandchild = int(pidfile.read_text())
     leader = engine.pid
     assert leader is not None and alive(grandchild) and alive(leader)
@@ -130,7 +121,7 @@ def test_engine_log_can_be_followed_live(launch) -> None:
     lines: list[str] = []
     engine = launch(fake_spec(free_port(), "--say", "hello from the engine"), live_log=lines.append)
     engine.wait_ready(30.0)
-    assert wait_until(lambda: "hello from the engine" in lines)
+    assert eventually(lambda: "hello from the engine" in lines)
     engine.stop()
     assert lines[0].startswith("$ ")
 
@@ -141,7 +132,7 @@ def test_check_alive_reports_a_dead_engine(launch, tmp_path: Path) -> None:
     engine.wait_ready(30.0)
     engine.check_alive()
     gone.touch()
-    assert wait_until(lambda: not engine.running())
+    assert eventually(lambda: not engine.running())
     with pytest.raises(EngineError) as info:
         engine.check_alive()
     assert info.value.message.startswith("the fake engine exited with code 7 unexpectedly; last lines of ")
@@ -194,7 +185,7 @@ def test_engine_dies_with_a_killed_parent(tmp_path: Path) -> None:
     finally:
         parent.kill()
         parent.wait()
-    assert wait_until(lambda: not alive(engine_pid))
+    assert eventually(lambda: not alive(engine_pid))
 
 
 def test_logs_folder_that_cannot_be_created(tmp_path: Path) -> None:

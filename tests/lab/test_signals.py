@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,15 +14,7 @@ import pytest
 
 from edubot_cli.lab import runner
 from tests.lab.fake_ilab import FakeIlab, alive
-
-
-def wait_for(predicate: object, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+from tests.support.poll import eventually
 
 
 def start_edubot(work: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -45,7 +36,7 @@ def test_a_signal_to_edubot_stops_ilab_and_its_children(
     fake_ilab.set(hang=True)
     proc = start_edubot(work, "data", "generate")
     try:
-        wait_for(lambda: fake_ilab.pids() is not None)
+        assert eventually(lambda: fake_ilab.pids() is not None)
         pids = fake_ilab.pids()
         assert pids is not None and alive(pids["ilab"]) and alive(pids["child"])
         assert os.getpgid(pids["ilab"]) == pids["ilab"] != os.getpgid(proc.pid)  # a group of its own

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,8 +16,12 @@ import pytest
 
 from edubot_cli.engines.lifecycle import Running
 from tests.support.live_backend import LiveBackend, served_embedded
+from tests.support.poll import eventually
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
+ENGINE_CEILING = (
+    600.0  # seconds: the real engine shares the CPUs with everything else (1-2 tokens/s at worst)
+)
 
 QUESTION = "What is photosynthesis?"
 
@@ -41,7 +44,24 @@ def backend(served: tuple[Running, LiveBackend]) -> LiveBackend:
     return served[1]
 
 
-def stream_events(url: str, body: dict, timeout: float = 120) -> list[dict]:
+def queue(backend: LiveBackend) -> dict:
+    return httpx.get(backend.url + "/health", timeout=30).json()["queue"]
+
+
+def started_task(log: Path, seen: int) -> bool:
+    """Whether the engine's log, past its first ``seen`` lines, shows a slot starting on a task."""
+    return any("| processing task," in line for line in log.read_text().splitlines()[seen:])
+
+
+def stopped(log: Path, seen: int) -> int | None:
+    """The tokens a slot had processed when it stopped, from the engine's log past its first ``seen`` lines."""
+    for line in log.read_text().splitlines()[seen:]:
+        if "stop processing: n_tokens =" in line:
+            return int(line.rsplit("n_tokens =", 1)[1].split(",")[0])
+    return None
+
+
+def stream_events(url: str, body: dict, timeout: float = ENGINE_CEILING) -> list[dict]:
     events = []
     with httpx.stream("POST", url + "/chat", json={**body, "stream": True}, timeout=timeout) as response:
         assert response.status_code == 200, response.read()
@@ -76,7 +96,7 @@ def test_the_engine_port_refuses_requests_without_the_run_key(launch: Running) -
 
 
 def test_health_names_the_engine_and_the_queue_not_its_url(backend: LiveBackend, launch: Running) -> None:
-    response = httpx.get(backend.url + "/health", timeout=10)
+    response = httpx.get(backend.url + "/health", timeout=30)
     assert response.status_code == 200
     body = response.json()
     assert (body["status"], body["engine"], body["engine_name"]) == ("healthy", "ok", "llama-cpp")
@@ -87,10 +107,7 @@ def test_health_names_the_engine_and_the_queue_not_its_url(backend: LiveBackend,
 
 def test_every_slot_starts_with_the_system_prompt_cached(backend: LiveBackend) -> None:
     pool = backend.app.state.backend.pool
-    deadline = time.monotonic() + 60
-    while pool._warm_task is None or not pool._warm_task.done():
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    assert eventually(lambda: pool._warm_task is not None and pool._warm_task.done(), timeout=ENGINE_CEILING)
     assert pool._warm_task.result() == 2  # one warm-up per slot, both answered
     system = backend.settings.system_prompt
     body = {
@@ -125,29 +142,29 @@ def test_streamed_chat_returns_real_tokens(backend: LiveBackend) -> None:
     assert final["ttft_seconds"] <= final["latency_seconds"]
 
 
-def test_health_stays_ok_and_fast_while_every_slot_generates(backend: LiveBackend) -> None:
-    long = {"message": "Write a long story about a dragon.", "max_tokens": 400, "temperature": 0.0}
+def test_health_answers_from_its_cache_while_every_slot_generates(backend: LiveBackend) -> None:
+    assert eventually(
+        lambda: queue(backend) == {"capacity": 2, "active": 0, "waiting": 0}, timeout=ENGINE_CEILING
+    )
+    long = {"message": "Write a long story about a dragon.", "max_tokens": 200, "temperature": 0.0}
     threads = [
         threading.Thread(target=stream_events, args=(backend.url, long), daemon=True) for _ in range(2)
     ]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + 30
-    while httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    started = time.monotonic()
-    health = httpx.get(backend.url + "/health", timeout=10)
-    took = time.monotonic() - started
+    assert eventually(lambda: queue(backend)["active"] == 2, timeout=ENGINE_CEILING)
+    health = httpx.get(backend.url + "/health", timeout=30)
     assert health.status_code == 200
+    # Both slots were still generating when it answered: the engine's state comes from the cache, not from a
+    # probe that waits behind the generations (how fast it answers is measured in tests/benchmarks).
     assert (health.json()["status"], health.json()["engine"]) == ("healthy", "busy")
-    assert took < 0.5  # cached state, not a probe that waits behind the generations
+    assert health.json()["queue"]["active"] == 2
     # A third request waits in line and is told its place before its first token.
     events = stream_events(backend.url, {"message": "Say hi.", "max_tokens": 4})
     assert events[0] == {"queued": {"ahead": 0}}
     assert events[-1]["done"] is True
     for thread in threads:
-        thread.join(timeout=120)
+        thread.join(timeout=ENGINE_CEILING)
 
 
 def test_a_client_that_leaves_during_a_long_prompt_stops_the_engine_work(
@@ -155,6 +172,9 @@ def test_a_client_that_leaves_during_a_long_prompt_stops_the_engine_work(
 ) -> None:
     log = launch.engine.log_path
     assert log is not None
+    assert eventually(
+        lambda: queue(backend) == {"capacity": 2, "active": 0, "waiting": 0}, timeout=ENGINE_CEILING
+    )
     seen = len(log.read_text().splitlines())
     words = " ".join(f"w{i}" for i in range(600))  # about 1,700 tokens: 6 s of prompt processing here
     body = json.dumps({"message": words, "stream": True, "max_tokens": 8}).encode()
@@ -165,18 +185,14 @@ def test_a_client_that_leaves_during_a_long_prompt_stops_the_engine_work(
             % (host.encode(), len(body))
             + body
         )
-        time.sleep(1.0)  # the engine is busy with the prompt; then the client goes
-    left = time.monotonic()
-    released = None
-    while released is None:
-        assert time.monotonic() - left < 20
-        for line in log.read_text().splitlines()[seen:]:
-            if "stop processing: n_tokens =" in line:
-                released = int(line.rsplit("n_tokens =", 1)[1].split(",")[0])
-        time.sleep(0.05)
+        # The engine has started on the prompt; then the client goes.
+        assert eventually(lambda: started_task(log, seen), timeout=ENGINE_CEILING)
+    assert eventually(lambda: stopped(log, seen) is not None, timeout=ENGINE_CEILING)
+    released = stopped(log, seen)
+    assert released is not None
     # Stopped part-way through the prompt, not after all of it (the whole prompt is over 1,600 tokens).
     assert released < 1200, released
-    health = httpx.get(backend.url + "/health", timeout=10).json()
+    health = httpx.get(backend.url + "/health", timeout=30).json()
     assert health["queue"]["active"] == 0
 
 
@@ -184,33 +200,36 @@ def test_kill_9_restarts_the_engine_and_the_service_recovers(backend: LiveBacken
     engine = launch.engine
     pid = engine.pid  # type: ignore[attr-defined]
     errors: list[dict] = []
+    answering = threading.Event()
 
     def ask_during_the_kill() -> None:
         long = {"message": "Write a long story about a dragon.", "max_tokens": 400, "stream": True}
-        with httpx.stream("POST", backend.url + "/chat", json=long, timeout=60) as response:
+        with httpx.stream("POST", backend.url + "/chat", json=long, timeout=ENGINE_CEILING) as response:
             lines = iter(response.iter_lines())
             for line in lines:
+                if line.startswith('data: {"delta"'):
+                    answering.set()
                 if line.startswith("event: error"):
                     errors.append(json.loads(next(lines)[len("data: ") :]))
 
     asker = threading.Thread(target=ask_during_the_kill, daemon=True)
     asker.start()
-    time.sleep(0.5)
+    assert answering.wait(ENGINE_CEILING)  # the engine is generating the answer
     os.kill(pid, signal.SIGKILL)
-    asker.join(timeout=60)
+    asker.join(timeout=ENGINE_CEILING)
+    assert not asker.is_alive()
     assert errors and errors[0]["error"]["message"] == (
         "the engine is restarting after it was killed by SIGKILL; try again in a few seconds"
     )
     seen = set()
-    deadline = time.monotonic() + 60
-    while True:
-        health = httpx.get(backend.url + "/health", timeout=10)
+
+    def back() -> bool:
+        health = httpx.get(backend.url + "/health", timeout=30)
         assert health.status_code == 200
         seen.add(health.json()["engine"])
-        if health.json()["engine"] == "ok" and launch.restarts == 1:
-            break
-        assert time.monotonic() < deadline, seen
-        time.sleep(0.05)
+        return health.json()["engine"] == "ok" and launch.restarts == 1
+
+    assert eventually(back, timeout=ENGINE_CEILING, interval=0.05), seen
     assert "restarting" in seen or launch.restarts == 1
     assert engine.pid != pid  # type: ignore[attr-defined]
     response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)

@@ -24,11 +24,15 @@ from edubot_cli.errors import EdubotError
 from edubot_cli.procgroup import bind_listener
 from edubot_cli.server.connections import ConnectionLimits
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING, eventually
 from tests.support.sockets import read_until_closed
 from tests.support.stub_engine import Step, StubEngine
 
 TIMEOUT = 0.5  # header_timeout and body_timeout of the backend under test
-MARGIN = 2.0  # how much later than a timeout the connection must be closed
+MARGIN = CEILING
+"""How much later than a timeout a connection may be closed: a bound for a failing test only. That the timeout
+fired shows in the answer (a 408 naming it) and in the time it took at least, never in an upper bound that a busy
+machine could miss (uvicorn alone closes none of these connections)."""
 
 
 class _Stopped(EdubotError):
@@ -45,7 +49,7 @@ class Backend:
         return f"http://127.0.0.1:{self.port}"
 
     def connect(self) -> socket.socket:
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=TIMEOUT + MARGIN + 5)
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=CEILING)
         return sock
 
     def request(
@@ -90,7 +94,7 @@ def running(stub: StubEngine, monkeypatch: pytest.MonkeyPatch, **overrides: Any)
     thread = threading.Thread(target=run, name="guarded-backend", daemon=True)
     thread.start()
     try:
-        assert ready.wait(10), f"the backend did not start: {errors}"
+        assert ready.wait(CEILING), f"the backend did not start: {errors}"
         yield Backend(sock.getsockname()[1], live)
     finally:
         stop.set()
@@ -156,7 +160,7 @@ def test_header_drip_gets_408_and_is_closed(stub: StubEngine, monkeypatch: pytes
         assert payload["error"]["code"] == "request_timeout"
         assert "header_timeout" in payload["error"]["message"]
         # The backend still answers.
-        assert httpx.get(backend.url + "/health", timeout=5).status_code == 200
+        assert httpx.get(backend.url + "/health", timeout=30).status_code == 200
 
 
 def test_silent_connection_is_closed_without_an_answer(
@@ -188,14 +192,14 @@ def test_partial_body_gets_408_and_the_engine_is_not_asked(
             }
         }
         assert stub.requests == []
-        answer = httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=10)
+        answer = httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=30)
         assert answer.status_code == 200
         assert answer.json()["response"] == "Hello from the stub."
 
 
 def test_slow_body_within_the_timeout_is_served(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     body = json.dumps({"message": "hi"}).encode()
-    with running(stub, monkeypatch, body_timeout=3.0) as backend, backend.connect() as sock:
+    with running(stub, monkeypatch, body_timeout=CEILING) as backend, backend.connect() as sock:
         request = backend.request("POST", "/chat", body)
         sock.sendall(request[: -len(body)])
         for byte in body[:4]:  # a little at a time, well within body_timeout
@@ -209,7 +213,7 @@ def test_slow_body_within_the_timeout_is_served(stub: StubEngine, monkeypatch: p
 
 def test_connections_per_client_are_capped(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     cap = 3
-    with running(stub, monkeypatch, max_connections_per_client=cap, header_timeout=10.0) as backend:
+    with running(stub, monkeypatch, max_connections_per_client=cap, header_timeout=CEILING) as backend:
         held = [backend.connect() for _ in range(cap)]
         try:
             with backend.connect() as extra:
@@ -224,16 +228,15 @@ def test_connections_per_client_are_capped(stub: StubEngine, monkeypatch: pytest
                     assert status == 200
             # Closing one frees its place (the server notices the close a moment later).
             held.pop().close()
-            deadline = time.monotonic() + MARGIN
-            while True:
+
+            def released() -> bool:
                 with backend.connect() as again:
                     again.sendall(backend.request(close=True))
                     data = read_until_closed(again, time.monotonic() + MARGIN)
-                if data.startswith(b"HTTP/1.1 200"):
-                    break
-                assert data.startswith(b"HTTP/1.1 429"), data
-                assert time.monotonic() < deadline, "the closed connection was never released"
-                time.sleep(0.05)
+                assert data.startswith((b"HTTP/1.1 200", b"HTTP/1.1 429")), data
+                return data.startswith(b"HTTP/1.1 200")
+
+            assert eventually(released, interval=0.05), "the closed connection was never released"
         finally:
             for sock in held:
                 sock.close()
@@ -244,7 +247,7 @@ def test_streams_longer_than_the_timeouts_are_not_cut(
 ) -> None:
     chunks = [f" part{i}" for i in range(6)]
     stub.script(Step(chunks=chunks, delay=TIMEOUT / 2), Step(first_byte_delay=TIMEOUT * 3))
-    with running(stub, monkeypatch) as backend, httpx.Client(timeout=10) as client:
+    with running(stub, monkeypatch) as backend, httpx.Client(timeout=CEILING) as client:
         started = time.monotonic()
         text = ""
         with client.stream(
@@ -296,14 +299,14 @@ def test_many_slow_clients_at_once_are_all_closed(stub: StubEngine, monkeypatch:
                     sock.sendall(backend.request("POST", "/chat", b"{" * 50)[:-49])
                 else:
                     sock.sendall(backend.request()[:-6])
-            assert httpx.get(backend.url + "/health", timeout=5).status_code == 200
+            assert httpx.get(backend.url + "/health", timeout=30).status_code == 200
             for sock in socks:
                 data = read_until_closed(sock, started + TIMEOUT + MARGIN)
                 assert data.startswith(b"HTTP/1.1 408 "), data
         finally:
             for sock in socks:
                 sock.close()
-        assert httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=10).status_code == 200
+        assert httpx.post(backend.url + "/chat", json={"message": "hi"}, timeout=30).status_code == 200
 
 
 def test_each_request_is_one_log_line_with_its_id(stub: StubEngine, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,26 +11,19 @@ import httpx
 
 def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
     """(event name, decoded data) for every event of an SSE response; the name defaults to ``message``."""
-    events: list[tuple[str, Any]] = []
+    return list(iter_sse_events(response))
+
+
+def iter_sse_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
+    """``sse_events`` one at a time, as they arrive."""
     name = "message"
     for line in response.iter_lines():
         if line.startswith("event: "):
             name = line[len("event: ") :]
         elif line.startswith("data: "):
             data = line[len("data: ") :]
-            events.append((name, data if data == "[DONE]" else json.loads(data)))
+            yield name, data if data == "[DONE]" else json.loads(data)
             name = "message"
-    return events
-
-
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
-    """Poll ``condition`` until true or ``timeout``; for state that changes in a background thread."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def raw_request(

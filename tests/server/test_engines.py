@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from tests.server.helpers import eventually
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import eventually
 from tests.support.stub_engine import Step, StubEngine
 
 MakeBackend = Callable[..., LiveBackend]
@@ -36,7 +37,8 @@ def test_least_busy_engine_gets_the_next_request(
 ) -> None:
     a, b = pair
     backend = live_backend({}, [a.url, b.url])
-    a.default = b.default = Step(chunks=["x"] * 400, delay=0.05)  # a long stream keeps one engine busy
+    # A stream paused after its first chunk keeps one engine busy until the test leaves it.
+    a.default = b.default = Step(chunks=["x", "y"], gate=threading.Event(), gate_after=1)
     with httpx.stream("POST", f"{backend.url}/chat", json={**CHAT, "stream": True}) as busy:
         lines = busy.iter_lines()  # kept referenced: a dropped iterator closes the connection
         next(lines)

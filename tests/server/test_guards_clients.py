@@ -11,6 +11,7 @@ from edubot_cli.errors import ConfigError
 from edubot_cli.server.client_address import ClientResolver, parse_networks
 from edubot_cli.server.throttles import AuthFailures, RateLimiter
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import eventually
 from tests.support.stub_engine import StubEngine
 
 MakeBackend = Callable[..., LiveBackend]
@@ -184,7 +185,6 @@ def test_forwarded_for_is_ignored_under_uvicorns_defaults(stub_engine: StubEngin
     # X-Forwarded-For for peers on 127.0.0.1 or ::1; the guard must not be fooled by that, whichever protocol runs.
     import socket
     import threading
-    import time
 
     import uvicorn
 
@@ -202,10 +202,7 @@ def test_forwarded_for_is_ignored_under_uvicorns_defaults(stub_engine: StubEngin
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+        assert eventually(lambda: server.started)
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/chat"
         statuses = [
             httpx.post(url, json=CHAT, headers={"X-Forwarded-For": f"203.0.113.{n}:{n}"}).status_code

@@ -9,6 +9,7 @@ import pytest
 
 from edubot_cli.server.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
 from edubot_cli.urls import engine_url
+from tests.support.poll import CEILING, until
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -32,7 +33,9 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return head + await reader.readexactly(length)
 
 
-def _run(handler: Handler, scenario: Callable[[Client], Awaitable[object]], timeout: float = 5) -> object:
+def _run(
+    handler: Handler, scenario: Callable[[Client], Awaitable[object]], timeout: float = CEILING
+) -> object:
     async def main() -> object:
         server, url = await _serve(handler)
         client = Client(engine_url(url), timeout=timeout)
@@ -120,7 +123,9 @@ def test_stale_keep_alive_connection_is_replaced() -> None:
             response = await client.send("GET", "/")
             out.append(await response.aread())
             await response.aclose()
-            await asyncio.sleep(0.05)
+            assert await until(
+                lambda: not any(conn.usable() for conn in client._idle)
+            )  # the close has arrived
         return out
 
     assert _run(handler, scenario) == [b"ok", b"ok"]
@@ -140,7 +145,7 @@ def test_connection_refused_is_connect_failed() -> None:
 
 def test_no_answer_in_time_is_read_timeout() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await asyncio.sleep(5)
+        await asyncio.sleep(60)  # an engine that does not answer
 
     with pytest.raises(ReadTimeout, match=r"no answer within 0\.1 s"):
         _run(handler, lambda client: client.send("GET", "/"), timeout=0.1)
@@ -150,7 +155,7 @@ def test_silence_mid_body_is_read_timeout() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-        await asyncio.sleep(5)
+        await asyncio.sleep(60)  # an engine that stops in the middle of its answer
 
     async def scenario(client: Client) -> bytes:
         return await (await client.send("GET", "/")).aread()
@@ -185,11 +190,13 @@ def test_broken_answers_are_protocol_failures(answer: bytes, message: str) -> No
 
 
 def test_prune_closes_connections_the_engine_dropped() -> None:
+    idle = asyncio.Event()
+
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await _read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
-        await asyncio.sleep(0.05)
+        await idle.wait()
         writer.close()  # an idle keep-alive timeout on the engine's side
 
     async def scenario(client: Client) -> tuple[int, int]:
@@ -197,7 +204,8 @@ def test_prune_closes_connections_the_engine_dropped() -> None:
         await response.aread()
         await response.aclose()
         before = len(client._idle)
-        await asyncio.sleep(0.2)
+        idle.set()
+        assert await until(lambda: client._idle[0].reader.at_eof())  # the engine's close has arrived
         return before, client.prune()
 
     assert _run(handler, scenario) == (1, 0)

@@ -3,66 +3,30 @@
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.server.helpers import sse_events
+from tests.support.canned_engine import CannedEngine
 from tests.support.live_backend import LiveBackend
 
-MODELS = b'{"object": "list", "data": [{"id": "m"}]}'
 
-
-class _CannedEngine(http.server.ThreadingHTTPServer):
-    """Answers GET /v1/models normally and every POST with ``self.answer`` (status 200)."""
-
-    answer = b""
-    content_type = "application/json"
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _CannedEngine
-
-    def do_GET(self) -> None:
-        self._send(MODELS, "application/json")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self._send(self.server.answer, self.server.content_type)
-
-    def _send(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+@pytest.fixture
+def engine() -> Iterator[CannedEngine]:
+    """An engine answering GET /v1/models normally and every POST with ``answer`` (status 200)."""
+    with CannedEngine() as canned:
+        yield canned
 
 
 @pytest.fixture
-def engine() -> Iterator[_CannedEngine]:
-    server = _CannedEngine(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def backend(engine: CannedEngine) -> Iterator[tuple[LiveBackend, str]]:
+    with LiveBackend({}, [engine.url]) as live:
+        yield live, engine.url
 
 
-@pytest.fixture
-def backend(engine: _CannedEngine) -> Iterator[tuple[LiveBackend, str]]:
-    url = f"http://127.0.0.1:{engine.server_address[1]}"
-    with LiveBackend({}, [url]) as live:
-        yield live, url
-
-
-def test_json_answer_without_choices_is_502(engine: _CannedEngine, backend: tuple[LiveBackend, str]) -> None:
+def test_json_answer_without_choices_is_502(engine: CannedEngine, backend: tuple[LiveBackend, str]) -> None:
     live, _ = backend
     engine.answer = b'{"choices": []}'
     r = httpx.post(f"{live.url}/chat", json={"message": "hi"})
@@ -76,7 +40,7 @@ def test_json_answer_without_choices_is_502(engine: _CannedEngine, backend: tupl
 
 
 def test_stream_that_breaks_its_format_before_any_delta_is_a_502(
-    engine: _CannedEngine, backend: tuple[LiveBackend, str]
+    engine: CannedEngine, backend: tuple[LiveBackend, str]
 ) -> None:
     # Nothing was sent yet: the client gets a proper HTTP error, not a 200 stream with an error event.
     live, _ = backend
@@ -94,7 +58,7 @@ def test_stream_that_breaks_its_format_before_any_delta_is_a_502(
     ],
 )
 def test_stream_that_breaks_its_format_after_a_delta_ends_with_an_error_event(
-    engine: _CannedEngine, backend: tuple[LiveBackend, str], tail: bytes, message: str
+    engine: CannedEngine, backend: tuple[LiveBackend, str], tail: bytes, message: str
 ) -> None:
     live, _ = backend
     answer = b'data: {"choices": [{"delta": {"content": "half"}}]}\n\n' + tail

@@ -108,7 +108,7 @@ def test_engine_timeout_mid_stream_ends_with_an_openai_error_then_done(
     stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
-    stub_engine.script(Step(chunks=["a", "b"], delay=5))
+    stub_engine.script(Step(chunks=["a", "b"], delay=60))
     with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
         lines = [line for line in r.iter_lines() if line]
     error = {
@@ -139,10 +139,10 @@ def test_engine_down(stub_engine: StubEngine, live_backend: MakeBackend) -> None
 def test_client_leaving_a_stream_cancels_the_engine_request(
     backend: LiveBackend, stub_engine: StubEngine
 ) -> None:
-    stub_engine.script(Step(chunks=["x"] * 200, delay=0.05))
+    stub_engine.script(Step(chunks=["x"] * 200, delay=0.5))
     with httpx.stream("POST", f"{backend.url}/v1/chat/completions", json={**BODY, "stream": True}) as r:
         next(r.iter_lines())
-    assert stub_engine.wait_cancelled(timeout=1.0)
+    assert stub_engine.wait_cancelled()
 
 
 def test_stats_count_passthrough_tokens(backend: LiveBackend, stub_engine: StubEngine) -> None:

@@ -4,10 +4,8 @@ a stream /v1 ends with an OpenAI error object and ``data: [DONE]`` while /chat e
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,8 +13,10 @@ import httpx
 import pytest
 
 from edubot_cli.server.engine_errors import sanitise
-from tests.server.helpers import sse_events
+from tests.server.helpers import iter_sse_events, sse_events
+from tests.support.canned_engine import CannedEngine
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING, eventually
 from tests.support.stub_engine import Step, StubEngine
 
 MakeBackend = Callable[..., LiveBackend]
@@ -190,43 +190,11 @@ def test_chat_engine_errors(
 
 
 # ---- errors inside an engine's 200 stream ------------------------------------------------------------------------
-class _CannedEngine(http.server.ThreadingHTTPServer):
-    """Answers GET /v1/models normally and every POST with 200 and ``self.answer`` as an event stream."""
-
-    answer = b""
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    server: _CannedEngine
-
-    def do_GET(self) -> None:
-        self._send(b'{"object": "list", "data": [{"id": "m"}]}', "application/json")
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self._send(self.server.answer, "text/event-stream")
-
-    def _send(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def canned() -> Iterator[tuple[_CannedEngine, str]]:
-    server = _CannedEngine(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with LiveBackend({}, [f"http://127.0.0.1:{server.server_address[1]}"]) as live:
-        yield server, live.url
-    server.shutdown()
-    server.server_close()
-    thread.join()
+def canned() -> Iterator[tuple[CannedEngine, str]]:
+    """An engine answering every POST with 200 and ``answer`` as an event stream, and a backend on it."""
+    with CannedEngine(content_type="text/event-stream") as engine, LiveBackend({}, [engine.url]) as live:
+        yield engine, live.url
 
 
 def chunk(content: str) -> bytes:
@@ -269,7 +237,7 @@ DATA_ERROR = b'data: {"error": {"message": "boom in /opt/vllm/worker.py", "code"
     ],
 )
 def test_chat_stream_error_before_any_delta_is_an_http_error(
-    canned: tuple[_CannedEngine, str], answer: bytes, status: int, error: dict[str, str]
+    canned: tuple[CannedEngine, str], answer: bytes, status: int, error: dict[str, str]
 ) -> None:
     engine, url = canned
     engine.answer = answer
@@ -290,7 +258,7 @@ def test_chat_stream_error_before_any_delta_is_an_http_error(
     ],
 )
 def test_chat_stream_error_after_a_delta_ends_with_an_error_event(
-    canned: tuple[_CannedEngine, str], tail: bytes, error: dict[str, str]
+    canned: tuple[CannedEngine, str], tail: bytes, error: dict[str, str]
 ) -> None:
     engine, url = canned
     engine.answer = chunk("half") + tail
@@ -317,7 +285,7 @@ def test_chat_stream_error_after_a_delta_ends_with_an_error_event(
     ],
 )
 def test_v1_stream_error_before_any_event_is_an_http_error(
-    canned: tuple[_CannedEngine, str], answer: bytes, status: int, error: dict[str, Any]
+    canned: tuple[CannedEngine, str], answer: bytes, status: int, error: dict[str, Any]
 ) -> None:
     engine, url = canned
     engine.answer = answer
@@ -357,7 +325,7 @@ def test_v1_stream_error_before_any_event_is_an_http_error(
     ],
 )
 def test_v1_stream_error_after_an_event_ends_with_an_openai_error_and_done(
-    canned: tuple[_CannedEngine, str], tail: bytes, error: dict[str, Any]
+    canned: tuple[CannedEngine, str], tail: bytes, error: dict[str, Any]
 ) -> None:
     engine, url = canned
     engine.answer = chunk("half") + tail
@@ -371,7 +339,7 @@ def test_v1_stream_error_after_an_event_ends_with_an_openai_error_and_done(
     ]
 
 
-def test_v1_empty_engine_stream_stays_an_empty_stream(canned: tuple[_CannedEngine, str]) -> None:
+def test_v1_empty_engine_stream_stays_an_empty_stream(canned: tuple[CannedEngine, str]) -> None:
     # llama.cpp builds that fail after starting a stream may send nothing at all; `edubot chat` then asks again
     # without streaming to learn why, so the pass-through keeps it.
     engine, url = canned
@@ -383,29 +351,32 @@ def test_v1_empty_engine_stream_stays_an_empty_stream(canned: tuple[_CannedEngin
 # ---- a request that waited in line: its stream has started, so an engine refusal is an error event ----------------
 def _hold_the_slot(backend: LiveBackend) -> threading.Thread:
     thread = threading.Thread(
-        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=30), daemon=True
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=CEILING),
+        daemon=True,
     )
     thread.start()
-    deadline = time.monotonic() + 10
-    while httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    assert eventually(lambda: httpx.get(backend.url + "/health", timeout=10).json()["queue"]["active"] == 1)
     return thread
 
 
-@pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
 def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
     stub_engine: StubEngine, live_backend: MakeBackend
 ) -> None:
     backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
-    hold = Step(chunks=["held"], first_byte_delay=1.0)
-    stub_engine.script(
-        hold, Step(status=400, error_message=OVERFLOW), hold, Step(status=400, error_message=OVERFLOW)
-    )
+    gate = threading.Event()  # the held slot is given back once the next request is told its place
+    hold = Step(chunks=["held"], gate=gate)
+    stub_engine.script(hold, Step(status=400, error_message=OVERFLOW))
     holder = _hold_the_slot(backend)
-    with httpx.stream("POST", backend.url + "/v1/chat/completions", json={**V1, "stream": True}) as r:
+    lines = []
+    with httpx.stream(
+        "POST", backend.url + "/v1/chat/completions", json={**V1, "stream": True}, timeout=CEILING
+    ) as r:
         assert r.status_code == 200
-        lines = [line for line in r.iter_lines() if line]
+        for line in r.iter_lines():
+            if line:
+                lines.append(line)
+                gate.set()
     holder.join()
     error = {"message": OVERFLOW, "type": "invalid_request_error", "param": None, "code": 400}
     assert lines == [
@@ -414,10 +385,15 @@ def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
         "data: [DONE]",
     ]
 
+    gate = threading.Event()
+    stub_engine.script(Step(chunks=["held"], gate=gate), Step(status=400, error_message=OVERFLOW))
     holder = _hold_the_slot(backend)
-    with httpx.stream("POST", backend.url + "/chat", json={**CHAT, "stream": True}) as r:
+    with httpx.stream("POST", backend.url + "/chat", json={**CHAT, "stream": True}, timeout=CEILING) as r:
         assert r.status_code == 200
-        events = sse_events(r)
+        events = []
+        for event in iter_sse_events(r):
+            events.append(event)
+            gate.set()
     holder.join()
     assert events == [
         ("message", {"queued": {"ahead": 0}}),

@@ -6,27 +6,23 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
-from collections.abc import Callable
 
 import httpx
 import pytest
 
 from tests.server.helpers import raw_request
+from tests.support.fake_watch import FakeWatch
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING, eventually
 from tests.support.stub_engine import Step, StubEngine
 
-pytestmark = pytest.mark.timeout(60)
-HOLD = Step(chunks=["held"], first_byte_delay=1.5)
+pytestmark = pytest.mark.timeout(120)
 
 
-def eventually(check: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+def held() -> tuple[Step, threading.Event]:
+    """A reply that keeps its slot until the test sets the event."""
+    gate = threading.Event()
+    return Step(chunks=["held"], gate=gate), gate
 
 
 def queue_state(backend: LiveBackend) -> dict:
@@ -35,7 +31,8 @@ def queue_state(backend: LiveBackend) -> dict:
 
 def hold_the_slot(backend: LiveBackend) -> threading.Thread:
     thread = threading.Thread(
-        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=30), daemon=True
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "first"}, timeout=CEILING),
+        daemon=True,
     )
     thread.start()
     assert eventually(lambda: queue_state(backend)["active"] == 1)
@@ -44,16 +41,20 @@ def hold_the_slot(backend: LiveBackend) -> threading.Thread:
 
 def test_a_streamed_chat_waits_in_line_and_is_told_its_place(stub_engine: StubEngine, live_backend) -> None:
     backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
-    stub_engine.script(HOLD)
+    step, gate = held()
+    stub_engine.script(step)
     holder = hold_the_slot(backend)
     health = httpx.get(backend.url + "/health", timeout=10).json()
     assert (health["status"], health["engine"]) == ("healthy", "busy")
     events = []
-    with httpx.stream("POST", backend.url + "/chat", json={"message": "second", "stream": True}) as response:
+    with httpx.stream(
+        "POST", backend.url + "/chat", json={"message": "second", "stream": True}, timeout=CEILING
+    ) as response:
         assert response.status_code == 200
         for line in response.iter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line[len("data: ") :]))
+                gate.set()  # told its place: now the slot is given back
     holder.join()
     assert events[0] == {"queued": {"ahead": 0}}
     assert [e["delta"] for e in events if "delta" in e] == ["Hello", " from", " the", " stub."]
@@ -63,11 +64,16 @@ def test_a_streamed_chat_waits_in_line_and_is_told_its_place(stub_engine: StubEn
 
 def test_openai_streams_carry_the_place_as_a_comment(stub_engine: StubEngine, live_backend) -> None:
     backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
-    stub_engine.script(HOLD)
+    step, gate = held()
+    stub_engine.script(step)
     holder = hold_the_slot(backend)
     body = {"messages": [{"role": "user", "content": "hi"}], "stream": True}
-    with httpx.stream("POST", backend.url + "/v1/chat/completions", json=body) as response:
-        lines = [line for line in response.iter_lines() if line]
+    lines = []
+    with httpx.stream("POST", backend.url + "/v1/chat/completions", json=body, timeout=CEILING) as response:
+        for line in response.iter_lines():
+            if line:
+                lines.append(line)
+                gate.set()  # told its place: now the slot is given back
     holder.join()
     assert lines[0] == ': queued {"ahead": 0}'
     assert lines[-1] == "data: [DONE]"
@@ -75,10 +81,12 @@ def test_openai_streams_carry_the_place_as_a_comment(stub_engine: StubEngine, li
 
 def test_a_full_line_is_503_with_retry_after(stub_engine: StubEngine, live_backend) -> None:
     backend = live_backend({"max_queue": 1}, [stub_engine.url], capacity=1)
-    stub_engine.script(HOLD, HOLD)
+    step, gate = held()
+    stub_engine.script(step, step)
     holder = hold_the_slot(backend)
     waiter = threading.Thread(
-        target=lambda: httpx.post(backend.url + "/chat", json={"message": "second"}, timeout=30), daemon=True
+        target=lambda: httpx.post(backend.url + "/chat", json={"message": "second"}, timeout=CEILING),
+        daemon=True,
     )
     waiter.start()
     assert eventually(lambda: queue_state(backend)["waiting"] == 1)
@@ -91,6 +99,7 @@ def test_a_full_line_is_503_with_retry_after(stub_engine: StubEngine, live_backe
             "message": "the engine is busy: 1 requests in progress and 1 waiting (max_queue); try again shortly",
         }
     }
+    gate.set()
     holder.join()
     waiter.join()
     assert len(stub_engine.requests) == 2  # the refused request never reached the engine
@@ -98,14 +107,18 @@ def test_a_full_line_is_503_with_retry_after(stub_engine: StubEngine, live_backe
 
 def test_a_client_that_leaves_the_line_gives_up_its_place(stub_engine: StubEngine, live_backend) -> None:
     backend = live_backend({"max_queue": 4}, [stub_engine.url], capacity=1)
-    stub_engine.script(HOLD)
+    step, gate = held()
+    stub_engine.script(step)
     holder = hold_the_slot(backend)
-    with httpx.stream("POST", backend.url + "/chat", json={"message": "x", "stream": True}) as response:
+    with httpx.stream(
+        "POST", backend.url + "/chat", json={"message": "x", "stream": True}, timeout=CEILING
+    ) as response:
         lines = response.iter_lines()  # kept: a discarded line iterator closes the response
         first = next(line for line in lines if line.startswith("data: "))
         assert json.loads(first[len("data: ") :]) == {"queued": {"ahead": 0}}
         assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 1}
     assert eventually(lambda: queue_state(backend)["waiting"] == 0)
+    gate.set()
     holder.join()
     assert len(stub_engine.requests) == 1  # the one that left never reached the engine
     assert eventually(lambda: queue_state(backend) == {"capacity": 1, "active": 0, "waiting": 0})
@@ -113,12 +126,14 @@ def test_a_client_that_leaves_the_line_gives_up_its_place(stub_engine: StubEngin
 
 def test_listing_models_does_not_wait_in_line(stub_engine: StubEngine, live_backend) -> None:
     backend = live_backend({"max_queue": 0}, [stub_engine.url], capacity=1)
-    stub_engine.script(HOLD)
+    step, gate = held()
+    stub_engine.script(step)
     holder = hold_the_slot(backend)
     response = httpx.get(backend.url + "/v1/models", timeout=10)
     assert response.status_code == 200
     assert [model["id"] for model in response.json()["data"]] == ["stub-model"]
     assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 0}
+    gate.set()
     holder.join()
 
 
@@ -143,7 +158,7 @@ def test_every_slot_gets_the_system_prompt_at_start_and_after_a_restart(
     }
     assert stub_engine.requests == [warm] * 3
     assert queue_state(backend) == {"capacity": 3, "active": 0, "waiting": 0}  # the warm-up takes no place
-    watch.restarts = 1  # the supervisor brought a fresh engine back
+    watch.back()  # the supervisor brought a fresh engine back
     assert stub_engine.wait_requests(6)
     assert stub_engine.requests[3:] == [warm] * 3
 
@@ -199,15 +214,3 @@ def test_no_warm_up_without_slots_or_system_prompt(stub_engine: StubEngine, live
     live_backend({"system_prompt": ""}, [stub_engine.url], capacity=2, warm=True)
     httpx.post(live_backend({}, [stub_engine.url]).url + "/chat", json={"message": "hi"}, timeout=10)
     assert [r["messages"][-1]["content"] for r in stub_engine.requests] == ["hi"]
-
-
-class FakeWatch:
-    """A supervisor that always says ok; tests bump ``restarts``."""
-
-    last_exit = ""
-
-    def __init__(self) -> None:
-        self.restarts = 0
-
-    def status(self) -> str:
-        return "ok"

@@ -13,8 +13,8 @@ import pytest
 
 from edubot_cli.server.fastlane import FastLane
 from edubot_cli.server.request_ids import accepted, completion_id
-from tests.server.helpers import eventually
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import eventually
 from tests.support.stub_engine import StubEngine
 
 MakeBackend = Callable[..., LiveBackend]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import json
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from edubot_cli.procgroup import free_port
+from tests.support.canned_engine import CannedEngine
 
 ANSWER = {
     "choices": [
@@ -22,26 +20,6 @@ ANSWER = {
     "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
     "model": "tls-model",
 }
-
-
-class _Engine(http.server.BaseHTTPRequestHandler):
-    def _json(self, payload: object) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self) -> None:
-        self._json({"object": "list", "data": [{"id": "tls-model", "object": "model"}]})
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["content-length"]))
-        self._json(ANSWER)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -55,15 +33,12 @@ def tls_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
         capture_output=True,
     )  # fmt: skip
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # OpenSSL's default verify paths honour it
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Engine)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"https://localhost:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    with CannedEngine(
+        json.dumps(ANSWER).encode(), model="tls-model", tls=context, host="localhost"
+    ) as engine:
+        yield engine.url + "/v1"
 
 
 def test_the_backend_talks_to_an_https_engine(tls_engine: str, live_backend) -> None:

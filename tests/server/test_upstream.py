@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 import pytest
 
 from edubot_cli.server.api_errors import ApiError
 from edubot_cli.server.upstream import Admission, EnginePool, Upstream
+from tests.support.fake_watch import FakeWatch
+from tests.support.poll import until
 
 
 def test_pick_prefers_healthy_then_least_busy_then_round_robin() -> None:
@@ -46,20 +47,10 @@ def test_capacity_is_per_engine_and_busy_when_every_slot_is_taken() -> None:
     assert EnginePool(Upstream(["http://a"]), timeout=1).admission.capacity is None
 
 
-@dataclass
-class FakeWatch:
-    state: str = "ok"
-    last_exit: str = ""
-    restarts: int = 0
-
-    def status(self) -> str:
-        return self.state
-
-
 def test_the_supervisor_decides_restarting_and_a_restart_clears_stale_probes() -> None:
     watch = FakeWatch()
     pool = EnginePool(Upstream(["http://a"], watch=watch), timeout=1)
-    watch.state, watch.last_exit = "restarting", "was killed by SIGSEGV"
+    watch.killed("was killed by SIGSEGV")
     pool.engines[0].healthy = False  # a probe failed while it was down
     assert pool.status() == "restarting"
     assert pool.describe()[0]["status"] == "restarting"
@@ -68,7 +59,7 @@ def test_the_supervisor_decides_restarting_and_a_restart_clears_stale_probes() -
     assert (
         error.message == "the engine is restarting after it was killed by SIGSEGV; try again in a few seconds"
     )
-    watch.state, watch.restarts = "ok", 1
+    watch.back()
     assert pool.status() == "ok"
     assert pool.engines[0].healthy
     watch.state = "failed"
@@ -109,7 +100,7 @@ def test_admission_serves_waiters_first_in_first_out_and_reports_their_place() -
             admission.release()
 
         tasks = [asyncio.create_task(wait(name)) for name in ("a", "b", "c")]
-        await asyncio.sleep(0.01)
+        assert await until(lambda: admission.describe()["waiting"] == 3)
         assert admission.describe() == {"capacity": 1, "active": 1, "waiting": 3}
         admission.release()
         await asyncio.gather(*tasks)
@@ -126,7 +117,7 @@ def test_a_full_line_is_503_with_retry_after() -> None:
         admission = Admission(1, 1)
         await admission.acquire()
         waiter = asyncio.create_task(admission.acquire())
-        await asyncio.sleep(0.01)
+        assert await until(lambda: admission.describe()["waiting"] == 1)
         with pytest.raises(ApiError) as info:
             await admission.acquire()
         waiter.cancel()
@@ -150,9 +141,9 @@ def test_a_waiter_that_leaves_gives_up_its_place() -> None:
 
         leaving = asyncio.create_task(admission.acquire())
         staying = asyncio.create_task(admission.acquire(report))
-        await asyncio.sleep(0.01)
+        assert await until(lambda: admission.describe()["waiting"] == 2)
         leaving.cancel()
-        await asyncio.sleep(0.01)
+        assert await until(lambda: admission.describe()["waiting"] == 1)
         admission.release()
         await staying
         return admission.describe(), seen
@@ -168,7 +159,7 @@ def test_a_slot_handed_to_a_waiter_that_just_left_goes_to_the_next() -> None:
         await admission.acquire()
         first = asyncio.create_task(admission.acquire())
         second = asyncio.create_task(admission.acquire())
-        await asyncio.sleep(0.01)
+        assert await until(lambda: admission.describe()["waiting"] == 2)
         admission.release()  # hands the slot to `first` ...
         first.cancel()  # ... which leaves before it runs
         await asyncio.gather(first, return_exceptions=True)

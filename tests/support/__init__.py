@@ -1,1 +1,1 @@
-"""Shared test infrastructure: a scripted OpenAI-compatible stub engine and a live backend runner."""
+"""Shared test infrastructure: stub and canned engines, a live backend, a fake supervisor, poll helpers."""

@@ -6,13 +6,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 EDUBOT = Path(sys.executable).with_name("edubot")
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 180.0) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen[Any], timeout: float = 180.0) -> None:
     """Until ``url``/health answers 200; fails if ``proc`` exits first or ``timeout`` seconds pass."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

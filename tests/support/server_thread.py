@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+from .poll import CEILING
+
 
 class ServerThread:
     """uvicorn serving ``app`` from a daemon thread; ``start`` returns once the socket accepts connections."""
@@ -28,7 +30,7 @@ class ServerThread:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, timeout: float = 10.0) -> None:
+    def start(self, timeout: float = CEILING) -> None:
         import uvicorn
 
         if self.running:

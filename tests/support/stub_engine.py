@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .poll import CEILING
 from .server_thread import ServerThread, hide_logged
 
 Scope = dict[str, Any]
@@ -43,6 +44,10 @@ class Step:
     status: int = 200  # non-200: an OpenAI-style error JSON body with this status
     fail_after: int | None = None  # drop the connection abruptly after this many chunks
     error_message: str = "stub failure"
+    # With a gate the reply starts only once the test sets it (its slot held until then); with ``gate_after``
+    # too, that many chunks are streamed first (an answer paused half-way).
+    gate: threading.Event | None = None
+    gate_after: int | None = None
 
 
 class StubDrop(Exception):
@@ -103,12 +108,12 @@ class StubEngine:
         with self._cond:
             self._steps = deque(steps)
 
-    def wait_cancelled(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_cancelled(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` requests were abandoned by their client; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: self.cancelled >= n, timeout=timeout)
 
-    def wait_completed(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_completed(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` replies were sent to the end; False on timeout.
 
         The client may read the whole reply a moment before the stub counts it, so tests wait rather than read.
@@ -116,7 +121,7 @@ class StubEngine:
         with self._cond:
             return self._cond.wait_for(lambda: self.completed >= n, timeout=timeout)
 
-    def wait_requests(self, n: int = 1, timeout: float = 5.0) -> bool:
+    def wait_requests(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` chat requests have arrived; False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: len(self.requests) >= n, timeout=timeout)
@@ -193,6 +198,8 @@ class StubEngine:
 
         async def produce() -> None:
             nonlocal finished
+            if step.gate_after is None:
+                await _opened(step.gate)
             if step.first_byte_delay:
                 await asyncio.sleep(step.first_byte_delay)
             if step.status != 200:
@@ -231,6 +238,8 @@ class StubEngine:
         return f"chatcmpl-stub-{self._ids}"
 
     async def _complete(self, send: Send, payload: dict[str, Any], step: Step) -> None:
+        if step.gate_after is not None:  # nothing is sent before the whole answer
+            await _opened(step.gate)
         if step.delay:
             await asyncio.sleep(step.delay * len(step.chunks))
         body = json.dumps(
@@ -280,6 +289,8 @@ class StubEngine:
                 raise StubDrop("dropping the connection as scripted")
             if i and step.delay:
                 await asyncio.sleep(step.delay)
+            if i == step.gate_after:
+                await _opened(step.gate)
             await event(choice({"content": chunk}))
         if step.fail_after is not None and step.fail_after >= len(step.chunks):
             raise StubDrop("dropping the connection as scripted")
@@ -287,6 +298,12 @@ class StubEngine:
         await event({**base, "choices": [], "usage": self._usage(payload, step)})
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b""})
+
+
+async def _opened(gate: threading.Event | None) -> None:
+    """Until the test sets ``gate`` (at once without one)."""
+    while gate is not None and not gate.is_set():
+        await asyncio.sleep(0.01)
 
 
 async def _wait_disconnect(receive: Receive) -> None:

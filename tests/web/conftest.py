@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
@@ -34,7 +35,41 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-WAIT_MS = 15_000  # generous upper bound for anything the stub answers at once
+WAIT_MS = 60_000
+"""The page's and ``expect``'s ceiling for anything the stub answers at once: a bound for a failing test only,
+far above what it takes even with every core busy (``make test-under-load``)."""
+ENGINE_WAIT_MS = 240_000
+"""The ceiling for an answer from the real engine, which shares the CPUs with the browser and the test."""
+HEALTH_CHECKS = """
+(() => {
+  // The page's own health checks (GET health, no query), seen from the page: how many are in flight, and the
+  // page's (fake) time at which each was asked. The count drops only once the answer has been handled: the
+  // page's code that reads it runs in the same turn, right after this.
+  const checks = { inflight: 0, asked: [] };
+  Object.defineProperty(window, "__healthChecks", { value: checks });
+  const realFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const promise = realFetch.call(this, input, init);
+    const url = new URL(input instanceof Request ? input.url : String(input), location.href);
+    if (!url.pathname.endsWith("/health") || url.search) return promise;
+    checks.inflight += 1;
+    checks.asked.push(Date.now());
+    let counted = false;
+    const done = () => { if (!counted) { counted = true; checks.inflight -= 1; } };
+    return promise.then(
+      (response) => {
+        const json = response.json.bind(response);
+        response.json = () => { const read = json(); read.then(done, done); return read; };
+        return response;
+      },
+      (error) => { done(); throw error; },
+    );
+  };
+})();
+"""
+
+
+expect.set_options(timeout=WAIT_MS)
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +167,7 @@ def open_page(browser: Any) -> Iterator[OpenPage]:
         page.set_default_timeout(WAIT_MS)
         if fake_clock:  # timers the test moves on with page.clock (health checks: 30 s, 2 s while not ok)
             page.clock.install()
+            context.add_init_script(HEALTH_CHECKS)  # what run_clock_until needs
         session = Session(
             base, context, page, expected_statuses=expect_statuses, expected_console=expect_console
         )
@@ -161,14 +197,16 @@ def send(page: Any, text: str) -> None:
     page.press("#prompt", "Enter")
 
 
-def wait_answer(page: Any, count: int) -> Any:
-    """Wait for the ``count``-th finished answer (its figures shown) and return its article locator."""
+def wait_answer(page: Any, count: int, timeout: float = WAIT_MS) -> Any:
+    """Wait for the ``count``-th finished answer (its figures shown) and return its article locator; ``timeout``
+    in ms (``ENGINE_WAIT_MS`` for the real engine)."""
     page.wait_for_function(
         """n => {
           const done = [...document.querySelectorAll('#messages .msg.assistant:not(.streaming)')];
           return done.length >= n && !document.querySelector('.streaming');
         }""",
         arg=count,
+        timeout=timeout,
     )
     return page.locator("#messages .msg.assistant").nth(count - 1)
 
@@ -183,7 +221,7 @@ def wait_backend_health(page: Any, engine: str | None = None, waiting: int | Non
           const state = (window[probe] ??= { asking: false, passed: false });
           if (!state.asking && !state.passed) {
             state.asking = true;
-            fetch("health", { cache: "no-store" }).then((r) => r.json())
+            fetch("health?probe", { cache: "no-store" }).then((r) => r.json())
               .then((h) => {
                 state.passed = (engine === null || h.engine === engine)
                   && (waiting === null || h.queue.waiting === waiting);
@@ -199,6 +237,51 @@ def wait_backend_health(page: Any, engine: str | None = None, waiting: int | Non
 
 
 _probes = itertools.count()
+
+
+def pause_clock(page: Any) -> None:
+    """Stop the page's fake clock (``open_page(fake_clock=True)``): from here its timers run only when
+    ``run_clock_until`` moves it. Returns once no health check is in flight."""
+    page.clock.pause_at(pause_time(page))
+    _settled(page)
+
+
+def pause_time(page: Any) -> float:
+    """For ``page.clock.pause_at``: a minute ahead of the page's clock, in seconds (Playwright's Python API
+    takes seconds), still in the future however slow the machine; timers due before then run on the way."""
+    return float(page.evaluate("Date.now()")) / 1000 + 60
+
+
+def run_clock_until(page: Any, condition: str, step_ms: int = 1000, ceiling_ms: int = 120_000) -> int:
+    """Move the page's paused fake clock on ``step_ms`` at a time until the JavaScript expression ``condition``
+    holds; return the fake milliseconds that took. The clock never moves while one of the page's health checks is
+    in flight: its answer is handled first, at the fake time it was asked, so the next check's timer starts
+    from there however long the real answer took, and the fake times in ``health_checks`` are exact. Fails once
+    the clock has moved ``ceiling_ms`` without the condition holding."""
+    moved = 0
+    while True:
+        _settled(page)
+        if page.evaluate(condition):
+            return moved
+        assert moved < ceiling_ms, f"still not {condition} after {moved} ms of page time"
+        page.clock.run_for(step_ms)
+        moved += step_ms
+
+
+def health_checks(page: Any) -> list[int]:
+    """The page's fake time at which each of its own health checks was asked (``open_page(fake_clock=True)``)."""
+    _settled(page)
+    return list(page.evaluate("window.__healthChecks.asked"))
+
+
+def _settled(page: Any) -> None:
+    """Until none of the page's health checks is in flight (its answer read and shown)."""
+    page.wait_for_function("() => window.__healthChecks.inflight === 0", polling=20)
+
+
+def health_is(state: str) -> str:
+    """The ``run_clock_until`` condition: the health indicator shows ``state``."""
+    return f"document.querySelector('#health').dataset.state === {state!r}"
 
 
 STATS = re.compile(r"^(\d+) tokens? · (\d+\.\d) tokens/s · first token (\d+\.\d\d) s · total (\d+\.\d\d) s$")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,21 @@ from playwright.sync_api import expect
 
 from tests.support.stub_engine import Step, StubEngine
 
-from .conftest import PHONE, STATS, OpenPage, load, screenshot, send, wait_answer, wait_backend_health
+from .conftest import (
+    PHONE,
+    STATS,
+    OpenPage,
+    health_checks,
+    health_is,
+    load,
+    pause_clock,
+    pause_time,
+    run_clock_until,
+    screenshot,
+    send,
+    wait_answer,
+    wait_backend_health,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +38,8 @@ def user_turns(request: dict) -> list[str]:
 
 
 def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage, backend, engine) -> None:
-    engine.script(Step(chunks=ANSWER, delay=0.3, first_byte_delay=0.2))
+    rest = threading.Event()  # the answer pauses after its bold text until the test has looked at it
+    engine.script(Step(chunks=ANSWER, delay=0.3, first_byte_delay=0.2, gate=rest, gate_after=2))
     s = open_page(backend.url)
     page = s.page
     assert page.get_attribute("#messages", "aria-live") == "polite"
@@ -36,6 +52,7 @@ def test_send_streams_markdown_with_copy_buttons_and_figures(open_page: OpenPage
     assert page.is_hidden("#send")
     assert page.get_attribute("#messages", "aria-busy") == "true"
 
+    rest.set()
     answer = wait_answer(page, 1)
     assert page.is_visible("#send")
     assert page.is_hidden("#stop")
@@ -107,8 +124,8 @@ def test_copy_buttons_say_what_they_copy(open_page: OpenPage, backend, engine: S
 
 
 def test_stop_button_and_escape_cancel_the_engine(open_page: OpenPage, backend, engine: StubEngine) -> None:
-    slow = Step(chunks=[f"word{i} " for i in range(60)], delay=0.15)
-    engine.script(slow, slow)
+    # Each answer pauses after 3 words, for as long as it takes the test to stop it.
+    engine.script(*[Step(chunks=[f"word{i} " for i in range(60)], gate=threading.Event(), gate_after=3)] * 2)
     s = open_page(backend.url)
     page = s.page
     before = engine.cancelled
@@ -389,8 +406,7 @@ def test_server_gone_shows_a_human_message(open_page: OpenPage, engine: StubEngi
         "Cannot reach the edubot server. Check that it is running, then try again."
     )
     assert page.locator(".msg.user .body").all_inner_texts() == ["Still there?"]
-    page.clock.run_for(30_000)
-    page.wait_for_selector("#health[data-state='offline']")
+    run_clock_until(page, health_is("offline"))  # at the next check, 30 s after the last at most
     assert page.inner_text("#health-text") == "Server unreachable"
 
 
@@ -402,16 +418,22 @@ def test_health_indicator_follows_the_engine(open_page: OpenPage, engine: StubEn
         page = s.page
         page.wait_for_selector("#health[data-state='ok']")
         assert page.inner_text("#health-text") == "Connected"
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # the page's checks run only when told
+        pause_clock(page)  # the page's checks run only when the test moves its clock
+        before = health_checks(page)
         engine.healthy = False
         wait_backend_health(page, engine="unreachable")  # the backend's probe has seen it
-        page.clock.run_for(30_000)  # checked every 30 s while all is well
-        page.wait_for_selector("#health[data-state='down']")
+        run_clock_until(page, health_is("down"))
+        down = health_checks(page)
+        assert (
+            len(down) == len(before) + 1
+        )  # one check, asked 30 s after the last: every 30 s while all is well
+        assert down[-1] - before[-1] >= 30_000
         assert page.inner_text("#health-text") == "Engine down"
         engine.healthy = True
         wait_backend_health(page, engine="ok")
-        page.clock.run_for(2_000)  # and every 2 s while it is not
-        page.wait_for_selector("#health[data-state='ok']")
+        run_clock_until(page, health_is("ok"))
+        back = health_checks(page)
+        assert (len(back), back[-1] - down[-1]) == (len(down) + 1, 2_000)  # and every 2 s while it is not
         assert page.inner_text("#health-text") == "Connected"
 
 
@@ -424,7 +446,7 @@ def test_rate_limit_counts_the_wait_down_then_allows_sending(open_page: OpenPage
         send(page, "First")
         wait_answer(page, 1)
         # From here the page's time moves only when the test moves it.
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)
+        page.clock.pause_at(pause_time(page))
         send(page, "Second")
         notice = page.locator("#notice-text")
         expect(notice).to_have_text(re.compile(r"^Too many requests — try again in \d+ s$"))
@@ -573,7 +595,11 @@ def test_system_prompt_override_when_the_server_allows_it(open_page: OpenPage, e
 
 
 def test_keyboard_only_conversation(open_page: OpenPage, backend, engine: StubEngine) -> None:
-    engine.script(Step(chunks=["Sure."]), Step(chunks=[f"w{i} " for i in range(60)], delay=0.15))
+    # The second answer pauses after 2 words, for as long as it takes the test to stop it.
+    engine.script(
+        Step(chunks=["Sure."]),
+        Step(chunks=[f"w{i} " for i in range(60)], gate=threading.Event(), gate_after=2),
+    )
     s = open_page(backend.url)
     page = s.page
     keys = page.keyboard

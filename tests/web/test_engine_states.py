@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import http.client
 import json
-from dataclasses import dataclass
+import threading
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.fake_watch import FakeWatch
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import CEILING
 from tests.support.stub_engine import Step, StubEngine
 
-from .conftest import STATS, OpenPage, send, wait_answer, wait_backend_health
+from .conftest import (
+    STATS,
+    OpenPage,
+    health_checks,
+    health_is,
+    pause_clock,
+    run_clock_until,
+    send,
+    wait_answer,
+    wait_backend_health,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -28,36 +40,18 @@ RESTARTING = "The engine is restarting after it was killed by SIGKILL; try again
 STORE = "localStorage.getItem('edubot.conversations')"
 
 
-@dataclass
-class FakeWatch:
-    """The supervisor as the backend sees it (``server.upstream.Watch``), moved by the test."""
-
-    state: str = "ok"
-    last_exit: str = ""
-    restarts: int = 0
-
-    def status(self) -> str:
-        return self.state
-
-    def killed(self) -> None:
-        self.state, self.last_exit = "restarting", "was killed by SIGKILL"
-
-    def back(self) -> None:
-        self.state = "ok"
-        self.restarts += 1
-
-
 def hold(base: str) -> http.client.HTTPConnection:
     """A question sent to the backend whose answer is never read; closing the connection gives up its place."""
     parts = urlsplit(base)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=CEILING)
     body = json.dumps({"message": "hold the slot"})
     conn.request("POST", "/chat", body=body, headers={"Content-Type": "application/json"})
     return conn
 
 
 def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, backend, engine) -> None:
-    engine.script(Step(chunks=["Roots ", "drink."], first_byte_delay=1.5))
+    answer_now = threading.Event()  # the engine thinks until the test has looked, then 1.5 s more
+    engine.script(Step(chunks=["Roots ", "drink."], first_byte_delay=1.5, gate=answer_now))
     page = open_page(backend.url).page
     send(page, "What do roots do?")
     typing = page.locator(".msg.assistant.streaming .body .typing")
@@ -68,6 +62,7 @@ def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, bac
     assert page.get_attribute("#messages", "aria-busy") == "false"  # not busy yet: the status is announced
     assert page.is_visible("#stop")
 
+    answer_now.set()
     answer = wait_answer(page, 1)
     assert answer.locator(".body").inner_text() == "Roots drink."
     assert page.locator(".typing").count() == 0
@@ -139,14 +134,16 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
         text = page.locator("#health-text")
         expect(health).to_have_attribute("data-state", "ok")
         expect(text).to_have_text("Connected")
-        page.clock.pause_at(page.evaluate("Date.now()") + 1000)  # the page's checks run only when told
+        pause_clock(page)  # the page's checks run only when the test moves its clock
+        before = health_checks(page)
 
         watch.killed()
-        page.clock.run_for(30_000)  # checked every 30 s while all is well
-        if health.get_attribute("data-state") == "ok":
-            # A check still in flight when the clock moved schedules the next one 30 s after its answer.
-            page.clock.run_for(30_000)
-        expect(health).to_have_attribute("data-state", "restarting")
+        run_clock_until(page, health_is("restarting"))
+        checks = health_checks(page)
+        assert (
+            len(checks) == len(before) + 1
+        )  # one check, asked 30 s after the last: every 30 s while all is well
+        assert checks[-1] - before[-1] >= 30_000
         expect(text).to_have_text("Engine restarting…")
         assert health.get_attribute("title") == (
             "The model engine stopped and is being restarted; it comes back by itself."
@@ -156,11 +153,16 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
             == "rgb(217, 119, 6)"
         )  # amber
 
-        page.clock.run_for(2_000)  # checked every 2 s while it restarts: still restarting
+        run_clock_until(page, f"window.__healthChecks.asked.length === {len(checks) + 1}")
+        again = health_checks(page)
+        assert again[-1] - checks[-1] == 2_000  # checked every 2 s while it restarts
+        expect(health).to_have_attribute("data-state", "restarting")  # still restarting
         expect(text).to_have_text("Engine restarting…")
+
         watch.back()
-        page.clock.run_for(2_000)
-        expect(health).to_have_attribute("data-state", "ok")
+        run_clock_until(page, health_is("ok"))
+        back = health_checks(page)
+        assert (len(back), back[-1] - again[-1]) == (len(again) + 1, 2_000)  # the next check saw it back
         expect(text).to_have_text("Connected")
         assert page.evaluate("window.sameDocument") is True  # no reload
 
@@ -168,8 +170,9 @@ def test_health_shows_a_restart_and_recovers_without_a_reload(
 def test_a_restart_mid_answer_is_said_in_the_answer_with_a_retry(
     open_page: OpenPage, engine: StubEngine
 ) -> None:
+    going_on = threading.Event()  # after its first word the engine waits until the test has killed it
     engine.script(
-        Step(chunks=["Cells ", "divide ", "never shown"], delay=1.0, fail_after=2),
+        Step(chunks=["Cells ", "divide ", "never shown"], fail_after=2, gate=going_on, gate_after=1),
         Step(chunks=["Cells divide in two."]),
     )
     watch = FakeWatch()
@@ -183,6 +186,7 @@ def test_a_restart_mid_answer_is_said_in_the_answer_with_a_retry(
             "() => document.querySelector('.streaming .body')?.textContent.includes('Cells')"
         )
         watch.killed()  # the engine dies before its next token; the backend ends the stream with the reason
+        going_on.set()  # one more word, then the connection drops
 
         answer = wait_answer(page, 1)
         assert answer.locator(".body").inner_text() == "Cells divide"  # the part received stays

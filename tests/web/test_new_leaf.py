@@ -23,7 +23,7 @@ from tests.support.live_backend import LiveBackend, served_embedded
 
 from .conftest import OpenPage, send, wait_answer
 
-pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.timeout(600)]
 SHIPPED = Path(__file__).resolve().parents[2] / "taxonomy"
 LEAF = "knowledge/geography/kelvar_island"
 TITLE = f"{LEAF} (Geography)"

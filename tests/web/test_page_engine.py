@@ -8,9 +8,9 @@ import pytest
 
 from tests.support.live_backend import LiveBackend, served_embedded
 
-from .conftest import STATS, OpenPage, screenshot, send, wait_answer
+from .conftest import ENGINE_WAIT_MS, STATS, OpenPage, screenshot, send, wait_answer
 
-pytestmark = [pytest.mark.engine, pytest.mark.browser]
+pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module")
@@ -26,10 +26,10 @@ def real_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveBacke
 def test_a_real_question_gets_a_real_streamed_answer(open_page: OpenPage, real_backend: LiveBackend) -> None:
     s = open_page(real_backend.url)
     page = s.page
-    page.wait_for_selector("#health[data-state='ok']")
+    page.wait_for_selector("#health[data-state='ok']", timeout=ENGINE_WAIT_MS)
     send(page, "What is photosynthesis?")
     page.wait_for_selector(".msg.assistant.streaming")
-    answer = wait_answer(page, 1)
+    answer = wait_answer(page, 1, timeout=ENGINE_WAIT_MS)
     text = answer.locator(".body").inner_text().strip()
     assert len(text.split()) >= 3, text
     stats = STATS.match(answer.locator(".meta .stats").inner_text())
