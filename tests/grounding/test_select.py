@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from edubot_cli.grounding.index import TaxonomyIndex
 from edubot_cli.grounding.select import RELATIVE_CUT, relevant, window, windowed
 from edubot_cli.grounding.sources import Passage, Source
 
@@ -68,3 +73,24 @@ def test_windowed_keeps_each_source() -> None:
     [got] = windowed([passage], "rebuilt fort", limit=70)
     assert got.source == passage.source
     assert got.text == "The guide explained that the fort was rebuilt at least nine times."
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("taxonomy", ["taxonomy", "tests/benchmarks/taxonomies/northbrook"])
+def test_the_cut_keeps_every_held_out_questions_own_passage(taxonomy: str, tmp_path: Path) -> None:
+    """The calibration of RELATIVE_CUT: on the taxonomies' own held-out questions, the passage a question comes
+    from scores at least 0.69 of the best (so 0.6 keeps it with a margin), while most other passages fall
+    under the cut."""
+    kept_others = others = 0
+    with TaxonomyIndex(ROOT / taxonomy, tmp_path / "index.sqlite3", holdout=1) as index:
+        index.refresh()
+        for held in index.held_out():
+            found = index.retrieve(held.question, 4)
+            kept = relevant(found)
+            own = [(p.source.file, p.source.yaml_path) == (held.file, held.context_path) for p in found]
+            assert any(own[: len(kept)]), held.question
+            others += own.count(False)
+            kept_others += sum(1 for p, mine in zip(found, own, strict=True) if not mine and p in kept)
+    assert kept_others < others / 3
