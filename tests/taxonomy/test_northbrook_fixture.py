@@ -45,18 +45,6 @@ def test_northbrook_is_clean_under_strict() -> None:
     assert report.findings == []
 
 
-def test_reference_validator_agrees(venv_on_path: None) -> None:
-    from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
-
-    parser = TaxonomyParser(
-        schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING
-    )
-    parser.yq_available = False
-    for qna in sorted(ROOT.rglob("qna.yaml")):
-        result = parser.parse(qna)
-        assert (qna, result.errors, result.warnings) == (qna, 0, 0)
-
-
 def test_every_leaf_has_five_contexts_of_three_pairs() -> None:
     found = leaves()
     assert sorted(found) == LEAVES

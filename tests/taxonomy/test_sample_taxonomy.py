@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from edubot_cli.taxonomy.validate import validate
 
 SAMPLE = Path(__file__).resolve().parents[2] / "taxonomy"
@@ -24,13 +26,15 @@ def test_sample_has_the_required_leaves() -> None:
         assert (qna.parent / "attribution.txt").read_text().strip()
 
 
-def test_reference_validator_agrees(venv_on_path: None) -> None:
+@pytest.mark.parametrize("root", [SAMPLE, SAMPLE.parent / "tests/benchmarks/taxonomies/northbrook"])
+def test_reference_validator_agrees(venv_on_path: None, root: Path) -> None:
+    """InstructLab's own validator finds nothing in the shipped sample, nor in the benchmarks' Northbrook."""
     from instructlab.schema.taxonomy import TaxonomyMessageFormat, TaxonomyParser
 
     parser = TaxonomyParser(
         schema_version=0, yamllint_strict=True, message_format=TaxonomyMessageFormat.LOGGING
     )
     parser.yq_available = False
-    for qna in sorted(SAMPLE.rglob("qna.yaml")):
+    for qna in sorted(root.rglob("qna.yaml")):
         result = parser.parse(qna)
         assert (qna, result.errors, result.warnings) == (qna, 0, 0)
