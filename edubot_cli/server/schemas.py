@@ -75,6 +75,14 @@ class ChatResponse(BaseModel):
     sources: list[SourceInfo] = Field(
         default_factory=list, description="Empty when the answer is not grounded."
     )
+    faithfulness: Literal["checked", "repaired", "quoted", "unchecked"] = Field(
+        description="How a grounded answer was held to its sources: checked (its numbers, dates and names are "
+        "in them), repaired (a sentence that was not gave way to the material's own), quoted (the material's "
+        "own sentence is the answer), unchecked (not grounded, or grounding_answer: model)."
+    )
+    truncated: bool = Field(
+        description="Whether max_tokens cut the answer (it then ends at a whole sentence)."
+    )
 
 
 class ErrorDetail(BaseModel):

@@ -260,5 +260,5 @@ def test_local_answers_are_grounded_on_the_taxonomy_and_cite_it(tmp_path: Path) 
     lines = done.stderr.splitlines()
     assert lines[0] == "starting the embedded engine (llama-cpp, SmolLM2-135M) for this session…"
     leaf = "knowledge/science/biology/photosynthesis"
-    cited = [line for line in lines if re.fullmatch(rf"\[1\] {leaf} \(.+\) — {leaf}/qna\.yaml:\d+", line)]
+    cited = [line for line in lines if re.fullmatch(rf"\[1\] Biology: .+… — {leaf}/qna\.yaml:\d+", line)]
     assert len(cited) == 1, done.stderr
