@@ -43,6 +43,8 @@ class Step:
     status: int = 200  # non-200: an OpenAI-style error JSON body with this status
     fail_after: int | None = None  # drop the connection abruptly after this many chunks
     error_message: str = "stub failure"
+    gate: threading.Event | None = None  # hold the stream after ``gate_after`` chunks until this is set
+    gate_after: int = 0
 
 
 class StubDrop(Exception):
@@ -68,6 +70,8 @@ class StubEngine:
         """(method, path, X-Request-ID header or None) of every HTTP request, in order."""
         self.cancelled = 0
         self.completed = 0
+        self.held = 0
+        """Streams that reached their step's ``gate`` (and wait there until it is set)."""
         self._steps: deque[Step] = deque()
         self._cond = threading.Condition()
         self._server = ServerThread(self, port=port, name=f"stub-engine-{model}")
@@ -115,6 +119,11 @@ class StubEngine:
         """
         with self._cond:
             return self._cond.wait_for(lambda: self.completed >= n, timeout=timeout)
+
+    def wait_held(self, n: int = 1, timeout: float = 5.0) -> bool:
+        """Wait until at least ``n`` streams are held at their gate; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.held >= n, timeout=timeout)
 
     def wait_requests(self, n: int = 1, timeout: float = 5.0) -> bool:
         """Wait until at least ``n`` chat requests have arrived; False on timeout."""
@@ -276,6 +285,8 @@ class StubEngine:
 
         await event(choice({"role": "assistant", "content": ""}))
         for i, chunk in enumerate(step.chunks):
+            if step.gate is not None and i == step.gate_after:
+                await self._hold(step.gate)
             if step.fail_after is not None and i >= step.fail_after:
                 raise StubDrop("dropping the connection as scripted")
             if i and step.delay:
@@ -287,6 +298,11 @@ class StubEngine:
         await event({**base, "choices": [], "usage": self._usage(payload, step)})
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b""})
+
+    async def _hold(self, gate: threading.Event) -> None:
+        self._record("held")
+        while not gate.is_set():  # a threading.Event, set by the test's thread
+            await asyncio.sleep(0.01)
 
 
 async def _wait_disconnect(receive: Receive) -> None:
