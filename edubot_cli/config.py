@@ -60,6 +60,11 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "max_headers": (100, "Most header fields in one request (431 beyond)."),
     "max_body_bytes": (262144, "Largest accepted request body in bytes (413 beyond)."),
     "request_timeout": (300.0, "Seconds to wait for the engine before answering 504."),
+    "shutdown_grace": (
+        10.0,
+        "Seconds running answers get to finish when `edubot serve` stops; those still running then end with a "
+        "`stopping` error.",
+    ),
     "system_prompt": (
         "You are edubot, a patient and accurate teaching assistant. Explain clearly, step by step, "
         "and say when you are not sure.",
@@ -159,6 +164,7 @@ class Settings:
     max_headers: int
     max_body_bytes: int
     request_timeout: float
+    shutdown_grace: float
     system_prompt: str
     allow_system_prompt_override: bool
     max_tokens: int
@@ -216,6 +222,7 @@ def _settings_class() -> type[BaseSettings]:
         "max_headers": {"ge": 8},
         "max_body_bytes": {"ge": 1024},
         "request_timeout": {"gt": 0},
+        "shutdown_grace": {"ge": 0},
         "max_tokens": {"ge": 1, "le": 4096},
         "grounding_top_k": {"ge": 1, "le": 20},
         "grounding_answer": {"pattern": "^(quote|check|model)$"},

@@ -4,7 +4,8 @@ front of it until stopped.
 The engine (a child process group on 127.0.0.1) is supervised: when it dies, it is restarted while the backend
 keeps answering (503 + Retry-After for what needs the engine). Only when it dies more often than the restart
 policy allows is the backend shut down and the engine's last log lines reported. The engine is stopped on every
-way out: normal return, an error, Ctrl-C (SIGINT), SIGTERM or SIGHUP.
+way out: normal return, an error, Ctrl-C (SIGINT), SIGTERM or SIGHUP, and only after the backend is done: a stop
+first refuses new requests and gives running answers ``shutdown_grace`` seconds (``server.stopping``).
 """
 
 from __future__ import annotations
@@ -25,12 +26,15 @@ from .procgroup import Terminated, bind_listener, honoured
 if TYPE_CHECKING:
     from .config import Settings
     from .server.connections import ConnectionLimits
+    from .server.stopping import Stopping
     from .server.upstream import Upstream
 
 WATCH_INTERVAL = 1.0
 """Seconds between checks that the engine is still alive while the backend runs."""
 GRACEFUL_SHUTDOWN = 5
-"""Seconds the backend gives open requests to finish when asked to stop."""
+"""Seconds uvicorn gives what is still open to finish once the backend's own stop (``server.stopping``: the
+running answers' ``shutdown_grace``) is over: requests that are not answers, connections closing. It starts only
+after that stop, so uvicorn never cancels an answer first."""
 LOCAL_START_TIMEOUT = 60.0
 """Seconds a backend in a thread may take to start (it builds its grounding index at start)."""
 
@@ -67,8 +71,14 @@ def run_backend(
     on_ready: Callable[[], None],
     engine_alive: Callable[[], None] | None = None,
     limits: ConnectionLimits | None = None,
+    stopping: Stopping | None = None,
+    grace: float = 0.0,
 ) -> None:
     """Serve ``app`` with uvicorn on the bound ``sock`` until a signal (or a dead engine) stops it.
+
+    With ``stopping`` (the app's ``Backend.stopping``), a stop first refuses new requests while the listener
+    stays open (503 ``stopping``) and gives running answers ``grace`` seconds to finish, ending the rest with the
+    stop's error; only then does uvicorn close the listener and the connections (a second Ctrl-C hurries it).
 
     ``engine_alive`` raises ``EngineError`` once the engine is gone; that error is re-raised here after the
     backend has shut down. ``limits`` (default: the settings' defaults) bound how long a client may take to send
@@ -86,6 +96,11 @@ def run_backend(
             await super().startup(sockets=sockets)
             if self.started and not self.should_exit:
                 on_ready()
+
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            if stopping is not None:
+                await stopping.drain(grace, hurry=lambda: self.force_exit)
+            await super().shutdown(sockets=sockets)
 
     config = uvicorn.Config(
         app,
@@ -270,12 +285,15 @@ def serve(
             if engine.served_model_name:
                 settings = settings.model_copy(update={"served_model_name": engine.served_model_name})
             url = public_url(settings.host, settings.port)
+            app = create_app(settings, upstream_for(launch))
             run_backend(
-                create_app(settings, upstream_for(launch)),
+                app,
                 sock,
                 on_ready=lambda: observer.backend_ready(url) if observer is not None else None,
                 engine_alive=launch.check,
                 limits=limits,
+                stopping=app.state.backend.stopping,
+                grace=settings.shutdown_grace,
             )
     except Terminated as stop:
         return ServeOutcome(stop.reason, name)

@@ -27,6 +27,7 @@ from .routes import chat, observability, openai, root
 from .schemas import ErrorResponse
 from .security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
 from .state import Backend
+from .stopping import Stopping
 from .upstream import EnginePool, Upstream
 
 if TYPE_CHECKING:
@@ -60,14 +61,16 @@ def create_app(
         pool.warm_body = _warm_body(settings.served_model_name, settings.system_prompt)
     grounding = Grounding(settings)
     metrics = Metrics()
+    stopping = Stopping()
     state = Backend(
         settings=settings,
         engine_name=upstream.name,
         pool=pool,
         metrics=metrics,
-        proxy=Proxy(pool, metrics),
+        proxy=Proxy(pool, metrics, stopping),
         static_dir=static_dir or STATIC_DIR,
         grounding=grounding,
+        stopping=stopping,
     )
 
     @asynccontextmanager

@@ -4,7 +4,7 @@ These two endpoints carry all the traffic, and for them FastAPI's request machin
 route, dependency solving, body-to-argument conversion) costs more than the proxying itself. This pure ASGI
 layer reads the body, validates it with the same pydantic models (and for /chat ``refuse_duplicate_keys``), and
 calls the same handler functions as the FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``.
-Every other path goes to FastAPI.
+Every other path goes to FastAPI. Once the backend is stopping, every request is refused here (503 ``stopping``).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from .metrics import Metrics
 from .paths import CHAT, COMPLETIONS
 from .schemas import UNION_TAGS, UNSUPPORTED_FIELDS, ChatRequest, OpenAIChatRequest
 from .state import Backend
+from .stopping import stopping_error
 
 
 def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError:
@@ -110,6 +111,9 @@ class FastLane:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.state.stopping.begun and scope["type"] == "http":
+            await send_error(send, _refused())
+            return
         route = (
             self.routes.get(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
         )
@@ -133,6 +137,13 @@ class FastLane:
             await send_error(send, exc)
             return
         await call(scope, receive, send)
+
+
+def _refused() -> ApiError:
+    """The answer to any request once the backend is stopping: its 503, on a connection that then closes."""
+    error = stopping_error()
+    error.headers["Connection"] = "close"
+    return error
 
 
 async def _ready(call: EngineCall) -> EngineCall:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import Send
 
 from .api_errors import ApiError, send_error
-from .engine_call import EngineCall, Work
+from .engine_call import EngineCall, StreamError, Work
 from .engine_errors import (
     chat_stream_error,
     engine_error,
@@ -37,6 +37,7 @@ from .metrics import Metrics
 from .paths import CHAT, COMPLETIONS, MODELS_V1
 from .request_ids import Trace, completion_id
 from .sse import EventLines, event
+from .stopping import Stopping
 from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
@@ -89,11 +90,17 @@ class _Tally:
 
 
 class Proxy:
-    """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics."""
+    """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics; their calls end
+    as ``stopping`` says when the backend stops."""
 
-    def __init__(self, pool: EnginePool, metrics: Metrics) -> None:
+    def __init__(self, pool: EnginePool, metrics: Metrics, stopping: Stopping | None = None) -> None:
         self.pool = pool
         self.metrics = metrics
+        self.stopping = stopping or Stopping()
+
+    def _call(self, work: Work, stream_error: StreamError | None = None) -> EngineCall:
+        """``work`` as an ``EngineCall`` that the backend's stop may end (a stream with ``stream_error``)."""
+        return EngineCall(work, self.stopping, stream_error)
 
     @contextlib.asynccontextmanager
     async def _metered(
@@ -126,8 +133,10 @@ class Proxy:
     def chat(self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]]) -> EngineCall:
         """The engine call for a /chat ``payload``, whose answer passes ``gate`` and carries ``sources``."""
         if payload.get("stream"):
-            return EngineCall(lambda send, trace: self._chat_stream(payload, gate, sources, send, trace))
-        return EngineCall(lambda send, trace: self._chat_json(payload, gate, sources, send, trace))
+            return self._call(
+                lambda send, trace: self._chat_stream(payload, gate, sources, send, trace), chat_stream_error
+            )
+        return self._call(lambda send, trace: self._chat_json(payload, gate, sources, send, trace))
 
     def material_answer(
         self, payload: dict[str, Any], text: str, gate: Gate, sources: list[dict[str, Any]]
@@ -150,7 +159,7 @@ class Proxy:
                     await _send_json(send, 200, _answer(text, model, tally, sources, gate))
                 tally.outcome = "ok"
 
-        return EngineCall(work)
+        return self._call(work, chat_stream_error if payload.get("stream") else None)
 
     async def _chat_json(
         self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]], send: Send, trace: Trace
@@ -275,13 +284,15 @@ class Proxy:
                 raise engine_refusal(engine, response.status_code, body)
             await _relay(send, response, body)
 
-        return EngineCall(_errors_as_json(work))
+        return self._call(_errors_as_json(work))
 
     def completions(self, body: bytes, stream: bool) -> EngineCall:
         """``body`` (built by ``openai_request``) to the engine; its answer relayed."""
         if stream:
-            return EngineCall(lambda send, trace: self._completions_stream(body, send, trace))
-        return EngineCall(lambda send, trace: self._completions_json(body, send, trace))
+            return self._call(
+                lambda send, trace: self._completions_stream(body, send, trace), openai_stream_error
+            )
+        return self._call(lambda send, trace: self._completions_json(body, send, trace))
 
     async def _completions_json(self, content: bytes, send: Send, trace: Trace) -> None:
         async with self._metered(COMPLETIONS, send) as tally:

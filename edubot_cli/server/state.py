@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from .grounded import Grounding
 from .metrics import Metrics
 from .proxy import Proxy
+from .stopping import Stopping
 from .upstream import EnginePool
 
 if TYPE_CHECKING:
@@ -24,6 +25,8 @@ class Backend:
     proxy: Proxy
     static_dir: Path
     grounding: Grounding
+    stopping: Stopping
+    """The backend's stop: refuses new requests, ends running answers when the grace is over."""
 
 
 def backend(request: Any) -> Backend:

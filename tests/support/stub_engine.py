@@ -45,7 +45,7 @@ class Step:
     fail_after: int | None = None  # drop the connection abruptly after this many chunks
     error_message: str = "stub failure"
     # With a gate the reply starts only once the test sets it (its slot held until then); with ``gate_after``
-    # too, that many chunks are streamed first (an answer paused half-way).
+    # too, that many chunks are streamed first (an answer paused half-way). ``wait_held`` sees either hold.
     gate: threading.Event | None = None
     gate_after: int | None = None
 
@@ -73,6 +73,8 @@ class StubEngine:
         """(method, path, X-Request-ID header or None) of every HTTP request, in order."""
         self.cancelled = 0
         self.completed = 0
+        self.held = 0
+        """Streams that reached their step's ``gate`` (and wait there until it is set)."""
         self._steps: deque[Step] = deque()
         self._cond = threading.Condition()
         self._server = ServerThread(self, port=port, name=f"stub-engine-{model}")
@@ -120,6 +122,11 @@ class StubEngine:
         """
         with self._cond:
             return self._cond.wait_for(lambda: self.completed >= n, timeout=timeout)
+
+    def wait_held(self, n: int = 1, timeout: float = CEILING) -> bool:
+        """Wait until at least ``n`` replies are held at their gate; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.held >= n, timeout=timeout)
 
     def wait_requests(self, n: int = 1, timeout: float = CEILING) -> bool:
         """Wait until at least ``n`` chat requests have arrived; False on timeout."""
@@ -199,7 +206,7 @@ class StubEngine:
         async def produce() -> None:
             nonlocal finished
             if step.gate_after is None:
-                await _opened(step.gate)
+                await self._hold(step.gate)
             if step.first_byte_delay:
                 await asyncio.sleep(step.first_byte_delay)
             if step.status != 200:
@@ -239,7 +246,7 @@ class StubEngine:
 
     async def _complete(self, send: Send, payload: dict[str, Any], step: Step) -> None:
         if step.gate_after is not None:  # nothing is sent before the whole answer
-            await _opened(step.gate)
+            await self._hold(step.gate)
         if step.delay:
             await asyncio.sleep(step.delay * len(step.chunks))
         body = json.dumps(
@@ -290,7 +297,7 @@ class StubEngine:
             if i and step.delay:
                 await asyncio.sleep(step.delay)
             if i == step.gate_after:
-                await _opened(step.gate)
+                await self._hold(step.gate)
             await event(choice({"content": chunk}))
         if step.fail_after is not None and step.fail_after >= len(step.chunks):
             raise StubDrop("dropping the connection as scripted")
@@ -298,6 +305,13 @@ class StubEngine:
         await event({**base, "choices": [], "usage": self._usage(payload, step)})
         await event("[DONE]")
         await send({"type": "http.response.body", "body": b""})
+
+    async def _hold(self, gate: threading.Event | None) -> None:
+        """Until the test sets ``gate`` (a threading.Event, set by the test's thread); at once without one."""
+        if gate is None:
+            return
+        self._record("held")
+        await _opened(gate)
 
 
 async def _opened(gate: threading.Event | None) -> None:
