@@ -545,6 +545,9 @@ def test_a_server_that_needs_a_key_asks_for_it_at_start_up(
         load(s)  # the same tab keeps its key: no question asked again
         page.wait_for_selector(info_read, state="attached")
         assert page.is_hidden("#notice")
+        problems = s.problems()
+        s.context.close()  # before the server stops: a stopping server answers the page's health check 503
+        assert problems == []
 
     page = open_page(backend.url).page  # a server without a key never asks
     page.wait_for_selector(info_read, state="attached")
