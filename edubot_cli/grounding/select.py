@@ -14,7 +14,6 @@ answer, and the prompt stays short (a class of 32 pays for every prompt token 32
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from .sources import Passage
 from .words import content_stems, sentence_ends
@@ -76,8 +75,3 @@ def window(text: str, query: str, limit: int = WINDOW_CHARS) -> str:
         else:
             first = index
     return text[spans[first][0] : spans[last][1]].strip()
-
-
-def windowed(passages: Sequence[Passage], query: str, limit: int = WINDOW_CHARS) -> list[Passage]:
-    """Each passage with its text cut to ``window(text, query, limit)``."""
-    return [replace(p, text=window(p.text, query, limit)) for p in passages]

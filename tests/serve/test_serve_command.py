@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
 
 from edubot_cli.procgroup import free_port, group_members
-from tests.support.serve_process import EDUBOT, wait_healthy
+from tests.support.serve_process import serve_env, start_serve, wait_healthy
 
 pytestmark = pytest.mark.engine
 
@@ -35,18 +33,9 @@ def children(pid: int) -> list[int]:
 @pytest.mark.parametrize(("sig", "reason"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
 def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.Signals, reason: str) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
     output = tmp_path / "serve.out"
     with output.open("w") as sink:
-        proc = subprocess.Popen(
-            [str(EDUBOT), "serve", "--port", str(port)],
-            cwd=tmp_path,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        proc = start_serve(port, cwd=tmp_path, env=serve_env(tmp_path), sink=sink)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
 from pathlib import Path
 
 import httpx
 
 from edubot_cli.procgroup import free_port
-from tests.support.serve_process import EDUBOT, wait_healthy
+from tests.support.serve_process import serve_env, start_serve, wait_healthy
 from tests.support.stub_engine import StubEngine
 
 
@@ -20,18 +18,17 @@ def _ignore_hangup() -> None:
 
 def test_serve_started_with_hangup_ignored_survives_it_and_stops_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
+    env = serve_env(tmp_path)
     output = tmp_path / "serve.out"
     url = f"http://127.0.0.1:{port}"
     with StubEngine() as stub, output.open("w") as sink:
-        proc = subprocess.Popen(
-            [str(EDUBOT), "serve", "--port", str(port), "--engine-url", stub.url + "/v1"],
+        proc = start_serve(
+            port,
+            "--engine-url",
+            stub.url + "/v1",
             cwd=tmp_path,
             env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
+            sink=sink,
             preexec_fn=_ignore_hangup,
         )
         try:

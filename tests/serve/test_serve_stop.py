@@ -5,7 +5,6 @@ stop's error event, and nothing is cut off or logged as a traceback."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from edubot_cli.procgroup import free_port
-from tests.support.serve_process import EDUBOT, wait_healthy
+from tests.support.serve_process import serve_env, start_serve, wait_healthy
 from tests.support.stub_engine import Step, StubEngine
 
 GRACE = 5  # long enough for the released answer to finish under load; the held ones outlast it
@@ -44,14 +43,8 @@ def _wait_stopping(url: str, proc: subprocess.Popen[str], timeout: float = 60.0)
 
 def test_sigterm_refuses_new_requests_lets_answers_finish_and_ends_the_rest(tmp_path: Path) -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env |= {
-        "EDUBOT_LOGS_DIR": str(tmp_path / "logs"),
-        "EDUBOT_RATE_LIMIT_PER_MINUTE": "0",
-        "EDUBOT_SHUTDOWN_GRACE": str(GRACE),
-        "EDUBOT_SYSTEM_PROMPT": "",  # no warm-up request: it would take a scripted step
-        "COLUMNS": "200",
-    }
+    # no system prompt, so no warm-up request: it would take a scripted step
+    env = serve_env(tmp_path, EDUBOT_SHUTDOWN_GRACE=str(GRACE), EDUBOT_SYSTEM_PROMPT="")
     output = tmp_path / "serve.out"
     url = f"http://127.0.0.1:{port}"
     held, released = threading.Event(), threading.Event()
@@ -63,14 +56,7 @@ def test_sigterm_refuses_new_requests_lets_answers_finish_and_ends_the_rest(tmp_
             Step(chunks=chunks, gate=held, gate_after=1),
             Step(chunks=chunks, gate=held, gate_after=1),
         )
-        proc = subprocess.Popen(
-            [str(EDUBOT), "serve", "--port", str(port), "--engine-url", stub.url + "/v1"],
-            cwd=tmp_path,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        proc = start_serve(port, "--engine-url", stub.url + "/v1", cwd=tmp_path, env=env, sink=sink)
         try:
             wait_healthy(url, proc, timeout=60)
             chat = {"message": "count", "stream": True}
