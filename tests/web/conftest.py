@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.live_backend import LiveBackend
+from tests.support.poll import eventually
 from tests.support.stub_engine import StubEngine
 
 CHROMIUM = os.environ.get("EDUBOT_CHROMIUM", "/usr/bin/chromium")
@@ -100,9 +101,25 @@ def engine(stub: StubEngine) -> StubEngine:
 
 
 @pytest.fixture(scope="module")
-def backend(stub: StubEngine) -> Iterator[LiveBackend]:
-    with LiveBackend({"rate_limit_per_minute": 0}, [stub.url]) as live:
+def shared_backend(stub: StubEngine) -> Iterator[LiveBackend]:
+    with LiveBackend({"rate_limit_per_minute": 0}, [stub.url], health_interval=0.2) as live:
         yield live
+
+
+@pytest.fixture
+def backend(shared_backend: LiveBackend, engine: StubEngine) -> LiveBackend:
+    """The module's backend once it sees the reset stub as healthy: a test that took the stub down leaves the
+    backend's cached view of it "unreachable" (its /health a 503) until the next probe."""
+    import httpx
+
+    def healthy() -> bool:
+        try:
+            return httpx.get(f"{shared_backend.url}/health", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    assert eventually(healthy), f"{shared_backend.url}/health stayed unhealthy"
+    return shared_backend
 
 
 @dataclass
