@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,13 @@ from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 
 pytest_plugins = ["tests.support.engine_fakes"]  # settings, fake engine, vllm and nvidia-smi fixtures
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C as a terminal delivers it: a suite started in the background by a non-interactive shell (``make
+    test &``) inherits SIGINT ignored, and so would every process it starts, which the tests of Ctrl-C need."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

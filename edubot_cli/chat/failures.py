@@ -18,6 +18,14 @@ _TRANSIENT_503 = re.compile(r"\b(is busy|is restarting)\b", re.I)
 _ENGINE_HINT = "check that the engine behind the backend is running (`edubot serve` logs)"
 
 
+class StreamFailure(ChatError):
+    """A stream that failed after it started (an error event, a malformed event, no answer at all); in the chat,
+    ``/retry`` asks again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, hint="/retry")
+
+
 class ContextOverflowError(ChatError):
     """The engine refused the request because the conversation does not fit its context window."""
 

@@ -23,7 +23,7 @@ import httpx
 
 from ..errorbody import error_fields, message_and_code
 from ..errors import ChatError
-from .failures import ContextOverflowError, is_overflow, status_error
+from .failures import ContextOverflowError, StreamFailure, is_overflow, status_error
 from .session import AnswerStats, Source, sources_from_json
 
 
@@ -160,7 +160,7 @@ class ChatStream:
                 if not self._closing.is_set() and self._usage is None and not self.text:
                     if not self._events:
                         self._diagnose_empty_stream()
-                    raise ChatError(f"{self.url} closed the stream without an answer", hint="/retry")
+                    raise StreamFailure(f"{self.url} closed the stream without an answer")
         except httpx.HTTPError as exc:
             if self._closing.is_set():
                 return
@@ -186,9 +186,7 @@ class ChatStream:
         try:
             event = json.loads(data)
         except ValueError as exc:
-            raise ChatError(
-                f"{self.url} sent a malformed stream event: {data[:80]!r}", hint="/retry"
-            ) from exc
+            raise StreamFailure(f"{self.url} sent a malformed stream event: {data[:80]!r}") from exc
         if not isinstance(event, dict):
             return None
         if "error" in event:
@@ -196,7 +194,7 @@ class ChatStream:
             if is_overflow(message, code):
                 raise ContextOverflowError(f"the conversation no longer fits the model's context: {message}")
             when = "mid-answer" if self.text else "before the answer began"
-            raise ChatError(f"{self.url} failed {when}: {message or 'unknown error'}", hint="/retry")
+            raise StreamFailure(f"{self.url} failed {when}: {message or 'unknown error'}")
         if isinstance(event.get("usage"), dict):
             self._usage = event["usage"]
         choices = event.get("choices") or []

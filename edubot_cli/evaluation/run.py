@@ -139,7 +139,7 @@ def _backend(
 
 
 def _ask(client: Any, question: Question, grounded: bool, max_tokens: int, stop: Stop) -> Answer:
-    from ..chat.failures import ContextOverflowError
+    from ..chat.failures import ContextOverflowError, StreamFailure
     from ..chat.stream import BackendChatStream
 
     payload = {
@@ -155,6 +155,8 @@ def _ask(client: Any, question: Question, grounded: bool, max_tokens: int, stop:
                 pass
     except ContextOverflowError as exc:
         return Answer(error=exc.message)
+    except StreamFailure as exc:
+        raise ChatError(exc.message, hint="check the backend's log, then run `edubot eval` again") from exc
     answer = score(question, stream.text, stream.sources if grounded else None)
     answer.faithfulness = stream.faithfulness
     stats = stream.stats

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from ..urls import EngineURL
 
@@ -223,9 +223,11 @@ class Client:
         body: bytes | None = None,
         timeout: float | None = None,
         headers: dict[str, str] | None = None,
+        sent: Callable[[], Awaitable[None]] | None = None,
     ) -> Response:
         """Send a request (with ``headers`` besides the client's own) and return once the status line and headers
-        have arrived."""
+        have arrived. ``sent()`` is awaited each time the request has been written on a connection, before its
+        answer is awaited (more than once when an idle connection turns out to be closed)."""
         payload = self._request_bytes(method, path, body, headers)
         timeout = self.timeout if timeout is None else timeout
         while self._idle:
@@ -234,18 +236,31 @@ class Client:
                 conn.close()
                 continue
             try:
-                return await self._exchange(conn, method, payload, timeout)
+                return await self._exchange(conn, method, payload, timeout, sent)
             except _Stale:
                 conn.close()  # closed by the engine while idle: try the next one
         conn = await self._connect()
         try:
-            return await self._exchange(conn, method, payload, timeout)
+            return await self._exchange(conn, method, payload, timeout, sent)
         except _Stale as exc:
             raise ProtocolFailure("Server disconnected without sending a response.") from exc
 
-    async def _exchange(self, conn: _Connection, method: str, payload: bytes, timeout: float) -> Response:
+    async def _exchange(
+        self,
+        conn: _Connection,
+        method: str,
+        payload: bytes,
+        timeout: float,
+        sent: Callable[[], Awaitable[None]] | None = None,
+    ) -> Response:
         try:
-            conn.writer.write(payload)
+            conn.writer.write(payload)  # buffered: a lost connection shows when the answer is read
+            if sent is not None:
+                await sent()  # the caller's own work (telling its client): not a failure of the exchange
+        except BaseException:
+            conn.close()
+            raise
+        try:
             try:
                 async with asyncio.timeout(timeout):
                     head = await conn.reader.readuntil(b"\r\n\r\n")

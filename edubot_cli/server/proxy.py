@@ -1,10 +1,12 @@
 """Talking to the engine on behalf of one client request, as ``EngineCall`` responses (which stop the engine's
 work when the client goes away).
 
-Nothing is sent to the client until the engine has answered with headers, and a stream starts only with the
-engine's first event (or a place in the queue), so failures before that, an error the engine reports as its first
-stream event included, are proper HTTP errors (4xx/502/503/504); failures after the stream has started end it
-with an error event: ``event: error`` on /chat, an OpenAI error object and ``data: [DONE]`` on /v1. What engines
+A /chat stream starts (headers, then ``data: {"started": {"id": ...}}``) as soon as the request waits for a slot or
+has been written to an engine, so that no client waits in silence while the engine reads a long prompt; a /v1
+stream, whose clients expect OpenAI's behaviour, starts with the engine's first event (or a place in the queue).
+Failures before a stream starts (no engine reachable, the line full, a restart, a /v1 prompt over the context) are
+proper HTTP errors (4xx/502/503/504); failures after it end it with an error event: ``event: error`` on /chat,
+an OpenAI error object and ``data: [DONE]`` on /v1. What engines
 say about errors passes through ``engine_errors`` first. Every engine request carries the client request's id
 (``request_ids``), and the engine's completion id is noted beside it for the log line.
 """
@@ -89,6 +91,17 @@ class _Tally:
     """Whether the response has begun (an error then ends the stream instead of being an HTTP error)."""
 
 
+async def _begin_stream(send: Send, tally: _Tally, trace: Trace) -> None:
+    """Start a /chat stream, once: its headers and the ``started`` event with the request's id, sent as soon as
+    the request waits for a slot or is in an engine, so a client never waits in silence for the first token."""
+    if not tally.started:
+        tally.started = True
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        await send(
+            {"type": "http.response.body", "body": event({"started": {"id": trace.id}}), "more_body": True}
+        )
+
+
 class Proxy:
     """The engine-facing handlers of /chat and /v1/*, sharing one pool and one set of metrics; their calls end
     as ``stopping`` says when the backend stops."""
@@ -148,8 +161,7 @@ class Proxy:
                 tally.latency = tally.ttft = time.perf_counter() - tally.start
                 model = str(payload.get("model") or "")
                 if payload.get("stream"):
-                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-                    tally.started = True
+                    await _begin_stream(send, tally, trace)
                     await send(
                         {"type": "http.response.body", "body": event({"delta": text}), "more_body": True}
                     )
@@ -197,21 +209,22 @@ class Proxy:
         async with self._metered(CHAT, send) as tally:
             content = json.dumps(payload, ensure_ascii=False).encode()
 
+            async def begin() -> None:
+                # The stream starts once the request waits for a slot or is in an engine: an error before that
+                # is still an HTTP error.
+                await _begin_stream(send, tally, trace)
+
             async def emit(body: bytes, more: bool = True) -> None:
-                # The stream starts with its first event: an error before that is still an HTTP error.
-                if not tally.started:
-                    await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-                    tally.started = True
+                await begin()
                 await send({"type": "http.response.body", "body": body, "more_body": more})
 
             async def queued(ahead: int) -> None:
-                # Waiting for a slot: the stream starts now, so the page can say "waiting, N ahead".
+                # Waiting for a slot: the page can say "waiting, N ahead".
                 await emit(event({"queued": {"ahead": ahead}}))
 
-            async with self.pool.open("POST", COMPLETIONS, content, queued=queued, request_id=trace.id) as (
-                engine,
-                response,
-            ):
+            async with self.pool.open(
+                "POST", COMPLETIONS, content, queued=queued, sent=begin, request_id=trace.id
+            ) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
                     raise engine_error(engine, response.status_code, body)

@@ -386,13 +386,16 @@ class EnginePool:
         timeout: float | None = None,
         *,
         queued: Callable[[int], Awaitable[None]] | None = None,
+        sent: Callable[[], Awaitable[None]] | None = None,
         admit: bool = True,
         request_id: str | None = None,
     ) -> AsyncIterator[tuple[UpstreamEngine, Response]]:
         """Take a slot (waiting in line, ``queued(ahead)`` told of the place), send the request to an engine and
-        yield it with the response once its headers arrived. ``admit=False`` skips the line: for requests that
-        generate nothing (``/v1/models``), which engines answer beside their generations. ``request_id`` goes
-        to the engine as ``X-Request-ID``.
+        yield it with the response once its headers arrived; ``sent()`` is awaited once the request is written to
+        an engine, before it answers (llama-server sends a stream's headers only with its first token); again if
+        a kept-alive connection turned out closed and the request is sent on a fresh one.
+        ``admit=False`` skips the line: for requests that generate nothing (``/v1/models``), which engines answer
+        beside their generations. ``request_id`` goes to the engine as ``X-Request-ID``.
 
         Raises ``ApiError``: 503 when the line is full, the engine restarts or none accepts a connection; 504 when
         the engine does not answer in time. The caller reads the body inside the ``async with``; leaving it
@@ -420,7 +423,7 @@ class EnginePool:
                 engine.in_flight += 1
                 try:
                     try:
-                        response = await engine.client.send(method, path, content, timeout, headers)
+                        response = await engine.client.send(method, path, content, timeout, headers, sent)
                     except ConnectFailed:
                         engine.healthy = False
                         if self.upstream.watch is not None or len(tried) == len(self.engines):

@@ -421,6 +421,9 @@ def test_a_backend_failing_mid_run_ends_it_with_its_message(
 ) -> None:
     stub_engine.script(Step(chunks=["Roots."]), Step(status=500, error_message="engine on fire"))
     code, err = fails("--url", backend.url, "--taxonomy", str(tiny))
-    assert code == 1
-    assert err.startswith(f"error: {backend.url}/chat answered 502: ")
+    assert (code, err) == (
+        1,
+        f"error: {backend.url}/chat failed before the answer began: engine 1 answered 500: engine on fire\n"
+        "hint: check the backend's log, then run `edubot eval` again\n",
+    )
     assert not Path("datasets").exists()

@@ -62,13 +62,15 @@ def stopped(log: Path, seen: int) -> int | None:
 
 
 def stream_events(url: str, body: dict, timeout: float = ENGINE_CEILING) -> list[dict]:
+    """The data of a /chat stream's events after its first, ``started`` (checked)."""
     events = []
     with httpx.stream("POST", url + "/chat", json={**body, "stream": True}, timeout=timeout) as response:
         assert response.status_code == 200, response.read()
         for line in response.iter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line[len("data: ") :]))
-    return events
+    assert events[:1] == [{"started": {"id": response.headers["x-request-id"]}}]
+    return events[1:]
 
 
 def test_the_engine_is_llama_server_with_the_embedded_model_stored_as_q8_0(launch: Running) -> None:

@@ -23,10 +23,15 @@ STOP_MESSAGE = "the server is stopping; send the request again in a moment"
 
 
 def _stream(url: str, path: str, body: dict[str, object]) -> str:
-    """The whole body of a streamed answer, as the client got it."""
+    """The whole body of a streamed answer, as the client got it; on /chat, after its ``started`` event (checked)."""
     with httpx.stream("POST", url + path, json=body, timeout=120) as response:
         assert response.status_code == 200
-        return "".join(response.iter_text())
+        text = "".join(response.iter_text())
+    if path == "/chat":
+        started = json.dumps({"started": {"id": response.headers["x-request-id"]}}, separators=(",", ":"))
+        assert text.startswith(f"data: {started}\n\n")
+        text = text.removeprefix(f"data: {started}\n\n")
+    return text
 
 
 def _wait_stopping(url: str, proc: subprocess.Popen[str], timeout: float = 60.0) -> httpx.Response:

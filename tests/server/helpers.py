@@ -14,6 +14,19 @@ def sse_events(response: httpx.Response) -> list[tuple[str, Any]]:
     return list(iter_sse_events(response))
 
 
+def chat_events(response: httpx.Response) -> list[tuple[str, Any]]:
+    """The events of a /chat stream after its first, which must be ``started`` with the response's request id
+    (``X-Request-ID``)."""
+    events = sse_events(response)
+    assert events[:1] == [("message", {"started": {"id": response.headers["x-request-id"]}})]
+    return events[1:]
+
+
+def started_line(response: httpx.Response) -> str:
+    """The first line of a /chat stream: its ``started`` event, with the response's request id."""
+    return "data: " + json.dumps({"started": {"id": response.headers["x-request-id"]}}, separators=(",", ":"))
+
+
 def iter_sse_events(response: httpx.Response) -> Iterator[tuple[str, Any]]:
     """``sse_events`` one at a time, as they arrive."""
     name = "message"

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.server.helpers import raw_request, sse_events
+from tests.server.helpers import chat_events, raw_request, started_line
 from tests.support.live_backend import LiveBackend
 from tests.support.poll import eventually
 from tests.support.stub_engine import Step, StubEngine
@@ -129,7 +129,7 @@ def test_stream_deltas_then_done(backend: LiveBackend, stub_engine: StubEngine) 
     ) as r:
         assert r.status_code == 200
         assert r.headers["content-type"] == "text/event-stream; charset=utf-8"
-        events = sse_events(r)
+        events = chat_events(r)
     assert events[:4] == [("message", {"delta": d}) for d in ["Photo", "synthesis", " is ", "light → sugar"]]
     assert len(events) == 5
     name, done = events[4]
@@ -150,16 +150,35 @@ def test_stream_deltas_then_done(backend: LiveBackend, stub_engine: StubEngine) 
 def test_slow_first_byte_is_waited_for(backend: LiveBackend, stub_engine: StubEngine) -> None:
     stub_engine.script(Step(chunks=["late"], first_byte_delay=0.3))
     with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
-        events = sse_events(r)
+        events = chat_events(r)
     assert events[0] == ("message", {"delta": "late"})
     assert events[1][1]["ttft_seconds"] >= 0.3
+
+
+def test_a_stream_starts_before_the_engine_answers(backend: LiveBackend, stub_engine: StubEngine) -> None:
+    """The headers and the ``started`` event come while the engine still reads the prompt (its headers held)."""
+    import threading
+
+    gate = threading.Event()
+    stub_engine.script(Step(chunks=["at last"], gate=gate))
+    with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
+        assert (r.status_code, r.headers["content-type"]) == (200, "text/event-stream; charset=utf-8")
+        lines = r.iter_lines()
+        first = next(lines)  # while the engine holds its answer, headers included, until the gate opens
+        assert stub_engine.wait_held()
+        assert first == started_line(r)
+        gate.set()
+        rest = [line for line in lines if line]
+    assert rest[0] == 'data: {"delta":"at last"}'
+    assert json.loads(rest[1][len("data: ") :])["done"] is True
+    assert len(rest) == 2
 
 
 def test_failure_mid_stream_ends_with_an_error_event(backend: LiveBackend, stub_engine: StubEngine) -> None:
     stub_engine.script(Step(chunks=["a", "b", "c"], fail_after=2))
     with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
         assert r.status_code == 200
-        events = sse_events(r)
+        events = chat_events(r)
     assert events[:2] == [("message", {"delta": "a"}), ("message", {"delta": "b"})]
     assert len(events) == 3
     name, data = events[2]
@@ -185,13 +204,11 @@ def test_engine_error_status_becomes_an_api_error(
 ) -> None:
     stub_engine.script(Step(status=engine_status, error_message="model exploded"))
     r = httpx.post(f"{backend.url}/chat", json={"message": "x", "stream": stream})
-    assert r.status_code == status
-    assert r.json() == {
-        "error": {
-            "code": code,
-            "message": f"engine 1 answered {engine_status}: model exploded",
-        }
-    }
+    error = {"error": {"code": code, "message": f"engine 1 answered {engine_status}: model exploded"}}
+    if stream:  # the engine had the question: the stream had started
+        assert (r.status_code, chat_events(r)) == (200, [("error", error)])
+    else:
+        assert (r.status_code, r.json()) == (status, error)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -210,19 +227,17 @@ def test_engine_down_is_503_naming_the_url(
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_no_first_byte_within_request_timeout_is_504(
+def test_no_first_byte_within_request_timeout_is_a_504_or_a_timeout_event(
     stub_engine: StubEngine, live_backend: MakeBackend, stream: bool
 ) -> None:
     backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
     stub_engine.script(Step(first_byte_delay=60))
     r = httpx.post(f"{backend.url}/chat", json={"message": "x", "stream": stream})
-    assert r.status_code == 504
-    assert r.json() == {
-        "error": {
-            "code": "engine_timeout",
-            "message": "engine 1 did not answer within 0.3 s",
-        }
-    }
+    error = {"error": {"code": "engine_timeout", "message": "engine 1 did not answer within 0.3 s"}}
+    if stream:  # the engine had the question: the stream had started
+        assert (r.status_code, chat_events(r)) == (200, [("error", error)])
+    else:
+        assert (r.status_code, r.json()) == (504, error)
     assert stub_engine.wait_cancelled()
 
 
@@ -232,7 +247,7 @@ def test_engine_stalling_mid_stream_ends_with_a_timeout_event(
     backend = live_backend({"request_timeout": 0.3}, [stub_engine.url])
     stub_engine.script(Step(chunks=["a", "b"], delay=60))
     with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
-        events = sse_events(r)
+        events = chat_events(r)
     assert events == [
         ("message", {"delta": "a"}),
         (
@@ -252,7 +267,12 @@ def test_client_leaving_a_stream_cancels_the_engine_request(
 ) -> None:
     stub_engine.script(Step(chunks=["x"] * 200, delay=0.5))
     with httpx.stream("POST", f"{backend.url}/chat", json={"message": "x", "stream": True}) as r:
-        assert next(r.iter_lines()) == 'data: {"delta":"x"}'
+        lines = r.iter_lines()
+        assert [next(lines), next(lines), next(lines)] == [
+            started_line(r),
+            "",
+            'data: {"delta":"x"}',
+        ]
     assert stub_engine.wait_cancelled()
     stats = backend.app.state.backend.metrics
     assert eventually(lambda: stats.cancelled == 1)
@@ -280,7 +300,7 @@ def test_concurrent_streams_do_not_mix(backend: LiveBackend, stub_engine: StubEn
         with httpx.stream(
             "POST", f"{backend.url}/chat", json={"message": "x", "stream": True}, timeout=10
         ) as r:
-            results.append([d.get("delta") for _, d in sse_events(r)])
+            results.append([d.get("delta") for _, d in chat_events(r)])
 
     threads = [threading.Thread(target=one) for _ in range(10)]
     for t in threads:

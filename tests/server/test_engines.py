@@ -41,7 +41,7 @@ def test_least_busy_engine_gets_the_next_request(
     a.default = b.default = Step(chunks=["x", "y"], gate=threading.Event(), gate_after=1)
     with httpx.stream("POST", f"{backend.url}/chat", json={**CHAT, "stream": True}) as busy:
         lines = busy.iter_lines()  # kept referenced: a dropped iterator closes the connection
-        next(lines)
+        assert next(line for line in lines if line.startswith('data: {"delta"')) == 'data: {"delta":"x"}'
         first = a if a.requests else b
         other = b if first is a else a
         first.default = other.default = Step()

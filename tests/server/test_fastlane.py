@@ -13,6 +13,7 @@ from edubot_cli.server import fastlane
 from edubot_cli.server.fastlane import FastLane
 from edubot_cli.server.routes import chat as chat_route
 from edubot_cli.server.routes import openai as openai_route
+from tests.server.helpers import started_line
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine
 
@@ -37,7 +38,9 @@ def _answers(backend: LiveBackend, stub: StubEngine) -> list[tuple[int, Any]]:
         stub.script(Step(chunks=["a", "b"]))
         r = httpx.post(f"{backend.url}{path}", json=body)
         if r.headers["content-type"].startswith("text/event-stream"):
-            out.append((r.status_code, [line for line in r.text.splitlines() if '"done"' not in line]))
+            lines = r.text.splitlines()
+            assert lines[0] == started_line(r)
+            out.append((r.status_code, [line for line in lines[1:] if '"done"' not in line]))
         else:
             payload = r.json()
             for volatile in ("latency_seconds", "timestamp", "id", "created"):

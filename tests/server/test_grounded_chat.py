@@ -12,6 +12,7 @@ import pytest
 from edubot_cli.grounding.prompt import INSTRUCTION
 from edubot_cli.server import grounded
 from tests.grounding.conftest import PLANTS, age, write
+from tests.server.helpers import chat_events
 from tests.support.stub_engine import Step, StubEngine
 
 QUESTION = "What do roots take up from the soil?"
@@ -54,7 +55,7 @@ def test_in_quote_mode_the_material_answers_and_the_engine_is_not_asked(
     assert answer["sources"][0]["title"] == "Botany: Roots take up water and minerals from the…"
     assert (answer["prompt_tokens"], answer["completion_tokens"]) == (0, 0)
     with httpx.stream("POST", backend.url + "/chat", json={"message": QUESTION, "stream": True}) as response:
-        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
+        events = [data for _, data in chat_events(response)]
     assert events[0] == {"delta": QUOTE}
     assert (events[1]["done"], events[1]["faithfulness"], len(events)) == (True, "quoted", 2)
     assert stub_engine.requests == []

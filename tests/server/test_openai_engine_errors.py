@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from edubot_cli.server.engine_errors import sanitise
-from tests.server.helpers import iter_sse_events, sse_events
+from tests.server.helpers import chat_events, iter_sse_events
 from tests.support.canned_engine import CannedEngine
 from tests.support.live_backend import LiveBackend
 from tests.support.poll import CEILING, eventually
@@ -184,9 +184,12 @@ def test_chat_engine_errors(
     answer: dict[str, Any],
 ) -> None:
     stub_engine.script(Step(status=engine_status, error_message=message))
-    got_status, headers, body = _post(f"{backend.url}/chat", CHAT, stream)
-    assert (got_status, body) == (status, {"error": answer})
-    assert headers.get("retry-after") == ("1" if status == 429 else None)
+    r = httpx.post(f"{backend.url}/chat", json={**CHAT, "stream": stream}, timeout=30)
+    if stream:  # the engine had the question, so the stream had started: its error event says what went wrong
+        assert (r.status_code, chat_events(r)) == (200, [("error", {"error": answer})])
+    else:
+        assert (r.status_code, r.json()) == (status, {"error": answer})
+        assert r.headers.get("retry-after") == ("1" if status == 429 else None)
 
 
 # ---- errors inside an engine's 200 stream ------------------------------------------------------------------------
@@ -215,38 +218,23 @@ DATA_ERROR = b'data: {"error": {"message": "boom in /opt/vllm/worker.py", "code"
 
 
 @pytest.mark.parametrize(
-    ("answer", "status", "error"),
+    ("answer", "error"),
     [
-        (LLAMA_OVERFLOW, 400, {"code": "bad_request", "message": f"engine 1 answered 400: {OVERFLOW}"}),
-        (
-            LLAMA_500,
-            502,
-            {"code": "bad_gateway", "message": "engine 1 answered 500: decode failed at [path]"},
-        ),
-        (DATA_ERROR, 502, {"code": "bad_gateway", "message": "engine 1 answered 500: boom in [path]"}),
-        (
-            b"data: not json\n\n",
-            502,
-            {"code": "bad_gateway", "message": "engine 1 sent a malformed stream event"},
-        ),
-        (
-            b"",
-            502,
-            {"code": "bad_gateway", "message": "engine 1 ended the stream before the answer was complete"},
-        ),
+        (LLAMA_OVERFLOW, {"code": "bad_request", "message": f"engine 1 answered 400: {OVERFLOW}"}),
+        (LLAMA_500, {"code": "bad_gateway", "message": "engine 1 answered 500: decode failed at [path]"}),
+        (DATA_ERROR, {"code": "bad_gateway", "message": "engine 1 answered 500: boom in [path]"}),
+        (b"data: not json\n\n", {"code": "bad_gateway", "message": "engine 1 sent a malformed stream event"}),
+        (b"", {"code": "bad_gateway", "message": "engine 1 ended the stream before the answer was complete"}),
     ],
 )
-def test_chat_stream_error_before_any_delta_is_an_http_error(
-    canned: tuple[CannedEngine, str], answer: bytes, status: int, error: dict[str, str]
+def test_chat_stream_error_before_any_delta_is_its_error_event(
+    canned: tuple[CannedEngine, str], answer: bytes, error: dict[str, str]
 ) -> None:
     engine, url = canned
     engine.answer = answer
     r = httpx.post(f"{url}/chat", json={**CHAT, "stream": True}, timeout=30)
-    assert (r.status_code, r.headers["content-type"], r.json()) == (
-        status,
-        "application/json",
-        {"error": error},
-    )
+    assert (r.status_code, r.headers["content-type"]) == (200, "text/event-stream; charset=utf-8")
+    assert chat_events(r) == [("error", {"error": error})]
 
 
 @pytest.mark.parametrize(
@@ -264,7 +252,7 @@ def test_chat_stream_error_after_a_delta_ends_with_an_error_event(
     engine.answer = chunk("half") + tail
     with httpx.stream("POST", f"{url}/chat", json={**CHAT, "stream": True}, timeout=30) as r:
         assert r.status_code == 200
-        events = sse_events(r)
+        events = chat_events(r)
     assert events == [("message", {"delta": "half"}), ("error", {"error": error})]
 
 
@@ -393,9 +381,11 @@ def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
         events = []
         for event in iter_sse_events(r):
             events.append(event)
-            gate.set()
+            if "queued" in event[1]:
+                gate.set()
     holder.join()
     assert events == [
+        ("message", {"started": {"id": r.headers["x-request-id"]}}),
         ("message", {"queued": {"ahead": 0}}),
         ("error", {"error": {"code": "bad_request", "message": f"engine 1 answered 400: {OVERFLOW}"}}),
     ]

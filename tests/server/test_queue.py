@@ -54,9 +54,10 @@ def test_a_streamed_chat_waits_in_line_and_is_told_its_place(stub_engine: StubEn
         for line in response.iter_lines():
             if line.startswith("data: "):
                 events.append(json.loads(line[len("data: ") :]))
-                gate.set()  # told its place: now the slot is given back
+                if "queued" in events[-1]:
+                    gate.set()  # told its place: now the slot is given back
     holder.join()
-    assert events[0] == {"queued": {"ahead": 0}}
+    assert events[:2] == [{"started": {"id": response.headers["x-request-id"]}}, {"queued": {"ahead": 0}}]
     assert [e["delta"] for e in events if "delta" in e] == ["Hello", " from", " the", " stub."]
     assert events[-1]["done"] is True
     assert queue_state(backend) == {"capacity": 1, "active": 0, "waiting": 0}
@@ -114,8 +115,12 @@ def test_a_client_that_leaves_the_line_gives_up_its_place(stub_engine: StubEngin
         "POST", backend.url + "/chat", json={"message": "x", "stream": True}, timeout=CEILING
     ) as response:
         lines = response.iter_lines()  # kept: a discarded line iterator closes the response
-        first = next(line for line in lines if line.startswith("data: "))
-        assert json.loads(first[len("data: ") :]) == {"queued": {"ahead": 0}}
+        data = (json.loads(line[len("data: ") :]) for line in lines if line.startswith("data: "))
+        first, second = next(data), next(data)
+        assert (first, second) == (
+            {"started": {"id": response.headers["x-request-id"]}},
+            {"queued": {"ahead": 0}},
+        )
         assert queue_state(backend) == {"capacity": 1, "active": 1, "waiting": 1}
     assert eventually(lambda: queue_state(backend)["waiting"] == 0)
     gate.set()

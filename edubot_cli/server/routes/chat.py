@@ -15,11 +15,12 @@ from ..state import backend
 router = APIRouter()
 
 STREAM_DOC = (
-    'With `stream: true`: `text/event-stream` of `data: {"delta": "..."}` events, then '
-    '`data: {"done": true, "usage": {...}, "latency_seconds": ..., "ttft_seconds": ...}`. The stream starts with '
-    "its first event, so a failure before it (a prompt over the engine's context, say) is an HTTP error as "
-    'without streaming; a failure after it (after a `data: {"queued": ...}` event too) ends the stream with '
-    '`event: error` + `data: {"error": {"code", "message"}}`.'
+    'With `stream: true`: `text/event-stream` that starts with `data: {"started": {"id": "<request id>"}}` as soon as '
+    'the question waits for a slot (then `data: {"queued": {"ahead": N}}` while it waits) or is in the engine, then '
+    '`data: {"delta": "..."}` events, then `data: {"done": true, "usage": {...}, "latency_seconds": ..., '
+    '"ttft_seconds": ...}`. A failure before the stream starts (no engine reachable, the line full, a restart) is '
+    "an HTTP error as without streaming; a failure after it (a prompt over the engine's context, the engine "
+    'dying, the server stopping) ends the stream with `event: error` + `data: {"error": {"code", "message"}}`.'
 )
 ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status in (400, 401, 408, 413, 415, 422, 429, 502, 503, 504)
