@@ -2,7 +2,7 @@
 
 These two endpoints carry all the traffic, and for them FastAPI's request machinery (route matching over every
 route, dependency solving, body-to-argument conversion) costs more than the proxying itself. This pure ASGI
-layer reads the body, validates it with the same pydantic models (and for /chat ``refuse_duplicate_keys``), and
+layer reads the body, validates it with the same pydantic models (and ``refuse_duplicate_keys``), and
 calls the same handler functions as the FastAPI routes, which stay declared for the OpenAPI schema and ``/docs``.
 Every other path goes to FastAPI. Once the backend is stopping, every request is refused here (503 ``stopping``).
 """
@@ -128,8 +128,7 @@ class FastLane:
             await send_error(send, validation_failure(list(exc.errors()), self.state.metrics))
             return
         try:
-            if scope["path"] == CHAT:
-                refuse_duplicate_keys(raw)
+            refuse_duplicate_keys(raw)
             call = await handler(body)
         except ApiError as exc:
             if exc.status < 500:

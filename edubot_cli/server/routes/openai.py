@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ..fastlane import refuse_duplicate_keys
 from ..handlers import completions_call
 from ..paths import COMPLETIONS, MODELS_V1
 from ..schemas import ErrorResponse, OpenAIChatRequest
@@ -41,4 +42,5 @@ async def models(request: Request) -> Any:
     responses={**ERRORS, 200: {"content": {"application/json": {}, "text/event-stream": {}}}},
 )
 async def completions(body: OpenAIChatRequest, request: Request) -> Any:
+    refuse_duplicate_keys(await request.body())
     return completions_call(backend(request), body)
