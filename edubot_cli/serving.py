@@ -25,9 +25,9 @@ from .procgroup import Terminated, bind_listener, honoured
 
 if TYPE_CHECKING:
     from .config import Settings
-    from .server.connections import ConnectionLimits
+    from .server.edge.connections import ConnectionLimits
+    from .server.engine.upstream import Upstream
     from .server.stopping import Stopping
-    from .server.upstream import Upstream
 
 WATCH_INTERVAL = 1.0
 """Seconds between checks that the engine is still alive while the backend runs."""
@@ -87,7 +87,7 @@ def run_backend(
     """
     import uvicorn
 
-    from .server.connections import ConnectionLimits, guarded_protocol
+    from .server.edge.connections import ConnectionLimits, guarded_protocol
 
     failure: list[EdubotError] = []
 
@@ -185,7 +185,7 @@ def _connection_limits(settings: Settings) -> ConnectionLimits:
     """The backend's read timeouts and per-client connection cap from ``settings`` (a bad ``trusted_proxies``
     entry is reported before anything starts)."""
     try:
-        from .server.connections import ConnectionLimits
+        from .server.edge.connections import ConnectionLimits
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.split(".")[0] in ("uvicorn", "httptools"):
             raise missing_extra(exc.name.split(".")[0], "serve") from exc
@@ -195,7 +195,7 @@ def _connection_limits(settings: Settings) -> ConnectionLimits:
 
 def upstream_for(launch: Running) -> Upstream:
     """What the backend is told about a running engine: where, its key, its slots, its supervisor."""
-    from .server.upstream import Upstream
+    from .server.engine.upstream import Upstream
 
     engine = launch.engine
     return Upstream(

@@ -13,7 +13,9 @@ def test_no_import_cycle() -> None:
     assert cycles(graph) == []
     assert len(graph) > 100  # the whole package was read
     # relative imports are resolved, at every level, and function-level imports count
-    assert {"edubot_cli.server.engine_call", "edubot_cli.server.paths"} <= graph["edubot_cli.server.proxy"]
+    assert {"edubot_cli.server.engine.engine_call", "edubot_cli.server.paths"} <= graph[
+        "edubot_cli.server.engine.proxy"
+    ]
     assert "edubot_cli.procgroup" in graph["edubot_cli.doctor"]
     # imports under TYPE_CHECKING count too
     assert "edubot_cli.config" in graph["edubot_cli.engines.lifecycle"]
@@ -34,3 +36,23 @@ def test_library_modules_do_not_import_the_command_layer() -> None:
         if dep.startswith(COMMAND_LAYER)
     }
     assert upward == set()
+
+
+SERVER_LAYERS = ("edge", "api", "engine")
+
+
+def test_the_server_layers_depend_one_way() -> None:
+    """``server/api`` (routes, handlers) may use the engine client and the edge's policies (the page's CSP); the
+    edge guards and the engine client use neither each other nor the API, only the server's shared modules
+    (errors, paths, request ids, stopping, metrics)."""
+    allowed = {"edge": set(), "engine": set(), "api": {"engine", "edge"}}
+    crossing = set()
+    for name, deps in import_graph().items():
+        layer = next((x for x in SERVER_LAYERS if name.startswith(f"edubot_cli.server.{x}.")), None)
+        if layer is None:
+            continue
+        for dep in deps:
+            other = next((x for x in SERVER_LAYERS if dep.startswith(f"edubot_cli.server.{x}.")), None)
+            if other not in (None, layer) and other not in allowed[layer]:
+                crossing.add((name, dep))
+    assert crossing == set()

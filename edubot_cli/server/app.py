@@ -17,18 +17,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 
 from .. import __version__
+from .api.fastlane import FastLane, validation_failure
+from .api.grounded import Grounding
+from .api.routes import chat, observability, openai, root
+from .api.schemas import ErrorResponse
 from .api_errors import CODES, ApiError, error_payload
-from .fastlane import FastLane, validation_failure
-from .grounded import Grounding
+from .edge.security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
+from .engine.proxy import Proxy
+from .engine.upstream import EnginePool, Upstream
 from .metrics import Metrics
-from .proxy import Proxy
 from .request_ids import RequestIds, trace_of
-from .routes import chat, observability, openai, root
-from .schemas import ErrorResponse
-from .security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
 from .state import Backend
 from .stopping import Stopping
-from .upstream import EnginePool, Upstream
 
 if TYPE_CHECKING:
     from ..config import Settings

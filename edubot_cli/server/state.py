@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .grounded import Grounding
+from .api.grounded import Grounding
+from .engine.proxy import Proxy
+from .engine.upstream import EnginePool
 from .metrics import Metrics
-from .proxy import Proxy
 from .stopping import Stopping
-from .upstream import EnginePool
 
 if TYPE_CHECKING:
     from ..config import Settings

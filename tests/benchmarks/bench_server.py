@@ -30,8 +30,8 @@ import httpx
 import pytest
 
 from edubot_cli.procgroup import free_port
-from edubot_cli.server.http1 import Client, UpstreamError
-from edubot_cli.server.sse import EventLines
+from edubot_cli.server.engine.http1 import Client, UpstreamError
+from edubot_cli.server.engine.sse import EventLines
 from edubot_cli.urls import engine_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,7 +52,7 @@ BACKEND_RUNNER = os.environ.get("EDUBOT_BENCH_BACKEND", "serve")
 UVICORN_RUNNER = """
 import sys, uvicorn
 from edubot_cli.server.app import create_app
-from edubot_cli.server.upstream import Upstream
+from edubot_cli.server.engine.upstream import Upstream
 from tests.support.live_backend import isolated_settings
 app = create_app(isolated_settings({"rate_limit_per_minute": 0}), Upstream([sys.argv[1]]))
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning", access_log=False)

@@ -61,7 +61,7 @@ def test_local_starts_a_backend_with_the_holdout(
     tiny: Path, stub_engine: StubEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from edubot_cli import serving
-    from edubot_cli.server.upstream import Upstream
+    from edubot_cli.server.engine.upstream import Upstream
 
     started: list[Any] = []
 

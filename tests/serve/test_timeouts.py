@@ -22,7 +22,7 @@ import pytest
 from edubot_cli import serving
 from edubot_cli.errors import EdubotError
 from edubot_cli.procgroup import bind_listener
-from edubot_cli.server.connections import ConnectionLimits
+from edubot_cli.server.edge.connections import ConnectionLimits
 from tests.support.live_backend import LiveBackend
 from tests.support.poll import CEILING, eventually
 from tests.support.sockets import read_until_closed

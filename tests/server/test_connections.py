@@ -19,7 +19,7 @@ import pytest
 
 from edubot_cli.config import FIELDS
 from edubot_cli.errors import ConfigError
-from edubot_cli.server.connections import (
+from edubot_cli.server.edge.connections import (
     ClientConnections,
     ConnectionLimits,
     Notices,

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server import fastlane
-from edubot_cli.server.fastlane import FastLane
-from edubot_cli.server.routes import chat as chat_route
-from edubot_cli.server.routes import openai as openai_route
+from edubot_cli.server.api import fastlane
+from edubot_cli.server.api.fastlane import FastLane
+from edubot_cli.server.api.routes import chat as chat_route
+from edubot_cli.server.api.routes import openai as openai_route
 from tests.server.helpers import started_line
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import Step, StubEngine

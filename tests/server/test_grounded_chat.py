@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from edubot_cli.grounding.prompt import INSTRUCTION
-from edubot_cli.server import grounded
+from edubot_cli.server.api import grounded
 from tests.grounding.conftest import PLANTS, age, write
 from tests.server.helpers import chat_events
 from tests.support.stub_engine import Step, StubEngine

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from edubot_cli.errors import ConfigError
-from edubot_cli.server.host_check import HostCheck
-from edubot_cli.server.security import PAGE_CSP, is_json
+from edubot_cli.server.edge.host_check import HostCheck
+from edubot_cli.server.edge.security import PAGE_CSP, is_json
 from tests.server.helpers import raw_request
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine

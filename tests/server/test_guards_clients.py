@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from edubot_cli.errors import ConfigError
-from edubot_cli.server.client_address import ClientResolver, parse_networks
-from edubot_cli.server.throttles import AuthFailures, RateLimiter
+from edubot_cli.server.edge.client_address import ClientResolver, parse_networks
+from edubot_cli.server.edge.throttles import AuthFailures, RateLimiter
 from tests.support.live_backend import LiveBackend
 from tests.support.poll import eventually
 from tests.support.stub_engine import StubEngine
@@ -189,7 +189,7 @@ def test_forwarded_for_is_ignored_under_uvicorns_defaults(stub_engine: StubEngin
     import uvicorn
 
     from edubot_cli.server.app import create_app
-    from edubot_cli.server.upstream import Upstream
+    from edubot_cli.server.engine.upstream import Upstream
     from tests.support.live_backend import isolated_settings
 
     app = create_app(isolated_settings({"rate_limit_per_minute": 2}), Upstream([stub_engine.url], "external"))

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from edubot_cli.server.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
+from edubot_cli.server.engine.http1 import Client, ConnectFailed, ProtocolFailure, ReadTimeout
 from edubot_cli.urls import engine_url
 from tests.support.poll import CEILING, until
 

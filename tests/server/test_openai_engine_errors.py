@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server.engine_errors import sanitise
+from edubot_cli.server.engine.engine_errors import sanitise
 from tests.server.helpers import chat_events, iter_sse_events
 from tests.support.canned_engine import CannedEngine
 from tests.support.live_backend import LiveBackend

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server.schemas import check_json_schema
+from edubot_cli.server.api.schemas import check_json_schema
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 

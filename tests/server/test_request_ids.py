@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server.fastlane import FastLane
+from edubot_cli.server.api.fastlane import FastLane
 from edubot_cli.server.request_ids import accepted, completion_id
 from tests.support.live_backend import LiveBackend
 from tests.support.poll import eventually

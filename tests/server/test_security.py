@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from edubot_cli.server.throttles import RateLimiter
+from edubot_cli.server.edge.throttles import RateLimiter
 from tests.server.helpers import raw_request
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine

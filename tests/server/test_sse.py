@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edubot_cli.server.sse import EventLines, event
+from edubot_cli.server.engine.sse import EventLines, event
 
 
 def test_event_is_compact_json_with_an_optional_name() -> None:

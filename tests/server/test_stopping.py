@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from edubot_cli.server.engine_call import EngineCall
-from edubot_cli.server.engine_errors import chat_stream_error, openai_stream_error
-from edubot_cli.server.sse import event
+from edubot_cli.server.engine.engine_call import EngineCall
+from edubot_cli.server.engine.engine_errors import chat_stream_error, openai_stream_error
+from edubot_cli.server.engine.sse import event
 from edubot_cli.server.stopping import Stopping
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine

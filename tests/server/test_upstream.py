@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from edubot_cli.server.api_errors import ApiError
-from edubot_cli.server.upstream import Admission, EnginePool, Upstream
+from edubot_cli.server.engine.upstream import Admission, EnginePool, Upstream
 from tests.support.fake_watch import FakeWatch
 from tests.support.poll import until
 

@@ -32,7 +32,7 @@ class LiveBackend:
         **fields: Any,
     ) -> None:
         from edubot_cli.server.app import create_app
-        from edubot_cli.server.upstream import Upstream
+        from edubot_cli.server.engine.upstream import Upstream
 
         self.settings = settings = isolated_settings(
             {"rate_limit_per_minute": 0, **(settings_overrides or {})}

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from typer.testing import CliRunner
 
 from edubot_cli.main import app
-from edubot_cli.server.grounded import RECHECK
+from edubot_cli.server.api.grounded import RECHECK
 from tests.support.live_backend import LiveBackend, served_embedded
 
 from .conftest import OpenPage, send, wait_answer

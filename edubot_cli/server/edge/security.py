@@ -42,15 +42,15 @@ from typing import TYPE_CHECKING, Any
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import ConfigError
-from .api_errors import ApiError, send_error
+from ...errors import ConfigError
+from ..api_errors import ApiError, send_error
+from ..paths import CHAT, STATS, V1
 from .client_address import ClientResolver, Network, parse_networks, peer_address
 from .host_check import HostCheck
-from .paths import CHAT, STATS, V1
 from .throttles import AuthFailures, RateLimiter
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 PROTECTED_PREFIXES = (CHAT, V1, STATS)  # need the API key when one is set
 LIMITED_PREFIXES = (CHAT, V1)  # count against the per-client rate limit; their POST bodies must be JSON

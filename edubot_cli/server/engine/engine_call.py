@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Message, Receive, Scope, Send
 
-from .api_errors import ApiError, send_error
-from .request_ids import Trace, trace_of
-from .stopping import Stopping, stopping_error
+from ..api_errors import ApiError, send_error
+from ..request_ids import Trace, trace_of
+from ..stopping import Stopping, stopping_error
 
 Work = Callable[[Send, Trace], Awaitable[None]]
 """The body of an ``EngineCall``: answers through ``send``, for the request ``Trace`` names."""

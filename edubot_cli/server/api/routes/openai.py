@@ -12,11 +12,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ...paths import COMPLETIONS, MODELS_V1
+from ...state import backend
 from ..fastlane import refuse_duplicate_keys
 from ..handlers import completions_call
-from ..paths import COMPLETIONS, MODELS_V1
 from ..schemas import ErrorResponse, OpenAIChatRequest
-from ..state import backend
 
 router = APIRouter(tags=["OpenAI-compatible"])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from ..paths import STATS
+from ...paths import STATS
+from ...state import backend
 from ..schemas import StatsResponse
-from ..state import backend
 
 router = APIRouter(tags=["observability"])
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..grounding.gate import STOP_SEQUENCES, Gate
-from .api_errors import ApiError
+from ...grounding.gate import STOP_SEQUENCES, Gate
+from ..api_errors import ApiError
 from .openai_request import engine_body
 
 if TYPE_CHECKING:
-    from .engine_call import EngineCall
+    from ..engine.engine_call import EngineCall
+    from ..state import Backend
     from .schemas import ChatRequest, OpenAIChatRequest
-    from .state import Backend
 
 
 async def chat_call(state: Backend, body: ChatRequest) -> EngineCall:

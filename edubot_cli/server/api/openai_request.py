@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .api_errors import ApiError
+from ..api_errors import ApiError
 from .schemas import (
     MAX_MESSAGE_CHARS,
     JsonObjectFormat,

@@ -6,9 +6,9 @@ has been written to an engine, so that no client waits in silence while the engi
 stream, whose clients expect OpenAI's behaviour, starts with the engine's first event (or a place in the queue).
 Failures before a stream starts (no engine reachable, the line full, a restart, a /v1 prompt over the context) are
 proper HTTP errors (4xx/502/503/504); failures after it end it with an error event: ``event: error`` on /chat,
-an OpenAI error object and ``data: [DONE]`` on /v1. What engines
-say about errors passes through ``engine_errors`` first. Every engine request carries the client request's id
-(``request_ids``), and the engine's completion id is noted beside it for the log line.
+an OpenAI error object and ``data: [DONE]`` on /v1. What engines say about errors passes through
+``engine_errors`` first. Every engine request carries the client request's id (``request_ids``), and the engine's
+completion id is noted beside it for the log line.
 """
 
 from __future__ import annotations
@@ -24,7 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import Send
 
-from .api_errors import ApiError, send_error
+from ..api_errors import ApiError, send_error
+from ..metrics import Metrics
+from ..paths import CHAT, COMPLETIONS, MODELS_V1
+from ..request_ids import Trace, completion_id
+from ..stopping import Stopping
 from .engine_call import EngineCall, StreamError, Work
 from .engine_errors import (
     chat_stream_error,
@@ -35,15 +39,11 @@ from .engine_errors import (
     stream_status,
 )
 from .http1 import UpstreamError
-from .metrics import Metrics
-from .paths import CHAT, COMPLETIONS, MODELS_V1
-from .request_ids import Trace, completion_id
 from .sse import EventLines, event
-from .stopping import Stopping
 from .upstream import EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
-    from ..grounding.gate import Gate
+    from ...grounding.gate import Gate
     from .http1 import Response
 
 SSE_HEADERS = [

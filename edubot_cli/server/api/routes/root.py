@@ -13,10 +13,10 @@ from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from ... import __version__
+from .... import __version__
+from ...edge.security import content_security_policy
+from ...state import backend
 from ..schemas import HealthResponse, ModelsResponse, RootResponse
-from ..security import content_security_policy
-from ..state import backend
 
 router = APIRouter()
 

@@ -48,13 +48,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from ..config import FIELDS
-from ..errors import ConfigError
-from .api_errors import ApiError, error_payload, send_error
+from ...config import FIELDS
+from ...errors import ConfigError
+from ..api_errors import ApiError, error_payload, send_error
 from .client_address import parse_networks
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ...config import Settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -21,15 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import EdubotError
-from ..grounding.passages import KNOWLEDGE
-from ..grounding.prompt import grounded_messages, grounded_system, retrieval_query
-from ..grounding.select import relevant
+from ...errors import EdubotError
+from ...grounding.passages import KNOWLEDGE
+from ...grounding.prompt import grounded_messages, grounded_system, retrieval_query
+from ...grounding.select import relevant
 
 if TYPE_CHECKING:
-    from ..config import Settings
-    from ..grounding.index import TaxonomyIndex
-    from ..grounding.sources import Source
+    from ...config import Settings
+    from ...grounding.index import TaxonomyIndex
+    from ...grounding.sources import Source
 
 RECHECK = 1.0
 """Seconds between checks of the taxonomy for changes (a check reads only file sizes and times)."""
@@ -86,7 +86,7 @@ class Grounding:
             if self._index is None:
                 if not self.root.is_dir():
                     raise EdubotError(f"the taxonomy folder {self.root} does not exist")
-                from ..grounding.index import TaxonomyIndex
+                from ...grounding.index import TaxonomyIndex
 
                 self._index = TaxonomyIndex(self.root, holdout=self.holdout, docs_dir=self.docs_dir)
             report = self._index.refresh()

@@ -20,11 +20,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..urls import engine_url
-from .api_errors import ApiError
+from ...urls import engine_url
+from ..api_errors import ApiError
+from ..paths import COMPLETIONS, MODELS_V1
+from ..request_ids import HEADER as REQUEST_ID_HEADER
 from .http1 import Client, ConnectFailed, ReadTimeout, Response, TLSFailed, UpstreamError
-from .paths import COMPLETIONS, MODELS_V1
-from .request_ids import HEADER as REQUEST_ID_HEADER
 
 HEALTH_TIMEOUT = 2.0
 RESTART_RETRY_AFTER = "5"

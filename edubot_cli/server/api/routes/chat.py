@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from ...paths import CHAT
+from ...state import backend
 from ..fastlane import refuse_duplicate_keys
 from ..handlers import chat_call
-from ..paths import CHAT
 from ..schemas import ChatRequest, ChatResponse, ErrorResponse
-from ..state import backend
 
 router = APIRouter()
 

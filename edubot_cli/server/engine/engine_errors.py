@@ -8,8 +8,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..errorbody import error_object
-from .api_errors import ApiError
+from ...errorbody import error_object
+from ..api_errors import ApiError
 from .sse import event
 
 if TYPE_CHECKING:

@@ -16,14 +16,14 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .api_errors import ApiError, send_error
-from .engine_call import EngineCall
+from ..api_errors import ApiError, send_error
+from ..engine.engine_call import EngineCall
+from ..metrics import Metrics
+from ..paths import CHAT, COMPLETIONS
+from ..state import Backend
+from ..stopping import stopping_error
 from .handlers import chat_call, completions_call
-from .metrics import Metrics
-from .paths import CHAT, COMPLETIONS
 from .schemas import UNION_TAGS, UNSUPPORTED_FIELDS, ChatRequest, OpenAIChatRequest
-from .state import Backend
-from .stopping import stopping_error
 
 
 def validation_failure(errors: list[Any], metrics: Metrics) -> ApiError:

@@ -16,7 +16,7 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-from ..urls import EngineURL
+from ...urls import EngineURL
 
 MAX_IDLE = 256  # idle keep-alive connections kept per engine
 MAX_LINE = 65536
