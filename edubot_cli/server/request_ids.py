@@ -1,4 +1,7 @@
-"""Request ids: one per request, in the response, in the engine request and in the backend's log line.
+"""Request ids and who is asking: one ``Trace`` per request in its ASGI scope, read by the handlers and the log line.
+
+Who is asking (``Identity``) is set by one guard (``edge.security``): anonymous unless the request proved
+something, today the server's API key. The log line names it when it is not anonymous.
 
 A client may name its request with ``X-Request-ID`` (at most 64 letters, digits and ``._:-``); any other value,
 or none, is replaced by a new random id. The answer carries the id in ``X-Request-ID``, the engine gets it as
@@ -36,13 +39,31 @@ def accepted(value: str | None) -> str:
     return value if value is not None and _VALID.fullmatch(value) else new_id()
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a request comes from, as far as it proved: ``role`` ``anonymous`` or ``key`` (it sent the server's API
+    key); ``name`` for a role that names its holder."""
+
+    role: str
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.role if self.name is None else f"{self.role}:{self.name}"
+
+
+ANONYMOUS = Identity("anonymous")
+KEY_HOLDER = Identity("key")
+
+
 @dataclass
 class Trace:
-    """What the log line says about one request: its id and, once an engine answered, the engine's completion
-    id."""
+    """What a request carries beside its body: its id, who is asking and, once an engine answered, the engine's
+    completion id (all three in the log line)."""
 
     id: str
     engine_id: str | None = None
+    who: Identity = ANONYMOUS
 
 
 def trace_of(scope: Scope) -> Trace:
@@ -62,7 +83,8 @@ def completion_id(answer: object) -> str | None:
 
 class RequestIds:
     """Gives every HTTP request its id (see the module docstring), adds it to the answer and logs the request:
-    ``client - "POST /chat" 200 0.012 s id=<request id> engine_id=<completion id>``."""
+    ``client - "POST /chat" 200 0.012 s id=<request id> engine_id=<completion id> who=<identity>`` (``who``
+    only when not anonymous)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -91,7 +113,7 @@ class RequestIds:
             if log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
                 log.info(
-                    '%s - "%s %s" %s %.3f s id=%s%s',
+                    '%s - "%s %s" %s %.3f s id=%s%s%s',
                     f"{client[0]}:{client[1]}" if client else "-",
                     scope["method"],
                     scope["path"],
@@ -99,4 +121,5 @@ class RequestIds:
                     time.perf_counter() - start,
                     trace.id,
                     f" engine_id={trace.engine_id}" if trace.engine_id else "",
+                    f" who={trace.who.label}" if trace.who != ANONYMOUS else "",
                 )

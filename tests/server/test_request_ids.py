@@ -109,6 +109,23 @@ def test_models_and_refusals_carry_the_id_too(
     ]
 
 
+def test_the_log_line_says_who_asked_when_the_request_proved_it(
+    stub_engine: StubEngine, live_backend: MakeBackend, access_log: Callable[[], list[str]]
+) -> None:
+    backend = live_backend({"api_key": "k3y"}, [stub_engine.url])
+    with_key = {"X-Request-ID": "a1", "Authorization": "Bearer k3y"}
+    assert httpx.post(f"{backend.url}/chat", json={"message": "hi"}, headers=with_key).status_code == 200
+    wrong = {"X-Request-ID": "a2", "Authorization": "Bearer nope"}
+    assert httpx.post(f"{backend.url}/chat", json={"message": "hi"}, headers=wrong).status_code == 401
+    assert httpx.get(f"{backend.url}/health", headers={"X-Request-ID": "a3"}).status_code == 200
+    assert eventually(lambda: len(access_log()) == 3)
+    assert [re.sub(r"^\S+ ", "", re.sub(r" \d+\.\d{3} s ", " T ", line)) for line in access_log()] == [
+        '- "POST /chat" 200 T id=a1 engine_id=chatcmpl-stub-1 who=key',
+        '- "POST /chat" 401 T id=a2',
+        '- "GET /health" 200 T id=a3',
+    ]
+
+
 def test_accepted_ids() -> None:
     assert accepted("Abc-1.2_3:4") == "Abc-1.2_3:4"
     assert accepted("x" * 64) == "x" * 64

@@ -45,6 +45,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ...errors import ConfigError
 from ..api_errors import ApiError, send_error
 from ..paths import CHAT, STATS, V1
+from ..request_ids import KEY_HOLDER, trace_of
 from .client_address import ClientResolver, Network, parse_networks, peer_address
 from .host_check import HostCheck
 from .throttles import AuthFailures, RateLimiter
@@ -259,6 +260,7 @@ class GuardMiddleware:
                     "missing or wrong API key: send `Authorization: Bearer <key>`",
                     headers={"WWW-Authenticate": "Bearer"},
                 )
+            trace_of(scope).who = KEY_HOLDER
         if self.limiter is not None and limited:
             wait = self.limiter.acquire(client or self._client(scope, receive, headers))
             if wait > 0:
