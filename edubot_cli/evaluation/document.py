@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..assessment.verdict import PARTLY, RIGHT, VERDICTS, WRONG
 from ..fileio import write_atomic
 from .report import EvalError
-from .verdict import PARTLY, RIGHT, VERDICTS, WRONG
 
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~&])")
 """Characters a Markdown renderer may read as markup: emphasis, code, links and images, raw HTML, headings,

@@ -41,10 +41,10 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from ..assessment.judge import Verdict
+from ..assessment.questions import Question
+from ..assessment.verdict import RIGHT, VERDICTS, is_factoid
 from ..errors import EdubotError
-from .judge import Verdict
-from .questions import Question
-from .verdict import RIGHT, VERDICTS, is_factoid
 
 SCHEMA_VERSION = 1
 KIND = "edubot-eval"

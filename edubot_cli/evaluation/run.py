@@ -23,14 +23,15 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from .. import __version__
+from ..assessment import metrics
+from ..assessment.judge import Judge, Verdict
+from ..assessment.questions import Question, collect, only_leaves
+from ..assessment.verdict import verdict
 from ..errors import ChatError, UsageError
 from ..lab import records
-from . import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS, metrics
-from .judge import Judge, Verdict
+from . import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS
 from .pool import Stop, run_jobs
-from .questions import Question, collect, only_leaves
 from .report import GROUNDED, MODES, Answer, EvalError, Item, build_report
-from .verdict import verdict
 
 if TYPE_CHECKING:
     from ..chat.session import Source

@@ -8,7 +8,7 @@ Typer-free and light to import (stdlib ``sqlite3`` and PyYAML only). The pieces:
 - ``index.build_index(root, ...)``: what ``edubot taxonomy index`` runs.
 - ``prompt.grounded_messages(system_prompt, history, question, sources, budget_tokens)`` → ``GroundedPrompt``
   (``.messages``, ``.sources`` that made it in); ``prompt.retrieval_query(question, history)``.
-- ``evaluate.seed_recall(root, k=3, holdout=0)``: recall@k of the taxonomy's own knowledge questions.
+- retrieval recall on the seed data lives with the other assessments: ``assessment.retrieval``.
 """
 
 from .index import GroundingError, IndexReport, TaxonomyIndex, build_index, default_index_path

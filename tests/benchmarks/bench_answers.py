@@ -3,7 +3,7 @@ model at temperature 0, on the sample taxonomy and on the Northbrook taxonomy (a
 model can know), for each way of making grounded answers (`grounding_answer`).
 
 The last Q&A pair of every knowledge context is kept out of the index and asked. "Right" is eval's verdict
-(`evaluation/verdict.py`). Targets, for the default (`quote`): on Northbrook, right answers >= 80% and factoid
+(`assessment/verdict.py`). Targets, for the default (`quote`): on Northbrook, right answers >= 80% and factoid
 questions right >= 80%; number and name recall >= 0.8; over every answer of the run, 0 with the prompt's
 scaffolding and 0 runaway repetitions; the 100-question pace (the time of one grounded question, times 100)
 within 4 minutes. The `check` and `model` figures are report-only: they show what the default is chosen over.

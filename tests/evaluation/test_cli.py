@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edubot_cli.evaluation.judge import JUDGE_KEY_ENV
+from edubot_cli.assessment.judge import JUDGE_KEY_ENV
 from edubot_cli.main import app
 from edubot_cli.procgroup import free_port
 from tests.support.live_backend import LiveBackend

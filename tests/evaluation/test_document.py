@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from edubot_cli.assessment.questions import Question
 from edubot_cli.evaluation.document import md_escape, to_html, to_markdown, verdict_lines
-from edubot_cli.evaluation.questions import Question
 from edubot_cli.evaluation.report import Answer, Item, build_report
 
 EVIL = '<script>alert("x")</script> & [link](http://x) *bold* # | `code`'

@@ -283,7 +283,7 @@ def test_output_errors(tiny: Path, tmp_path: Path) -> None:
 
 
 def test_faithfulness_is_counted_per_mode() -> None:
-    from edubot_cli.evaluation.questions import Question
+    from edubot_cli.assessment.questions import Question
 
     def item(*words: str | None) -> Item:
         q = Question("k", "k/qna.yaml", 1, "knowledge", "x", "x", "Why?", "Because.")

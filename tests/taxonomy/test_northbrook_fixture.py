@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from edubot_cli.grounding.evaluate import all_questions
+from edubot_cli.assessment.retrieval import all_questions
 from edubot_cli.taxonomy.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1] / "benchmarks" / "taxonomies" / "northbrook"

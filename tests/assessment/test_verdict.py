@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from edubot_cli.evaluation.questions import Question
+from edubot_cli.assessment.questions import Question
+from edubot_cli.assessment.verdict import is_factoid, says_not_covered, verdict
 from edubot_cli.evaluation.run import score
-from edubot_cli.evaluation.verdict import is_factoid, says_not_covered, verdict
 
 COACH_Q = "When does the coach leave for the field trip, and what does it cost?"
 COACH = "The coach leaves the school gate at 8:45 and the trip costs 12 pounds."

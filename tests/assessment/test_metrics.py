@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edubot_cli.evaluation.metrics import (
+from edubot_cli.assessment.metrics import (
     cited_leaf,
     content_recall,
     content_words,
@@ -114,7 +114,7 @@ def test_cited_leaf() -> None:
 
 
 def test_numbers_and_names_less_those_of_the_question() -> None:
-    from edubot_cli.evaluation.metrics import names_found, numbers_found
+    from edubot_cli.assessment.metrics import names_found, numbers_found
 
     question = "Sam has 2.50 euros. Maria gives Sam 1.25 euros. How much does Sam have now?"
     assert numbers_found("3.75", "Sam has 2.50 + 1.25 = 3.75 euros.", question) == 1.0

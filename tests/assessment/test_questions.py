@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from edubot_cli.assessment.questions import Question, collect
 from edubot_cli.errors import TaxonomyError
-from edubot_cli.evaluation.questions import Question, collect
 from edubot_cli.grounding.index import TaxonomyIndex
 from tests.grounding.conftest import HAIKU, PLANTS, age, write
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TaxonomyError
-from ..grounding.evaluate import ALL_PAIRS, all_questions
 from ..grounding.passages import KNOWLEDGE, SKILL, kind_of, yaml_path
 from ..taxonomy import yamlload
 from ..taxonomy.validate import TAXONOMY_FILE, discover
+from .retrieval import ALL_PAIRS, all_questions
 
 
 @dataclass(frozen=True, slots=True)

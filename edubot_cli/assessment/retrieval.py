@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..grounding.index import TaxonomyIndex
+from ..grounding.passages import HeldOut, qna_passages
 from ..taxonomy.validate import TAXONOMY_FILE, discover
-from .index import TaxonomyIndex
-from .passages import HeldOut, qna_passages
 
 ALL_PAIRS = 1 << 30
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edubot_cli.evaluation.judge import SYSTEM, Judge, JudgeError, Verdict, parse_verdict
+from edubot_cli.assessment.judge import SYSTEM, Judge, JudgeError, Verdict, parse_verdict
 from edubot_cli.procgroup import free_port
 from tests.support.stub_engine import Step, StubEngine
 

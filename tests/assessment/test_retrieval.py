@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from edubot_cli.grounding.evaluate import all_questions, seed_recall
+from edubot_cli.assessment.retrieval import all_questions, seed_recall
 
 SAMPLE = Path(__file__).resolve().parents[2] / "taxonomy"
 
