@@ -56,3 +56,18 @@ def test_the_server_layers_depend_one_way() -> None:
             if other not in (None, layer) and other not in allowed[layer]:
                 crossing.add((name, dep))
     assert crossing == set()
+
+
+def test_assessment_sits_below_the_parts_that_ask() -> None:
+    """``assessment`` (questions, metrics, verdicts, the judge) is shared by ``eval`` and the chat: it imports
+    neither, nor the server or the command layer."""
+    above = ("edubot_cli.chat", "edubot_cli.evaluation", "edubot_cli.server", *COMMAND_LAYER)
+    upward = {
+        (name, dep)
+        for name, deps in import_graph().items()
+        if name.startswith("edubot_cli.assessment")
+        for dep in deps
+        if dep.startswith(above)
+    }
+    assert upward == set()
+    assert "edubot_cli.assessment.metrics" in import_graph()["edubot_cli.evaluation.run"]
