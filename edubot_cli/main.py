@@ -15,6 +15,7 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from . import __version__
 from .commands import chat, data, doctor, engine, model, serve, taxonomy
 from .commands import eval as evaluate
+from .commands._common import Invocation
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
 from .procgroup import Terminated
 
@@ -270,7 +271,7 @@ def root(
 
       edubot model list --format json
     """
-    ctx.obj = {"config": config}
+    ctx.obj = Invocation(config)
 
 
 def main(argv: list[str] | None = None) -> None:

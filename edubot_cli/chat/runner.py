@@ -52,8 +52,6 @@ def chat_target(settings: Settings, options: ChatOptions, status: Console) -> It
     """Where to send questions. With ``--local`` an embedded llama-cpp engine runs behind a backend of this
     session's own (``serving.local_backend``, so answers are grounded on the taxonomy and cite their sources as
     with ``edubot serve``) for the duration of the ``with`` block."""
-    if options.local and options.engine_url:
-        raise UsageError("give either --local or --engine-url, not both", hint="drop one of them")
     if options.engine_url:
         yield Target(options.engine_url, via_backend=False, api_key=options.api_key)
         return

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..chat import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
+from ..chat import TEMPERATURE_RANGE
 from ..config import describe
-from ._common import settings
+from ._common import api_key_option, local_option, max_tokens_option, one_target, settings, url_option
 
 
 def chat(
@@ -14,22 +14,15 @@ def chat(
     question: str | None = typer.Option(
         None, "--question", "-q", help="Ask one question, print only the answer and exit."
     ),
-    url: str | None = typer.Option(None, "--url", help=describe("url")),
+    url: str | None = url_option(describe("url")),
     engine_url: str | None = typer.Option(
         None,
         "--engine-url",
         help="Talk straight to an OpenAI-compatible engine at this URL instead of the backend.",
     ),
-    api_key: str | None = typer.Option(
-        None,
-        "--api-key",
-        envvar="EDUBOT_API_KEY",
-        help="Bearer key the backend requires (default: api_key setting).",
-    ),
-    local: bool = typer.Option(
-        False,
-        "--local",
-        help="Start the embedded CPU engine and a backend (grounded on the taxonomy) for this session only.",
+    api_key: str | None = api_key_option(),
+    local: bool = local_option(
+        "Start the embedded CPU engine and a backend (grounded on the taxonomy) for this session only."
     ),
     system: str | None = typer.Option(None, "--system", help="System prompt for this conversation."),
     temperature: float | None = typer.Option(
@@ -39,12 +32,8 @@ def chat(
         max=TEMPERATURE_RANGE[1],
         help="Sampling temperature (default: the temperature setting).",
     ),
-    max_tokens: int | None = typer.Option(
-        None,
-        "--max-tokens",
-        min=MAX_TOKENS_RANGE[0],
-        max=MAX_TOKENS_RANGE[1],
-        help="Longest answer in tokens (default: the max_tokens setting).",
+    max_tokens: int | None = max_tokens_option(
+        None, "Longest answer in tokens (default: the max_tokens setting)."
     ),
     model: str | None = typer.Option(
         None, "--model", help="Model name to ask for (default: what the server serves)."
@@ -73,6 +62,7 @@ def chat(
     """
     from ..chat.runner import ChatOptions, run_chat
 
+    one_target(local, engine_url=engine_url, url=url)
     options = ChatOptions(
         engine_url=engine_url,
         api_key=api_key,

@@ -10,10 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..chat import MAX_TOKENS_RANGE
 from ..console import rich_console
 from ..evaluation import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS
-from ._common import format_option, settings
+from ._common import (
+    api_key_option,
+    format_option,
+    local_option,
+    max_tokens_option,
+    one_target,
+    settings,
+    taxonomy_option,
+    url_option,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,18 +52,12 @@ COLUMNS = (
 
 def eval_command(
     ctx: typer.Context,
-    url: str | None = typer.Option(
-        None, "--url", help="Backend to evaluate (default: the url setting, as `edubot chat`)."
+    url: str | None = url_option("Backend to evaluate (default: the url setting, as `edubot chat`)."),
+    local: bool = local_option(
+        "Start the embedded engine and a backend for this run only (stopped at the end)."
     ),
-    local: bool = typer.Option(
-        False,
-        "--local",
-        help="Start the embedded engine and a backend for this run only (stopped at the end).",
-    ),
-    api_key: str | None = typer.Option(
-        None, "--api-key", envvar="EDUBOT_API_KEY", help="Bearer key the backend requires (default: api_key)."
-    ),
-    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+    api_key: str | None = api_key_option(),
+    taxonomy: Path | None = taxonomy_option(),
     leaf: list[str] | None = typer.Option(
         None,
         "--leaf",
@@ -71,13 +73,7 @@ def eval_command(
         min=0,
         help="Keep the last K Q&A pairs of each knowledge context out of the index and ask those (needs --local).",
     ),
-    max_tokens: int = typer.Option(
-        DEFAULT_MAX_TOKENS,
-        "--max-tokens",
-        min=MAX_TOKENS_RANGE[0],
-        max=MAX_TOKENS_RANGE[1],
-        help="Longest answer in tokens.",
-    ),
+    max_tokens: int = max_tokens_option(DEFAULT_MAX_TOKENS, "Longest answer in tokens."),
     concurrency: int | None = typer.Option(
         None,
         "--concurrency",
@@ -141,8 +137,7 @@ def eval_command(
 
     if sum((grounded, ungrounded, both)) > 1:
         raise UsageError("give one of --grounded, --ungrounded and --both", hint="--both is the default")
-    if local and url:
-        raise UsageError("give either --local or --url, not both", hint="drop one of them")
+    one_target(local, url=url)
     if output_file is not None and output is EvalFormat.table:
         raise UsageError(
             "--output writes the json, html or markdown report", hint="add --format html (or json, markdown)"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..console import rich_console
-from ._common import TableOrJson, echo_json, format_option, settings
+from ._common import TableOrJson, echo_json, format_option, settings, taxonomy_option
 
 if TYPE_CHECKING:
     from ..grounding.index import IndexReport
@@ -158,7 +158,7 @@ def add(
         None, "--license", help="attribution.txt: license (default CC-BY-4.0)."
     ),
     creators: str | None = typer.Option(None, "--creators", help="attribution.txt: creator names."),
-    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+    taxonomy: Path | None = taxonomy_option(),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the qna.yaml instead of writing it."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing qna.yaml / attribution.txt."),
 ) -> None:
@@ -227,7 +227,7 @@ def list_(
     ctx: typer.Context,
     stats: bool = typer.Option(False, "--stats", help="Add word counts per leaf and totals."),
     output: ListFormat = format_option(ListFormat.tree),
-    taxonomy: Path | None = typer.Option(None, "--taxonomy", help="Taxonomy root (default: taxonomy_path)."),
+    taxonomy: Path | None = taxonomy_option(),
 ) -> None:
     """Show the taxonomy as a tree: kind, version and seed examples per leaf (--stats: words and totals).
 

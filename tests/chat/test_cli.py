@@ -141,6 +141,7 @@ def test_one_shot_context_overflow(stub_engine: StubEngine) -> None:
             None,
             "error: give either --local or --engine-url, not both",
         ),
+        (["--local", "--url", "http://x", "-q", "hi"], None, "error: give either --local or --url, not both"),
     ],
 )
 def test_usage_errors_exit_2(args: list[str], stdin: str | None, message: str) -> None:

@@ -1,4 +1,5 @@
-"""One `--format` declaration, one JSON printer and one console factory for the commands (commands/_common.py)."""
+"""One declaration per shared option (`--format`, `--url`, `--api-key`, `--local`, `--taxonomy`, `--max-tokens`), one JSON
+printer, one console factory and settings loaded once per run, for the commands (commands/_common.py)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,38 @@ def test_echo_json_prints_one_indented_document_with_text_as_itself(
 ) -> None:
     echo_json({"leaf": "Géographie", "count": 2})
     assert capsys.readouterr().out == '{\n  "leaf": "Géographie",\n  "count": 2\n}\n'
+
+
+SHARED_OPTIONS = ('"--url"', '"--api-key"', '"--local"', '"--taxonomy"', '"--max-tokens"')
+
+
+@pytest.mark.parametrize(
+    "name", [p.name for p in sorted((PACKAGE / "commands").glob("*.py")) if p.name != "_common.py"]
+)
+def test_the_shared_options_are_declared_once(name: str) -> None:
+    source = (PACKAGE / "commands" / name).read_text()
+    assert [flag for flag in SHARED_OPTIONS if flag in source] == []
+
+
+def test_settings_are_loaded_once_per_set_of_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from edubot_cli import config
+    from edubot_cli.commands._common import Invocation
+
+    loads: list[dict[str, object]] = []
+    real = config.load_settings
+
+    def counted(path: Path | None = None, **flags: object) -> object:
+        loads.append(flags)
+        return real(path, **flags)
+
+    monkeypatch.setattr(config, "load_settings", counted)
+    monkeypatch.chdir(tmp_path)
+    run = Invocation(None)
+    first = run.settings(url="http://127.0.0.1:9000", taxonomy_path=None)
+    assert run.settings(url="http://127.0.0.1:9000") is first  # a flag left at None is no flag
+    other = run.settings(url="http://127.0.0.1:9001")
+    assert (first.url, other.url) == ("http://127.0.0.1:9000", "http://127.0.0.1:9001")
+    assert loads == [
+        {"url": "http://127.0.0.1:9000", "taxonomy_path": None},
+        {"url": "http://127.0.0.1:9001"},
+    ]
