@@ -209,6 +209,17 @@ def load(session: Session) -> None:
     session.page.wait_for_selector("body[data-ready='true']")
 
 
+def close_settings(page: Any, how: str = "button") -> None:
+    """Close the settings dialog (its Close button, or ``how="escape"``) and wait until the page has read them: its
+    ``close`` handler, which runs a moment later, also moves the focus back to the settings button, and a question
+    typed before that would lose its focus half-way."""
+    if how == "escape":
+        page.keyboard.press("Escape")
+    else:
+        page.click("#settings-form button[type=submit]")
+    expect(page.locator("#open-settings")).to_be_focused()
+
+
 def send(page: Any, text: str) -> None:
     page.fill("#prompt", text)
     page.press("#prompt", "Enter")

@@ -16,6 +16,7 @@ from .conftest import (
     PHONE,
     STATS,
     OpenPage,
+    close_settings,
     health_checks,
     health_is,
     load,
@@ -558,7 +559,7 @@ def test_bad_request_is_explained(open_page: OpenPage, backend, engine: StubEngi
     page = open_page(backend.url, expect_statuses=(422,)).page
     page.click("#open-settings")
     page.get_by_label("Maximum tokens per answer (1–4096)").fill("5000")
-    page.keyboard.press("Escape")
+    close_settings(page, "escape")  # the Close button would refuse the number
     send(page, "Hi")
     page.wait_for_selector("#notice:not([hidden])")
     assert page.inner_text("#notice-text").startswith("The server did not accept the request: ")
@@ -575,7 +576,7 @@ def test_settings_are_sent_and_the_system_prompt_is_hidden_unless_allowed(
     assert page.get_attribute("#temperature", "placeholder") == "server default: 0.7"
     page.get_by_label("Temperature (0–2)").fill("0.2")
     page.get_by_label("Maximum tokens per answer (1–4096)").fill("64")
-    page.click("#settings-form button[type=submit]")
+    close_settings(page)
     send(page, "Hi")
     wait_answer(page, 1)
     assert (engine.requests[-1]["temperature"], engine.requests[-1]["max_tokens"]) == (0.2, 64)
@@ -591,7 +592,7 @@ def test_system_prompt_override_when_the_server_allows_it(open_page: OpenPage, e
         page.click("#open-settings")
         assert page.is_visible("#system-field")
         page.get_by_label("System prompt").fill("Answer like a pirate.")
-        page.click("#settings-form button[type=submit]")
+        close_settings(page)
         send(page, "Hi")
         wait_answer(page, 1)
         assert engine.requests[-1]["messages"][0] == {"role": "system", "content": "Answer like a pirate."}
