@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import TaxonomyError
-from ..grounding.passages import KNOWLEDGE, SKILL, kind_of, yaml_path
-from ..taxonomy import yamlload
+from ..grounding.passages import yaml_path
+from ..taxonomy.findings import Finding
+from ..taxonomy.model import KNOWLEDGE, SKILL, read_leaf
 from ..taxonomy.validate import TAXONOMY_FILE, discover
 from .retrieval import ALL_PAIRS, all_questions
 
@@ -58,32 +59,19 @@ def _leaf(file: str) -> str:
     return file.rsplit("/", 1)[0] if "/" in file else ""
 
 
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
 def skill_examples(raw: bytes, file: str) -> list[Question]:
     """The examples of one skill ``qna.yaml`` that have both a question and an answer (none for a knowledge file or
-    one that cannot be parsed)."""
-    doc, _ = yamlload.load(raw)
-    if doc is None or not isinstance(doc.data, Mapping) or kind_of(file, doc.data) != SKILL:
+    one that cannot be read)."""
+    leaf = read_leaf(raw, file)
+    if isinstance(leaf, Finding) or leaf.kind != SKILL:
         return []
-    seeds = doc.data.get("seed_examples")
     found: list[Question] = []
-    for i, seed in enumerate(seeds if isinstance(seeds, list) else []):
-        if not isinstance(seed, Mapping):
+    for seed in leaf.seeds:
+        if not seed.skill_pair.complete:
             continue
-        question, answer = _text(seed.get("question")), _text(seed.get("answer"))
-        if not question or not answer:
-            continue
-        context = _text(seed.get("context"))
-        where: list[str | int] = ["seed_examples", i]
-        node, key = yamlload.node_at(doc.root, where)
-        line = yamlload.position(key if key is not None else node)[0]
-        asked = f"{context}\n\n{question}" if context else question
-        found.append(
-            Question(_leaf(file), file, line, SKILL, yaml_path(where), yaml_path(where), asked, answer)
-        )
+        where = yaml_path(["seed_examples", seed.index])
+        asked = f"{seed.context}\n\n{seed.question}" if seed.context else seed.question
+        found.append(Question(leaf.folder, file, seed.line, SKILL, where, where, asked, seed.answer))
     return found
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .passages import DocumentRef
+from ..taxonomy.model import DocumentRef
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")

@@ -34,8 +34,9 @@ from typing import Any
 from ..errors import EdubotError, MissingDependencyError, TaxonomyError
 from ..taxonomy import yamlload
 from ..taxonomy.findings import WARNING, Finding, finding
+from ..taxonomy.model import DocumentRef
 from .documents import document_files, locate
-from .passages import KINDS, Chunk, DocumentRef, HeldOut, document_passages, qna_passages
+from .passages import KINDS, Chunk, HeldOut, document_passages, qna_passages
 from .query import terms
 from .sources import Passage, Source, snippet
 

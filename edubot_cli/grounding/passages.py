@@ -7,18 +7,14 @@ and (for YAML) its yaml path, so an answer can cite ``file:line``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-from yaml.nodes import Node
-
 from ..taxonomy import yamlload
 from ..taxonomy.findings import Finding, finding
+from ..taxonomy.model import KNOWLEDGE, SKILL, DocumentRef, read_leaf
 
-KNOWLEDGE = "knowledge"
-SKILL = "skill"
 DOCUMENT = "document"
 KINDS = (KNOWLEDGE, SKILL, DOCUMENT)
 
@@ -65,15 +61,6 @@ class HeldOut:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentRef:
-    """A knowledge leaf's ``document``: where its markdown lives, and the line of ``document.repo``."""
-
-    repo: str
-    patterns: tuple[str, ...]
-    line: int
-
-
 @dataclass
 class QnaPassages:
     """What one qna.yaml yields; ``finding`` set means the file could not be read and yields nothing."""
@@ -87,26 +74,6 @@ class QnaPassages:
 def yaml_path(parts: Sequence[str | int]) -> str:
     """``seed_examples[2].context``: the yaml path as sources show it (no leading dot)."""
     return yamlload.json_path(parts).lstrip(".")
-
-
-def _line(root: Node | None, parts: Sequence[str | int]) -> int:
-    """Line of the key naming ``parts`` (for a mapping value), else of the node itself."""
-    node, key = yamlload.node_at(root, parts)
-    return yamlload.position(key if key is not None else node)[0]
-
-
-def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
-
-
-def kind_of(file: str, data: Mapping[Any, Any]) -> str:
-    """knowledge or skill, by the top folder (as InstructLab), else by the presence of ``document``."""
-    top = file.split("/", 1)[0]
-    if top == "knowledge":
-        return KNOWLEDGE
-    if top in ("compositional_skills", "foundational_skills"):
-        return SKILL
-    return KNOWLEDGE if "document" in data else SKILL
 
 
 def _qa_lines(pairs: Sequence[tuple[str, str]]) -> list[str]:
@@ -169,109 +136,43 @@ def passage_label(name: str, text: str) -> str:
     return f"{name}: {start}" if start else name
 
 
-def _document_ref(data: Mapping[Any, Any], root: Node | None) -> DocumentRef | None:
-    document = data.get("document")
-    if not isinstance(document, Mapping):
-        return None
-    repo = document.get("repo")
-    patterns = document.get("patterns")
-    if not isinstance(repo, str) or not repo.strip() or not isinstance(patterns, list):
-        return None
-    kept = tuple(p for p in patterns if isinstance(p, str) and p.strip())
-    return DocumentRef(repo.strip(), kept, _line(root, ["document", "repo"])) if kept else None
-
-
-def _load(raw: bytes) -> tuple[Node | None, Any, Finding | None]:
-    """The node tree and data of a qna.yaml: through libyaml when PyYAML has it (about 15x faster than the pure
-    Python composer ``yamlload`` uses, which dominated the index build), else, or when libyaml refuses the
-    file, through ``yamlload.load`` (whose finding then says where the file is broken).
-
-    Only the seed examples are walked afterwards, never the whole tree, so the alias-expansion guard of
-    ``yamlload`` is not needed for safety here: aliases construct shared objects, not copies.
-    """
-    if yaml.__with_libyaml__ and len(raw) <= yamlload.MAX_FILE_BYTES:
-        text, _ = yamlload.decode(raw)
-        if text is not None:
-            loader = yaml.CSafeLoader(text)
-            try:
-                root = loader.get_single_node()
-                data = loader.construct_document(root) if root is not None else None
-            except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
-                pass
-            else:
-                return root, data, None
-            finally:
-                loader.dispose()
-    doc, problem = yamlload.load(raw)
-    if doc is None:
-        return None, None, problem
-    return doc.root, doc.data, None
-
-
 def qna_passages(raw: bytes, file: str, *, holdout: int = 0) -> QnaPassages:
     """The passages of one qna.yaml at ``file`` (relative to the taxonomy root, posix).
 
     Knowledge: one passage per seed example, the context followed by its Q&A pairs, less the last ``holdout``
     pairs (reported in ``held_out``). Skills: one passage per seed example (context, question, answer).
     """
-    root, data, problem = _load(raw)
-    if problem is not None:
-        return QnaPassages(finding=problem.at(file))
-    if data is None:
-        return QnaPassages()
-    if not isinstance(data, Mapping):
-        line, col = yamlload.position(root)
-        return QnaPassages(
-            finding=finding(
-                "top-level-not-mapping",
-                "the document is not a mapping of keys, so it holds no seed examples",
-                line=line,
-                col=col,
-                hint="run `edubot taxonomy validate` for the details",
-                file=file,
-            )
-        )
-    leaf = file.rsplit("/", 1)[0] if "/" in file else ""
-    kind = kind_of(file, data)
-    title = leaf
-    domain = _text(data.get("domain"))
-    if kind == KNOWLEDGE and domain:
-        title = f"{leaf} ({domain})"
-    name = (domain if kind == KNOWLEDGE else "") or leaf_name(leaf)
-    result = QnaPassages(document=_document_ref(data, root) if kind == KNOWLEDGE else None)
-    seeds = data.get("seed_examples")
-    if not isinstance(seeds, list):
-        return result
-    for i, seed in enumerate(seeds):
-        if not isinstance(seed, Mapping):
-            continue
-        context = _text(seed.get("context"))
-        qas = seed.get("questions_and_answers")
-        if kind == KNOWLEDGE and isinstance(qas, list):
-            pairs = [
-                (j, _text(qa.get("question")), _text(qa.get("answer")))
-                for j, qa in enumerate(qas)
-                if isinstance(qa, Mapping)
-            ]
+    leaf = read_leaf(raw, file)
+    if isinstance(leaf, Finding):
+        return QnaPassages(finding=leaf)
+    kind = leaf.kind
+    title = leaf.folder
+    if kind == KNOWLEDGE and leaf.domain:
+        title = f"{leaf.folder} ({leaf.domain})"
+    name = (leaf.domain if kind == KNOWLEDGE else "") or leaf_name(leaf.folder)
+    result = QnaPassages(document=leaf.document)
+    for seed in leaf.seeds:
+        item: list[str | int] = ["seed_examples", seed.index]
+        if kind == KNOWLEDGE and seed.has_pairs:
+            pairs = list(seed.pairs)
             cut = max(0, len(pairs) - holdout) if holdout > 0 else len(pairs)
             kept, held = pairs[:cut], pairs[cut:]
-            where: list[str | int] = ["seed_examples", i, "context"] if context else ["seed_examples", i]
-            body = "\n".join([context, *_qa_lines([(q, a) for _, q, a in kept])]).strip()
+            where = [*item, "context"] if seed.context else item
+            body = "\n".join([seed.context, *_qa_lines([(p.question, p.answer) for p in kept])]).strip()
             if body:
                 label = passage_label(name, prompt_text(kind, body))
-                result.chunks.append(Chunk(kind, _line(root, where), yaml_path(where), title, body, label))
-            for j, question, answer in held:
-                at: list[str | int] = ["seed_examples", i, "questions_and_answers", j]
+                result.chunks.append(Chunk(kind, seed.context_line, yaml_path(where), title, body, label))
+            for pair in held:
+                at = [*item, "questions_and_answers", pair.index]
                 result.held_out.append(
-                    HeldOut(file, _line(root, at), yaml_path(at), yaml_path(where), question, answer)
+                    HeldOut(file, pair.line, yaml_path(at), yaml_path(where), pair.question, pair.answer)
                 )
         else:
-            question, answer = _text(seed.get("question")), _text(seed.get("answer"))
+            context, question, answer = seed.context, seed.question, seed.answer
             body = "\n".join(([context] if context else []) + _qa_lines([(question, answer)]))
             if body:
-                item: list[str | int] = ["seed_examples", i]
                 label = passage_label(name, context or question)
-                result.chunks.append(Chunk(kind, _line(root, item), yaml_path(item), title, body, label))
+                result.chunks.append(Chunk(kind, seed.line, yaml_path(item), title, body, label))
     return result
 
 

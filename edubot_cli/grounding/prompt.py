@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from .passages import DOCUMENT, SKILL, kind_of, prompt_text
+from ..taxonomy.model import SKILL, kind_of
+from .passages import DOCUMENT, prompt_text
 from .select import window
 from .sources import Passage, Source
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import TaxonomyError
-from . import lint, schema, yamlload
+from . import lint, yamlload
+from .findings import Finding
+from .model import KNOWLEDGE, read_leaf
 from .validate import discover, display_path
 
 
@@ -56,7 +57,8 @@ class TaxonomyStats:
         return {"root": self.root, "leaves": [x.to_dict() for x in self.leaves], "totals": self.totals()}
 
 
-def _kind(relative: Path | None, data: Mapping[Any, Any]) -> str:
+def _kind(relative: Path | None, knowledge: bool) -> str:
+    """The leaf's kind by its top folder, else ``knowledge`` for a leaf with a document (``model.kind_of``)."""
     top = relative.parts[0] if relative is not None and relative.parts else None
     if top == "knowledge":
         return "knowledge"
@@ -64,11 +66,7 @@ def _kind(relative: Path | None, data: Mapping[Any, Any]) -> str:
         return "compositional_skill"
     if top == "foundational_skills":
         return "foundational_skill"
-    return "knowledge" if "document" in data else "compositional_skill"
-
-
-def _filled(value: Any) -> bool:
-    return isinstance(value, str | int | float) and not isinstance(value, bool) and bool(str(value).strip())
+    return "knowledge" if knowledge else "compositional_skill"
 
 
 def leaf_stats(path: Path, root: Path) -> Leaf:
@@ -82,29 +80,20 @@ def leaf_stats(path: Path, root: Path) -> Leaf:
         raw = path.read_bytes()
     except OSError:
         raw = b""
-    doc, _ = yamlload.load(raw)
-    data = doc.data if doc is not None else None
-    if not isinstance(data, Mapping):
-        return Leaf(shown, _kind(relative, {}), None, 0, 0, 0, 0, readable=False)
-    version = schema.file_version(data)
-    seeds = data.get("seed_examples")
-    seeds = seeds if isinstance(seeds, list) else []
+    leaf = read_leaf(raw, relative.as_posix() if relative is not None else path.name)
+    if isinstance(leaf, Finding) or leaf.empty:
+        return Leaf(shown, _kind(relative, False), None, 0, 0, 0, 0, readable=False)
     pairs = context_words = qna_words = 0
-    for seed in seeds:
-        if not isinstance(seed, Mapping):
-            continue
-        context_words += yamlload.words(seed.get("context"))
-        qas = seed.get("questions_and_answers")
-        items = [qa for qa in qas if isinstance(qa, Mapping)] if isinstance(qas, list) else [seed]
-        for qa in items:
-            if _filled(qa.get("question")) and _filled(qa.get("answer")):
-                pairs += 1  # only complete pairs: a question without an answer teaches nothing
-            qna_words += yamlload.words(qa.get("question")) + yamlload.words(qa.get("answer"))
+    for seed in leaf.seeds:
+        context_words += yamlload.words(seed.context)
+        for pair in seed.pairs if seed.has_pairs else (seed.skill_pair,):
+            pairs += pair.complete  # only complete pairs: a question without an answer teaches nothing
+            qna_words += yamlload.words(pair.question) + yamlload.words(pair.answer)
     return Leaf(
         shown,
-        _kind(relative, data),
-        version if type(version) is int else None,
-        len(seeds),
+        _kind(relative, leaf.kind == KNOWLEDGE),
+        leaf.version,
+        leaf.seed_count,
         pairs,
         context_words,
         qna_words,

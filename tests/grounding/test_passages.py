@@ -10,11 +10,11 @@ import yaml
 from edubot_cli.grounding.documents import document_files, is_remote, locate
 from edubot_cli.grounding.passages import (
     Chunk,
-    DocumentRef,
     markdown_passages,
     prompt_text,
     qna_passages,
 )
+from edubot_cli.taxonomy.model import DocumentRef
 
 from .conftest import HAIKU, PLANTS, write
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import EdubotError
-from ...grounding.passages import KNOWLEDGE
 from ...grounding.prompt import grounded_messages, grounded_system, retrieval_query
 from ...grounding.select import relevant
+from ...taxonomy.model import KNOWLEDGE
 
 if TYPE_CHECKING:
     from ...config import Settings
