@@ -144,13 +144,17 @@ def waiting_text(ahead: int) -> str:
 
 def status_text(stats: AnswerStats, stopped: bool = False, truncated: bool = False) -> str:
     """``42 tokens · 35.1 tokens/s · first token 0.21 s · 1.40 s`` (what is known), then ``· stopped`` if the
-    user stopped it or ``· cut at the token limit (/max)`` if max_tokens did."""
+    user stopped it or ``· cut at the token limit (/max)`` if max_tokens did. An answer of no generated token was
+    quoted from the teacher's material (``grounding_answer: quote``): ``quoted from your notes · 0.01 s``."""
     parts: list[str] = []
-    if stats.completion_tokens is not None:
+    quoted = stats.completion_tokens == 0
+    if quoted:
+        parts.append("quoted from your notes")
+    elif stats.completion_tokens is not None:
         parts.append(f"{stats.completion_tokens} token{'s' if stats.completion_tokens != 1 else ''}")
-    if stats.tokens_per_second is not None:
+    if stats.tokens_per_second is not None and not quoted:
         parts.append(f"{stats.tokens_per_second:.1f} tokens/s")
-    if stats.ttft_seconds is not None:
+    if stats.ttft_seconds is not None and not quoted:
         parts.append(f"first token {stats.ttft_seconds:.2f} s")
     if stats.latency_seconds is not None:
         parts.append(f"{stats.latency_seconds:.2f} s")

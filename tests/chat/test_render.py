@@ -38,6 +38,7 @@ def test_status_text() -> None:
     )
     assert status_text(AnswerStats(1, None, None, 0.5), stopped=True) == "1 token · 0.50 s · stopped"
     assert status_text(AnswerStats(9), truncated=True) == "9 tokens · cut at the token limit (/max)"
+    assert status_text(AnswerStats(0, 0.0, 0.004, 0.004)) == "quoted from your notes · 0.00 s"
     assert status_text(AnswerStats(), stopped=True, truncated=True) == "stopped"
 
 

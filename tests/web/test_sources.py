@@ -4,6 +4,7 @@ their passage, kept with the conversation (reload, export, import)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,3 +133,23 @@ def test_an_ungrounded_answer_has_no_sources(open_page: OpenPage, backend, engin
     load(s)
     expect(page.locator(".msg.assistant")).to_have_count(1)
     expect(page.locator(".sources")).to_have_count(0)
+
+
+def test_an_answer_quoted_from_the_notes_says_so_instead_of_a_speed(
+    open_page: OpenPage, stub: StubEngine, engine: StubEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "taxonomy"
+    write(root, LEAF, PLANTS)
+    age(root)
+    monkeypatch.setenv("EDUBOT_CACHE_DIR", str(tmp_path / "cache"))
+    with LiveBackend(
+        {"taxonomy_path": root, "grounding": None, "grounding_answer": "quote"}, [stub.url]
+    ) as live:
+        s = open_page(live.url)
+        send(s.page, "What do roots take up from the soil?")
+        answer = wait_answer(s.page, 1)
+        expect(answer.locator(".body")).to_have_text(f"From your class notes: “{ROOTS}” [1]")
+        stats = answer.locator(".meta .stats").inner_text()
+        assert re.fullmatch(r"quoted from your notes · total \d+\.\d\d s", stats), stats
+        assert engine.requests == []  # the engine was not asked
+        s.context.close()  # before the server stops (a stopping server answers the page's health check 503)

@@ -30,6 +30,7 @@
       copyUser: "Copy question {n}", copyBot: "Copy answer {n}",
       stopped: "Stopped before the end.", empty: "Ask edubot a question to start.",
       stats: "{n} {u} · {r} tokens/s · first token {f} s · total {l} s", token: "token", tokens: "tokens",
+      statsQuoted: "quoted from your notes · total {l} s",
       dismiss: "Dismiss",
       checking: "Checking…", ok: "Connected", down: "Engine down", offline: "Server unreachable",
       okTitle: "The server and its model engine answer.", downTitle: "The server answers but its model engine does not.",
@@ -70,6 +71,7 @@
       copyUser: "Copiar pregunta {n}", copyBot: "Copiar respuesta {n}",
       stopped: "Detenida antes del final.", empty: "Hazle una pregunta a edubot para empezar.",
       stats: "{n} {u} · {r} tokens/s · primer token {f} s · total {l} s", token: "token", tokens: "tokens",
+      statsQuoted: "citado de tus apuntes · total {l} s",
       dismiss: "Cerrar aviso",
       checking: "Comprobando…", ok: "Conectado", down: "Motor caído", offline: "Servidor inaccesible",
       okTitle: "El servidor y su motor del modelo responden.", downTitle: "El servidor responde pero su motor del modelo no.",
@@ -341,10 +343,11 @@
 
   // ---- rendering -----------------------------------------------------------------------------------------
   const fmt = (v, digits) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "–");
-  const statsText = (s) => t("stats", {
+  // An answer of no generated token was quoted from the teacher's material (grounding_answer: quote): no speed.
+  const statsText = (s) => (s.completion_tokens === 0 ? t("statsQuoted", { l: fmt(s.latency_seconds, 2) }) : t("stats", {
     n: s.completion_tokens ?? "–", u: t(s.completion_tokens === 1 ? "token" : "tokens"),
     r: fmt(s.tokens_per_second, 1), f: fmt(s.ttft_seconds, 2), l: fmt(s.latency_seconds, 2),
-  });
+  }));
 
   function renderList() {
     ui.convs.replaceChildren(...byRecent().map((c) => {
