@@ -26,7 +26,8 @@ from rich.segment import Segment
 from rich.syntax import Syntax
 from rich.text import Text
 
-from .session import AnswerStats, Source
+from ..grounding.sources import Source
+from .session import AnswerStats
 
 REFRESH_SECONDS = 1 / 12
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import ChatError
 from ..fileio import write_atomic
+from ..grounding.sources import Source, sources_from_json
 from . import MAX_TOKENS_RANGE, TEMPERATURE_RANGE
 
 FORMAT_NAME = "edubot-conversation"
@@ -20,7 +21,6 @@ FORMAT_VERSION = 1
 TITLE_LENGTH = 60
 DEFAULT_TITLE = "New conversation"
 STAT_FIELDS = ("completion_tokens", "tokens_per_second", "ttft_seconds", "latency_seconds")
-SOURCE_TEXT_FIELDS = ("file", "yaml_path", "title", "snippet")
 
 
 def now_iso() -> str:
@@ -54,60 +54,6 @@ class AnswerStats:
 
     def to_json(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in STAT_FIELDS}
-
-
-@dataclass(frozen=True)
-class Source:
-    """A taxonomy passage a grounded answer was given, numbered as the answer cites it (``[1]``, ``[2]``...)."""
-
-    n: int
-    file: str
-    line: int
-    yaml_path: str = ""
-    title: str = ""
-    snippet: str = ""
-    score: float | None = None
-
-    @property
-    def citation(self) -> str:
-        """``[1] title — file:line``, as the web page shows it."""
-        return f"[{self.n}] {self.title} — {self.file}:{self.line}"
-
-    def to_json(self) -> dict[str, Any]:
-        """As saved (the web page's fields; the score is a retrieval detail and is not kept)."""
-        return {
-            "n": self.n,
-            "line": self.line,
-            "file": self.file,
-            "yaml_path": self.yaml_path,
-            "title": self.title,
-            "snippet": self.snippet,
-        }
-
-    @classmethod
-    def from_json(cls, raw: Any) -> Source | None:
-        """A source from ``/chat`` or a saved file; ``None`` unless ``n`` and ``line`` are integers and the
-        text fields strings."""
-        if not isinstance(raw, dict):
-            return None
-        n, line = raw.get("n"), raw.get("line")
-        if type(n) is not int or type(line) is not int:
-            return None
-        texts = {name: raw.get(name, "") for name in SOURCE_TEXT_FIELDS}
-        if not all(isinstance(value, str) for value in texts.values()):
-            return None
-        score = raw.get("score")
-        if isinstance(score, bool) or not isinstance(score, int | float):
-            score = None
-        return cls(n=n, line=line, score=score, **texts)
-
-
-def sources_from_json(raw: Any) -> list[Source] | None:
-    """The sources of a ``/chat`` answer or a saved message; ``None`` when ``raw`` is not a list of sources."""
-    if not isinstance(raw, list):
-        return None
-    sources = [Source.from_json(item) for item in raw]
-    return None if any(source is None for source in sources) else [s for s in sources if s is not None]
 
 
 @dataclass

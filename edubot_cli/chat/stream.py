@@ -23,8 +23,9 @@ import httpx
 
 from ..errorbody import error_fields, message_and_code
 from ..errors import ChatError
+from ..grounding.sources import Source, sources_from_json
 from .failures import ContextOverflowError, StreamFailure, is_overflow, status_error
-from .session import AnswerStats, Source, sources_from_json
+from .session import AnswerStats
 
 
 class StreamClient(Protocol):

@@ -34,8 +34,8 @@ from .pool import Stop, run_jobs
 from .report import GROUNDED, MODES, Answer, EvalError, Item, build_report
 
 if TYPE_CHECKING:
-    from ..chat.session import Source
     from ..config import Settings
+    from ..grounding.sources import Source
 
 TEMPERATURE = 0.0
 RECORD_KIND = "eval"

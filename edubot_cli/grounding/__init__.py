@@ -1,6 +1,7 @@
 """Grounded answers from the taxonomy: a retrieval index (SQLite FTS5, BM25) and prompt assembly with sources.
 
-Typer-free and light to import (stdlib ``sqlite3`` and PyYAML only). The pieces:
+Typer-free; importing the package imports none of its modules (the terminal chat reads ``sources`` alone). The
+pieces:
 
 - ``index.TaxonomyIndex(root, path=None, *, holdout=0, docs_dir=None)``: ``.refresh(rebuild=False)`` →
   ``IndexReport``; ``.search(query, k, *, exclude=())`` → ``list[Source]``; ``.retrieve(...)`` →
@@ -10,23 +11,3 @@ Typer-free and light to import (stdlib ``sqlite3`` and PyYAML only). The pieces:
   (``.messages``, ``.sources`` that made it in); ``prompt.retrieval_query(question, history)``.
 - retrieval recall on the seed data lives with the other assessments: ``assessment.retrieval``.
 """
-
-from .index import GroundingError, IndexReport, TaxonomyIndex, build_index, default_index_path
-from .passages import HeldOut
-from .prompt import GroundedPrompt, estimate_tokens, grounded_messages, retrieval_query
-from .sources import Passage, Source
-
-__all__ = [
-    "GroundedPrompt",
-    "GroundingError",
-    "HeldOut",
-    "IndexReport",
-    "Passage",
-    "Source",
-    "TaxonomyIndex",
-    "build_index",
-    "default_index_path",
-    "estimate_tokens",
-    "grounded_messages",
-    "retrieval_query",
-]

@@ -29,10 +29,10 @@ def relevant(passages: Sequence[Passage], cut: float = RELATIVE_CUT) -> list[Pas
     """``passages`` (best first) less those scoring below ``cut`` times the best one's score."""
     if not passages:
         return []
-    best = passages[0].source.score
+    best = passages[0].source.score or 0.0  # retrieved sources always carry their score
     if best <= 0:
         return list(passages[:1])
-    return [p for p in passages if p.source.score >= cut * best]
+    return [p for p in passages if (p.source.score or 0.0) >= cut * best]
 
 
 def _spans(text: str) -> list[tuple[int, int]]:

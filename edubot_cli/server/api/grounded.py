@@ -1,6 +1,6 @@
 """Grounded /chat answers: the taxonomy's passages in the prompt, and the sources in the answer.
 
-The index (``grounding.TaxonomyIndex``) is refreshed when the app starts and again before a grounded question
+The index (``grounding.index.TaxonomyIndex``) is refreshed when the app starts and again before a grounded question
 when the last check is more than ``RECHECK`` seconds old, so a leaf added with ``edubot taxonomy add`` is
 answerable in the next question, without a restart; an unchanged taxonomy costs a few stat calls. Index work runs
 in a thread, never in the event loop. A taxonomy that cannot be indexed turns grounding off with one log line:
