@@ -131,10 +131,12 @@ def edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def grounded_edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The shipped sample taxonomy in its folder: every answer is grounded in it (the default)."""
+    """The shipped sample taxonomy in its folder: every answer is grounded in it (the default), and written by the
+    model (``grounding_answer: check``): with the default ``quote`` a question its notes answer never reaches the
+    engine, and the class would measure nothing of it."""
     folder = tmp_path_factory.mktemp("serve-grounded")
     shutil.copytree(TAXONOMY, folder / "taxonomy")
-    with serving(folder) as url:
+    with serving(folder, grounding_answer="check") as url:
         yield url
 
 
@@ -421,7 +423,8 @@ def test_a_grounded_classroom_of_32_at_once(grounded_edubot: str) -> None:
     class_questions, others = spread[:STUDENTS], spread[STUDENTS:]
     one = alone(grounded_edubot, others[-3:])
     done = classroom(grounded_edubot, class_questions)
-    print(f"\n[bench engine] grounded classroom: {STUDENTS} different questions of the sample taxonomy at once, "
+    print(f"\n[bench engine] grounded classroom (grounding_answer: check, the model writes every answer): "
+          f"{STUDENTS} different questions of the sample taxonomy at once, "
           f"max_tokens {CLASS_TOKENS}; one grounded student alone: {one.rate:.1f} tokens/s, a whole answer in "
           f"{one.answer:.2f} s")  # fmt: skip
     print(f"[bench engine]   {len(done.errors)} errors, {done.aggregate:.1f} tokens/s in all, TTFT p50 "
