@@ -32,12 +32,13 @@ class Invocation:
     (then the environment, then a command's flags) once per set of flags."""
 
     config: Path | None = None
-    _loaded: dict[tuple[tuple[str, Any], ...], Settings] = field(default_factory=dict, repr=False)
+    _loaded: dict[tuple[tuple[str, str], ...], Settings] = field(default_factory=dict, repr=False)
 
     def settings(self, **flags: Any) -> Settings:
         from ..config import load_settings
 
-        key = tuple(sorted((name, value) for name, value in flags.items() if value is not None))
+        # by repr: a flag may be a list (the engine's extra arguments)
+        key = tuple(sorted((name, repr(value)) for name, value in flags.items() if value is not None))
         if key not in self._loaded:
             self._loaded[key] = load_settings(self.config, **flags)
         return self._loaded[key]

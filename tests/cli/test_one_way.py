@@ -120,8 +120,11 @@ def test_settings_are_loaded_once_per_set_of_flags(monkeypatch: pytest.MonkeyPat
     first = run.settings(url="http://127.0.0.1:9000", taxonomy_path=None)
     assert run.settings(url="http://127.0.0.1:9000") is first  # a flag left at None is no flag
     other = run.settings(url="http://127.0.0.1:9001")
+    extra = run.settings(engine_args=["--temp", "0.2"])  # a list is a flag too
+    assert run.settings(engine_args=["--temp", "0.2"]) is extra and extra.engine_args == ["--temp", "0.2"]
     assert (first.url, other.url) == ("http://127.0.0.1:9000", "http://127.0.0.1:9001")
     assert loads == [
         {"url": "http://127.0.0.1:9000", "taxonomy_path": None},
         {"url": "http://127.0.0.1:9001"},
+        {"engine_args": ["--temp", "0.2"]},
     ]
