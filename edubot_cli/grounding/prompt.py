@@ -152,26 +152,12 @@ def grounded_messages(
     by ``quoted`` and windowed around ``query`` (the retrieval query; default: the question).
     """
     chosen = material_first(sources)
-    ranked, ranked_blocks = fit_passages(chosen, budget_tokens, query or question)
-    kept, blocks, number = canonical(ranked, ranked_blocks)
+    kept, blocks = fit_passages(chosen, budget_tokens, query or question)
     system = grounded_system(system_prompt)
     body = "\n\n".join(blocks) if blocks else NO_PASSAGES
     messages = [{"role": "system", "content": system}]
     messages += [{"role": m["role"], "content": m["content"]} for m in history]
     messages.append({"role": "user", "content": f"{PASSAGES_HEADER}\n\n{body}\n\nQuestion: {question}"})
     whole = [item.text if isinstance(item, Passage) else item.snippet for item in chosen]
-    # best-ranked first, as the quote prefers it; each under the number the prompt gives it
-    material = [(number[source.n], text) for source, text in zip(ranked, whole, strict=False)]
+    material = [(source.n, text) for source, text in zip(kept, whole, strict=False)]
     return GroundedPrompt(messages, kept, estimate_tokens("\n\n".join(blocks)), material)
-
-
-def canonical(ranked: Sequence[Source], blocks: Sequence[str]) -> tuple[list[Source], list[str], dict[int, int]]:
-    """The passages that made it into a prompt in the taxonomy's order (file, then line), renumbered 1..m, and
-    the new number of each rank's: two questions on the same passages get the same prompt up to the question,
-    whatever their scores, so the engine reuses the prefix it computed for the first (llama-server's prompt
-    cache), and only the second question's own words cost prompt work."""
-    order = sorted(range(len(ranked)), key=lambda i: (ranked[i].file, ranked[i].line, ranked[i].yaml_path))
-    number = {ranked[i].n: new for new, i in enumerate(order, 1)}
-    kept = [replace(ranked[i], n=number[ranked[i].n]) for i in order]
-    renumbered = [f"[{number[ranked[i].n]}] " + blocks[i].split("] ", 1)[1] for i in order]
-    return kept, renumbered, number

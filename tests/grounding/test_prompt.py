@@ -87,23 +87,20 @@ def test_knowledge_passages_are_quoted_as_their_context() -> None:
     document = Passage(
         Source(3, "docs/roots.md", 1, "", "Roots", "Q: and A: lines", 1.0), "Q: kept\nA: as written"
     )
-    # The skill example ranks first, so every passage is kept (``material_first``); the prompt lists them in the
-    # taxonomy's order (file, line).
+    # The skill example ranks first, so every passage is kept (``material_first``).
     prompt = grounded_messages(None, [], "What do roots take up?", [skill, knowledge, document], 1000)
     assert prompt.messages[-1]["content"] == (
         "Notes:\n\n"
         "[1] Sam has 2 euros.\nQ: Add 1 euro.\nA: 3 euros.\n\n"
-        "[2] Q: kept\nA: as written\n\n"
-        "[3] Roots take up water.\n\n"
+        "[2] Roots take up water.\n\n"
+        "[3] Q: kept\nA: as written\n\n"
         "Question: What do roots take up?"
     )
     assert [s.snippet for s in prompt.sources] == [
         skill.source.snippet,
-        "Q: and A: lines",
         knowledge.source.snippet,
+        "Q: and A: lines",
     ]
-    # what answers are checked against: best-ranked first, under the numbers the prompt gives
-    assert [n for n, _ in prompt.material] == [1, 3, 2]
 
 
 def test_lowest_ranked_passages_are_dropped_first() -> None:
@@ -127,25 +124,10 @@ def test_too_small_a_budget_gives_no_passages() -> None:
     ]
 
 
-def test_the_prompt_lists_the_passages_in_the_taxonomy_order_whatever_their_rank() -> None:
+def test_sources_are_renumbered_in_the_order_given() -> None:
     prompt = grounded_messages("", [], "q", [THIRD, FIRST], budget_tokens=100)
-    assert [(s.n, s.file) for s in prompt.sources] == [(1, "a.yaml"), (2, "f3.yaml")]
-    assert (
-        prompt.messages[-1]["content"]
-        == "Notes:\n\n[1] Roots take up water.\n\n[2] Stomata let carbon dioxide in.\n\nQuestion: q"
-    )
-    assert [n for n, _ in prompt.material] == [2, 1]
-
-
-def test_questions_on_the_same_passages_share_the_prompt_up_to_the_question() -> None:
-    one = grounded_messages("Be kind.", [], "Why are roots wet?", [FIRST, SECOND, THIRD], budget_tokens=1000)
-    other = grounded_messages(
-        "Be kind.", [], "What do stomata do?", [THIRD, SECOND, FIRST], budget_tokens=1000
-    )
-    head = one.messages[-1]["content"].rsplit("Question: ", 1)[0]
-    assert one.messages[:-1] == other.messages[:-1]
-    assert other.messages[-1]["content"] == head + "Question: What do stomata do?"
-    assert one.sources == other.sources
+    assert [(s.n, s.file) for s in prompt.sources] == [(1, "f3.yaml"), (2, "a.yaml")]
+    assert prompt.messages[-1]["content"].startswith("Notes:\n\n[1] Stomata")
 
 
 def test_a_source_without_its_passage_contributes_its_snippet() -> None:

@@ -247,36 +247,3 @@ def test_the_engine_uses_the_models_own_chat_template(launch: Running) -> None:
         engine.urls[0] + "/props", headers={"Authorization": f"Bearer {engine.api_key}"}, timeout=30
     ).json()
     assert "<|im_start|>" in props["chat_template"] and "<|im_end|>" in props["chat_template"]
-
-
-def test_a_second_question_on_the_same_passages_reuses_their_prompt(launch: Running, tmp_path: Path) -> None:
-    """The prompt lists its passages in the taxonomy's order, so a second question on the same passages, ranked
-    the other way round, finds everything before its own words in llama-server's prompt cache."""
-    from edubot_cli.grounding.index import TaxonomyIndex
-    from edubot_cli.grounding.prompt import grounded_messages
-
-    index = TaxonomyIndex(Path(__file__).resolve().parents[2] / "taxonomy", tmp_path / "index.sqlite3")
-    index.refresh()
-    passages = index.retrieve("What do plants need for photosynthesis?", 4)
-    assert len(passages) == 4
-    first = grounded_messages("Be kind.", [], "What do plants need for photosynthesis?", passages, 682)
-    second = grounded_messages(
-        "Be kind.", [], "Which things does a plant use to make food?", passages[::-1], 682
-    )
-    base = launch.engine.urls[0].rstrip("/").removesuffix("/v1")
-    key = launch.engine.api_key
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-
-    def usage(messages: list[dict[str, str]]) -> dict:
-        body = {"messages": messages, "max_tokens": 2, "temperature": 0}
-        reply = httpx.post(base + "/v1/chat/completions", json=body, headers=headers, timeout=ENGINE_CEILING)
-        assert reply.status_code == 200, reply.text
-        return reply.json()["usage"]
-
-    usage(first.messages)
-    again = usage(second.messages)
-    question_tokens = (
-        20  # "Which things does a plant use to make food?" and the chat template's closing marks
-    )
-    assert again["prompt_tokens"] > 300  # four passages
-    assert again["prompt_tokens_details"]["cached_tokens"] >= again["prompt_tokens"] - question_tokens
