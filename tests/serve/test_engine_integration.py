@@ -16,12 +16,9 @@ import pytest
 
 from edubot_cli.engines.lifecycle import Running
 from tests.support.live_backend import LiveBackend, served_embedded
-from tests.support.poll import eventually
+from tests.support.poll import ENGINE_CEILING, eventually
 
 pytestmark = [pytest.mark.engine, pytest.mark.timeout(1200)]
-ENGINE_CEILING = (
-    600.0  # seconds: the real engine shares the CPUs with everything else (1-2 tokens/s at worst)
-)
 
 QUESTION = "What is photosynthesis?"
 
@@ -125,7 +122,7 @@ def test_every_slot_starts_with_the_system_prompt_cached(backend: LiveBackend) -
 
 
 def test_chat_returns_real_tokens(backend: LiveBackend) -> None:
-    response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)
+    response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=ENGINE_CEILING)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["response"].strip()
@@ -234,7 +231,7 @@ def test_kill_9_restarts_the_engine_and_the_service_recovers(backend: LiveBacken
     assert eventually(back, timeout=ENGINE_CEILING, interval=0.05), seen
     assert "restarting" in seen or launch.restarts == 1
     assert engine.pid != pid  # type: ignore[attr-defined]
-    response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=120)
+    response = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=ENGINE_CEILING)
     assert response.status_code == 200, response.text
     assert response.json()["response"].strip()
 

@@ -11,8 +11,9 @@ import pytest
 
 from edubot_cli.grounding.facts import Support, claims
 from tests.support.live_backend import served_embedded
+from tests.support.poll import ENGINE_CEILING
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
 TAXONOMY = Path(__file__).resolve().parents[2] / "taxonomy"
 NUMBER = re.compile(r"\d+(?::\d+)?")
 
@@ -24,7 +25,9 @@ def test_the_photosynthesis_question_is_answered_from_its_passage(
     overrides = {"taxonomy_path": TAXONOMY, "grounding": None, "temperature": 0, "max_tokens": 48}
     with served_embedded(tmp_path / "logs", overrides) as (_, backend):
         answer = httpx.post(
-            backend.url + "/chat", json={"message": "What are the two stages of photosynthesis?"}, timeout=120
+            backend.url + "/chat",
+            json={"message": "What are the two stages of photosynthesis?"},
+            timeout=ENGINE_CEILING,
         )
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -63,7 +66,7 @@ def test_real_answers_state_only_numbers_their_sources_hold(
     }
     with served_embedded(tmp_path / "logs", overrides) as (_, backend):
         bodies = [
-            httpx.post(backend.url + "/chat", json={"message": question}, timeout=120).json()
+            httpx.post(backend.url + "/chat", json={"message": question}, timeout=ENGINE_CEILING).json()
             for question in QUESTIONS
         ]
     for question, body in zip(QUESTIONS, bodies, strict=True):
@@ -105,7 +108,7 @@ def _answer(tmp_path: Path, mode: str) -> dict:
         "parallel": 1,
     }
     with served_embedded(tmp_path / f"logs-{mode}", overrides) as (_, backend):
-        body: dict = httpx.post(backend.url + "/chat", json={"message": ASKED}, timeout=120).json()
+        body: dict = httpx.post(backend.url + "/chat", json={"message": ASKED}, timeout=ENGINE_CEILING).json()
         return body
 
 

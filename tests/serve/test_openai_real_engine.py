@@ -15,8 +15,9 @@ import pytest
 from edubot_cli.engines.lifecycle import Running
 from tests.server.helpers import chat_events
 from tests.support.live_backend import LiveBackend, served_embedded
+from tests.support.poll import ENGINE_CEILING
 
-pytestmark = [pytest.mark.engine, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
 
 USER = {"role": "user", "content": "Say hi."}
 BASE: dict[str, Any] = {"messages": [USER], "max_tokens": 4, "temperature": 0}
@@ -39,7 +40,9 @@ def url(served: tuple[Running, LiveBackend, int]) -> str:
 
 def post(url: str, body: Any, path: str = "/v1/chat/completions") -> httpx.Response:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return httpx.post(url + path, content=raw, headers={"content-type": "application/json"}, timeout=120)
+    return httpx.post(
+        url + path, content=raw, headers={"content-type": "application/json"}, timeout=ENGINE_CEILING
+    )
 
 
 @pytest.mark.parametrize(
@@ -162,7 +165,7 @@ def test_every_accepted_field_works_on_the_engine(url: str) -> None:
 
 def test_a_stream_ends_with_done(url: str) -> None:
     body = {**BASE, "stream": True, "stream_options": {"include_usage": True}}
-    with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=120) as r:
+    with httpx.stream("POST", url + "/v1/chat/completions", json=body, timeout=ENGINE_CEILING) as r:
         assert r.status_code == 200
         lines = [line for line in r.iter_lines() if line]
     assert lines[-1] == "data: [DONE]"

@@ -9,9 +9,10 @@ import httpx
 import pytest
 
 from edubot_cli.procgroup import free_port, group_members
+from tests.support.poll import ENGINE_CEILING
 from tests.support.serve_process import serve_env, start_serve, wait_healthy
 
-pytestmark = pytest.mark.engine
+pytestmark = [pytest.mark.engine, pytest.mark.timeout(1800)]
 
 
 def children(pid: int) -> list[int]:
@@ -44,7 +45,9 @@ def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.S
         cmdline = Path(f"/proc/{engines[0]}/cmdline").read_bytes().split(b"\0")
         assert Path(cmdline[0].decode()).name == "llama-server"
         reply = httpx.post(
-            url + "/chat", json={"message": "What is photosynthesis?", "max_tokens": 16}, timeout=120
+            url + "/chat",
+            json={"message": "What is photosynthesis?", "max_tokens": 16},
+            timeout=ENGINE_CEILING,
         )
         assert reply.status_code == 200 and reply.json()["response"].strip()
         proc.send_signal(sig)
