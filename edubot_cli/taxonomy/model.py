@@ -21,6 +21,7 @@ from yaml.nodes import Node
 
 from . import yamlload
 from .findings import Finding, finding
+from .schema import file_version
 
 KNOWLEDGE = "knowledge"
 SKILL = "skill"
@@ -149,15 +150,9 @@ def _line(root: Node | None, parts: Sequence[str | int]) -> int:
 
 
 def _version(data: Mapping[Any, Any]) -> int | None:
-    value = data.get("version", 1)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(value)
-    except (ValueError, TypeError, OverflowError):
-        return 1
+    """``schema.file_version``, less a boolean (``version: true`` is no version)."""
+    value = file_version(data)
+    return value if type(value) is int else None
 
 
 def _document(data: Mapping[Any, Any], root: Node | None) -> DocumentRef | None:
