@@ -53,6 +53,27 @@ def repository(folder: Path, way_out: str) -> Repo:
     return Repo(Path(found.stdout.strip()), way_out)
 
 
+def init_repository(folder: Path, way_out: str) -> Repo:
+    """The repository whose top is ``folder``, made (``git init``, branch ``main``) when there is none there yet.
+
+    Only a ``.git`` in ``folder`` itself counts: a folder inside another repository gets its own."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / ".git").exists():
+        _git(folder, ("init", "--quiet", "--initial-branch=main"), way_out, check=True)
+    return Repo(folder.resolve(), way_out)
+
+
+def config_value(key: str, folder: Path | None = None) -> str | None:
+    """git's configured ``key`` (e.g. ``user.name``) as seen from ``folder``, or None when unset or git is
+    missing: a default, never a requirement."""
+    try:
+        done = _git(folder or Path.cwd(), ("config", "--get", key), "", check=False)
+    except (GitError, MissingDependencyError):
+        return None
+    value = done.stdout.strip()
+    return value if done.returncode == 0 and value else None
+
+
 def _git(
     folder: Path, args: tuple[str, ...], way_out: str, *, check: bool
 ) -> subprocess.CompletedProcess[str]:

@@ -145,7 +145,19 @@ def add(
     source: Path | None = typer.Option(
         None, "--from", help="Seed examples from a CSV, JSONL or (simplified) qna.yaml file.", dir_okay=False
     ),
-    created_by: str | None = typer.Option(None, "--created-by", help="Your GitHub user name."),
+    documents: list[Path] = typer.Option(
+        [],
+        "--document",
+        "-d",
+        dir_okay=False,
+        help="Knowledge: your document (Markdown, text, PDF or Word .docx; repeatable). edubot keeps it in the "
+        "project's knowledge_docs/ git repository and fills --repo, --commit and --pattern itself.",
+    ),
+    created_by: str | None = typer.Option(
+        None,
+        "--created-by",
+        help="Your name or GitHub user name (default: from git's config, else your login).",
+    ),
     domain: str | None = typer.Option(None, "--domain", help="Knowledge: the domain, e.g. Biology."),
     outline: str | None = typer.Option(None, "--outline", help="Knowledge: document_outline, a summary."),
     repo: str | None = typer.Option(None, "--repo", help="Knowledge: git repository URL of the document."),
@@ -164,9 +176,15 @@ def add(
 ) -> None:
     """Write a valid version 3 qna.yaml and attribution.txt; asks on a terminal for what the flags did not give.
 
-    Example: edubot taxonomy add knowledge/science/photosynthesis --kind knowledge --from seeds.csv
-    --created-by alice --domain Biology --outline "Photosynthesis basics"
-    --repo https://github.com/alice/docs --commit 1a2b3c4 --pattern photosynthesis.md
+    A knowledge leaf is about a document: give your file with --document (it is kept and indexed for you), or a
+    git repository that already holds it with --repo, --commit and --pattern.
+
+    Examples:
+
+      edubot taxonomy add knowledge/school/trip --document trip.pdf --from questions.csv --domain School
+
+      edubot taxonomy add knowledge/science/photosynthesis --from seeds.csv --domain Biology
+      --repo https://github.com/alice/docs --commit 1a2b3c4 --pattern photosynthesis.md
     """
     from ..taxonomy.scaffold import AddRequest, add_leaf
 
@@ -181,6 +199,7 @@ def add(
         repo=repo,
         commit=commit,
         patterns=pattern,
+        documents=documents,
         task_description=task_description,
         attribution_title=attribution_title,
         attribution_link=attribution_link,
@@ -220,6 +239,19 @@ def add(
     for item in result.warnings:
         where = f"{result.qna_path}:{item.line}:{item.col}"
         console.print(f"[yellow]warning:[/] {escape(f'{where} [{item.rule}] {item.message}')}")
+    for kept in result.documents:
+        console.print(f"[green]kept[/] {escape(str(kept))} (commit {result.documents_commit[:7]})")
+    if (kind.value if kind else result.qna_path.relative_to(root).parts[0]) == "knowledge":
+        from ..grounding.index import build_index
+
+        report = build_index(root, docs_dir=settings(ctx).grounding_docs_dir)
+        console.print(f"indexed: {sum(report.passages.values())} passages for grounded answers", markup=False)
+    question = result.first_question.replace("\n", " ")
+    console.print(
+        "next: run `edubot serve`, open http://localhost:8000 and ask"
+        + (f" “{escape(question)}”" if question else " a question about it"),
+        soft_wrap=True,
+    )
 
 
 @app.command("list")
@@ -332,8 +364,15 @@ def _render_index(report: IndexReport) -> None:
         )
     if report.remote_documents:
         leaves = _count(report.remote_documents, "knowledge leaf", "knowledge leaves")
+        one = report.remote_documents == 1
+        its, docs = ("its", "document") if one else ("their", "documents")
         console.print(
-            f"{leaves}: documents in a remote repository, not indexed (pass --docs DIR holding a checkout)",
+            f"{leaves}: {its} {docs} {'is' if one else 'are'} on the internet (a git repository), which edubot "
+            f"does not download. {its.capitalize()} questions and answers are indexed; to ground answers in the "
+            f"{docs} too, download (git clone) "
+            "each repository into one folder and pass it with --docs FOLDER (or set grounding_docs_dir). "
+            "Your own files: `edubot taxonomy add --document FILE` keeps them on this computer.",
             markup=False,
+            soft_wrap=True,
         )
     console.print(f"took {report.seconds:.2f} s", markup=False)

@@ -5,7 +5,7 @@ a run succeeds."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -18,8 +18,9 @@ Check = Callable[[str], "str | None"]
 
 
 _HINTS = {
-    "--repo": "e.g. --repo https://github.com/you/docs (or git@github.com:you/docs.git; "
-    "a repository on this machine: file:///absolute/path)",
+    "--repo": "a document on your computer: pass it with --document FILE and edubot keeps it in a repository "
+    "for you; one already in git: --repo https://github.com/you/docs (or git@github.com:you/docs.git, "
+    "file:///absolute/path)",
     "--commit": "pass the commit SHA, e.g. the output of `git rev-parse HEAD` in that repository; "
     "branch and tag names move, so InstructLab needs the SHA",
 }
@@ -87,18 +88,19 @@ class Values:
         raise UsageError(message, hint=f"pass {values} (or run in a terminal to be asked)")
 
 
-def required(prompt: Prompt, question: str) -> str:
+def required(prompt: Prompt, question: str, default: str | None = None) -> str:
     """Ask until the answer is not empty (a seed example needs every question and answer)."""
     ask = question
     while True:
-        answer = text_value(prompt(ask, None))
+        answer = text_value(prompt(ask, default))
         if answer:
             return answer
         ask = f"{question} (required: it cannot be empty)"
 
 
-def ask_seeds(kind: str, prompt: Prompt | None) -> list[Seed]:
-    """Seed examples typed at the prompt: each answer is checked as typed; a sixth and later are offered."""
+def ask_seeds(kind: str, prompt: Prompt | None, contexts: Sequence[str] = ()) -> list[Seed]:
+    """Seed examples typed at the prompt: each answer is checked as typed; a sixth and later are offered.
+    ``contexts`` (passages of the teacher's document) are offered in turn as the knowledge contexts."""
     if prompt is None:
         raise UsageError(
             "no seed examples given",
@@ -113,7 +115,13 @@ def ask_seeds(kind: str, prompt: Prompt | None) -> list[Seed]:
                 return seeds
         label = f"Seed example {i}/{MIN_SEED_EXAMPLES}" if i <= MIN_SEED_EXAMPLES else f"Seed example {i}"
         if kind == "knowledge":
-            context = required(prompt, f"{label}: context (a passage of the document)")
+            offered = contexts[i - 1] if i <= len(contexts) else None
+            context = required(
+                prompt,
+                f"{label}: context (a passage of the document"
+                + ("; Enter takes the one shown)" if offered else ")"),
+                offered,
+            )
             qas = []
             for j in range(1, MIN_QNA_PER_CONTEXT + 1):
                 question = required(prompt, f"  question {j}/{MIN_QNA_PER_CONTEXT} about this context")

@@ -13,13 +13,16 @@ This module checks the leaf and puts the pieces together; reading ``--from`` fil
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 from ..errors import TaxonomyError, UsageError
 from ..fileio import write_atomic
-from . import checks, schema
+from ..gitrepo import config_value
+from . import checks, knowledge_docs, schema
+from .doc_convert import Converted, to_markdown
 from .findings import ERROR, Finding
 from .prompting import Draft, Values, ask_seeds
 from .qna_render import render_attribution, render_knowledge, render_skill
@@ -45,6 +48,7 @@ class AddRequest:
     repo: str | None = None
     commit: str | None = None
     patterns: list[str] = field(default_factory=list)
+    documents: list[Path] = field(default_factory=list)
     task_description: str | None = None
     attribution_title: str | None = None
     attribution_link: str | None = None
@@ -60,6 +64,10 @@ class AddResult:
     attribution_text: str
     warnings: list[Finding]
     written: bool
+    first_question: str = ""
+    documents: list[Path] = field(default_factory=list)
+    """The Markdown files kept in the project's document repository (``--document``)."""
+    documents_commit: str = ""
 
 
 def check_leaf_path(path: str, kind: str | None) -> tuple[PurePosixPath, str]:
@@ -98,6 +106,17 @@ def check_leaf_path(path: str, kind: str | None) -> tuple[PurePosixPath, str]:
 
 
 _SCP_LIKE = re.compile(r"^[\w.-]+@[\w.-]+:\S+$")
+_DOCUMENT_HOSTS = (
+    "docs.google.com",
+    "drive.google.com",
+    "onedrive.live.com",
+    "1drv.ms",
+    "sharepoint.com",
+    "dropbox.com",
+    "box.com",
+    "icloud.com",
+)
+_DOCUMENT_SUFFIXES = (".pdf", ".doc", ".docx", ".odt", ".txt", ".md", ".html", ".htm", ".ppt", ".pptx")
 _COMMIT = re.compile(r"^[0-9a-fA-F]{7,40}$")
 
 
@@ -108,6 +127,11 @@ def repo_problem(value: str) -> str | None:
     if _SCP_LIKE.match(value):
         return None
     parsed = urlsplit(value)
+    host = (parsed.hostname or "").lower()
+    if any(host == h or host.endswith("." + h) for h in _DOCUMENT_HOSTS) or (
+        parsed.scheme in ("https", "http") and parsed.path.lower().endswith(_DOCUMENT_SUFFIXES)
+    ):
+        return "is a link to a document, not a git repository"
     if parsed.scheme in ("https", "http", "ssh", "git") and parsed.netloc:
         return None
     if parsed.scheme == "file" and parsed.path:
@@ -153,16 +177,52 @@ def _check_counts(kind: str, seeds: list[Seed]) -> None:
                 )
 
 
-def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixPath, str, str]:
+@dataclass
+class Built:
+    """A leaf's two files as text; a knowledge leaf can be rendered again at another document commit."""
+
+    leaf: PurePosixPath
+    text: str
+    attribution: str
+    first_question: str
+    author: str
+    at_commit: Callable[[str], tuple[str, str]] | None = None
+
+
+def default_author() -> str:
+    """Who wrote the leaf when nobody says: git's ``github.user``, else ``user.name``, else the login name."""
+    import getpass
+
+    for key in ("github.user", "user.name"):
+        value = config_value(key)
+        if value:
+            return value
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "teacher"
+
+
+AUTHOR_QUESTION = (
+    "Your name or GitHub user name (InstructLab records it as the leaf's author, created_by; "
+    "a GitHub user name matters only when you share the leaf upstream)"
+)
+
+
+def build(request: AddRequest, prompt: Prompt | None = None, *, documents: Sequence[Converted] = ()) -> Built:
     """The leaf folder, the qna.yaml text and the attribution.txt text for ``request``.
 
-    Without a prompt, every missing flag is collected and reported in one usage error.
+    Without a prompt, every missing flag is collected and reported in one usage error. ``documents`` (the
+    converted ``--document`` files) offer the outline and, at the prompts, the contexts.
     """
     leaf, kind = check_leaf_path(request.path, request.kind)
     source = read_source(request.source) if request.source is not None else Source({}, [])
     fields = source.fields
     values = Values(prompt, fields, request.source)
-    created_by = values.get(request.created_by, "created_by", "--created-by", "Your GitHub user name")
+    created_by = values.get(
+        request.created_by, "created_by", "--created-by", AUTHOR_QUESTION, default_author()
+    )
+    knowledge: tuple[str, str, str, list[Seed], str, list[str]] | None = None
     if kind == "knowledge":
         seeds = knowledge_seeds(source.rows) if source.rows else None
         domain = values.get(request.domain, "domain", "--domain", "Domain (e.g. Biology)")
@@ -171,7 +231,7 @@ def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixP
             "document_outline",
             "--outline",
             "Document outline (a one-line summary of the document)",
-            text_value(fields.get("task_description")),
+            text_value(fields.get("task_description")) or outline_of(documents),
         )
         repo = values.get(
             request.repo, "repo", "--repo", "Git repository URL of the document", check=repo_problem
@@ -190,10 +250,12 @@ def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixP
                 values.missing.append("--from")
                 seeds = []
             else:
-                seeds = ask_seeds(kind, prompt)
+                seeds = ask_seeds(kind, prompt, suggested_contexts(documents))
         values.raise_missing()
         _check_counts(kind, seeds)
         text = render_knowledge(created_by, domain, outline, seeds, repo, commit, patterns)
+        knowledge = (created_by, domain, outline, seeds, repo, patterns)
+        first = seeds[0].qas[0].question
         title_default, link_default, revision = domain, repo, commit
     else:
         task = values.get(
@@ -212,6 +274,7 @@ def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixP
         values.raise_missing()
         _check_counts(kind, expanded)
         text = render_skill(created_by, task, expanded)
+        first = expanded[0].qas[0].question
         title_default, link_default, revision = task, "-", None
     title = values.get(
         request.attribution_title, "", "--attribution-title", "Attribution: title of work", title_default
@@ -224,7 +287,41 @@ def build(request: AddRequest, prompt: Prompt | None = None) -> tuple[PurePosixP
     )
     creators = values.get(request.creators, "", "--creators", "Attribution: creator names", created_by)
     attribution = render_attribution(title, link, revision, license_, creators)
-    return leaf, text, attribution
+    built = Built(leaf, text, attribution, first, created_by)
+    if knowledge is not None:
+        by, domain, outline, seeds, repo, patterns = knowledge
+
+        def at_commit(sha: str) -> tuple[str, str]:
+            return (
+                render_knowledge(by, domain, outline, seeds, repo, sha, patterns),
+                render_attribution(title, link, sha, license_, creators),
+            )
+
+        built.at_commit = at_commit
+    return built
+
+
+def outline_of(documents: Sequence[Converted]) -> str | None:
+    """The first document's first heading (or first line), as the leaf's outline."""
+    for doc in documents:
+        for line in doc.markdown.splitlines():
+            text = line.strip().lstrip("#").strip()
+            if text:
+                return text[:200]
+    return None
+
+
+def suggested_contexts(documents: Sequence[Converted], count: int = MIN_SEED_EXAMPLES) -> list[str]:
+    """Paragraphs of the documents to offer as seed contexts: the longest ones that are not headings, in
+    document order, at most 500 characters each."""
+    paragraphs = [
+        p.strip()
+        for doc in documents
+        for p in doc.markdown.split("\n\n")
+        if p.strip() and not p.strip().startswith("#") and len(p.strip()) <= 500
+    ]
+    chosen = set(sorted(range(len(paragraphs)), key=lambda i: -len(paragraphs[i]))[:count])
+    return [paragraphs[i] for i in sorted(chosen)]
 
 
 def add_leaf(
@@ -235,8 +332,32 @@ def add_leaf(
     dry_run: bool = False,
     force: bool = False,
 ) -> AddResult:
-    """Build, validate and (unless ``dry_run``) write ``taxonomy_root/PATH/qna.yaml`` and ``attribution.txt``."""
-    leaf, text, attribution = build(request, prompt)
+    """Build, validate and (unless ``dry_run``) write ``taxonomy_root/PATH/qna.yaml`` and ``attribution.txt``.
+
+    With ``request.documents``, the files are converted to Markdown and kept in the project's document
+    repository (``knowledge_docs``), which fills ``document.repo``, ``commit`` and ``patterns``; they are
+    committed only once the leaf has validated."""
+    leaf, kind = check_leaf_path(request.path, request.kind)
+    planned = None
+    converted: list[Converted] = []
+    if request.documents:
+        if kind != "knowledge":
+            raise UsageError(
+                "--document is for knowledge leaves", hint="put the leaf under knowledge/, or drop --document"
+            )
+        if request.repo or request.commit or request.patterns:
+            raise UsageError(
+                "--document fills the document repository itself: --repo, --commit and --pattern cannot be given "
+                "with it",
+                hint="pass either your files with --document, or a repository with --repo/--commit/--pattern",
+            )
+        converted = [to_markdown(path) for path in request.documents]
+        planned = knowledge_docs.plan(converted, leaf, knowledge_docs.repo_folder(taxonomy_root), force=force)
+        request = replace(
+            request, repo=planned.url, commit=knowledge_docs.PENDING_COMMIT, patterns=planned.patterns
+        )
+    built = build(request, prompt, documents=converted)
+    text, attribution = built.text, built.attribution
     folder = schema.taxonomy_folder(Path(*leaf.parts, "qna.yaml"))
     result = checks.check_content(text.encode("utf-8"), folder, strict=True)
     errors = [f for f in result.findings if f.severity == ERROR]
@@ -248,7 +369,15 @@ def add_leaf(
         )
     directory = taxonomy_root / Path(*leaf.parts)
     qna, attribution_path = directory / "qna.yaml", directory / "attribution.txt"
-    outcome = AddResult(qna, attribution_path, text, attribution, result.findings, written=False)
+    outcome = AddResult(
+        qna,
+        attribution_path,
+        text,
+        attribution,
+        result.findings,
+        written=False,
+        first_question=built.first_question,
+    )
     if dry_run:
         return outcome
     if not taxonomy_root.is_dir():
@@ -265,6 +394,12 @@ def add_leaf(
         raise TaxonomyError(
             f"cannot create {directory}: a file is in the way", hint="choose another path"
         ) from None
+    if planned is not None and built.at_commit is not None:
+        sha = knowledge_docs.commit(planned, built.author)
+        text, attribution = built.at_commit(sha)
+        outcome.yaml_text, outcome.attribution_text = text, attribution
+        outcome.documents = [planned.repo / p for p in planned.patterns]
+        outcome.documents_commit = sha
     for path, content in ((attribution_path, attribution), (qna, text)):
         try:
             write_atomic(path, content)

@@ -85,7 +85,10 @@ def test_json_output(project: Path, tmp_path: Path) -> None:
     assert lines(out) == [
         "files: 0 read, 2 unchanged, 0 skipped, 0 removed",
         "passages: 3 knowledge, 2 skill, 0 document (5 in all)",
-        "1 knowledge leaf: documents in a remote repository, not indexed (pass --docs DIR holding a checkout)",
+        "1 knowledge leaf: its document is on the internet (a git repository), which edubot does not download. "
+        "Its questions and answers are indexed; to ground answers in the document too, download (git clone) "
+        "each repository into one folder and pass it with --docs FOLDER (or set grounding_docs_dir). Your own "
+        "files: `edubot taxonomy add --document FILE` keeps them on this computer.",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from edubot_cli.errors import TaxonomyError, UsageError
 from edubot_cli.main import app
-from edubot_cli.taxonomy.scaffold import AddRequest, add_leaf, check_leaf_path
+from edubot_cli.taxonomy.scaffold import AUTHOR_QUESTION, AddRequest, add_leaf, check_leaf_path
 from edubot_cli.taxonomy.validate import validate
 
 from .conftest import CONTEXTS
@@ -27,6 +28,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.delenv("EDUBOT_DEBUG", raising=False)
+    monkeypatch.setenv("EDUBOT_CACHE_DIR", str(tmp_path / "cache"))
+    # git's configuration is the test's own: no user name unless a test writes one.
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     (tmp_path / "taxonomy").mkdir()
     return tmp_path
 
@@ -68,8 +73,12 @@ def test_knowledge_from_csv_validates(project: Path, venv_on_path: None) -> None
     )
     assert (code, err) == (0, "")
     qna = project / "taxonomy/knowledge/geo/africa/qna.yaml"
-    assert out.splitlines() == [f"wrote {Path('taxonomy/knowledge/geo/africa/qna.yaml')}",
-                                f"wrote {Path('taxonomy/knowledge/geo/africa/attribution.txt')}"]  # fmt: skip
+    assert out.splitlines() == [
+        f"wrote {Path('taxonomy/knowledge/geo/africa/qna.yaml')}",
+        f"wrote {Path('taxonomy/knowledge/geo/africa/attribution.txt')}",
+        "indexed: 5 passages for grounded answers",
+        "next: run `edubot serve`, open http://localhost:8000 and ask “Question 0 on 0?”",
+    ]
     data = yaml.safe_load(qna.read_text())
     assert data["version"] == 3
     assert [len(s["questions_and_answers"]) for s in data["seed_examples"]] == [3] * 5
@@ -246,10 +255,9 @@ def test_every_missing_flag_is_reported_at_once(project: Path) -> None:
     code, _, err = invoke("knowledge/geo/africa", "--dry-run")
     assert code == 2
     assert err.splitlines() == [
-        "error: 7 required flags are missing: --created-by, --domain, --outline, --repo, --commit, --pattern, "
-        "--from",
-        "hint: pass --created-by VALUE --domain VALUE --outline VALUE --repo VALUE --commit VALUE --pattern VALUE "
-        "--from FILE (or run in a terminal to be asked)",
+        "error: 6 required flags are missing: --domain, --outline, --repo, --commit, --pattern, --from",
+        "hint: pass --domain VALUE --outline VALUE --repo VALUE --commit VALUE --pattern VALUE --from FILE (or run "
+        "in a terminal to be asked)",
     ]
     code, _, err = invoke("compositional_skills/social/thanks", "--dry-run", "--created-by", "t")
     assert code == 2
@@ -265,6 +273,17 @@ def test_every_missing_flag_is_reported_at_once(project: Path) -> None:
             "--repo",
             "github.com/example/docs",
             "error: --repo 'github.com/example/docs' is not a git repository URL",
+        ),
+        (
+            "--repo",
+            "https://docs.google.com/document/d/1AbC/edit",
+            "error: --repo 'https://docs.google.com/document/d/1AbC/edit' is a link to a document, not a git "
+            "repository",
+        ),
+        (
+            "--repo",
+            "https://school.example/trip.pdf",
+            "error: --repo 'https://school.example/trip.pdf' is a link to a document, not a git repository",
         ),
         ("--commit", "main", "error: --commit 'main' is not a commit SHA (7 to 40 hex digits)"),
         ("--commit", "v1.0.0", "error: --commit 'v1.0.0' is not a commit SHA (7 to 40 hex digits)"),
@@ -313,7 +332,8 @@ def test_warnings_name_the_file_and_render_without_markup(project: Path) -> None
     assert (code, err) == (0, "")
     qna = Path("taxonomy/compositional_skills/social/greetings/qna.yaml")
     assert out.splitlines()[2:] == [
-        f"warning: {qna}:25:15 [duplicate-question] the same question is also at .seed_examples[0].question"
+        f"warning: {qna}:25:15 [duplicate-question] the same question is also at .seed_examples[0].question",
+        "next: run `edubot serve`, open http://localhost:8000 and ask “Greet person 0?”",
     ]
 
 
@@ -362,7 +382,7 @@ def test_prompts_fill_missing_values(project: Path) -> None:
     data = yaml.safe_load(result.qna_path.read_text())
     assert data["task_description"] == "Say hello politely"
     assert [s["question"] for s in data["seed_examples"]] == [f"Greet person {i}?\n" for i in range(5)]
-    assert asked[0] == "Your GitHub user name"
+    assert asked[0] == AUTHOR_QUESTION
     assert result.attribution_text.splitlines()[0] == "Title of work: Say hello politely"
 
 
@@ -511,8 +531,8 @@ def test_draft_is_kept_after_a_failed_run_and_offered_next_time(project: Path) -
 
 def test_prompted_values_are_checked_as_typed(project: Path) -> None:
     source = _write_csv(project / "seeds.csv", _knowledge_rows())
-    answers = iter(["", "teacher", "Geography", "Facts", "docs", "https://github.com/example/docs", "main",
-                    "abc1234", "*.md", "", "", "", ""])  # fmt: skip
+    answers = iter(["", "Geography", "Facts", "docs", "https://docs.google.com/document/d/1x/edit",
+                    "https://github.com/example/docs", "main", "abc1234", "*.md", "", "", "", ""])  # fmt: skip
     asked: list[str] = []
 
     def prompt(question: str, default: str | None) -> str:
@@ -522,13 +542,15 @@ def test_prompted_values_are_checked_as_typed(project: Path) -> None:
     request = AddRequest("knowledge/geo/africa", source=source)
     result = add_leaf(request, project / "taxonomy", prompt=prompt, dry_run=True)
     assert "commit: abc1234" in result.yaml_text
+    assert f"created_by: {getpass.getuser()}\n" in result.yaml_text  # Enter took the default
     assert asked[:8] == [
-        "Your GitHub user name",
-        "Your GitHub user name (required: it cannot be empty)",
+        AUTHOR_QUESTION,
         "Domain (e.g. Biology)",
         "Document outline (a one-line summary of the document)",
         "Git repository URL of the document",
         "'docs' is not a git repository URL. Git repository URL of the document",
+        "'https://docs.google.com/document/d/1x/edit' is a link to a document, not a git repository. "
+        "Git repository URL of the document",
         "Commit SHA of that repository",
         "'main' is not a commit SHA (7 to 40 hex digits). Commit SHA of that repository",
     ]
