@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from . import __version__
-from .commands import chat, data, doctor, engine, model, serve, taxonomy
+from .commands import chat, data, doctor, engine, init, model, serve, taxonomy
 from .commands import eval as evaluate
 from .commands._common import Invocation
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
@@ -226,6 +226,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+app.command("init")(init.init)
 app.add_typer(taxonomy.app, name="taxonomy")
 app.add_typer(data.app, name="data")
 app.add_typer(model.app, name="model")

@@ -25,6 +25,8 @@ class _ConsoleObserver:
         self.console = console
         self.ready_timeout = ready_timeout
         self.status: Status | None = None
+        self.empty_taxonomy: str | None = None
+        """What to say after the URL when the taxonomy has no leaf yet."""
 
     def engine_started(self, engine: Engine) -> None:
         from rich.markup import escape
@@ -50,6 +52,8 @@ class _ConsoleObserver:
         self.console.print(
             f"[bold green]edubot is serving at {url}[/]  (web chat, /chat, /v1, /docs; Ctrl-C stops)"
         )
+        if self.empty_taxonomy is not None:
+            self.console.print(self.empty_taxonomy, markup=False, highlight=False, style="yellow")
 
     def engine_status(self, status: str, detail: str) -> None:
         from rich.markup import escape
@@ -69,6 +73,19 @@ class _ConsoleObserver:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def empty_taxonomy_note(root: Path) -> str | None:
+    """How to add the first leaf, when ``root`` holds none (the bot then answers from the model alone)."""
+    from ..taxonomy.validate import discover
+
+    if root.is_dir() and discover([root]):
+        return None
+    return (
+        f"{root}/ has no leaves yet, so answers come from the model alone, not from your material. "
+        "Add your first: edubot taxonomy add knowledge/<subject>/<topic> --document your-notes.pdf "
+        "(the server picks it up without a restart)"
+    )
 
 
 def serve(
@@ -156,6 +173,7 @@ def serve(
     )
     console = rich_console()
     observer = _ConsoleObserver(console, settings.ready_timeout)
+    observer.empty_taxonomy = empty_taxonomy_note(settings.taxonomy_path)
     try:
         outcome = run(settings, observer, show_log=engine_log)
     finally:
