@@ -132,3 +132,16 @@ def init_project(folder: Path, *, with_samples: bool = False, force: bool = Fals
             hint="choose a folder you may write to",
         ) from exc
     return result
+
+
+def empty_taxonomy_note(root: Path) -> str | None:
+    """How to add the first leaf, when ``root`` holds none (the bot then answers from the model alone)."""
+    from .taxonomy.validate import discover
+
+    if root.is_dir() and discover([root]):
+        return None
+    return (
+        f"{root}/ has no leaves yet, so answers come from the model alone, not from your material. "
+        "Add your first: edubot taxonomy add knowledge/<subject>/<topic> --document your-notes.pdf "
+        "(the server picks it up without a restart)"
+    )

@@ -75,19 +75,6 @@ class _ConsoleObserver:
             self.status = None
 
 
-def empty_taxonomy_note(root: Path) -> str | None:
-    """How to add the first leaf, when ``root`` holds none (the bot then answers from the model alone)."""
-    from ..taxonomy.validate import discover
-
-    if root.is_dir() and discover([root]):
-        return None
-    return (
-        f"{root}/ has no leaves yet, so answers come from the model alone, not from your material. "
-        "Add your first: edubot taxonomy add knowledge/<subject>/<topic> --document your-notes.pdf "
-        "(the server picks it up without a restart)"
-    )
-
-
 def serve(
     ctx: typer.Context,
     model: Path | None = typer.Option(None, "--model", "-m", help=describe("model")),
@@ -149,6 +136,7 @@ def serve(
 
       edubot serve -- --temp 0.2
     """
+    from ..project_init import empty_taxonomy_note
     from ..serving import serve as run
 
     settings = load(

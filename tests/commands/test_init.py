@@ -10,10 +10,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from edubot_cli.commands.serve import empty_taxonomy_note
 from edubot_cli.config import FIELDS, load_settings
 from edubot_cli.main import app
-from edubot_cli.project_init import TEACHER_KEYS, config_text
+from edubot_cli.project_init import TEACHER_KEYS, config_text, empty_taxonomy_note
 from edubot_cli.taxonomy.validate import validate
 
 
