@@ -121,8 +121,8 @@ add_leaves() {
 stage "taxonomy add" add_leaves
 stage "ilab config init" "$EDUBOT_ILAB_PATH" config init --non-interactive --taxonomy-path "$WORK/taxonomy"
 
-# 2. Synthetic data with the embedded model as teacher (pinned sampling: the same taxonomy gives the same data).
-stage "data generate" "$EDUBOT" data generate --pipeline simple --teacher local --sdg-scale-factor "$SCALE"
+# 2. Synthetic data with the embedded model as generator model (pinned sampling: the same taxonomy gives the same data).
+stage "data generate" "$EDUBOT" data generate --pipeline simple --generator local --sdg-scale-factor "$SCALE"
 grep -E '^samples:|^  [0-9]+ ' "$WORK/data generate.log" | sed 's/^/  /'
 
 # 3. The student: the embedded GGUF as a Hugging Face folder; scored before training.

@@ -35,16 +35,22 @@ def generate(
     sdg_scale_factor: int | None = typer.Option(
         None,
         "--sdg-scale-factor",
-        help="Instructions to generate per seed example (ilab's default: 30; with --teacher local 2, at most 8).",
+        help="Instructions to generate per seed example (ilab's default: 30; with --generator local 2, at most 8).",
     ),
-    model: str | None = typer.Option(None, "--model", help="Teacher model path or name, passed to ilab."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="Generator model (the model that writes the synthetic data): path or name, passed to ilab.",
+    ),
     endpoint_url: str | None = typer.Option(
-        None, "--endpoint-url", help="OpenAI-compatible URL (ending in /v1) of a running teacher."
+        None, "--endpoint-url", help="OpenAI-compatible URL (ending in /v1) of a running generator model."
     ),
     teacher: str | None = typer.Option(
         None,
+        "--generator",
         "--teacher",
-        help="`local`: the embedded model, started for the run with pinned sampling (seed, grammar, one thread).",
+        help="The generator model (ilab calls it the teacher): `local` is the embedded model, started for the run "
+        "with pinned sampling (seed, grammar, one thread). --teacher is the same flag under its old name.",
     ),
     no_validate: bool = typer.Option(False, "--no-validate", help="Skip the taxonomy validation preflight."),
 ) -> None:
@@ -54,7 +60,7 @@ def generate(
     ilab's output streams live; the full log goes to logs/ and a run record (JSON) next to the data.
     Arguments after `--` go to ilab unchanged.
 
-    Example: edubot data generate --pipeline simple --teacher local -- --max-num-tokens 512
+    Example: edubot data generate --pipeline simple --generator local -- --max-num-tokens 512
     """
     from ..lab.runs import GenerateOptions
     from ..lab.runs import generate as run_generate

@@ -206,14 +206,14 @@ def _scale_factor(options: GenerateOptions, observer: Observer) -> int | None:
         return given
     if given is None:
         observer.note(
-            f"--sdg-scale-factor {DEFAULT_SCALE_FACTOR}: the embedded teacher's default (ilab's own 30 takes "
+            f"--sdg-scale-factor {DEFAULT_SCALE_FACTOR}: the embedded generator model's default (ilab's own 30 takes "
             "hours on CPU)"
         )
         return DEFAULT_SCALE_FACTOR
     if given > MAX_SCALE_FACTOR:
         raise UsageError(
-            f"--sdg-scale-factor {given} is more than the embedded teacher serves at once ({MAX_SCALE_FACTOR})",
-            hint=f"use --sdg-scale-factor 1 to {MAX_SCALE_FACTOR} with --teacher local, or a GPU teacher "
+            f"--sdg-scale-factor {given} is more than the embedded generator model serves at once ({MAX_SCALE_FACTOR})",
+            hint=f"use --sdg-scale-factor 1 to {MAX_SCALE_FACTOR} with --generator local, or a GPU generator model "
             "(--endpoint-url) for more",
         )
     return given

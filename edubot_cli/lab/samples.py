@@ -27,7 +27,7 @@ NO_QUESTION = "no question mark"
 NO_ANSWER = "nothing after the question"
 REASONS = {
     DUPLICATE: "the same text as another answer (ilab keeps one)",
-    EMPTY: "the teacher answered nothing (ilab's simple pipeline stops at the first)",
+    EMPTY: "the generator model answered nothing (ilab's simple pipeline stops at the first)",
     NO_QUESTION: "no '?', so ilab cannot split it into a question and an answer (it keeps it with an empty "
     "question)",
     NO_ANSWER: "a question with no answer after it (ilab leaves it out)",
@@ -65,7 +65,7 @@ class SampleReport:
     def summary(self) -> str:
         """One line: ``10 asked of the teacher, 8 kept by ilab, 6 usable; dropped: 2 duplicate, 2 no question
         mark``."""
-        asked = f"{self.requested} asked of the teacher, " if self.requested is not None else ""
+        asked = f"{self.requested} asked of the generator model, " if self.requested is not None else ""
         line = f"{asked}{self.generated} kept by ilab, {self.usable} usable"
         if self.dropped:
             line += "; dropped: " + ", ".join(f"{n} {reason}" for reason, n in self.dropped.items())
@@ -138,7 +138,7 @@ def what_to_try(teacher_is_local: bool) -> str:
     """Ways to get more usable samples, as one sentence."""
     tries = [
         "add seed examples to the leaf (questions that end in '?' and short answers)",
-        "raise --sdg-scale-factor (up to 8 with --teacher local)"
+        "raise --sdg-scale-factor (up to 8 with --generator local)"
         if teacher_is_local
         else "raise --sdg-scale-factor",
     ]
@@ -146,7 +146,9 @@ def what_to_try(teacher_is_local: bool) -> str:
         tries.append(
             "try another prompt family after `--` (--model-family llama, merlinite, mixtral or blank)"
         )
-    tries.append("or use a larger teacher (--endpoint-url of a vLLM server, see the README's GPU recipe)")
+    tries.append(
+        "or use a larger generator model (--endpoint-url of a vLLM server, see the README's GPU recipe)"
+    )
     return "To get more: " + "; ".join(tries) + "."
 
 
@@ -161,6 +163,6 @@ def too_few(report: SampleReport, teacher_is_local: bool) -> str:
 def empty_answers(report: SampleReport, teacher_is_local: bool) -> str:
     """Why ilab stopped on an empty answer, and what to try."""
     return (
-        f"the teacher answered {report.dropped.get(EMPTY, 0)} prompt(s) with nothing, and ilab's simple pipeline "
+        f"the generator model answered {report.dropped.get(EMPTY, 0)} prompt(s) with nothing, and ilab's simple pipeline "
         f'stops at an empty answer ("output not found in synth_example"). ' + what_to_try(teacher_is_local)
     )

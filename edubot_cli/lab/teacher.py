@@ -111,13 +111,13 @@ def local_teacher(settings: Settings, note: Callable[[str], None], scale_factor:
 
     pinned = teacher_settings(settings, scale_factor)
     note(
-        f"teacher: starting the embedded model (llama-cpp, {pinned.parallel} slots, {TEACHER_THREADS} thread, "
+        f"generator model: starting the embedded model (llama-cpp, {pinned.parallel} slots, {TEACHER_THREADS} thread, "
         f"seed {TEACHER_SEED}) for this run"
     )
     with running(pinned) as launch:
         engine = launch.engine
         base = engine.urls[0]
-        note(f"teacher: embedded model ready at {base}/v1 (log: {engine.log_path})")
+        note(f"generator model: embedded model ready at {base}/v1 (log: {engine.log_path})")
         yield Teacher(
             base + "/v1",
             engine.model,
@@ -134,14 +134,15 @@ def check_teacher(teacher: str | None, endpoint_url: str | None, model: str | No
         return
     if teacher not in TEACHERS:
         raise UsageError(
-            f"--teacher {teacher!r} is not known", hint="use --teacher local, or --endpoint-url URL"
+            f"--generator {teacher!r} is not known", hint="use --generator local, or --endpoint-url URL"
         )
     if endpoint_url:
         raise UsageError(
-            "--teacher local and --endpoint-url both name the teacher", hint="give one of them, not both"
+            "--generator local and --endpoint-url both name the generator model",
+            hint="give one of them, not both",
         )
     if model:
         raise UsageError(
-            "--teacher local picks the model itself; --model names another teacher",
-            hint="drop --model, or drop --teacher local and give --model (and --endpoint-url)",
+            "--generator local picks the model itself; --model names another generator model",
+            hint="drop --model, or drop --generator local and give --model (and --endpoint-url)",
         )

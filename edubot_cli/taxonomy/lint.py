@@ -124,7 +124,7 @@ def lint_content(doc: yamlload.Document, data: Mapping[Any, Any], schema_name: s
                 line=line,
                 col=col,
                 yaml_path=".seed_examples",
-                hint="shorten contexts and answers; the teacher model's prompt must hold all seed examples",
+                hint="shorten contexts and answers; the generator model's prompt must hold all seed examples",
             )
         )
     return found

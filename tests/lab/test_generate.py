@@ -327,12 +327,12 @@ def test_missing_taxonomy_folder(fake_ilab: FakeIlab, work: Path) -> None:
 
 
 def test_teacher_conflicts_are_usage_errors(fake_ilab: FakeIlab, taxonomy: Path) -> None:
-    both = runner.invoke(app, ["data", "generate", "--teacher", "local", "--endpoint-url", "http://x/v1"])
+    both = runner.invoke(app, ["data", "generate", "--generator", "local", "--endpoint-url", "http://x/v1"])
     assert both.exit_code == 2
-    assert "--teacher local and --endpoint-url both name the teacher" in both.output
+    assert "--generator local and --endpoint-url both name the generator model" in both.output
     unknown = runner.invoke(app, ["data", "generate", "--teacher", "remote"])
     assert unknown.exit_code == 2
-    assert "--teacher 'remote' is not known" in unknown.output
+    assert "--generator 'remote' is not known" in unknown.output
     assert fake_ilab.calls() == []
 
 
@@ -375,7 +375,7 @@ def test_teacher_local_starts_the_embedded_engine_for_the_run(
         return _FakeEngine(events)
 
     monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", build)
-    result = invoke("data", "generate", "--teacher", "local", "--pipeline", "simple")
+    result = invoke("data", "generate", "--generator", "local", "--pipeline", "simple")
     assert result.exit_code == 0, result.output
     assert events == ["start", "ready", "stop"]
     assert seen == {"engine": "llama-cpp", "model": None, "context": 4096, "slots": 3}
@@ -430,8 +430,9 @@ def test_teacher_local_pins_its_sampling_and_gets_a_slot_per_completion(
     [settings] = seen
     assert (settings.parallel, settings.threads) == (5, 1)
     assert settings.engine_args == ["--temp", "0.2", "--seed", "42", "--grammar", QA_GRAMMAR]
-    assert "teacher: starting the embedded model (llama-cpp, 5 slots, 1 thread, seed 42) for this run" in (
-        result.output
+    assert (
+        "generator model: starting the embedded model (llama-cpp, 5 slots, 1 thread, seed 42) for this run"
+        in (result.output)
     )
     argv = only_call(fake_ilab)["argv"]
     assert argv[argv.index("--sdg-scale-factor") + 1] == "5"
@@ -443,13 +444,15 @@ def test_teacher_local_scale_factor_default_and_limit(
     monkeypatch.setattr("edubot_cli.engines.lifecycle.build_engine", lambda settings, **kw: _FakeEngine([]))
     too_many = runner.invoke(app, ["data", "generate", "--teacher", "local", "--sdg-scale-factor", "9"])
     assert too_many.exit_code == 2
-    assert "--sdg-scale-factor 9 is more than the embedded teacher serves at once (8)" in too_many.output
+    assert (
+        "--sdg-scale-factor 9 is more than the embedded generator model serves at once (8)" in too_many.output
+    )
     assert fake_ilab.calls() == []
 
     result = invoke("data", "generate", "--teacher", "local")
     assert result.exit_code == 0, result.output
     assert (
-        "--sdg-scale-factor 2: the embedded teacher's default (ilab's own 30 takes hours on CPU)"
+        "--sdg-scale-factor 2: the embedded generator model's default (ilab's own 30 takes hours on CPU)"
         in result.output
     )
     argv = only_call(fake_ilab)["argv"]
@@ -468,7 +471,7 @@ def test_dropped_and_unusable_samples_are_counted_in_the_record_and_the_summary(
 
     assert result.exit_code == 0, result.output
     assert (
-        "samples: 8 asked of the teacher, 6 kept by ilab, 5 usable; dropped: 2 duplicate, 1 no question mark\n"
+        "samples: 8 asked of the generator model, 6 kept by ilab, 5 usable; dropped: 2 duplicate, 1 no question mark\n"
         "  2 duplicate: the same text as another answer (ilab keeps one)\n"
         "  1 no question mark: no '?', so ilab cannot split it into a question and an answer (it keeps it with "
         "an empty question)\n"
@@ -495,10 +498,10 @@ def test_too_few_usable_samples_fail_the_run_with_what_to_try(
     assert "generation failed: ilab finished after " in result.output
     assert "but too few samples are usable" in result.output
     assert (
-        "hint: only 1 usable sample(s), fewer than the 5 a run needs (3 asked of the teacher, 3 kept by ilab, "
+        "hint: only 1 usable sample(s), fewer than the 5 a run needs (3 asked of the generator model, 3 kept by ilab, "
         "1 usable; dropped: 1 no question mark, 1 nothing after the question). To get more: add seed examples to "
         "the leaf (questions that end in '?' and short answers); raise --sdg-scale-factor; or use a larger "
-        "teacher (--endpoint-url of a vLLM server, see the README's GPU recipe)."
+        "generator model (--endpoint-url of a vLLM server, see the README's GPU recipe)."
     ) in result.output
     assert "next: edubot model train" not in result.output
     record = json.loads(records_in(work / "datasets")[0].read_text())
@@ -520,9 +523,12 @@ def test_an_empty_answer_that_stopped_ilab_is_explained(
 
     assert result.exit_code == 1
     assert "generation failed: ilab exited with code 1" in result.output
-    assert "samples: 6 asked of the teacher, 6 kept by ilab, 5 usable; dropped: 1 empty\n" in result.output
     assert (
-        "hint: the teacher answered 1 prompt(s) with nothing, and ilab's simple pipeline stops at an empty answer "
+        "samples: 6 asked of the generator model, 6 kept by ilab, 5 usable; dropped: 1 empty\n"
+        in result.output
+    )
+    assert (
+        "hint: the generator model answered 1 prompt(s) with nothing, and ilab's simple pipeline stops at an empty answer "
         '("output not found in synth_example"). To get more: add seed examples' in result.output
     )
 

@@ -91,16 +91,16 @@ def loop(real_ilab: Path, tmp_path_factory: pytest.TempPathFactory) -> Loop:
 @pytest.fixture(scope="module")
 def generated(loop: Loop) -> tuple[int, str]:
     code, output, seconds = loop.edubot(
-        "data", "generate", "--pipeline", "simple", "--teacher", "local", "--sdg-scale-factor", "2"
+        "data", "generate", "--pipeline", "simple", "--generator", "local", "--sdg-scale-factor", "2"
     )
-    print(f"\nedubot data generate --pipeline simple --teacher local: {seconds:.1f} s\n{output[-3000:]}")
+    print(f"\nedubot data generate --pipeline simple --generator local: {seconds:.1f} s\n{output[-3000:]}")
     return code, output
 
 
 def test_generate_with_the_embedded_model_as_teacher(loop: Loop, generated: tuple[int, str]) -> None:
     code, output = generated
     assert code == 0, output
-    assert "teacher: embedded model ready at http://127.0.0.1:" in output
+    assert "generator model: embedded model ready at http://127.0.0.1:" in output
     [record_file] = (loop.work / "datasets").glob("edubot-run-data-generate-*.json")
     record = json.loads(record_file.read_text())
     assert record["exit_code"] == 0 and record["ilab_version"] == "0.26.1"
