@@ -11,6 +11,7 @@ first refuses new requests and gives running answers ``shutdown_grace`` seconds 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import signal
 import socket
 import threading
@@ -62,6 +63,33 @@ def public_url(host: str, port: int) -> str:
     elif ":" in host:
         host = f"[{host}]"
     return f"http://{host}:{port}"
+
+
+def network_urls(host: str, port: int) -> list[str]:
+    """The URLs other machines (students' devices) type to reach a backend listening on host:port: this machine's
+    IPv4 addresses other than loopback for a wildcard host, the host itself when it is such an address, none for
+    loopback. Found without sending anything (a UDP socket's chosen source address, and the host name's)."""
+    if host not in ("0.0.0.0", "::", ""):
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        return [] if loopback else [public_url(host, port)]
+    found: dict[str, None] = {}
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.254.254.254", 9))  # no packet is sent: this only picks the outgoing address
+        found[probe.getsockname()[0]] = None
+    except OSError:
+        pass
+    finally:
+        probe.close()
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found[str(info[4][0])] = None
+    except OSError:
+        pass
+    return [f"http://{ip}:{port}" for ip in found if not ipaddress.ip_address(ip).is_loopback]
 
 
 def run_backend(

@@ -27,6 +27,8 @@ class _ConsoleObserver:
         self.status: Status | None = None
         self.empty_taxonomy: str | None = None
         """What to say after the URL when the taxonomy has no leaf yet."""
+        self.network: list[str] = []
+        """The URLs students type, when the backend listens beyond this machine."""
 
     def engine_started(self, engine: Engine) -> None:
         from rich.markup import escape
@@ -52,6 +54,10 @@ class _ConsoleObserver:
         self.console.print(
             f"[bold green]edubot is serving at {url}[/]  (web chat, /chat, /v1, /docs; Ctrl-C stops)"
         )
+        if self.network:
+            self.console.print(
+                "students on this network open: " + "  or  ".join(self.network), markup=False, highlight=False
+            )
         if self.empty_taxonomy is not None:
             self.console.print(self.empty_taxonomy, markup=False, highlight=False, style="yellow")
 
@@ -137,6 +143,7 @@ def serve(
       edubot serve -- --temp 0.2
     """
     from ..project_init import empty_taxonomy_note
+    from ..serving import network_urls
     from ..serving import serve as run
 
     settings = load(
@@ -162,6 +169,7 @@ def serve(
     console = rich_console()
     observer = _ConsoleObserver(console, settings.ready_timeout)
     observer.empty_taxonomy = empty_taxonomy_note(settings.taxonomy_path)
+    observer.network = network_urls(settings.host, settings.port)
     try:
         outcome = run(settings, observer, show_log=engine_log)
     finally:
