@@ -1,4 +1,4 @@
-"""The whole loop against the real ilab (`make test-ilab`): generate with the embedded model as teacher, train
+"""The whole loop against the real ilab (`make test-ilab`): generate with the embedded model as generator model, train
 the embedded SmolLM2 on CPU, convert the checkpoint and get an answer from `edubot serve` on it.
 
 They run only when asked (`make test-ilab`, `pytest -m ilab`, or EDUBOT_ILAB set) and the ilab venv exists;
@@ -97,7 +97,7 @@ def generated(loop: Loop) -> tuple[int, str]:
     return code, output
 
 
-def test_generate_with_the_embedded_model_as_teacher(loop: Loop, generated: tuple[int, str]) -> None:
+def test_generate_with_the_embedded_model_as_generator_model(loop: Loop, generated: tuple[int, str]) -> None:
     code, output = generated
     assert code == 0, output
     assert "generator model: embedded model ready at http://127.0.0.1:" in output
@@ -107,11 +107,11 @@ def test_generate_with_the_embedded_model_as_teacher(loop: Loop, generated: tupl
     assert record["teacher"]["source"] == "the embedded model"
     assert record["teacher"]["model_family"] == SMOLLM2_FAMILY
     assert record["teacher"]["seed"] == TEACHER_SEED
-    # Pinned sampling and the teacher's grammar: the same samples on every run (measured: 10 asked, 10 usable).
+    # Pinned sampling and the generator model's grammar: the same samples on every run (measured: 10 asked, 10 usable).
     samples = record["samples"]
     print("samples:", json.dumps(samples))
     assert samples["requested"] == 10 and samples["usable"] >= samples["minimum"] == MIN_USABLE_SAMPLES
-    assert f"samples: 10 asked of the teacher, {samples['generated']} kept by ilab" in output
+    assert f"samples: 10 asked of the generator model, {samples['generated']} kept by ilab" in output
     produced = {Path(f["path"]).name.split("_2")[0]: f for f in record["files_produced"]}
     assert produced["skills_train_msgs"]["records"] > 0
     assert produced["train"]["records"] > 0
