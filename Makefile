@@ -20,7 +20,7 @@ ENGINE := $(BIN)/llama-server
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: help install engine serve test test-under-load test-fast lint format bench browser vendor-js test-ilab ilab-venv loop clean
+.PHONY: help install engine serve test test-under-load test-fast lint format bench browser postgres vendor-js test-ilab ilab-venv loop clean
 
 help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-15s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,13 +47,16 @@ browser: ## Install Debian's Chromium for the browser tests when it is missing
 	@test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	@test -x $(CHROMIUM) && $(CHROMIUM) --version 2>/dev/null
 
-test: install browser ## Install, then run the whole test suite
+postgres: ## Install Debian's PostgreSQL server (for the classroom store's tests) when it is missing
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
+test: install browser postgres ## Install, then run the whole test suite
 	EDUBOT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest $(PYTEST_ARGS)
 
-test-under-load: install browser ## The whole suite while one CPU hog per core runs (before you stop: it must pass)
+test-under-load: install browser postgres ## The whole suite while one CPU hog per core runs (before you stop: it must pass)
 	EDUBOT_CHROMIUM=$(CHROMIUM) scripts/under-load.sh $(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: install ## Run the tests that need neither an engine nor a browser
+test-fast: install postgres ## Run the tests that need neither an engine nor a browser
 	$(BIN)/pytest -m "not engine and not browser and not ilab" $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy

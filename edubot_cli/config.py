@@ -33,6 +33,10 @@ FIELDS: dict[str, tuple[Any, str]] = {
     "datasets_dir": (Path("datasets"), "Folder where `data generate` writes synthetic data."),
     "checkpoints_dir": (Path("checkpoints"), "Folder where `model train` writes checkpoints."),
     "logs_dir": (Path("logs"), "Folder for engine and ilab logs."),
+    "data_dir": (
+        Path("data"),
+        "Folder of the classroom record (classes, students, conversations): the SQLite file edubot.sqlite3.",
+    ),
     # backend
     "host": ("127.0.0.1", "Address the backend listens on (0.0.0.0 to accept other machines)."),
     "port": (8000, "Port of the backend (web page, JSON API and OpenAI-compatible /v1)."),
@@ -98,6 +102,28 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "--holdout K`; 0 indexes every pair.",
     ),
     "temperature": (0.7, "Default sampling temperature (0..2)."),
+    "client_sampling": (
+        False,
+        "Let /chat requests (the web page's settings, `edubot chat --temperature`) set their own temperature and "
+        "max_tokens; off, every /chat answer uses the temperature and max_tokens settings, so a class cannot "
+        "change them (/v1 is not affected).",
+    ),
+    "slow_answer_seconds": (
+        60.0,
+        "Seconds after which the web page tells a student whose answer has not finished that the computer is "
+        "busy and they may wait or press Stop; 0 never does.",
+    ),
+    # classroom
+    "database_url": (
+        None,
+        "Classroom database as a SQLAlchemy URL (postgresql+psycopg://user:password@host/db) for several "
+        "backends sharing one; empty means the SQLite file in data_dir.",
+    ),
+    "retain_days": (
+        365,
+        "Days the classroom record keeps a message; older ones are deleted by `edubot serve` (at start, then "
+        "hourly); 0 keeps them until purged.",
+    ),
     # engine
     "engine": ("auto", "Inference engine: auto, llama-cpp, vllm, transformers or external."),
     "model": (
@@ -148,6 +174,7 @@ class Settings:
     datasets_dir: Path
     checkpoints_dir: Path
     logs_dir: Path
+    data_dir: Path
     host: str
     port: int
     api_key: str | None
@@ -175,6 +202,10 @@ class Settings:
     grounding_docs_dir: Path | None
     grounding_holdout: int
     temperature: float
+    client_sampling: bool
+    slow_answer_seconds: float
+    database_url: str | None
+    retain_days: int
     engine: str
     model: Path | None
     engine_urls: list[str]
@@ -229,6 +260,8 @@ def _settings_class() -> type[BaseSettings]:
         "grounding_budget_tokens": {"ge": 0},
         "grounding_holdout": {"ge": 0},
         "temperature": {"ge": 0, "le": 2},
+        "slow_answer_seconds": {"ge": 0},
+        "retain_days": {"ge": 0, "le": 36500},
         "ready_timeout": {"gt": 0},
         "context_length": {"ge": 256},
         "threads": {"ge": 0, "le": 1024},

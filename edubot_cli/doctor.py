@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from .errors import EdubotError
 
 if TYPE_CHECKING:
     from .config import Settings
+    from .engines.gpu import GpuProbe
 
 MIN_PYTHON = (3, 11)
 
@@ -66,10 +68,10 @@ def check_python() -> Check:
     )
 
 
-def check_gpu() -> Check:
+def check_gpu(probe: GpuProbe | None = None) -> Check:
     from .engines.gpu import probe_gpus
 
-    probe = probe_gpus()
+    probe = probe if probe is not None else probe_gpus()
     if probe.available:
         return Check("GPU / CUDA", True, "; ".join(probe.gpus))
     return Check(
@@ -208,6 +210,51 @@ def check_models(settings: Settings) -> list[Check]:
     return checks
 
 
+def total_ram_bytes(
+    meminfo: Path = Path("/proc/meminfo"), cgroup_limit: Path = Path("/sys/fs/cgroup/memory.max")
+) -> int | None:
+    """The memory this process may use: the machine's (``MemTotal``, else sysconf), or its container's cgroup
+    limit when that is lower; None when neither can be read."""
+    total: int | None = None
+    try:
+        for line in meminfo.read_text(encoding="ascii").splitlines():
+            if line.startswith("MemTotal:"):
+                total = int(line.split()[1]) * 1024
+                break
+    except (OSError, ValueError, IndexError):
+        total = None
+    if total is None:
+        try:
+            total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, OSError, ValueError):
+            return None
+    try:
+        limit = cgroup_limit.read_text(encoding="ascii").strip()
+    except OSError:
+        return total
+    return min(total, int(limit)) if limit.isdigit() else total
+
+
+def check_model_advice(settings: Settings, gpu: GpuProbe) -> list[Check]:
+    """The catalog model that suits this machine's cores, RAM and GPU (``hub.recommend``), for its slots."""
+    from .engines.llama_cpp import physical_cores, slots
+    from .hub.recommend import recommend
+
+    ram = total_ram_bytes()
+    if ram is None:
+        return []
+    gpu_name = gpu.gpus[0].split(": ", 1)[-1].split(" (UUID")[0] if gpu.available else None
+    advice = recommend(
+        physical_cores(), ram / 2**30, gpu_name, slots=slots(settings), context=settings.context_length
+    )
+    hint = ""
+    if advice.model is not None:
+        pulled = Path(settings.models_dir) / advice.model.filename
+        if pulled.is_file():
+            hint = f"already pulled: `edubot serve --model {pulled}` serves it"
+    return [Check("model", True, advice.text, hint=hint)]
+
+
 def check_port(host: str, port: int, name: str, flag: str) -> Check:
     from .procgroup import check_port_free
 
@@ -220,13 +267,16 @@ def check_port(host: str, port: int, name: str, flag: str) -> Check:
 
 def run_checks(settings: Settings, *, smoke: bool = True) -> list[Check]:
     """Every check, in the order the table shows them (``smoke``: also generate a token with the engine)."""
+    from .engines.gpu import probe_gpus
+
+    gpu = probe_gpus()
     checks = [
         check_python(),
         _package("fastapi", "fastapi", "fastapi", "serve", required=True, purpose="the backend"),
         _package("uvicorn", "uvicorn", "uvicorn", "serve", required=True, purpose="the backend"),
         check_embedded_model(),
         *check_engine(settings, smoke=smoke),
-        check_gpu(),
+        check_gpu(gpu),
         _package("vllm", "vllm", "vllm", "gpu", required=False, purpose="the GPU engine"),
         _package(
             "transformers",
@@ -239,6 +289,7 @@ def run_checks(settings: Settings, *, smoke: bool = True) -> list[Check]:
         check_ilab(settings),
         *check_ilab_venv(settings),
         *check_models(settings),
+        *check_model_advice(settings, gpu),
         check_port(settings.host, settings.port, "backend port", "--port"),
     ]
     if settings.engine_port:

@@ -51,12 +51,21 @@ class ConvertError(EdubotError):
     """A checkpoint that cannot be converted safely."""
 
 
+class PullError(EdubotError):
+    """A model that cannot be pulled from the Hugging Face hub: unknown, unreachable, or not the hub's file."""
+
+
 class LabError(EdubotError):
     """The ilab executable is missing, too old, or failed."""
 
 
 class ChatError(EdubotError):
     """The chat backend or engine cannot be reached or answered with an error."""
+
+
+class ClassroomError(EdubotError):
+    """The classroom store refused or failed: an unknown class or code, a closed class, a nickname taken, a
+    database that cannot be opened."""
 
 
 def missing_extra(module: str, extra: str) -> MissingDependencyError:

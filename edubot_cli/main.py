@@ -13,7 +13,7 @@ import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from . import __version__
-from .commands import chat, data, doctor, engine, init, model, serve, taxonomy
+from .commands import chat, classroom, data, doctor, engine, init, model, serve, taxonomy
 from .commands import eval as evaluate
 from .commands._common import Invocation
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, EdubotError
@@ -235,6 +235,7 @@ app.command("serve")(serve.serve)
 app.command("chat")(chat.chat)
 app.command("doctor")(doctor.doctor)
 app.command("eval")(evaluate.eval_command)
+app.add_typer(classroom.app, name="class")
 
 
 def _version(value: bool) -> None:

@@ -25,6 +25,8 @@ from .errors import EdubotError, missing_extra
 from .procgroup import Terminated, bind_listener, honoured
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from .config import Settings
     from .server.edge.connections import ConnectionLimits
     from .server.engine.upstream import Upstream
@@ -240,7 +242,8 @@ def upstream_for(launch: Running) -> Upstream:
 def backend_in_thread(settings: Settings, upstream: Upstream) -> Iterator[str]:
     """The real backend for ``upstream`` under uvicorn in a daemon thread on 127.0.0.1 (a free port), for the
     duration of a ``with`` block: yields its URL, stops it however the block ends. For commands that need the
-    backend's own behaviour (grounding, sources) for a run of their own, such as ``edubot eval --local``."""
+    backend's own behaviour (grounding, sources) for a run of their own, such as ``edubot eval --local``: it
+    leaves the classroom alone (no class asks for a session, nothing is recorded)."""
     import time
 
     import uvicorn
@@ -248,7 +251,11 @@ def backend_in_thread(settings: Settings, upstream: Upstream) -> Iterator[str]:
     create_app = _backend_factory()
     sock = bind_listener("127.0.0.1", 0, "--local")
     config = uvicorn.Config(
-        create_app(settings, upstream), lifespan="on", log_level="warning", access_log=False, ws="none"
+        create_app(settings, upstream, classroom=False),
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        ws="none",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(
@@ -271,23 +278,25 @@ def backend_in_thread(settings: Settings, upstream: Upstream) -> Iterator[str]:
 
 
 @contextlib.contextmanager
-def local_backend(settings: Settings, *, parallel: int = 1) -> Iterator[str]:
-    """The embedded llama-cpp engine (through the one engine lifecycle, with ``parallel`` slots) behind the real
-    backend in a thread (``backend_in_thread``: grounded on ``settings``' taxonomy, citing sources as ``edubot
-    serve`` does), for one command's run: yields the backend's URL; both are stopped with everything they started
-    however the ``with`` block ends, SIGTERM included. ``edubot chat --local`` and ``edubot eval --local`` run on
-    it. The backend takes no key and no rate limit: it listens on 127.0.0.1 for this process alone."""
+def local_backend(settings: Settings, *, parallel: int = 1, model: Path | None = None) -> Iterator[str]:
+    """The embedded llama-cpp engine, or the GGUF file ``model`` (``eval --compare``), through the one engine
+    lifecycle with ``parallel`` slots, behind the real backend in a thread (``backend_in_thread``: grounded on
+    ``settings``' taxonomy, citing sources as ``edubot serve`` does), for one command's run: yields the backend's
+    URL; both are stopped with everything they started however the ``with`` block ends, SIGTERM included.
+    ``edubot chat --local`` and ``edubot eval --local`` run on it. The backend takes no key and no rate limit,
+    and takes the client's temperature and max tokens (``client_sampling``: eval asks at temperature 0): it
+    listens on 127.0.0.1 for this process alone."""
     engine_settings = settings.model_copy(
         update={
             "engine": "llama-cpp",
-            "model": None,
+            "model": model,
             "engine_urls": [],
             "engine_port": 0,
             "parallel": parallel,
         }
     )
     backend_settings = engine_settings.model_copy(
-        update={"api_key": None, "rate_limit_per_minute": 0, "host": "127.0.0.1"}
+        update={"api_key": None, "rate_limit_per_minute": 0, "host": "127.0.0.1", "client_sampling": True}
     )
     with running(engine_settings) as launch, backend_in_thread(backend_settings, upstream_for(launch)) as url:
         yield url

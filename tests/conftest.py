@@ -11,7 +11,10 @@ import pytest
 from tests.support.live_backend import LiveBackend
 from tests.support.stub_engine import StubEngine
 
-pytest_plugins = ["tests.support.engine_fakes"]  # settings, fake engine, vllm and nvidia-smi fixtures
+pytest_plugins = [
+    "tests.support.engine_fakes",  # settings, fake engine, vllm and nvidia-smi fixtures
+    "tests.support.postgres",  # a real PostgreSQL server for the session, a fresh database per test
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:

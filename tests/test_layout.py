@@ -71,3 +71,18 @@ def test_assessment_sits_below_the_parts_that_ask() -> None:
     }
     assert upward == set()
     assert "edubot_cli.assessment.metrics" in import_graph()["edubot_cli.evaluation.run"]
+
+
+def test_the_classroom_sits_below_the_server_and_the_commands() -> None:
+    """``classroom`` (the store, codes, migrations, the recorder) is used by the server and by `edubot class`: it
+    imports neither, nor anything above config and errors."""
+    allowed = ("edubot_cli.classroom", "edubot_cli.config", "edubot_cli.errors")
+    outside = {
+        (name, dep)
+        for name, deps in import_graph().items()
+        if name.startswith("edubot_cli.classroom")
+        for dep in deps
+        if not dep.startswith(allowed)
+    }
+    assert outside == set()
+    assert "edubot_cli.classroom.store" in import_graph()["edubot_cli.commands.classroom"]

@@ -148,11 +148,20 @@ def _system(ctx: ChatContext, arg: str) -> None:
     _info(ctx, "system prompt set")
 
 
+def _server_sets(ctx: ChatContext, what: str, value: str) -> CommandError:
+    return CommandError(
+        f"this server sets {what} itself ({value}): it does not let clients choose (client_sampling is off)",
+        hint="`edubot chat --local` chats with a model on this computer, where you choose",
+    )
+
+
 def _temp(ctx: ChatContext, arg: str) -> None:
     low, high = TEMPERATURE_RANGE
     if not arg:
         _info(ctx, f"temperature {ctx.defaults.temperature_for(ctx.conversation):g}")
         return
+    if ctx.defaults.server_sampling:
+        raise _server_sets(ctx, "the temperature", f"{ctx.defaults.temperature:g}")
     value = _number_in(arg, float, low, high)
     if value is None:
         raise CommandError(
@@ -167,6 +176,8 @@ def _max(ctx: ChatContext, arg: str) -> None:
     if not arg:
         _info(ctx, f"max tokens {ctx.defaults.max_tokens_for(ctx.conversation)}")
         return
+    if ctx.defaults.server_sampling:
+        raise _server_sets(ctx, "the maximum tokens per answer", str(ctx.defaults.max_tokens))
     value = _number_in(arg, int, low, high)
     if value is None:
         raise CommandError(

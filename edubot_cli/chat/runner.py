@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING
 
 from rich.markup import escape
@@ -114,6 +114,7 @@ def run_chat(
             model = pick_model(options.model, available, settings.served_model_name)
             # the backend's /chat answers with its own model: another one is asked through /v1, ungrounded
             client.grounded_model = pick_model(None, available, settings.served_model_name)
+            defaults = _server_sampling(client, defaults, options, status)
             console = rich_console(file=stdout, wrap=True)
             if question is not None:
                 ask_once(
@@ -141,6 +142,27 @@ def run_chat(
             if warning:
                 repl.info(warning)
             repl.run()
+
+
+def _server_sampling(
+    client: ChatClient, defaults: ChatDefaults, options: ChatOptions, status: Console
+) -> ChatDefaults:
+    """``defaults`` with the backend's own temperature and max tokens when it does not let clients choose them
+    (``client_sampling`` off: a class's server), saying so when --temperature or --max-tokens were given."""
+    chat = client.backend_chat() or {}
+    temperature, max_tokens = chat.get("temperature"), chat.get("max_tokens")
+    if chat.get("client_sampling") is not False:
+        return defaults
+    if not isinstance(temperature, int | float) or type(max_tokens) is not int:
+        return defaults
+    if options.temperature is not None or options.max_tokens is not None:
+        status.print(
+            f"[yellow]warning:[/] {escape(client.base_url)} sets the temperature ({temperature:g}) and maximum "
+            f"tokens ({max_tokens}) itself (client_sampling is off): --temperature and --max-tokens are not used",
+            highlight=False,
+            soft_wrap=True,
+        )
+    return replace(defaults, temperature=float(temperature), max_tokens=max_tokens, server_sampling=True)
 
 
 def ask_once(
@@ -189,7 +211,8 @@ def ask_once(
         limit = defaults.max_tokens_for(conversation)
         notices.print(
             f"[yellow]warning:[/] the answer was cut at the token limit"
-            f"{f' ({limit} tokens)' if limit else ''}; ask again with a larger --max-tokens",
+            f"{f' ({limit} tokens)' if limit else ''}; "
+            + ("this server sets it" if defaults.server_sampling else "ask again with a larger --max-tokens"),
             highlight=False,
             soft_wrap=True,
         )

@@ -30,17 +30,24 @@ def now_iso() -> str:
 
 @dataclass(frozen=True)
 class ChatDefaults:
-    """What applies when the conversation does not choose: from the config file, environment and flags."""
+    """What applies when the conversation does not choose: from the config file, environment and flags; with
+    ``server_sampling`` the backend's temperature and max tokens, which apply whatever the conversation says (a
+    class's server: ``client_sampling`` off)."""
 
     system_prompt: str | None
     temperature: float
     max_tokens: int
+    server_sampling: bool = False
 
     def temperature_for(self, conversation: Conversation) -> float:
-        return self.temperature if conversation.temperature is None else conversation.temperature
+        if self.server_sampling or conversation.temperature is None:
+            return self.temperature
+        return conversation.temperature
 
     def max_tokens_for(self, conversation: Conversation) -> int:
-        return self.max_tokens if conversation.max_tokens is None else conversation.max_tokens
+        if self.server_sampling or conversation.max_tokens is None:
+            return self.max_tokens
+        return conversation.max_tokens
 
 
 @dataclass

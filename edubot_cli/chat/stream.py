@@ -246,8 +246,12 @@ class ChatStream:
 
 class BackendChatStream(ChatStream):
     """One answer streamed by the backend's own ``POST /chat``: ``data: {"delta"}`` events, ``data: {"queued":
-    {"ahead": N}}`` while it waits for a slot, then ``data: {"done": true, "usage", "sources", ...}``; a failure
-    after the stream began is ``event: error`` + ``data: {"error": {...}}``."""
+    {"ahead": N}}`` while it waits for a slot, then ``data: {"done": true, "usage", "sources", "sampling", ...}``;
+    a failure after the stream began is ``event: error`` + ``data: {"error": {...}}``. Events it does not know
+    (``started``, ``stage``, and any a newer backend adds) are skipped. ``sampling`` holds the temperature and
+    max_tokens the backend used (its own, unless it lets clients choose: ``client_sampling``)."""
+
+    sampling: dict[str, Any] | None = None
 
     def _url(self) -> str:
         return f"{self._client.base_url}/chat"
@@ -278,8 +282,12 @@ class BackendChatStream(ChatStream):
             self.sources = sources_from_json(event.get("sources")) or []
             faithfulness = event.get("faithfulness")
             self.faithfulness = faithfulness if isinstance(faithfulness, str) else None
+            sampling = event.get("sampling")
+            self.sampling = sampling if isinstance(sampling, dict) else None
             completion = (self._usage or {}).get("completion_tokens")
-            limit = self.payload.get("max_tokens")
+            # the limit the backend used: its own max_tokens unless it lets clients choose (older backends say
+            # nothing and honour the request's)
+            limit = (self.sampling or {}).get("max_tokens", self.payload.get("max_tokens"))
             # /chat does not relay the engine's finish_reason: an answer as long as max_tokens was cut by it
             cut = type(completion) is int and type(limit) is int and completion >= limit
             self.finish_reason = "length" if cut else "stop"

@@ -41,7 +41,8 @@ def doctor(
     ),
 ) -> None:
     """Check what edubot needs: Python, the llama-server build (and one token through it), threads and slots,
-    GPU/CUDA, vllm, transformers, ilab, models, ports.
+    GPU/CUDA, vllm, transformers, ilab, models, ports; and say which model of `edubot model catalog` suits this
+    machine's cores, RAM and GPU.
 
     Each line starts with ✅ (ok), ❌ (a required check failed) or ➖ (optional, not available), then the
     detail in full (paths are never cut) and, below it, a hint. Required checks are those the default

@@ -14,6 +14,7 @@ from ..console import rich_console
 from ..evaluation import DEFAULT_CONCURRENCY, DEFAULT_MAX_TOKENS
 from ._common import (
     api_key_option,
+    echo_json,
     format_option,
     local_option,
     max_tokens_option,
@@ -25,6 +26,9 @@ from ._common import (
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from ..config import Settings
+    from ..evaluation.run import EvalOptions
 
 Progress = Callable[[int, int], None]
 MAX_CONCURRENCY = 256
@@ -90,11 +94,19 @@ def eval_command(
     judge_model: str | None = typer.Option(
         None, "--judge-model", help="Model the judge uses (default: the first one it lists)."
     ),
-    compare: Path | None = typer.Option(
+    compare: list[str] | None = typer.Option(
         None,
         "--compare",
-        dir_okay=False,
-        help="An earlier report (--format json or run record): show deltas.",
+        help="An earlier report (--format json or run record): show deltas. Or models to compare on the same "
+        "questions, each on an engine of its own: GGUF files, `embedded`, pulled catalog names (repeat "
+        "--compare, or list them after it).",
+        show_default=False,
+    ),
+    more_models: list[str] | None = typer.Argument(
+        None,
+        metavar="MODEL",
+        help="More models for --compare: `edubot eval --compare embedded models/A.gguf models/B.gguf`.",
+        show_default=False,
     ),
     output: EvalFormat = format_option(EvalFormat.table),
     output_file: Path | None = typer.Option(
@@ -116,6 +128,9 @@ def eval_command(
     Scores below it: token F1, content-word recall, numbers and names kept, right leaf cited; --judge adds a 0-5
     grade.
 
+    --compare MODEL [MODEL ...] answers "which model is best for my class?": the same evaluation (as with
+    --local) for each GGUF model in turn, then one table: right answers, numbers and names kept, median latency.
+
     A run record is written next to the data runs (datasets_dir). Ctrl-C stops asking and reports the questions
     answered so far (a partial report, exit code 130; SIGTERM likewise, 143); a second Ctrl-C quits at once.
 
@@ -128,9 +143,12 @@ def eval_command(
         edubot eval --url http://127.0.0.1:8000 --format json > before.json
 
         edubot eval --local --compare before.json
+
+        edubot eval --holdout 1 --compare embedded qwen2.5-1.5b models/my-tutor.gguf
     """
     from ..errors import EXIT_INTERRUPTED, UsageError
     from ..evaluation.document import check_output, document, write_output
+    from ..evaluation.models import is_model
     from ..evaluation.report import GROUNDED, MODES, UNGROUNDED, load_report
     from ..evaluation.report import compare as compare_reports
     from ..evaluation.run import EvalOptions, run_eval
@@ -138,15 +156,23 @@ def eval_command(
     if sum((grounded, ungrounded, both)) > 1:
         raise UsageError("give one of --grounded, --ungrounded and --both", hint="--both is the default")
     one_target(local, url=url)
+    compared = _compare_values(compare, more_models)
+    models = compared if compared and any(is_model(value) for value in compared) else None
     if output_file is not None and output is EvalFormat.table:
         raise UsageError(
             "--output writes the json, html or markdown report", hint="add --format html (or json, markdown)"
         )
     if output_file is not None:
         check_output(output_file, force)
+    if models is not None:
+        _check_models_flags(models, url, output)
+    elif len(compared) > 1:
+        raise UsageError(
+            f"--compare {compared[1]}: compare with one earlier report at a time", hint="give --compare once"
+        )
     modes = (GROUNDED,) if grounded else (UNGROUNDED,) if ungrounded else MODES
     config = settings(ctx)
-    old = load_report(compare) if compare is not None else None
+    old = load_report(Path(compared[0])) if compared and models is None else None
     status = rich_console(stderr=True)
     options = EvalOptions(
         taxonomy=taxonomy if taxonomy is not None else Path(config.taxonomy_path),
@@ -161,6 +187,9 @@ def eval_command(
         concurrency=concurrency,
         leaves=tuple(leaf or ()),
     )
+    if models is not None:
+        _compare_models(config, options, models, output, output_file, status)
+        return
     with _progress(status, output is not EvalFormat.json) as progress:
         run = run_eval(
             config,
@@ -170,7 +199,7 @@ def eval_command(
         )
     report: dict[str, Any] = dict(run.report)
     if old is not None:
-        report["compare"] = compare_reports(old, run.report, str(compare))
+        report["compare"] = compare_reports(old, run.report, str(Path(compared[0])))
     if output_file is not None:
         write_output(output_file, document(report, output.value))
         console = rich_console()
@@ -189,6 +218,121 @@ def eval_command(
 
         stop = run.interrupted
         raise typer.Exit(128 + stop.signum if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
+
+
+def _compare_values(compare: list[str] | None, more: list[str] | None) -> list[str]:
+    """The values of --compare, with the MODEL arguments after it; MODEL arguments alone are a usage error."""
+    from ..errors import UsageError
+
+    if more and not compare:
+        raise UsageError(
+            f"{more[0]}: models to compare go after --compare",
+            hint="e.g. `edubot eval --compare embedded models/NAME.gguf`",
+        )
+    return [*(compare or []), *(more or [])]
+
+
+def _check_models_flags(values: list[str], url: str | None, output: EvalFormat) -> None:
+    """--compare with models: only models, each evaluated locally, and a table or JSON."""
+    from ..errors import UsageError
+    from ..evaluation.models import is_model
+
+    reports = [value for value in values if not is_model(value)]
+    if reports:
+        raise UsageError(
+            f"--compare {reports[0]}: give either one earlier report or models (GGUF files, `embedded`, catalog "
+            "names), not both",
+            hint="compare models in one run, and that run with an earlier report in another",
+        )
+    if url is not None:
+        raise UsageError(
+            "--compare with models starts an engine for each model: it cannot evaluate --url",
+            hint="drop --url",
+        )
+    if output in (EvalFormat.html, EvalFormat.markdown):
+        raise UsageError(
+            f"--compare with models prints a table or JSON, not {output.value}", hint="use --format json"
+        )
+
+
+def _compare_models(
+    config: Settings,
+    options: EvalOptions,
+    values: list[str],
+    output: EvalFormat,
+    output_file: Path | None,
+    status: Console,
+) -> None:
+    """Run ``edubot eval --compare MODEL ...`` and print its table, or its JSON document."""
+    from ..evaluation.document import document as as_text
+    from ..evaluation.document import write_output
+    from ..evaluation.models import compare_models, resolve_models
+
+    models = resolve_models(values, Path(config.models_dir))
+    with _progress(status, output is not EvalFormat.json) as progress:
+        result = compare_models(
+            config,
+            options,
+            models,
+            progress=progress,
+            notice=lambda text: status.print(text, style="dim", markup=False),
+        )
+    document = result.document
+    if output_file is not None:
+        write_output(output_file, as_text(document, EvalFormat.json.value))
+    if output is EvalFormat.json and output_file is None:
+        echo_json(document)
+    else:
+        console = rich_console()
+        render_models(console, document)
+        if output_file is not None:
+            console.print(f"report: {output_file}", markup=False)
+    if result.interrupted is not None:
+        from ..errors import EXIT_INTERRUPTED
+        from ..procgroup import Terminated
+
+        stop = result.interrupted
+        raise typer.Exit(128 + stop.signum if isinstance(stop, Terminated) else EXIT_INTERRUPTED)
+
+
+def _latency(seconds: float | None) -> str:
+    return "–" if seconds is None else f"{seconds:.1f} s"
+
+
+def render_models(console: Console, document: dict[str, Any]) -> None:
+    """The table of ``edubot eval --compare MODEL ...``: a row per model, a column per score, ``grounded /
+    ungrounded`` in each cell; then the best model and each run's record."""
+    from rich.table import Table
+
+    modes: list[str] = (document["settings"] or {}).get("modes", [])
+    if document["partial"]:
+        console.print("[yellow]partial: stopped before every model answered every question[/]")
+    table = Table(title=f"which model is best for your class? ({' / '.join(modes)})")
+    table.add_column("model")
+    table.add_column("questions", justify="right")
+    for label in ("right", "numbers", "names", "median latency"):
+        table.add_column(label, justify="right" if len(modes) == 1 else "center")
+    for entry in document["models"]:
+        scores = entry["scores"]
+        table.add_row(
+            entry["model"],
+            str(scores[modes[0]]["questions"]) if modes else "0",
+            *(
+                " / ".join(_score(scores[m][metric], metric) for m in modes)
+                for metric in ("right", "numbers", "names")
+            ),
+            " / ".join(_latency(scores[m]["median_latency_seconds"]) for m in modes),
+        )
+    console.print(table)
+    if document["best"] is not None:
+        best = next(e for e in document["models"] if e["model"] == document["best"])
+        console.print(
+            f"best: {document['best']} ({_score(best['scores'][modes[0]]['right'], 'right')} right answers, "
+            f"{modes[0]})",
+            markup=False,
+        )
+    for entry in document["models"]:
+        console.print(f"run record ({entry['model']}): {entry['record']}", markup=False)
 
 
 @contextlib.contextmanager

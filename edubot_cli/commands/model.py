@@ -1,7 +1,9 @@
-"""`edubot model`: train (through ilab), convert, list and inspect models."""
+"""`edubot model`: train (through ilab), convert, list and inspect models; pull one from the Hugging Face hub."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
@@ -19,8 +21,9 @@ if TYPE_CHECKING:
 
     from ..checkpoints.convert import ConvertResult
     from ..checkpoints.inspect import ModelInfo
+    from ..hub.pull import PullResult
 
-app = typer.Typer(help="Train, convert, list and inspect models.", no_args_is_help=True)
+app = typer.Typer(help="Train, convert, list, inspect and pull models.", no_args_is_help=True)
 app.command("train", context_settings={"allow_extra_args": True})(model_train.train)
 
 
@@ -234,3 +237,155 @@ def _jsonable(info: ModelInfo) -> dict[str, Any]:
     data = asdict(info)
     data["path"] = str(info.path)
     return data
+
+
+@app.command()
+def catalog(output: TableOrJson = format_option()) -> None:
+    """List the instruct GGUF models `edubot model pull NAME` knows: size, licence, RAM and speed on a laptop.
+
+    RAM is an estimate for 4 and for 32 slots (`edubot serve`'s default: a class answered at once; `--parallel`
+    sets them); speed is an estimate for a 2-core and a 4-core laptop. `edubot doctor` says which suits this
+    machine; `edubot eval --compare` measures them on your own questions.
+
+    Examples:
+
+      edubot model catalog
+
+      edubot model catalog --format json
+    """
+    from ..hub.catalog import CATALOG, DEFAULT_SLOTS, catalog_json
+
+    if output is TableOrJson.json:
+        echo_json({"models": catalog_json()})
+        return
+    from rich.table import Table
+
+    table = Table(show_edge=False, pad_edge=False, show_lines=True)
+    for column in (
+        "name",
+        "model",
+        "download",
+        "licence",
+        f"RAM 4 / {DEFAULT_SLOTS} slots",
+        "speed on a laptop",
+    ):
+        table.add_column(column, overflow="fold")
+    for model in CATALOG:
+        table.add_row(
+            model.name,
+            f"{model.title}\n{model.repo}",
+            format_size(model.size),
+            model.licence,
+            f"{model.ram_gib(4):.1f} / {model.ram_gib():.1f} GiB",
+            model.speed,
+        )
+    out = rich_console()
+    out.print(table, markup=False)
+    out.print(
+        "pull one: edubot model pull NAME (or hf:OWNER/REPO/FILE.gguf for any GGUF file on the hub)",
+        markup=False,
+    )
+
+
+@app.command()
+def pull(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        ...,
+        help="A name from `edubot model catalog` (e.g. qwen2.5-1.5b), or hf:OWNER/REPO/FILE.gguf.",
+        show_default=False,
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Replace a different file of the same name in models_dir."
+    ),
+) -> None:
+    """Download a GGUF model from the Hugging Face hub into the models folder, verified against the hub's hash.
+
+    A stopped download resumes when the same command runs again. The file appears in the models folder only once
+    complete and verified; an existing file is never replaced without --force. $HF_ENDPOINT names another hub
+    (a mirror); $HF_TOKEN (or `hf auth login`) is needed only for gated or private repositories.
+
+    Examples:
+
+      edubot model pull qwen2.5-1.5b
+
+      edubot model pull hf:bartowski/Llama-3.2-3B-Instruct-GGUF/Llama-3.2-3B-Instruct-Q4_K_M.gguf
+    """
+    from ..hub.pull import pull as run_pull
+    from ..hub.pull import resolve_source, stopped_download
+
+    source = resolve_source(name)
+    models_dir = settings(ctx).models_dir
+    err = rich_console(stderr=True)
+    if source.entry is not None:
+        err.print(
+            f"licence: {source.entry.licence} ({source.entry.licence_url})", markup=False, highlight=False
+        )
+    try:
+        with _download_bar(err, f"pulling {source.target_name}") as on_progress:
+            result = run_pull(source, models_dir, force=force, progress=on_progress)
+    except KeyboardInterrupt:
+        kept = stopped_download(models_dir, source)
+        if kept is not None:
+            err.print(
+                f"stopped: {format_size(kept.stat().st_size)} kept in {kept}; run the same command again to resume",
+                markup=False,
+                highlight=False,
+            )
+        raise
+    _print_pull(result, err)
+
+
+@contextlib.contextmanager
+def _download_bar(err: Console, what: str) -> Iterator[Callable[[int, int | None], None] | None]:
+    """A progress bar with the speed and the time left on standard error (terminals only; gone when done)."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    columns = (TextColumn(what), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def on_progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield on_progress
+
+
+def _print_pull(result: PullResult, err: Console) -> None:
+    out = rich_console()
+    if result.already:
+        out.print(
+            f"{result.path} is already here and matches the hub's {result.algorithm}: nothing to download",
+            markup=False,
+            highlight=False,
+        )
+    else:
+        if result.resumed_from:
+            err.print(
+                f"resumed a stopped download at {format_size(result.resumed_from)} of {format_size(result.size)}",
+                markup=False,
+                highlight=False,
+            )
+        if result.replaced:
+            err.print(f"replaced the earlier {result.path} (--force)", markup=False, highlight=False)
+        out.print(
+            f"pulled {result.source.name} → {result.path} ({format_size(result.size)}, {result.algorithm} "
+            "verified against the hub)",
+            markup=False,
+            highlight=False,
+        )
+    import shlex
+
+    out.print(
+        f"serve it: edubot serve --model {shlex.quote(str(result.path))}", markup=False, highlight=False
+    )

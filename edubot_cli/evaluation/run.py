@@ -58,6 +58,8 @@ class EvalOptions:
     judge_model: str | None = None
     concurrency: int | None = None
     leaves: tuple[str, ...] = ()
+    model: Path | None = None
+    """With ``local``: the GGUF file the engine serves (None: the embedded model); ``eval --compare`` sets it."""
 
 
 @dataclass
@@ -130,12 +132,17 @@ def _backend(
     from ..serving import local_backend
 
     if notice is not None:
-        notice("starting the embedded engine (llama-cpp, SmolLM2-135M) for this run…")
+        what = "SmolLM2-135M" if options.model is None else str(options.model)
+        notice(
+            f"starting the {'embedded ' if options.model is None else ''}engine (llama-cpp, {what}) for this run…"
+        )
 
     local = settings.model_copy(
         update={"taxonomy_path": options.taxonomy, "grounding_holdout": options.holdout}
     )
-    with local_backend(local, parallel=options.concurrency or DEFAULT_CONCURRENCY) as url:
+    with local_backend(
+        local, parallel=options.concurrency or DEFAULT_CONCURRENCY, model=options.model
+    ) as url:
         yield url, None
 
 
@@ -183,15 +190,42 @@ def _connect(client: Any, url: str) -> None:
         )
 
 
+def _sampling(chat: dict[str, Any] | None, options: EvalOptions) -> tuple[float, int, str | None]:
+    """The temperature and max tokens the backend answers eval with, and a warning when they are not eval's own:
+    a backend that does not let clients choose (``client_sampling`` off, a class's server) uses its settings."""
+    chat = chat or {}
+    temperature, max_tokens = chat.get("temperature"), chat.get("max_tokens")
+    if chat.get("client_sampling") is not False or not isinstance(temperature, int | float):
+        return TEMPERATURE, options.max_tokens, None
+    limit = max_tokens if type(max_tokens) is int else options.max_tokens
+    return (
+        float(temperature),
+        limit,
+        f"warning: this server answers at its own temperature ({temperature:g}) and max tokens ({limit}), not eval's "
+        f"({TEMPERATURE:g}, {options.max_tokens}): it does not let clients choose (client_sampling is off), so "
+        "scores may vary from run to run; for repeatable scores use `edubot eval --local`, or set "
+        "`client_sampling: true` on that server",
+    )
+
+
 def _meta(
-    options: EvalOptions, started: datetime, url: str, judge: Judge | None, concurrency: int
+    options: EvalOptions,
+    started: datetime,
+    url: str,
+    judge: Judge | None,
+    concurrency: int,
+    sampling: tuple[float, int],
 ) -> dict[str, Any]:
     """The report's fields about the run itself (``report.build_report``'s ``meta``)."""
     return {
         "started_at": started.replace(microsecond=0).isoformat(),
         "finished_at": records.now_iso(),
         "edubot_version": __version__,
-        "target": {"url": None if options.local else url, "local": options.local},
+        "target": {
+            "url": None if options.local else url,
+            "local": options.local,
+            **({"model": str(options.model)} if options.model is not None else {}),
+        },
         "taxonomy": {
             "path": str(options.taxonomy.absolute()),
             "hash": records.taxonomy_hash(options.taxonomy),
@@ -199,8 +233,8 @@ def _meta(
         "settings": {
             "modes": list(options.modes),
             "holdout": options.holdout,
-            "max_tokens": options.max_tokens,
-            "temperature": TEMPERATURE,
+            "max_tokens": sampling[1],
+            "temperature": sampling[0],
             "judge": {"url": judge.url, "model": judge.model} if judge is not None else None,
             "concurrency": concurrency,
             "leaves": list(options.leaves) or None,
@@ -243,6 +277,9 @@ def run_eval(
             ChatClient(url, api_key=key, via_backend=True, timeout=settings.request_timeout)
         )
         _connect(client, url)
+        temperature, max_tokens, warning = _sampling(client.backend_chat(), options)
+        if warning is not None and notice is not None:
+            notice(warning)
         concurrency = options.concurrency or min(_capacity(url) or DEFAULT_CONCURRENCY, DEFAULT_CONCURRENCY)
 
         def answer(job: tuple[Item, str], stop: Stop) -> Answer:
@@ -275,7 +312,7 @@ def run_eval(
             item, mode = jobs[index]
             item.answers[mode] = got
         complete = [item for item in items if all(mode in item.answers for mode in options.modes)]
-        meta = _meta(options, started, url, judge, concurrency)
+        meta = _meta(options, started, url, judge, concurrency, (temperature, max_tokens))
         report = build_report(complete, modes=options.modes, meta=meta, total=len(items))
         record = {**report, "command": command if command is not None else sys.argv}
         # written before the backend stops: a second Ctrl-C while it does keeps the record

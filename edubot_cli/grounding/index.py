@@ -588,6 +588,37 @@ class TaxonomyIndex:
         chosen = telling or [w for _, w in present]
         return " OR ".join(f'"{word}"' for word in chosen)
 
+    def stems(self, words: list[str]) -> list[set[str]]:
+        """Each of ``words`` as FTS5's own tokenizer stems it (what the index matches it by); an empty set for a
+        word it drops."""
+        if not words:
+            return []
+        with self._lock:
+            db = self._db
+            db.execute("DELETE FROM temp.query_words")
+            db.executemany("INSERT INTO temp.query_words (rowid, word) VALUES (?, ?)", enumerate(words))
+            found: list[set[str]] = [set() for _ in words]
+            for position, stem in db.execute("SELECT doc, term FROM temp.query_stems"):
+                found[position].add(stem)
+        return found
+
+    def frequencies(self, stems: Iterable[str]) -> tuple[dict[str, int], int]:
+        """How many passages hold each of ``stems`` (absent ones are left out), and how many passages the index
+        has."""
+        wanted = sorted(set(stems))
+        with self._lock:
+            found: dict[str, int] = {}
+            for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[start : start + 500]
+                marks = ", ".join("?" * len(chunk))
+                found.update(
+                    self._db.execute(
+                        f"SELECT term, doc FROM temp.passage_terms WHERE term IN ({marks})", chunk
+                    )
+                )
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'passages'").fetchone()
+        return found, int(row[0]) if row else 0
+
     def search(
         self, query: str, k: int = 5, *, exclude: Iterable[str | tuple[str, str]] = ()
     ) -> list[Source]:

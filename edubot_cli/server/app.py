@@ -19,10 +19,13 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from .api.fastlane import FastLane, validation_failure
 from .api.grounded import Grounding
-from .api.routes import chat, observability, openai, root
+from .api.routes import chat, observability, openai, root, teacher
+from .api.routes import classroom as class_routes
 from .api.schemas import ErrorResponse
 from .api_errors import CODES, ApiError, error_payload
+from .classroom import Classroom
 from .edge.security import PROTECTED_PREFIXES, GuardMiddleware, guard_options
+from .edge.throttles import AuthFailures
 from .engine.proxy import Proxy
 from .engine.upstream import EnginePool, Upstream
 from .metrics import Metrics
@@ -44,11 +47,12 @@ def create_app(
     *,
     health_interval: float = 2.0,
     static_dir: Path | None = None,
+    classroom: bool = True,
 ) -> FastAPI:
     """The backend app in front of the engine(s) ``upstream`` describes.
 
     ``health_interval`` is the seconds between engine health checks; ``static_dir`` defaults to the packaged web
-    page.
+    page; ``classroom`` False leaves the classroom store alone (a private backend: ``edubot eval --local``).
     """
     guards = guard_options(settings)  # first: a bad trusted_proxies or allowed_hosts entry stops here
     pool = EnginePool(
@@ -62,6 +66,8 @@ def create_app(
     grounding = Grounding(settings)
     metrics = Metrics()
     stopping = Stopping()
+    room = Classroom(settings, enabled=classroom)
+    stopping.drained.append(room.stopped)  # SIGTERM: the pending records are written before the process exits
     state = Backend(
         settings=settings,
         engine_name=upstream.name,
@@ -71,6 +77,8 @@ def create_app(
         static_dir=static_dir or STATIC_DIR,
         grounding=grounding,
         stopping=stopping,
+        classroom=room,
+        teacher_failures=AuthFailures(settings.auth_failures_per_minute),
     )
 
     @asynccontextmanager
@@ -81,11 +89,13 @@ def create_app(
             pool.warm_body = _warm_body(
                 settings.served_model_name, grounding.system_message(settings.system_prompt)
             )
+        await asyncio.to_thread(room.start)  # with a store: migrated, retention applied, recorder started
         await pool.start()
         try:
             yield
         finally:
             await pool.close()
+            await asyncio.to_thread(room.close)  # the pending records are written first
 
     app = FastAPI(
         title="edubot",
@@ -105,13 +115,15 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(openai.router)
     app.include_router(observability.router)
+    app.include_router(class_routes.router)
+    app.include_router(teacher.router)
     _install_error_handlers(app, metrics)
     if SWAGGER_DIR.is_dir():
         app.mount(root.SWAGGER_PATH, StaticFiles(directory=SWAGGER_DIR), name="swagger-ui")
     if state.static_dir.is_dir():
         app.mount("/", StaticFiles(directory=state.static_dir), name="static")
     app.add_middleware(FastLane, state=state)
-    app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject)
+    app.add_middleware(GuardMiddleware, **guards, on_reject=metrics.reject, classroom=room)
     app.add_middleware(RequestIds)  # outermost: every answer, a guard's refusal too, carries the id
     _tailor_openapi(app, settings)
     return app

@@ -1,7 +1,8 @@
 """Request ids and who is asking: one ``Trace`` per request in its ASGI scope, read by the handlers and the log line.
 
 Who is asking (``Identity``) is set by one guard (``edge.security``): anonymous unless the request proved
-something, today the server's API key. The log line names it when it is not anonymous.
+something: the server's API key (``key``), a student's session cookie (``student:<student id>``, with the seat:
+the student and their class) or the teacher's (``teacher``). The log line names it when it is not anonymous.
 
 A client may name its request with ``X-Request-ID`` (at most 64 letters, digits and ``._:-``); any other value,
 or none, is replaced by a new random id. The answer carries the id in ``X-Request-ID``, the engine gets it as
@@ -17,8 +18,12 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from ..classroom.store import Seat
 
 HEADER = "X-Request-ID"
 SCOPE_KEY = "edubot.request"
@@ -41,11 +46,14 @@ def accepted(value: str | None) -> str:
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a request comes from, as far as it proved: ``role`` ``anonymous`` or ``key`` (it sent the server's API
-    key); ``name`` for a role that names its holder."""
+    """Who a request comes from, as far as it proved: ``role`` ``anonymous``, ``key`` (it sent the server's API
+    key), ``student`` (a valid session cookie of an open class: ``seat`` says who and in which class) or
+    ``teacher`` (the teacher's session cookie); ``name`` for a role that names its holder (a student's opaque
+    id: never the nickname, which is the child's own words)."""
 
     role: str
     name: str | None = None
+    seat: Seat | None = None
 
     @property
     def label(self) -> str:
@@ -54,16 +62,26 @@ class Identity:
 
 ANONYMOUS = Identity("anonymous")
 KEY_HOLDER = Identity("key")
+TEACHER = Identity("teacher")
+
+
+def student(seat: Seat) -> Identity:
+    """The identity of a request with ``seat``'s session cookie."""
+    return Identity("student", seat.student.id, seat)
 
 
 @dataclass
 class Trace:
     """What a request carries beside its body: its id, who is asking and, once an engine answered, the engine's
-    completion id (all three in the log line)."""
+    completion id (all three in the log line); for the classroom's routes, the client's address (``client``, as
+    the guard resolved it) and whether the request came over https (``https``, directly or through a trusted
+    proxy: cookies are then ``Secure``)."""
 
     id: str
     engine_id: str | None = None
     who: Identity = ANONYMOUS
+    client: str | None = None
+    https: bool = False
 
 
 def trace_of(scope: Scope) -> Trace:

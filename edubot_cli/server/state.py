@@ -1,12 +1,15 @@
-"""What every route needs: settings, the engine pool, the proxy and the metrics of one app instance."""
+"""What every route needs: settings, the engine pool, the proxy and the metrics of one app instance, and its
+classroom (the store, the record, the join and teacher-login throttles)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api.grounded import Grounding
+from .classroom import Classroom
+from .edge.throttles import AuthFailures, JoinThrottle
 from .engine.proxy import Proxy
 from .engine.upstream import EnginePool
 from .metrics import Metrics
@@ -27,6 +30,10 @@ class Backend:
     grounding: Grounding
     stopping: Stopping
     """The backend's stop: refuses new requests, ends running answers when the grace is over."""
+    classroom: Classroom
+    teacher_failures: AuthFailures
+    """Wrong teacher keys per client address (``auth_failures_per_minute``)."""
+    join_throttle: JoinThrottle = field(default_factory=JoinThrottle)
 
 
 def backend(request: Any) -> Backend:

@@ -3,15 +3,17 @@
 From the moment ``edubot serve`` is asked to stop (SIGTERM, Ctrl-C, a hangup), every new request is refused with
 503 ``stopping`` and ``Retry-After`` (``stopping_error``), while answers already running get ``shutdown_grace``
 seconds to finish. Those still running then are ended by their ``EngineCall``: the engine's work is cancelled and
-the client is told why (a stream ends with its error event, an answer not yet begun is the 503). Only after that
-does uvicorn close the connections and the engine get stopped, so uvicorn never has a request task to cancel.
+the client is told why (a stream ends with its error event, an answer not yet begun is the 503). Then what was
+registered in ``drained`` runs (the classroom writes its pending records and ends the teachers' live views). Only
+after that does uvicorn close the connections and the engine get stopped, so uvicorn never has a request task to
+cancel.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from .api_errors import ApiError
 
@@ -43,6 +45,9 @@ class Stopping:
         self.begun = False
         self.over = False
         self._ends: dict[object, Callable[[], None]] = {}
+        self.drained: list[Callable[[], Awaitable[None]]] = []
+        """Run, in order, once the running answers have ended (``drain``): what must happen before the process
+        exits (the classroom's pending writes)."""
 
     @property
     def running(self) -> int:
@@ -88,3 +93,5 @@ class Stopping:
         deadline = loop.time() + SETTLE
         while self._ends and loop.time() < deadline:
             await asyncio.sleep(POLL)
+        for finish in self.drained:
+            await finish()

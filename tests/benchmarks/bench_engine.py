@@ -104,6 +104,8 @@ def serving(folder: Path, **settings: str) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
     env |= {"EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "EDUBOT_CACHE_DIR": str(folder / "cache")}
+    # the same token budget and temperature 0 on both sides: the requests' own, which a class's server ignores
+    env["EDUBOT_CLIENT_SAMPLING"] = "true"
     env |= {f"EDUBOT_{name.upper()}": value for name, value in settings.items()}
     if PARALLEL:
         env["EDUBOT_PARALLEL"] = PARALLEL

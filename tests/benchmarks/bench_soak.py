@@ -153,6 +153,7 @@ def test_soak_streams_and_engine_deaths(tmp_path: Path) -> None:
         EDUBOT_MAX_RESTARTS=str(KILLS + 5),
         EDUBOT_MAX_QUEUE=str(STREAMS),
         EDUBOT_SHUTDOWN_GRACE="5",
+        EDUBOT_CLIENT_SAMPLING="true",  # short answers (the requests' own max_tokens)
     )
     output = tmp_path / "serve.out"
     with output.open("w") as sink:

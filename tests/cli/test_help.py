@@ -21,6 +21,10 @@ HEAVY = [
     "numpy",
     "playwright",
     "starlette",
+    "huggingface_hub",
+    "sqlalchemy",
+    "alembic",
+    "psycopg",
 ]
 
 # Runs in a child interpreter so the blocked modules cannot leak into other tests.
@@ -70,7 +74,18 @@ def test_every_help_works_without_heavy_imports() -> None:
     assert failures == {}
     assert probe["loaded"] == []
     # The whole lifecycle is reachable from the root.
-    for cmd in ["", "taxonomy", "data", "model", "model train", "serve", "chat", "doctor"]:
+    for cmd in [
+        "",
+        "taxonomy",
+        "data",
+        "model",
+        "model train",
+        "serve",
+        "chat",
+        "doctor",
+        "class",
+        "class create",
+    ]:
         assert cmd in results
     for cmd, (_, output, _) in results.items():
         assert "Usage: edubot" in output, cmd

@@ -36,7 +36,8 @@ def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.S
     port = free_port()
     output = tmp_path / "serve.out"
     with output.open("w") as sink:
-        proc = start_serve(port, cwd=tmp_path, env=serve_env(tmp_path), sink=sink)
+        # a short answer: the server's max_tokens, since a request's own is not used by default (client_sampling)
+        proc = start_serve(port, cwd=tmp_path, env=serve_env(tmp_path, EDUBOT_MAX_TOKENS="16"), sink=sink)
     try:
         url = f"http://127.0.0.1:{port}"
         wait_healthy(url, proc)
@@ -46,10 +47,12 @@ def test_serve_answers_and_stops_without_leftovers(tmp_path: Path, sig: signal.S
         assert Path(cmdline[0].decode()).name == "llama-server"
         reply = httpx.post(
             url + "/chat",
-            json={"message": "What is photosynthesis?", "max_tokens": 16},
+            json={"message": "What is photosynthesis?", "max_tokens": 4096, "temperature": 2},
             timeout=ENGINE_CEILING,
         )
         assert reply.status_code == 200 and reply.json()["response"].strip()
+        # the server's values, not the request's
+        assert reply.json()["sampling"] == {"temperature": 0.7, "max_tokens": 16}
         proc.send_signal(sig)
         assert proc.wait(timeout=60) == 0
     finally:

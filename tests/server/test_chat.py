@@ -33,10 +33,11 @@ def test_json_answer_and_what_the_engine_receives(backend: LiveBackend, stub_eng
     body = r.json()
     assert set(body) == {
         "response", "model", "tokens_used", "prompt_tokens", "completion_tokens", "latency_seconds", "timestamp",
-        "sources", "faithfulness", "truncated",
+        "sources", "faithfulness", "truncated", "sampling",
     }  # fmt: skip
     assert body["sources"] == []  # grounding is off here
     assert (body["faithfulness"], body["truncated"]) == ("unchecked", False)
+    assert body["sampling"] == {"temperature": 0.3, "max_tokens": 77}
     assert body["response"] == "Hello from the stub."
     assert body["model"] == "stub-model"
     # prompt = words of "You are a test tutor." + "Hi" + "Hello!" + "What is a cell?"
@@ -135,7 +136,8 @@ def test_stream_deltas_then_done(backend: LiveBackend, stub_engine: StubEngine) 
     name, done = events[4]
     assert name == "message"
     assert set(done) == {
-        "done", "model", "usage", "latency_seconds", "ttft_seconds", "sources", "faithfulness", "truncated"
+        "done", "model", "usage", "latency_seconds", "ttft_seconds", "sources", "faithfulness", "truncated",
+        "sampling",
     }  # fmt: skip
     assert done["sources"] == []
     assert (done["faithfulness"], done["truncated"]) == ("unchecked", False)

@@ -387,5 +387,6 @@ def test_after_waiting_in_line_an_engine_refusal_ends_the_stream(
     assert events == [
         ("message", {"started": {"id": r.headers["x-request-id"]}}),
         ("message", {"queued": {"ahead": 0}}),
+        ("message", {"stage": "writing"}),  # out of the line, in the engine
         ("error", {"error": {"code": "bad_request", "message": f"engine 1 answered 400: {OVERFLOW}"}}),
     ]

@@ -49,11 +49,15 @@ def test_api_clients_get_json(
         "chat": {
             "max_tokens": 99,
             "temperature": 0.7,
+            "client_sampling": True,  # the tests' default (isolated_settings); a class's is false
             "system_prompt_override": False,
             "auth_required": True,
+            "grounded": False,
+            "slow_answer_seconds": 60.0,
             "max_message_chars": 8000,
             "max_history": 50,
         },
+        "classes": False,  # no class defined (tests/server/test_classroom_api.py has a server with one)
     }
 
 

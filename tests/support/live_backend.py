@@ -68,9 +68,10 @@ class LiveBackend:
 
 
 def isolated_settings(overrides: dict[str, Any]) -> Any:
-    """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment, and grounding
-    off unless asked for (tests that check the engine's exact messages would otherwise get the repository's
-    taxonomy in them)."""
+    """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment, grounding off
+    unless asked for (tests that check the engine's exact messages would otherwise get the repository's taxonomy
+    in them), and ``client_sampling`` on unless asked for (tests bound an answer with the request's own
+    ``max_tokens``; tests of the class default ask for it off)."""
     import os
     import tempfile
     from unittest import mock
@@ -81,7 +82,12 @@ def isolated_settings(overrides: dict[str, Any]) -> Any:
     with tempfile.TemporaryDirectory() as tmp, mock.patch.dict(os.environ, clean, clear=True):
         empty = Path(tmp) / "edubot.yaml"
         empty.write_text("{}\n", encoding="utf-8")
-        return load_settings(empty, **{"grounding": False, **overrides})
+        # data_dir: a folder that does not exist, so no classroom store is found (tests of the classroom give
+        # their own).
+        no_store = Path(tmp) / "no-classroom"
+        return load_settings(
+            empty, **{"grounding": False, "client_sampling": True, "data_dir": no_store, **overrides}
+        )
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,16 @@ def test_reference_validator_agrees(venv_on_path: None, root: Path) -> None:
     for qna in sorted(root.rglob("qna.yaml")):
         result = parser.parse(qna)
         assert (qna, result.errors, result.warnings) == (qna, 0, 0)
+
+
+def test_the_readme_counts_the_sample_leaves_right() -> None:
+    readme = (SAMPLE.parent / "README.md").read_text(encoding="utf-8")
+    words = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+    said = re.search(r"ships a sample taxonomy \(`taxonomy/`\): (\w+) knowledge leaves .*? and (\w+) teaching\s+skills",
+                     readme, flags=re.S)  # fmt: skip
+    assert said is not None
+    knowledge = len(list((SAMPLE / "knowledge").rglob("qna.yaml")))
+    skills = len(list((SAMPLE / "compositional_skills").rglob("qna.yaml")))
+    assert (words[said[1]], words[said[2]]) == (knowledge, skills)
+    guide = (SAMPLE / "README.md").read_text(encoding="utf-8")
+    assert f"`knowledge/`: {said[1]} version 3 knowledge leaves" in guide

@@ -1,5 +1,6 @@
-"""The page while its question waits for an engine slot or the engine restarts: the typing indicator, the place
-in the backend's line, the health indicator's busy and restarting states, and answers a restart cut short.
+"""The page while its question waits for an engine slot or the engine restarts: the words for what is happening
+("Writing…"), the place in the backend's line, the health indicator's busy and restarting states, and answers a
+restart cut short.
 
 Slots are held by questions sent straight to the backend and never read (``hold``): each keeps its slot, or its
 place in line, until the test closes its connection, so nothing depends on how long anything takes.
@@ -49,18 +50,18 @@ def hold(base: str) -> http.client.HTTPConnection:
     return conn
 
 
-def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, backend, engine) -> None:
+def test_words_say_the_engine_is_writing_until_the_first_token(open_page: OpenPage, backend, engine) -> None:
     answer_now = threading.Event()  # the engine thinks until the test has looked, then 1.5 s more
     engine.script(Step(chunks=["Roots ", "drink."], first_byte_delay=1.5, gate=answer_now))
     page = open_page(backend.url).page
     send(page, "What do roots do?")
     typing = page.locator(".msg.assistant.streaming .body .typing")
-    expect(typing).to_have_text("thinking")  # what a screen reader says; the eye sees animated dots
+    expect(typing.locator(".status")).to_have_text("Writing…")  # the question is in the engine
     assert typing.get_attribute("aria-live") == "polite"
-    assert typing.locator(".sr-only").inner_text() == "thinking"
-    assert page.evaluate("getComputedStyle(document.querySelector('.typing'), '::after').content") == '"..."'
+    assert typing.locator(".elapsed").get_attribute("aria-hidden") == "true"  # the seconds are not announced
     assert page.get_attribute("#messages", "aria-busy") == "false"  # not busy yet: the status is announced
     assert page.is_visible("#stop")
+    assert page.locator(".msg.assistant .copy-msg").count() == 0  # no Copy before there is text
 
     answer_now.set()
     answer = wait_answer(page, 1)
@@ -69,11 +70,13 @@ def test_a_typing_indicator_shows_until_the_first_token(open_page: OpenPage, bac
     stats = STATS.match(answer.locator(".meta").inner_text())
     assert stats is not None
     assert float(stats.group(3)) >= 1.45  # the first token came after the engine's wait
-    assert "thinking" not in page.evaluate(STORE)
+    assert "Writing" not in page.evaluate(STORE)
 
 
 def test_a_queued_question_shows_its_place_then_its_answer(open_page: OpenPage, engine: StubEngine) -> None:
-    engine.script(HOLD, HOLD, Step(chunks=["Your ", "turn."]))
+    turn = threading.Event()  # the page's question, once in the engine, is answered when the test has looked
+    engine.script(HOLD, HOLD, Step(chunks=["Your ", "turn."], gate=turn))
+    held = engine.held
     cancelled = engine.cancelled
     with LiveBackend({"max_queue": 4}, [engine.url], capacity=1) as live:
         page = open_page(live.url).page
@@ -86,7 +89,7 @@ def test_a_queued_question_shows_its_place_then_its_answer(open_page: OpenPage, 
 
         send(page, "Is it my turn?")
         typing = page.locator(".msg.assistant.streaming .typing")
-        expect(typing).to_have_text("waiting, 1 ahead")
+        expect(typing.locator(".status")).to_have_text("Waiting, 1 ahead")
         assert typing.get_attribute("aria-live") == "polite"
         # Told it is queued, the page asks /health at once: the indicator says how busy the engine is.
         expect(health).to_have_attribute("data-state", "busy")
@@ -95,11 +98,14 @@ def test_a_queued_question_shows_its_place_then_its_answer(open_page: OpenPage, 
         first.close()
         assert engine.wait_cancelled(cancelled + 1)
         assert engine.wait_requests(2)  # the second question has the slot
-        expect(typing).to_have_text("waiting for a free slot")
+        expect(typing.locator(".status")).to_have_text("Waiting for a free slot")
         expect(page.locator("#health-text")).to_have_text("Busy: 1 waiting")
         assert len(engine.requests) == 2  # the page's question waits in the backend, not in the engine
 
         second.close()
+        assert engine.wait_held(held + 1)  # out of the line, in the engine
+        expect(typing.locator(".status")).to_have_text("Writing…")
+        turn.set()
         answer = wait_answer(page, 1)
         assert answer.locator(".body").inner_text() == "Your turn."
         assert page.locator(".typing").count() == 0
@@ -107,7 +113,7 @@ def test_a_queued_question_shows_its_place_then_its_answer(open_page: OpenPage, 
             "Is it my turn?"
         ]
         stored = page.evaluate(STORE)
-        assert "waiting" not in stored and "Your turn." in stored
+        assert "Waiting" not in stored and "Writing" not in stored and "Your turn." in stored
         # Not ok is checked again every 2 s: the indicator comes back by itself.
         expect(health).to_have_attribute("data-state", "ok")
         expect(page.locator("#health-text")).to_have_text("Connected")
@@ -117,7 +123,9 @@ def test_a_queued_question_shows_its_place_then_its_answer(open_page: OpenPage, 
         third = hold(live.url)
         assert engine.wait_requests(4)
         send(page, "¿Me toca?")
-        expect(page.locator(".msg.assistant.streaming .typing")).to_have_text("esperando un hueco libre")
+        expect(page.locator(".msg.assistant.streaming .typing .status")).to_have_text(
+            "Esperando un hueco libre"
+        )
         expect(page.locator("#health-text")).to_have_text("Ocupado: 1 en espera")
         third.close()
         assert wait_answer(page, 2).locator(".body").inner_text() == "Tu turno."

@@ -8,7 +8,9 @@ from pathlib import Path
 import edubot_cli
 
 STATIC = Path(edubot_cli.__file__).parent / "server" / "static"
-BUDGET_BYTES = 60 * 1024
+BUDGET_BYTES = (
+    80 * 1024
+)  # 60 KiB until the waiting states came, 64 KiB until the classroom (join form, its record)
 
 
 def test_page_source_fits_the_budget() -> None:
@@ -68,3 +70,34 @@ def test_english_and_spanish_have_the_same_keys() -> None:
     )
     html_used = set(re.findall(r'data-t(?:-label|-ph)?="(\w+)"', (STATIC / "index.html").read_text()))
     assert (used | html_used) - set(keys.findall(en)) == set()
+
+
+def test_the_teachers_page_references_only_local_files_and_keeps_the_policy() -> None:
+    html = (STATIC / "teacher.html").read_text()
+    assert re.findall(r'(?:src|href)="([^"]+)"', html) == [
+        "favicon.svg",
+        "style.css",
+        "teacher.css",
+        "teacher.js",
+    ]
+    index = (STATIC / "index.html").read_text()
+    policy = re.compile(r'<meta http-equiv="Content-Security-Policy" content="[^"]+">')
+    assert policy.findall(html) == policy.findall(index)  # the chat page's policy, word for word
+    assert "<script>" not in html and not re.search(r"<[^>]*\son\w+=", html)  # no inline script or handler
+    for name in ("teacher.html", "teacher.js", "teacher.css"):
+        text = (STATIC / name).read_text()
+        assert re.findall(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", text, re.IGNORECASE) == [], name
+    js = (STATIC / "teacher.js").read_text()
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js  # students' words are text, always
+
+
+def test_the_teachers_page_has_english_and_spanish_for_every_string() -> None:
+    js = (STATIC / "teacher.js").read_text()
+    block = js[js.index("const T = {") : js.index("};", js.index("const T = {"))]
+    en = block[block.index("en: {") : block.index("es: {")]
+    es = block[block.index("es: {") :]
+    keys = re.compile(r'(?:^|,)\s*([A-Za-z0-9_]+): "', re.MULTILINE)
+    assert set(keys.findall(en)) == set(keys.findall(es))
+    used = set(re.findall(r'\bt\("([A-Za-z0-9_]+)"', js))
+    used |= set(re.findall(r'data-t="(\w+)"', (STATIC / "teacher.html").read_text()))
+    assert used - set(keys.findall(en)) == set()

@@ -20,6 +20,7 @@ from ..api_errors import ApiError, send_error
 from ..engine.engine_call import EngineCall
 from ..metrics import Metrics
 from ..paths import CHAT, COMPLETIONS
+from ..request_ids import Trace, trace_of
 from ..state import Backend
 from ..stopping import stopping_error
 from .handlers import chat_call, completions_call
@@ -105,9 +106,11 @@ class FastLane:
     def __init__(self, app: ASGIApp, state: Backend) -> None:
         self.app = app
         self.state = state
-        self.routes: dict[str, tuple[type[BaseModel], Callable[[BaseModel], Awaitable[EngineCall]]]] = {
-            CHAT: (ChatRequest, lambda body: chat_call(state, body)),  # type: ignore[arg-type]
-            COMPLETIONS: (OpenAIChatRequest, lambda body: _ready(completions_call(state, body))),  # type: ignore[arg-type]
+        self.routes: dict[
+            str, tuple[type[BaseModel], Callable[[BaseModel, Trace], Awaitable[EngineCall]]]
+        ] = {
+            CHAT: (ChatRequest, lambda body, trace: chat_call(state, body, trace)),  # type: ignore[arg-type]
+            COMPLETIONS: (OpenAIChatRequest, lambda body, _: _ready(completions_call(state, body))),  # type: ignore[arg-type]
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,7 +132,7 @@ class FastLane:
             return
         try:
             refuse_duplicate_keys(raw)
-            call = await handler(body)
+            call = await handler(body, trace_of(scope))
         except ApiError as exc:
             if exc.status < 500:
                 self.state.metrics.reject(exc.status)

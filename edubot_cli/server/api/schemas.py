@@ -43,10 +43,16 @@ class ChatRequest(BaseModel):
         default_factory=list, max_length=MAX_HISTORY, description="Earlier turns, oldest first."
     )
     max_tokens: int | None = Field(
-        default=None, ge=1, le=4096, description="Default: the server's max_tokens."
+        default=None,
+        ge=1,
+        le=4096,
+        description="Default: the server's max_tokens; used only when the server allows it (client_sampling).",
     )
     temperature: float | None = Field(
-        default=None, ge=0, le=2, description="Default: the server's temperature."
+        default=None,
+        ge=0,
+        le=2,
+        description="Default: the server's temperature; used only when the server allows it (client_sampling).",
     )
     stream: bool = Field(default=False, description="Answer as a text/event-stream of deltas.")
     system_prompt: str | None = Field(
@@ -66,6 +72,12 @@ class ChatRequest(BaseModel):
         description="Answer from the taxonomy's passages, with `sources`. Default: the server's `grounding` "
         "setting (on when the taxonomy has knowledge).",
     )
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="A student's question only: the conversation it continues, as an earlier answer named it "
+        "(404 when it is not the student's); left out, a new one starts. Ignored for others.",
+    )
 
 
 class SourceInfo(BaseModel):
@@ -78,6 +90,14 @@ class SourceInfo(BaseModel):
     title: str
     snippet: str
     score: float
+
+
+class Sampling(BaseModel):
+    """What an answer was asked with: the request's own values when the server allows them (``client_sampling``),
+    else the server's settings."""
+
+    temperature: float
+    max_tokens: int
 
 
 class ChatResponse(BaseModel):
@@ -99,6 +119,15 @@ class ChatResponse(BaseModel):
     truncated: bool = Field(
         description="Whether max_tokens cut the answer (it then ends at a whole sentence)."
     )
+    sampling: Sampling = Field(
+        description="The temperature and max_tokens the answer was asked with (the server's own unless it allows "
+        "clients to choose: `client_sampling`)."
+    )
+    conversation_id: str | None = Field(
+        default=None,
+        description="A student's question only: the conversation it is recorded in (send it with the next "
+        "question to continue it).",
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -116,8 +145,17 @@ class ErrorResponse(BaseModel):
 class ChatDefaults(BaseModel):
     max_tokens: int
     temperature: float
+    client_sampling: bool = Field(
+        description="Whether a request's own temperature and max_tokens are used (else the server's always are)."
+    )
     system_prompt_override: bool
     auth_required: bool
+    grounded: bool = Field(
+        description="Whether a question that does not say (`grounded`) is answered grounded."
+    )
+    slow_answer_seconds: float = Field(
+        description="Seconds after which the web page says an answer is taking longer than usual (0: never)."
+    )
     max_message_chars: int = MAX_MESSAGE_CHARS
     max_history: int = MAX_HISTORY
 
@@ -131,6 +169,10 @@ class RootResponse(BaseModel):
     engine_status: EngineStatus
     engine: str
     chat: ChatDefaults
+    classes: bool = Field(
+        description="Whether the server has classes: /chat then needs a student's session (`POST /class/join`) "
+        "or the API key."
+    )
 
 
 class EngineHealth(BaseModel):

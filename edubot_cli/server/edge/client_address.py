@@ -58,6 +58,11 @@ class ClientResolver:
             self._trust[address] = found
         return found
 
+    def trusts(self, peer: str | None) -> bool:
+        """Whether ``peer`` (the TCP peer's address) is one of the trusted proxies."""
+        address = _address(peer) if peer is not None and self.trusted else None
+        return address is not None and self.is_trusted(address)
+
     def client(self, peer: str | None, forwarded_for: list[str]) -> str:
         """The client's address for a request from ``peer`` with these ``X-Forwarded-For`` header values."""
         if peer is None:

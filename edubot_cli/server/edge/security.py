@@ -12,15 +12,18 @@ In the order they apply to a request:
   ``host_not_allowed``. On other binds the same check runs once ``allowed_hosts`` is set.
 * **CORS** (``cors_origins``): preflights from other origins are answered only for allowed origins.
 * **Body size** (``max_body_bytes``): 413, whether the length is declared or the body just keeps coming.
-* **JSON only**: a POST to ``/chat`` or ``/v1/*`` must say ``Content-Type: application/json`` (a charset of
-  UTF-8 may follow), else 415. A cross-origin page can send a ``text/plain`` or form POST without a CORS
-  preflight; this keeps such requests away from the engine.
+* **JSON only**: a POST to ``/chat`` or ``/v1/*`` (and one with a body to ``/class/*`` or ``/teacher/*``) must
+  say ``Content-Type: application/json`` (a charset of UTF-8 may follow), else 415. A cross-origin page can send a
+  ``text/plain`` or form POST without a CORS preflight; this keeps such requests away from the engine.
 * **API key** (``api_key``): ``/chat``, ``/v1/*`` and ``/stats`` need ``Authorization: Bearer <key>``, compared in
   constant time. A client that sent ``auth_failures_per_minute`` wrong keys within a minute is locked out of
   those paths (429 with ``Retry-After``, even with the right key, so that the lockout reveals nothing) until the
   oldest of those failures is a minute old. Only requests that carry an ``Authorization`` header count: a
   cross-origin page cannot add one without a preflight, so it cannot lock a user out.
 * **Rate limit** (``rate_limit_per_minute``): a token bucket per client on ``/chat`` and ``/v1/*``.
+* **Sessions** (the classroom, ``sessions``): who is asking from the student's and the teacher's cookies, and what
+  each may reach: with a class defined, ``/chat`` needs a student's session unless the request holds the API key
+  (``sessions`` has the rules). ``/class/*`` and ``/teacher/*`` POST bodies must be JSON too.
 
 "Client" is the TCP peer address, or, when the peer is one of ``trusted_proxies``, the right-most address of
 ``X-Forwarded-For`` that is not itself a trusted proxy. Every answer, errors included, carries
@@ -28,7 +31,8 @@ In the order they apply to a request:
 route set its own (``/docs`` sets its own policy).
 
 The parts with state or rules of their own live beside it: ``host_check`` (the Host allow-list),
-``client_address`` (who the client is) and ``throttles`` (rate limit and wrong-key lockout).
+``client_address`` (who the client is), ``throttles`` (rate limit and wrong-key lockout) and ``sessions`` (the
+classroom's cookies and rules).
 """
 
 from __future__ import annotations
@@ -44,17 +48,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ...errors import ConfigError
 from ..api_errors import ApiError, send_error
-from ..paths import CHAT, STATS, V1
+from ..paths import CHAT, CLASS, STATS, TEACHER, V1
 from ..request_ids import KEY_HOLDER, trace_of
 from .client_address import ClientResolver, Network, parse_networks, peer_address
 from .host_check import HostCheck
+from .sessions import SESSION_PREFIXES, SessionGuard
 from .throttles import AuthFailures, RateLimiter
 
 if TYPE_CHECKING:
     from ...config import Settings
+    from ..classroom import Classroom
 
 PROTECTED_PREFIXES = (CHAT, V1, STATS)  # need the API key when one is set
 LIMITED_PREFIXES = (CHAT, V1)  # count against the per-client rate limit; their POST bodies must be JSON
+JSON_PREFIXES = (CHAT, V1, CLASS, TEACHER)  # POST bodies must be JSON
 BODY_METHODS = ("POST", "PUT", "PATCH")
 CORS_METHODS = "GET, POST, OPTIONS"
 CORS_HEADERS = "authorization, content-type, x-request-id"
@@ -150,6 +157,7 @@ class GuardMiddleware:
         auth_failures_per_minute: int = 5,
         hosts: HostCheck | None = None,
         on_reject: Callable[[int], None] | None = None,
+        classroom: Classroom | None = None,
     ) -> None:
         self.app = app
         self.api_key = hashlib.sha256(api_key.encode()).digest() if api_key else None
@@ -161,6 +169,11 @@ class GuardMiddleware:
         self.hosts = hosts or HostCheck("0.0.0.0", [])
         self.max_body = max_body_bytes
         self.on_reject = on_reject
+        self.sessions = (
+            SessionGuard(classroom, self._missing_key if self.api_key is not None else None)
+            if classroom is not None
+            else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -198,7 +211,14 @@ class GuardMiddleware:
                 return
         send = _secured(send, _cors_headers(cors_origin) if cors_origin is not None else ())
         try:
-            self._check(scope, headers, receive)
+            limit_later = self._check(scope, headers, receive)
+            if self.sessions is not None and _matches(scope["path"], SESSION_PREFIXES):
+                trace = trace_of(scope)
+                trace.https = self._https(scope, receive, headers)
+                trace.client = self._client(scope, receive, headers)
+                await self.sessions.identify(scope, headers.get("cookie"))
+                if limit_later:
+                    self._limit(trace.client)
         except ApiError as exc:
             await self._reject(send, exc)
             return
@@ -225,13 +245,17 @@ class GuardMiddleware:
             self.on_reject(error.status)
         await send_error(send, error)
 
-    def _check(self, scope: Scope, headers: dict[str, str], receive: Receive) -> None:
+    def _check(self, scope: Scope, headers: dict[str, str], receive: Receive) -> bool:
+        """Every guard but the sessions; True when the API key's check (and so the rate limit, which comes after
+        it) is left to the session rules: a /chat request without a key may hold a session instead."""
         path = scope["path"]
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
             raise self._too_large()
         limited = _matches(path, LIMITED_PREFIXES)
-        if limited and scope["method"] in BODY_METHODS and not is_json(headers.get("content-type")):
+        # The classroom's POSTs without a body (leave, logout) need no type: only a body can smuggle anything.
+        json_only = limited or (_matches(path, JSON_PREFIXES) and _has_body(headers))
+        if json_only and scope["method"] in BODY_METHODS and not is_json(headers.get("content-type")):
             got = headers.get("content-type")
             raise ApiError(
                 415,
@@ -252,17 +276,21 @@ class GuardMiddleware:
                     headers={"Retry-After": str(seconds)},
                 )
             auth = headers.get("authorization")
+            if auth is None and path == CHAT and self.sessions is not None:
+                return True  # a student's or the teacher's session may do instead: the session rules decide
             if auth is None or not self._key_matches(auth):
                 if auth is not None:
                     self.auth_failures.fail(client)
-                raise ApiError(
-                    401,
-                    "missing or wrong API key: send `Authorization: Bearer <key>`",
-                    headers={"WWW-Authenticate": "Bearer"},
-                )
+                raise self._missing_key()
             trace_of(scope).who = KEY_HOLDER
-        if self.limiter is not None and limited:
-            wait = self.limiter.acquire(client or self._client(scope, receive, headers))
+        if limited and self.limiter is not None:
+            self._limit(client or self._client(scope, receive, headers))
+        return False
+
+    def _limit(self, client: str) -> None:
+        """The per-client rate limit of /chat and /v1/*: 429 when the client's bucket is empty."""
+        if self.limiter is not None:
+            wait = self.limiter.acquire(client)
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
                 raise ApiError(
@@ -270,6 +298,26 @@ class GuardMiddleware:
                     f"rate limit of {int(self.limiter.capacity)} requests per minute reached; retry in {seconds} s",
                     headers={"Retry-After": str(seconds)},
                 )
+
+    @staticmethod
+    def _missing_key() -> ApiError:
+        return ApiError(
+            401,
+            "missing or wrong API key: send `Authorization: Bearer <key>`",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def _https(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> bool:
+        """Whether the request came over https: its own scheme, or a trusted proxy's ``X-Forwarded-Proto`` (any
+        hop that says https: a forged one only makes a cookie stricter)."""
+        if scope.get("scheme") == "https":
+            return True
+        if not self.clients.trusted or "x-forwarded-proto" not in headers:
+            return False
+        if not self.clients.trusts(peer_address(scope, receive)):
+            return False
+        values = [v.decode("latin-1") for k, v in scope["headers"] if k.lower() == b"x-forwarded-proto"]
+        return any(p.strip().lower() == "https" for value in values for p in value.split(","))
 
     def _key_matches(self, authorization: str) -> bool:
         scheme, _, token = authorization.partition(" ")
@@ -321,6 +369,10 @@ class GuardMiddleware:
         ]
         await send({"type": "http.response.start", "status": 204, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _has_body(headers: dict[str, str]) -> bool:
+    return headers.get("content-length", "0").strip() not in ("0", "") or "transfer-encoding" in headers
 
 
 def _headers(scope: Scope) -> dict[str, str]:

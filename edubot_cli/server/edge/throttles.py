@@ -83,3 +83,34 @@ class AuthFailures:
                 del self._failures[gone]
             while len(self._failures) > self.MAX_CLIENTS:
                 del self._failures[next(iter(self._failures))]
+
+
+JOINS_PER_ADDRESS = 10
+"""Join attempts per minute from one client address (``POST /class/join``): a student mistypes a code a few times;
+a guesser is held to 14,400 codes a day (docs/classroom.md has the arithmetic)."""
+JOINS_PER_CODE = 60
+"""Join attempts per minute with one code: a class of 60 can join in the same minute; a flood of fake students
+with a code that leaked cannot."""
+
+
+class JoinThrottle:
+    """Join attempts: a token bucket per client address and one per join code (as typed, normalised). An attempt
+    takes a token from both, the address's first."""
+
+    def __init__(
+        self,
+        per_address: int = JOINS_PER_ADDRESS,
+        per_code: int = JOINS_PER_CODE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.addresses = RateLimiter(per_address, clock)
+        self.codes = RateLimiter(per_code, clock)
+
+    def acquire(self, address: str, code: str) -> tuple[float, str]:
+        """Take one attempt: (0, "") when allowed, else the seconds to wait and what is exhausted (``address`` or
+        ``code``)."""
+        wait = self.addresses.acquire(address)
+        if wait > 0:
+            return wait, "address"
+        wait = self.codes.acquire(code)
+        return (wait, "code") if wait > 0 else (0.0, "")

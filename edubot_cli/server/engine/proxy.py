@@ -2,13 +2,20 @@
 work when the client goes away).
 
 A /chat stream starts (headers, then ``data: {"started": {"id": ...}}``) as soon as the request waits for a slot or
-has been written to an engine, so that no client waits in silence while the engine reads a long prompt; a /v1
-stream, whose clients expect OpenAI's behaviour, starts with the engine's first event (or a place in the queue).
+has been written to an engine, so that no client waits in silence while the engine reads a long prompt; one that
+waited (``data: {"queued": ...}``) says when it is written to the engine after all (``data: {"stage": "writing"}``),
+so a page can tell "waiting" from "writing". A /v1 stream, whose clients expect OpenAI's behaviour, starts with
+the engine's first event (or a place in the queue).
 Failures before a stream starts (no engine reachable, the line full, a restart, a /v1 prompt over the context) are
 proper HTTP errors (4xx/502/503/504); failures after it end it with an error event: ``event: error`` on /chat,
 an OpenAI error object and ``data: [DONE]`` on /v1. What engines say about errors passes through
 ``engine_errors`` first. Every engine request carries the client request's id (``request_ids``), and the engine's
 completion id is noted beside it for the log line.
+
+A /chat answer that is kept in the classroom's record comes with an ``AnswerHook``: its conversation id goes in
+the ``started`` event and the JSON answer, and when the answer ends, however it ends, the hook gets one ``Ending``
+(the text the client was shown, the finish reason, the figures). That happens in one place, ``Proxy._metered``,
+which sees every way out: done, an error, the client leaving, the stop.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from ..api_errors import ApiError, send_error
 from ..metrics import Metrics
 from ..paths import CHAT, COMPLETIONS, MODELS_V1
 from ..request_ids import Trace, completion_id
-from ..stopping import Stopping
+from ..stopping import STOPPING_CODE, Stopping
 from .engine_call import EngineCall, StreamError, Work
 from .engine_errors import (
     chat_stream_error,
@@ -40,7 +47,7 @@ from .engine_errors import (
 )
 from .http1 import UpstreamError
 from .sse import EventLines, event
-from .upstream import EnginePool, UpstreamEngine
+from .upstream import RESTARTING, EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
     from ...grounding.gate import Gate
@@ -51,6 +58,33 @@ SSE_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+
+STOP, LENGTH = "stop", "length"
+CLIENT_LEFT, ENGINE_RESTART, STOPPED, ERROR = "client_left", "engine_restart", "stopping", "error"
+"""How an answer ended (``Ending.finish_reason``): complete (``stop``), cut by max_tokens (``length``), or cut short
+by the client leaving, an engine restart, the server's stop, or another error."""
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a /chat answer ended, for its ``AnswerHook``: the text the client was shown (all of it, or what came
+    before the cut), why it ended, and its figures (``ttft`` and ``latency`` in seconds, None when not reached)."""
+
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    ttft: float | None
+    latency: float | None
+
+
+@dataclass(frozen=True)
+class AnswerHook:
+    """A /chat answer that is recorded: its ``conversation_id`` (said in the ``started`` event and the JSON answer)
+    and ``ended``, called once with its ``Ending`` (in the event loop: it must return at once)."""
+
+    conversation_id: str
+    ended: Callable[[Ending], None]
 
 
 def _usage_counts(usage: Any) -> tuple[int, int]:
@@ -89,17 +123,34 @@ class _Tally:
     ttft: float | None = None
     started: bool = False
     """Whether the response has begun (an error then ends the stream instead of being an HTTP error)."""
+    shown: list[str] = field(default_factory=list)
+    """The answer's text as sent to the client, piece by piece."""
+    finish: str = STOP
+    """``stop`` or ``length``, once the answer is complete."""
 
 
-async def _begin_stream(send: Send, tally: _Tally, trace: Trace) -> None:
-    """Start a /chat stream, once: its headers and the ``started`` event with the request's id, sent as soon as
-    the request waits for a slot or is in an engine, so a client never waits in silence for the first token."""
+async def _begin_stream(
+    send: Send, tally: _Tally, trace: Trace, then: bytes = b"", hook: AnswerHook | None = None
+) -> None:
+    """Start a /chat stream, once: its headers and the ``started`` event with the request's id (and a recorded
+    answer's conversation id), sent as soon as the request waits for a slot or is in an engine, so a client never
+    waits in silence for the first token. ``then`` (the first ``queued`` event) goes in the same write: a client
+    reads a request that waits as waiting from the start, never as in the engine for a moment."""
     if not tally.started:
         tally.started = True
+        started: dict[str, Any] = {"id": trace.id}
+        if hook is not None:
+            started["conversation_id"] = hook.conversation_id
         await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
         await send(
-            {"type": "http.response.body", "body": event({"started": {"id": trace.id}}), "more_body": True}
+            {
+                "type": "http.response.body",
+                "body": event({"started": started}) + then,
+                "more_body": True,
+            }
         )
+    elif then:
+        await send({"type": "http.response.body", "body": then, "more_body": True})
 
 
 class Proxy:
@@ -117,23 +168,49 @@ class Proxy:
 
     @contextlib.asynccontextmanager
     async def _metered(
-        self, endpoint: str, send: Send, stream_error: Callable[[ApiError], bytes] = chat_stream_error
+        self,
+        endpoint: str,
+        send: Send,
+        stream_error: Callable[[ApiError], bytes] = chat_stream_error,
+        hook: AnswerHook | None = None,
     ) -> AsyncIterator[_Tally]:
         """Count the request in the metrics; answer an ``ApiError`` raised inside (as an HTTP error, or once the
-        stream has started as ``stream_error``) and record a cancellation as such."""
+        stream has started as ``stream_error``) and record a cancellation as such. A recorded answer's ``hook``
+        gets its ``Ending`` here, whichever way it ends."""
         tally = _Tally()
         self.metrics.begin(endpoint)
+        reason = ERROR
         try:
             yield tally
+            reason = tally.finish
         except ApiError as exc:
+            if exc.code == STOPPING_CODE:
+                reason = STOPPED
+            elif self.pool.watched() == RESTARTING:
+                reason = ENGINE_RESTART
             await _send_failure(send, exc, tally.started, stream_error)
         except asyncio.CancelledError:
             tally.outcome = "cancelled"
+            reason = STOPPED if self.stopping.over else CLIENT_LEFT
+            raise
+        except OSError:
+            reason = CLIENT_LEFT  # it left while the answer was being written to it
             raise
         finally:
             self.metrics.finish(
                 endpoint, tally.outcome, tally.latency, tally.ttft, tally.prompt, tally.completion
             )
+            if hook is not None:
+                hook.ended(
+                    Ending(
+                        "".join(tally.shown),
+                        reason,
+                        tally.prompt,
+                        tally.completion,
+                        tally.ttft,
+                        tally.latency if tally.latency is not None else time.perf_counter() - tally.start,
+                    )
+                )
 
     async def _read_body(self, engine: UpstreamEngine, response: Response) -> bytes:
         """The whole body of the engine's answer; a failure while reading it as the matching API error."""
@@ -143,40 +220,62 @@ class Proxy:
             raise await self.pool.explain(engine, exc) from exc
 
     # ---- /chat, JSON ------------------------------------------------------------------------------------
-    def chat(self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]]) -> EngineCall:
-        """The engine call for a /chat ``payload``, whose answer passes ``gate`` and carries ``sources``."""
+    def chat(
+        self,
+        payload: dict[str, Any],
+        gate: Gate,
+        sources: list[dict[str, Any]],
+        hook: AnswerHook | None = None,
+    ) -> EngineCall:
+        """The engine call for a /chat ``payload``, whose answer passes ``gate`` and carries ``sources`` (and, when
+        it is recorded, ends through ``hook``)."""
         if payload.get("stream"):
             return self._call(
-                lambda send, trace: self._chat_stream(payload, gate, sources, send, trace), chat_stream_error
+                lambda send, trace: self._chat_stream(payload, gate, sources, send, trace, hook),
+                chat_stream_error,
             )
-        return self._call(lambda send, trace: self._chat_json(payload, gate, sources, send, trace))
+        return self._call(lambda send, trace: self._chat_json(payload, gate, sources, send, trace, hook))
 
     def material_answer(
-        self, payload: dict[str, Any], text: str, gate: Gate, sources: list[dict[str, Any]]
+        self,
+        payload: dict[str, Any],
+        text: str,
+        gate: Gate,
+        sources: list[dict[str, Any]],
+        hook: AnswerHook | None = None,
     ) -> EngineCall:
         """A /chat answer from the material itself (``Gate.direct``): the engine is not asked."""
 
         async def work(send: Send, trace: Trace) -> None:
-            async with self._metered(CHAT, send) as tally:
+            async with self._metered(CHAT, send, hook=hook) as tally:
                 tally.latency = tally.ttft = time.perf_counter() - tally.start
                 model = str(payload.get("model") or "")
                 if payload.get("stream"):
-                    await _begin_stream(send, tally, trace)
+                    await _begin_stream(send, tally, trace, hook=hook)
+                    tally.shown.append(text)
                     await send(
                         {"type": "http.response.body", "body": event({"delta": text}), "more_body": True}
                     )
-                    done = _done(model, 0, 0, tally, sources, gate)
+                    done = _done(model, 0, 0, tally, sources, gate, payload)
                     await send({"type": "http.response.body", "body": event(done), "more_body": False})
                 else:
-                    await _send_json(send, 200, _answer(text, model, tally, sources, gate))
+                    tally.shown.append(text)
+                    answer = _answer(text, model, tally, sources, gate, payload, hook)
+                    await _send_json(send, 200, answer)
                 tally.outcome = "ok"
 
         return self._call(work, chat_stream_error if payload.get("stream") else None)
 
     async def _chat_json(
-        self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]], send: Send, trace: Trace
+        self,
+        payload: dict[str, Any],
+        gate: Gate,
+        sources: list[dict[str, Any]],
+        send: Send,
+        trace: Trace,
+        hook: AnswerHook | None,
     ) -> None:
-        async with self._metered(CHAT, send) as tally:
+        async with self._metered(CHAT, send, hook=hook) as tally:
             content = json.dumps(payload, ensure_ascii=False).encode()
             async with self.pool.open("POST", COMPLETIONS, content, request_id=trace.id) as (
                 engine,
@@ -199,31 +298,51 @@ class Proxy:
             text = gate.run(text, finish_reason)
             tally.latency = time.perf_counter() - tally.start
             model = str(data.get("model") or engine.model or "")
-            await _send_json(send, 200, _answer(text, model, tally, sources, gate))
+            tally.shown.append(text)
+            tally.finish = LENGTH if gate.truncated else STOP
+            await _send_json(send, 200, _answer(text, model, tally, sources, gate, payload, hook))
             tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
     async def _chat_stream(
-        self, payload: dict[str, Any], gate: Gate, sources: list[dict[str, Any]], send: Send, trace: Trace
+        self,
+        payload: dict[str, Any],
+        gate: Gate,
+        sources: list[dict[str, Any]],
+        send: Send,
+        trace: Trace,
+        hook: AnswerHook | None,
     ) -> None:
-        async with self._metered(CHAT, send) as tally:
+        async with self._metered(CHAT, send, hook=hook) as tally:
             content = json.dumps(payload, ensure_ascii=False).encode()
 
-            async def begin() -> None:
-                # The stream starts once the request waits for a slot or is in an engine: an error before that
-                # is still an HTTP error.
-                await _begin_stream(send, tally, trace)
+            waited = told = False
 
             async def emit(body: bytes, more: bool = True) -> None:
-                await begin()
+                # The stream starts once the request waits for a slot or is in an engine: an error before that
+                # is still an HTTP error.
+                if not tally.started:
+                    await _begin_stream(send, tally, trace, hook=hook)
                 await send({"type": "http.response.body", "body": body, "more_body": more})
 
             async def queued(ahead: int) -> None:
                 # Waiting for a slot: the page can say "waiting, N ahead".
-                await emit(event({"queued": {"ahead": ahead}}))
+                nonlocal waited
+                waited = True
+                await _begin_stream(send, tally, trace, event({"queued": {"ahead": ahead}}), hook)
+
+            async def sent() -> None:
+                # In an engine: ``started`` says so; after a wait in line, ``stage`` does (once, though a request
+                # resent on a fresh connection is sent twice).
+                nonlocal told
+                if not tally.started:
+                    await _begin_stream(send, tally, trace, hook=hook)
+                elif waited and not told:
+                    told = True
+                    await emit(event({"stage": "writing"}))
 
             async with self.pool.open(
-                "POST", COMPLETIONS, content, queued=queued, sent=begin, request_id=trace.id
+                "POST", COMPLETIONS, content, queued=queued, sent=sent, request_id=trace.id
             ) as (engine, response):
                 if response.status_code != 200:
                     body = await self._read_body(engine, response)
@@ -258,6 +377,7 @@ class Proxy:
                                     if shown:
                                         if tally.ttft is None:
                                             tally.ttft = time.perf_counter() - tally.start
+                                        tally.shown.append(shown)
                                         await emit(event({"delta": shown}))
                                 if choice.get("finish_reason"):
                                     finished = True
@@ -276,12 +396,14 @@ class Proxy:
             if rest:
                 if tally.ttft is None:
                     tally.ttft = time.perf_counter() - tally.start
+                tally.shown.append(rest)
                 await emit(event({"delta": rest}))
+            tally.finish = LENGTH if gate.truncated else STOP
             prompt, completion = _usage_counts(usage)
             completion = completion or deltas
             tally.prompt, tally.completion = prompt, completion
             tally.latency = time.perf_counter() - tally.start
-            done = _done(str(model), prompt, completion, tally, sources, gate)
+            done = _done(str(model), prompt, completion, tally, sources, gate, payload)
             await emit(event(done), more=False)
             tally.outcome = "ok"
 
@@ -379,11 +501,23 @@ class Proxy:
             tally.outcome = "ok"
 
 
+def _sampling(payload: dict[str, Any]) -> dict[str, Any]:
+    """What a /chat answer was asked with: the request's own temperature and max_tokens where the server lets
+    clients choose them (``client_sampling``), else its settings."""
+    return {"temperature": payload.get("temperature"), "max_tokens": payload.get("max_tokens")}
+
+
 def _answer(
-    text: str, model: str, tally: _Tally, sources: list[dict[str, Any]], gate: Gate
+    text: str,
+    model: str,
+    tally: _Tally,
+    sources: list[dict[str, Any]],
+    gate: Gate,
+    payload: dict[str, Any],
+    hook: AnswerHook | None = None,
 ) -> dict[str, Any]:
-    """The JSON answer of /chat."""
-    return {
+    """The JSON answer of /chat (with a recorded answer's ``conversation_id``)."""
+    answer = {
         "response": text,
         "model": model,
         "tokens_used": tally.prompt + tally.completion,
@@ -394,11 +528,21 @@ def _answer(
         "sources": sources,
         "faithfulness": gate.faithfulness,
         "truncated": gate.truncated,
+        "sampling": _sampling(payload),
     }
+    if hook is not None:
+        answer["conversation_id"] = hook.conversation_id
+    return answer
 
 
 def _done(
-    model: str, prompt: int, completion: int, tally: _Tally, sources: list[dict[str, Any]], gate: Gate
+    model: str,
+    prompt: int,
+    completion: int,
+    tally: _Tally,
+    sources: list[dict[str, Any]],
+    gate: Gate,
+    payload: dict[str, Any],
 ) -> dict[str, Any]:
     """The last event of a /chat stream."""
     return {
@@ -414,6 +558,7 @@ def _done(
         "sources": sources,
         "faithfulness": gate.faithfulness,
         "truncated": gate.truncated,
+        "sampling": _sampling(payload),
     }
 
 

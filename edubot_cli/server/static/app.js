@@ -1,4 +1,5 @@
-// edubot web chat: streams answers from the backend's /chat (SSE), keeps conversations in localStorage.
+// edubot web chat: streams answers from the backend's /chat (SSE), keeps conversations in localStorage; on a
+// server with classes, a student joins with the class code and a nickname, and their conversations are the server's.
 // Plain browser JavaScript, no build step; marked and DOMPurify come from vendor/ (see `make vendor-js`).
 "use strict";
 
@@ -38,7 +39,10 @@
       restarting: "Engine restarting…", restartingTitle: "The model engine stopped and is being restarted; it comes back by itself.",
       busy: "Busy: {n} waiting", busyTitle: "Every engine slot is answering a question; new questions wait their turn.",
       degraded: "Engine partly down", degradedTitle: "Some of the model engines do not answer; the others do.",
-      thinking: "thinking", queued: "waiting, {n} ahead", queuedNext: "waiting for a free slot", retry: "Try again",
+      reading: "Reading your notes…", writing: "Writing…", queued: "Waiting, {n} ahead",
+      queuedNext: "Waiting for a free slot", elapsed: "{s} s", retry: "Try again",
+      slow: "This is taking longer than usual: the computer is busy. You can wait, or press Stop and ask again later.",
+      samplingFixed: "This server sets the temperature and the length of answers.",
       e503: "The model engine is not available right now. Try again in a moment.",
       e429: "Too many requests — try again in {s} s", e429done: "You can send again.",
       e429now: "Too many requests. Wait a moment, then try again.",
@@ -54,6 +58,17 @@
       apiKey: "API key", useKey: "Use this key",
       imported: "Imported “{t}”.", importErr: "Could not import {f}: {m}", badJson: "it is not valid JSON ({m})",
       sources: "Sources", source: "Source {n}: {t}",
+      joinTitle: "Join your class", joinHint: "Type the code your teacher gave you, and a nickname (not your full name).",
+      joinCode: "Class code", nickname: "Nickname", joinButton: "Join", joining: "Joining…", leave: "Leave",
+      joinNoCode: "Type the class code your teacher gave you.", joinNoNickname: "Type a nickname.",
+      joinUnknown: "That code is not known: check it with your teacher.",
+      joinTaken: "That nickname is taken in this class: choose another.",
+      joinClosed: "This class is closed: ask your teacher to open it.",
+      joinBadNickname: "That nickname cannot be used: 1 to 24 letters, digits or signs.",
+      joinWait: "Too many tries: wait {s} s, then try again.",
+      joinEnded: "Your class session has ended (the class may be closed). Join again with the code.",
+      left: "You left the class.", studentTitle: "You are {n} in the class {c}.",
+      dailyLimit: "You have asked all the questions your class allows for today. Ask again tomorrow.",
     },
     es: {
       skip: "Ir al cuadro de mensaje", conversations: "Conversaciones", conversation: "Conversación",
@@ -79,7 +94,10 @@
       restarting: "Reiniciando el motor…", restartingTitle: "El motor del modelo se detuvo y se está reiniciando; vuelve por sí solo.",
       busy: "Ocupado: {n} en espera", busyTitle: "Todos los huecos del motor están respondiendo; las preguntas nuevas esperan su turno.",
       degraded: "Motor caído en parte", degradedTitle: "Algunos de los motores del modelo no responden; los demás sí.",
-      thinking: "pensando", queued: "esperando, {n} por delante", queuedNext: "esperando un hueco libre", retry: "Reintentar",
+      reading: "Leyendo tus apuntes…", writing: "Escribiendo…", queued: "Esperando, {n} por delante",
+      queuedNext: "Esperando un hueco libre", elapsed: "{s} s", retry: "Reintentar",
+      slow: "Está tardando más de lo normal: el ordenador está ocupado. Puedes esperar, o pulsar Detener y volver a preguntar más tarde.",
+      samplingFixed: "Este servidor fija la temperatura y la longitud de las respuestas.",
       e503: "El motor del modelo no está disponible ahora. Inténtalo de nuevo en un momento.",
       e429: "Demasiadas solicitudes — inténtalo de nuevo en {s} s", e429done: "Ya puedes volver a enviar.",
       e429now: "Demasiadas solicitudes. Espera un momento y vuelve a intentarlo.",
@@ -95,6 +113,17 @@
       apiKey: "Clave de API", useKey: "Usar esta clave",
       imported: "Importada «{t}».", importErr: "No se pudo importar {f}: {m}", badJson: "no es JSON válido ({m})",
       sources: "Fuentes", source: "Fuente {n}: {t}",
+      joinTitle: "Únete a tu clase", joinHint: "Escribe el código que te dio tu profesor y un apodo (no tu nombre completo).",
+      joinCode: "Código de la clase", nickname: "Apodo", joinButton: "Entrar", joining: "Entrando…", leave: "Salir",
+      joinNoCode: "Escribe el código de la clase que te dio tu profesor.", joinNoNickname: "Escribe un apodo.",
+      joinUnknown: "Ese código no existe: compruébalo con tu profesor.",
+      joinTaken: "Ese apodo ya está en uso en esta clase: elige otro.",
+      joinClosed: "Esta clase está cerrada: pide a tu profesor que la abra.",
+      joinBadNickname: "Ese apodo no se puede usar: de 1 a 24 letras, cifras o signos.",
+      joinWait: "Demasiados intentos: espera {s} s y vuelve a intentarlo.",
+      joinEnded: "Tu sesión de clase ha terminado (puede que la clase esté cerrada). Vuelve a entrar con el código.",
+      left: "Has salido de la clase.", studentTitle: "Eres {n} en la clase {c}.",
+      dailyLimit: "Ya has hecho todas las preguntas que tu clase permite hoy. Vuelve a preguntar mañana.",
     },
   };
 
@@ -103,7 +132,8 @@
   for (const id of ["menu", "health", "health-text", "lang", "theme", "open-settings", "new", "convs", "export-json",
     "export-md", "import", "import-file", "conv-title", "messages", "notice", "notice-text", "key-form", "api-key",
     "notice-close", "composer", "prompt", "send", "stop", "settings", "temperature", "max-tokens", "system-field",
-    "system"]) ui[id] = $(id);
+    "system", "sampling-fields", "sampling-note", "settings-hint", "student", "student-name", "student-class", "leave",
+    "join", "join-form", "join-note", "join-code", "join-nickname", "join-error", "join-submit"]) ui[id] = $(id);
 
   const load = (key, fallback) => {
     try {
@@ -120,11 +150,15 @@
     stream: null, // {controller, msg} while an answer streams
     editing: false,
     allowSystem: false,
+    clientSampling: false, // whether the server takes the conversation's temperature and max tokens (GET /)
     waiting: false, // a 429's Retry-After is counting down: nothing is sent until it ends
     failure: null, // {id, count, text}: why the last question has no (full) answer, said in the answer's place
     queueWaiting: 0, // requests waiting for an engine slot, from the last GET /health
     defaults: {}, // the server's chat defaults from GET / (JSON)
     lang: pickLanguage(),
+    // On a server with classes: {student, klass} once joined (conversations are then the server's, never saved
+    // in this browser), null before; undefined on a server without classes.
+    classroom: undefined,
   };
 
   function pickLanguage() {
@@ -215,6 +249,7 @@
 
   // ---- storage and the conversation format (docs/conversation-format.md) ------------------------------------
   function save() {
+    if (state.classroom !== undefined) return; // a class's conversations are the server's record, not this browser's
     try {
       localStorage.setItem(STORE, JSON.stringify(state.convs));
       localStorage.setItem(CURRENT, state.currentId || "");
@@ -356,7 +391,9 @@
         type: "button", class: "conv-open", text: title, "aria-current": c.id === state.currentId ? "true" : null,
         onclick: () => select(c.id),
       });
-      const li = h("li", { "data-id": c.id }, open,
+      const li = h("li", { "data-id": c.id }, open);
+      if (state.classroom) return li; // the class's record: nothing to rename or delete here
+      li.append(
         h("button", { type: "button", class: "icon small conv-rename", "aria-label": `${t("rename")}: ${title}`,
           title: t("rename"), text: "✎", onclick: () => startRename(li, c) }),
         h("button", { type: "button", class: "icon small conv-delete", "aria-label": `${t("del")}: ${title}`,
@@ -397,6 +434,9 @@
     document.title = conv.title ? `${conv.title} · edubot` : "edubot";
   }
 
+  const copyMessage = (msg, nth) => copyButton(() => msg.content, t("copy"), "copy-msg",
+    t(msg.role === "user" ? "copyUser" : "copyBot", { n: nth }));
+
   function messageView(msg, index, conv) {
     const last = index === conv.messages.length - 1;
     const lastUser = msg.role === "user" && conv.messages.slice(index + 1).every((m) => m.role === "assistant");
@@ -405,8 +445,8 @@
     else renderMarkdown(body, msg.content);
     const list = msg.sources?.length && sourcesView(msg.sources, index, body);
     const nth = conv.messages.slice(0, index + 1).filter((m) => m.role === msg.role).length;
-    const actions = h("div", { class: "actions" },
-      copyButton(() => msg.content, t("copy"), "copy-msg", t(msg.role === "user" ? "copyUser" : "copyBot", { n: nth })));
+    // An answer still waiting for its first word has nothing to copy: its Copy comes with the text (generate).
+    const actions = h("div", { class: "actions" }, msg.content ? copyMessage(msg, nth) : null);
     if (!state.stream) {
       if (lastUser) actions.append(h("button", { type: "button", class: "small edit", text: t("edit"),
         onclick: () => startEdit(article, index) }));
@@ -510,18 +550,28 @@
   // unavailable (restarting, every slot taken): that is about this answer, not a fault of the page.
   async function explain(res) {
     let detail = null;
+    let code = null;
     try {
       const body = await res.json();
       detail = body?.error?.message || (typeof body?.detail === "string" ? body.detail : null);
+      code = body?.error?.code ?? null;
     } catch { /* a body that is not JSON: keep the status text */ }
     const message = detail || res.statusText;
     switch (res.status) {
       case 401:
+        if (code === "join_required") { // the class closed, or the session ended elsewhere: join again
+          showJoin(t("joinEnded"));
+          break;
+        }
         sessionStorage.getItem(KEY) ? notify(t("e401bad"), { askKey: true }) : notify(t("e401"), { askKey: true });
         break;
       case 413: notify(t("e413")); break;
       case 422: notify(t("e422", { m: message })); break;
       case 429: {
+        if (code === "daily_limit") { // the class's questions for today are spent: no countdown to tomorrow
+          notify(t("dailyLimit"));
+          break;
+        }
         const wait = retryAfter(res.headers.get("Retry-After"));
         if (wait == null) notify(t("e429now"));
         else countDown(wait);
@@ -636,6 +686,7 @@
   }
 
   async function generate() {
+    await state.serverInfo; // what the server takes (sampling, system prompt) and says (grounded, slow answers)
     const conv = current();
     const turns = conv.messages;
     const question = turns.at(-1);
@@ -644,9 +695,10 @@
     const history = turns.slice(0, -1).filter((m) => m.content).slice(-limits.max_history)
       .map(({ role, content }) => ({ role, content: content.slice(0, limits.max_message_chars) }));
     const request = { message: question.content, conversation_history: history, stream: true };
-    if (conv.settings.temperature != null) request.temperature = conv.settings.temperature;
-    if (conv.settings.max_tokens != null) request.max_tokens = conv.settings.max_tokens;
+    if (state.clientSampling && conv.settings.temperature != null) request.temperature = conv.settings.temperature;
+    if (state.clientSampling && conv.settings.max_tokens != null) request.max_tokens = conv.settings.max_tokens;
     if (state.allowSystem && conv.system) request.system_prompt = conv.system;
+    if (conv.conversation_id) request.conversation_id = conv.conversation_id; // continues the class's record
 
     const msg = { role: "assistant", content: "", created_at: now() };
     turns.push(msg);
@@ -658,24 +710,39 @@
     const body = article.querySelector(".body");
     setBusy(true);
     article.classList.add("streaming");
-    // Until the first token: a typing indicator, or the place in the backend's line. The first delta's paint
-    // replaces it; it is never part of msg.content.
-    const status = h("span", { class: "sr-only", text: t("thinking") });
-    body.append(h("p", { class: "typing", "aria-live": "polite" }, status));
-    const queued = (ahead) => {
-      status.className = "";
-      status.textContent = ahead > 0 ? t("queued", { n: ahead }) : t("queuedNext");
-    };
+    // Until the first token, what is happening in words: the notes being read (a grounded question, until it is
+    // in the engine), the place in the backend's line, then the engine writing; after 3 s the seconds waited
+    // (not announced: the words are). The first delta's paint replaces it; it is never part of msg.content.
+    const status = h("span", { class: "status", text: t(state.defaults.grounded ? "reading" : "writing") });
+    const elapsed = h("span", { class: "elapsed", "aria-hidden": "true", hidden: true });
+    body.append(h("p", { class: "typing", "aria-live": "polite" }, status, " ", elapsed));
+    const say = (key, vars) => { status.textContent = t(key, vars); };
+    const started = performance.now();
+    const ticker = setInterval(() => {
+      const s = Math.floor((performance.now() - started) / 1000);
+      if (s < 3) return;
+      elapsed.textContent = t("elapsed", { s });
+      elapsed.hidden = false;
+    }, 1000);
+    // A long wait (slow_answer_seconds, from the server) gets a word of explanation until the answer ends.
+    const slowAfter = state.defaults.slow_answer_seconds ?? 60;
+    const slow = slowAfter > 0 && setTimeout(() => body.after(h("p", { class: "slow", role: "status", text: t("slow") })),
+      slowAfter * 1000);
 
     let frame = 0;
+    let copyShown = false;
     const paint = () => {
       frame = 0;
       const box = ui.messages;
       const stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
       renderMarkdown(body, msg.content);
+      if (!copyShown) { // with the first text, not before
+        copyShown = true;
+        clearInterval(ticker);
+        article.querySelector(".actions").prepend(copyMessage(msg, turns.filter((m) => m.role === "assistant").length));
+      }
       if (stick) box.scrollTop = box.scrollHeight;
     };
-    const started = performance.now();
     let firstAt = null;
     let failed = false; // nothing usable came back: the question stays unanswered
     let cut = false; // part of an answer came back: it stays, without figures
@@ -705,8 +772,10 @@
             } else broke(t("eStream", { m: error?.message || ev.event }));
             break;
           }
-          if (ev.data.queued) {
-            queued(ev.data.queued.ahead);
+          if (ev.data.started?.conversation_id) conv.conversation_id = ev.data.started.conversation_id;
+          if (ev.data.started || ev.data.stage === "writing") say("writing"); // in the engine
+          if (ev.data.queued) { // (sent with `started`, so never shown as writing first)
+            say(ev.data.queued.ahead > 0 ? "queued" : "queuedNext", { n: ev.data.queued.ahead });
             checkHealth(); // the indicator shows how busy the engine is
           }
           if (typeof ev.data.delta === "string" && ev.data.delta) {
@@ -724,6 +793,8 @@
       else broke(msg.content ? t("eStream", { m: err.message }) : t("eNet"));
     }
     if (frame) cancelAnimationFrame(frame);
+    clearInterval(ticker);
+    clearTimeout(slow);
     state.stream = null;
     setBusy(false);
     if (failed || (msg.stopped && !msg.content)) turns.pop();
@@ -762,6 +833,11 @@
     state.currentId = id;
     save();
     clearNotice();
+    const conv = current();
+    if (conv.messages === null) { // a conversation of the class's record, not read yet
+      conv.messages = [];
+      loadServerConversation(conv);
+    }
     renderAll();
     closeNav();
   }
@@ -824,6 +900,10 @@
     ui["max-tokens"].value = conv.settings.max_tokens ?? "";
     ui.system.value = conv.system ?? "";
     ui["system-field"].hidden = !state.allowSystem;
+    // A class's server sets the temperature and the answers' length itself (client_sampling off): no fields.
+    ui["sampling-fields"].hidden = !state.clientSampling;
+    ui["sampling-note"].hidden = state.clientSampling;
+    ui["settings-hint"].hidden = !state.clientSampling && !state.allowSystem;
     const fallback = (v) => (v == null ? t("serverDefault") : `${t("serverDefault")}: ${v}`);
     ui.temperature.placeholder = fallback(state.defaults.temperature);
     ui["max-tokens"].placeholder = fallback(state.defaults.max_tokens);
@@ -833,8 +913,10 @@
   function readSettings() {
     const conv = current();
     const number = (input) => (input.value.trim() === "" || Number.isNaN(input.valueAsNumber) ? null : input.valueAsNumber);
-    conv.settings.temperature = prefs.temperature = number(ui.temperature);
-    conv.settings.max_tokens = prefs.max_tokens = number(ui["max-tokens"]);
+    if (state.clientSampling) {
+      conv.settings.temperature = prefs.temperature = number(ui.temperature);
+      conv.settings.max_tokens = prefs.max_tokens = number(ui["max-tokens"]);
+    }
     if (state.allowSystem) conv.system = prefs.system = ui.system.value.trim() || null;
     save();
     savePrefs();
@@ -860,6 +942,7 @@
       if (el.tagName === "BUTTON") el.title = t(el.dataset.tLabel);
     }
     setHealth(ui.health.dataset.state);
+    showStudent();
     applyTheme();
   }
 
@@ -896,18 +979,184 @@
       const res = await fetch("./", { cache: "no-store", headers: { Accept: "application/json" } });
       const info = res.ok ? await res.json() : {};
       state.allowSystem = info.chat?.system_prompt_override === true;
+      state.clientSampling = !!info.chat && info.chat.client_sampling !== false; // older servers take them
       state.defaults = info.chat || {};
-      // A server that needs a key: ask for it now rather than after a refused question.
-      if (info.chat?.auth_required && !sessionStorage.getItem(KEY)) {
+      document.body.dataset.classroom = info.classes === true ? "checking" : "off";
+      if (info.classes === true) await readClassroom(); // a student's page: join, then the class's conversations
+      // A server that needs a key: ask for it now rather than after a refused question (a student needs none).
+      else if (info.chat?.auth_required && !sessionStorage.getItem(KEY)) {
         notify(t("e401"), { askKey: true, focus: !ui.prompt.value }); // not away from a question being typed
       }
     } catch {
-      state.allowSystem = false; // unknown: keep the server's own system prompt
+      state.allowSystem = false; // unknown: keep the server's own system prompt (and its sampling)
     }
     syncSettings();
   }
 
   const closeNav = () => { document.body.classList.remove("nav-open"); ui.menu.setAttribute("aria-expanded", "false"); };
+
+  // ---- the classroom ---------------------------------------------------------------------------------------
+  // On a server with classes the page is a student's: the join form until they join (a code and a nickname),
+  // then their nickname and class in the header and their conversations from the server's record (GET
+  // class/conversations), never from this browser's storage. "Leave" ends the session (a shared computer).
+  const asJson = { "Content-Type": "application/json", Accept: "application/json" };
+  const getJson = { cache: "no-store", headers: { Accept: "application/json" } };
+
+  async function readClassroom() {
+    let me = null;
+    try {
+      const res = await fetch("class/me", getJson);
+      if (res.ok) me = await res.json();
+    } catch { /* the server away: the health indicator says so */ }
+    if (me?.student) enterClass(me);
+    else showJoin();
+  }
+
+  function showJoin(note = "") {
+    stop();
+    state.classroom = null;
+    state.convs = [newConversation()];
+    state.currentId = state.convs[0].id;
+    document.body.classList.add("joining");
+    document.body.dataset.classroom = "joining";
+    ui.student.hidden = true;
+    ui.join.hidden = false;
+    ui["join-note"].textContent = note;
+    ui["join-note"].hidden = !note;
+    clearNotice();
+    renderAll();
+    setJoinError("", ui["join-code"].value ? ui["join-nickname"] : ui["join-code"]);
+  }
+
+  // The reason a join failed, under the form, with the field it is about marked and focused.
+  function setJoinError(text, field = null) {
+    ui["join-error"].textContent = text;
+    ui["join-error"].hidden = !text;
+    for (const input of [ui["join-code"], ui["join-nickname"]]) {
+      if (text && input === field) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    }
+    field?.focus();
+  }
+
+  const JOIN_ERRORS = { unknown_code: ["joinUnknown", "join-code"], class_closed: ["joinClosed", "join-code"],
+    nickname_taken: ["joinTaken", "join-nickname"] };
+
+  async function joinClass() {
+    const code = ui["join-code"].value.trim();
+    const nickname = ui["join-nickname"].value.trim();
+    if (!code) return setJoinError(t("joinNoCode"), ui["join-code"]);
+    if (!nickname) return setJoinError(t("joinNoNickname"), ui["join-nickname"]);
+    ui["join-submit"].disabled = true;
+    ui["join-submit"].textContent = t("joining");
+    try {
+      const res = await fetch("class/join", { method: "POST", headers: asJson, body: JSON.stringify({ code, nickname }) });
+      const body = await res.json().catch(() => null);
+      const error = body?.error ?? {};
+      const known = JOIN_ERRORS[error.code];
+      if (res.ok) {
+        ui["join-nickname"].value = "";
+        enterClass(body);
+      } else if (known) setJoinError(t(known[0]), ui[known[1]]);
+      else if (res.status === 422 && error.field === "nickname") setJoinError(t("joinBadNickname"), ui["join-nickname"]);
+      else if (res.status === 429) setJoinError(t("joinWait", { s: retryAfter(res.headers.get("Retry-After")) ?? 60 }));
+      else setJoinError(t("eOther", { c: res.status, m: error.message || res.statusText }));
+    } catch {
+      setJoinError(t("eNet"));
+    } finally {
+      ui["join-submit"].disabled = false;
+      ui["join-submit"].textContent = t("joinButton");
+    }
+  }
+
+  function enterClass(me) {
+    state.classroom = { student: me.student, klass: me.class };
+    document.body.classList.remove("joining");
+    document.body.dataset.classroom = "joined";
+    ui.join.hidden = true;
+    ui.student.hidden = false;
+    ui.import.hidden = true; // the class's conversations are the server's: nothing to import
+    showStudent();
+    state.convs = [newConversation()];
+    state.currentId = state.convs[0].id;
+    clearNotice();
+    renderAll();
+    ui.prompt.focus();
+    loadServerConversations();
+  }
+
+  function showStudent() {
+    const seat = state.classroom;
+    if (!seat) return;
+    ui["student-name"].textContent = seat.student.nickname;
+    ui["student-class"].textContent = seat.klass.name;
+    ui.student.title = t("studentTitle", { n: seat.student.nickname, c: seat.klass.name });
+  }
+
+  // The student's earlier conversations, listed (each read when opened: select).
+  async function loadServerConversations() {
+    const seat = state.classroom;
+    try {
+      const res = await fetch("class/conversations", getJson);
+      if (!res.ok) {
+        if (res.status === 401) showJoin(t("joinEnded"));
+        return;
+      }
+      const listed = await res.json();
+      if (state.classroom !== seat) return; // left (or joined anew) meanwhile
+      const known = new Set(state.convs.map((c) => c.conversation_id).filter(Boolean));
+      for (const c of listed) {
+        if (known.has(c.id)) continue;
+        state.convs.push({ id: `c-${c.id}`, conversation_id: c.id, title: c.title, created_at: c.started,
+          updated_at: c.last, system: null, settings: { temperature: null, max_tokens: null }, messages: null });
+      }
+      renderList();
+      document.body.dataset.conversations = String(listed.length); // waited for by the tests
+    } catch { /* the server away: the list stays as it is */ }
+  }
+
+  async function loadServerConversation(conv) {
+    try {
+      const res = await fetch(`class/conversations/${encodeURIComponent(conv.conversation_id)}`, getJson);
+      if (!res.ok) {
+        if (res.status === 401) showJoin(t("joinEnded"));
+        else await explain(res);
+        return;
+      }
+      const detail = await res.json();
+      conv.messages = detail.messages.map(fromServer);
+      if (conv.id === state.currentId && !state.stream) renderMessages();
+    } catch {
+      notify(t("eNet"));
+    }
+  }
+
+  // A stored message as the page keeps one; an answer's figures as its own stream would have given them.
+  function fromServer(m) {
+    const out = { role: m.role, content: m.text, created_at: m.created };
+    if (m.role !== "assistant") return out;
+    if (m.sources?.length) out.sources = m.sources.map(source);
+    if (m.finish_reason === "client_left") out.stopped = true;
+    else if (m.latency_s != null) {
+      const ttft = m.first_token_s;
+      const generating = ttft != null && m.latency_s > ttft ? m.latency_s - ttft : m.latency_s;
+      const tokens = m.completion_tokens;
+      out.stats = {
+        completion_tokens: tokens,
+        tokens_per_second: tokens != null && generating > 0 ? Number((tokens / generating).toFixed(2)) : null,
+        ttft_seconds: ttft, latency_seconds: m.latency_s,
+      };
+    }
+    return out;
+  }
+
+  async function leaveClass() {
+    try {
+      await fetch("class/leave", { method: "POST", headers: asJson, body: "{}" });
+    } catch { /* the page forgets the seat anyway; the cookie ends with the session on the server */ }
+    ui["join-code"].value = "";
+    showJoin(t("left"));
+  }
 
   // ---- wiring --------------------------------------------------------------------------------------------
   ui.composer.addEventListener("submit", (e) => {
@@ -954,6 +1203,17 @@
     if (file) importFile(file);
   });
   ui["notice-close"].addEventListener("click", () => { clearNotice(); ui.prompt.focus(); });
+  ui["join-form"].addEventListener("submit", (e) => {
+    e.preventDefault();
+    joinClass();
+  });
+  ui["join-code"].addEventListener("keydown", (e) => { // Enter (a phone's "next") goes on to the nickname
+    if (e.key === "Enter" && !ui["join-nickname"].value.trim() && ui["join-code"].value.trim()) {
+      e.preventDefault();
+      setJoinError("", ui["join-nickname"]);
+    }
+  });
+  ui.leave.addEventListener("click", leaveClass);
   ui["key-form"].addEventListener("submit", (e) => {
     e.preventDefault();
     const key = ui["api-key"].value.trim();
@@ -1003,7 +1263,7 @@
   }
   // Another tab saved: take its list (unless this tab is writing an answer; its save comes after).
   window.addEventListener("storage", (e) => {
-    if (e.key !== STORE || state.stream || state.editing) return;
+    if (e.key !== STORE || state.stream || state.editing || state.classroom !== undefined) return;
     loadConversations();
     renderAll();
   });
@@ -1013,7 +1273,7 @@
   applyLanguage();
   renderAll();
   checkHealth(); // and again on its own timer
-  readServerInfo();
+  state.serverInfo = readServerInfo(); // a question waits for it (generate)
   document.body.dataset.ready = "true"; // waited for by the tests
   performance.mark("edubot:ready"); // read by the page benchmark
 })();

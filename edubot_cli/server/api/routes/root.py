@@ -42,9 +42,13 @@ async def root(request: Request) -> Any:
         "chat": {
             "max_tokens": settings.max_tokens,
             "temperature": settings.temperature,
+            "client_sampling": settings.client_sampling,
             "system_prompt_override": settings.allow_system_prompt_override,
             "auth_required": bool(settings.api_key),
+            "grounded": state.grounding.default,
+            "slow_answer_seconds": settings.slow_answer_seconds,
         },
+        "classes": await state.classroom.classes_on(),
     }
 
 

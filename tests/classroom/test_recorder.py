@@ -1,0 +1,180 @@
+"""The recorder (``classroom.recorder``): ``record`` returns at once, one thread writes; ``flush`` waits for what
+is pending; a write that fails is tried again, then given up with a log line; the teacher's feed hears of each
+exchange once it is stored."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edubot_cli.classroom import recorder as recorder_module
+from edubot_cli.classroom.recorder import Exchange, Recorder, Stored
+from edubot_cli.classroom.store import Store
+from tests.support.poll import CEILING
+
+ASKED = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.connect(f"sqlite:///{tmp_path / 'edubot.sqlite3'}")
+    yield opened
+    opened.close()
+
+
+def exchange(store: Store, **fields: Any) -> Exchange:
+    klass = store.create_class(f"class {len(store.classes())}")
+    seat, _ = store.join(klass.code, "Ana")
+    values: dict[str, Any] = {
+        "conversation_id": store.new_conversation(seat.student.id),
+        "class_id": klass.id,
+        "student_id": seat.student.id,
+        "nickname": "Ana",
+        "question": "What is a cell?",
+        "asked": ASKED,
+        "answer": "The unit of life [1].",
+        "finish_reason": "stop",
+        "sources": [{"n": 1, "title": "Cells"}],
+        "mode": "answer",
+        "grounded": True,
+        "prompt_tokens": 40,
+        "completion_tokens": 7,
+        "first_token_s": 0.25,
+        "latency_s": 1.5,
+        "flags": ("refused",),
+    }
+    return Exchange(**(values | fields))
+
+
+class Gated:
+    """A store whose writes wait for ``gate`` (and fail ``failures`` times first)."""
+
+    def __init__(self, store: Store, failures: int = 0) -> None:
+        self.store = store
+        self.gate = threading.Event()
+        self.failures = failures
+        self.calls = 0
+
+    def add_message(self, *args: Any, **fields: Any) -> int:
+        self.calls += 1
+        assert self.gate.wait(CEILING)
+        if self.failures:
+            self.failures -= 1
+            raise OSError("disk I/O error")
+        return self.store.add_message(*args, **fields)
+
+
+def test_an_exchange_is_written_as_a_question_and_its_answer(store: Store) -> None:
+    heard: list[Stored] = []
+    recorder = Recorder(store, on_stored=heard.append)
+    x = exchange(store)
+    recorder.record(x)
+    assert recorder.flush(CEILING)
+    asked, answered = store.messages(x.conversation_id)
+    assert (asked.role, asked.text, asked.created, asked.mode, asked.sources, asked.finish_reason) == (
+        "user",
+        "What is a cell?",
+        ASKED,
+        "answer",
+        [],
+        None,
+    )
+    assert answered.role == "assistant"
+    assert (answered.text, answered.sources, answered.mode, answered.grounded) == (
+        "The unit of life [1].",
+        [{"n": 1, "title": "Cells"}],
+        "answer",
+        True,
+    )
+    assert (
+        answered.prompt_tokens,
+        answered.completion_tokens,
+        answered.first_token_s,
+        answered.latency_s,
+    ) == (
+        40,
+        7,
+        0.25,
+        1.5,
+    )
+    assert (answered.finish_reason, answered.flags) == ("stop", ["refused"])
+    assert heard == [Stored(x, asked.id, answered.id)]
+    assert (recorder.written, recorder.lost, recorder.pending) == (1, 0, 0)
+    assert recorder.close(CEILING)
+
+
+def test_record_returns_at_once_and_flush_waits_for_the_writes(store: Store) -> None:
+    gated = Gated(store)
+    recorder = Recorder(gated)  # type: ignore[arg-type]
+    x = exchange(store)
+    recorder.record(x)  # the store is stuck: record does not wait for it
+    recorder.record(x)
+    assert recorder.pending == 2
+    assert recorder.flush(0) is False
+    gated.gate.set()
+    assert recorder.flush(CEILING)
+    assert [m.role for m in store.messages(x.conversation_id)] == ["user", "assistant"] * 2
+    assert recorder.close(CEILING)
+
+
+def test_a_failed_write_is_tried_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_module, "RETRY_DELAY", 0.0)
+    gated = Gated(store, failures=2)
+    gated.gate.set()
+    recorder = Recorder(gated)  # type: ignore[arg-type]
+    x = exchange(store)
+    recorder.record(x)
+    assert recorder.flush(CEILING)
+    assert len(store.messages(x.conversation_id)) == 2
+    assert (gated.calls, recorder.written, recorder.lost) == (4, 1, 0)  # two failed tries, then both messages
+
+
+def test_a_write_that_keeps_failing_is_logged_and_counted(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(recorder_module, "RETRY_DELAY", 0.0)
+    gated = Gated(store, failures=3)
+    gated.gate.set()
+    heard: list[Stored] = []
+    recorder = Recorder(gated, on_stored=heard.append)  # type: ignore[arg-type]
+    x = exchange(store)
+    with caplog.at_level(logging.ERROR, logger="edubot.server.classroom"):
+        recorder.record(x)
+        recorder.record(x)  # the next one is written: the record goes on
+        assert recorder.flush(CEILING)
+    assert (recorder.written, recorder.lost, len(heard)) == (1, 1, 1)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"classroom: could not store a message of conversation {x.conversation_id} after 3 tries: disk I/O error"
+    ]
+
+
+def test_a_failing_listener_does_not_stop_the_record(store: Store, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(_: Stored) -> None:
+        raise RuntimeError("listener bug")
+
+    recorder = Recorder(store, on_stored=broken)
+    x = exchange(store)
+    with caplog.at_level(logging.ERROR, logger="edubot.server.classroom"):
+        recorder.record(x)
+        recorder.record(x)
+        assert recorder.flush(CEILING)
+    assert len(store.messages(x.conversation_id)) == 4
+    assert [r.getMessage() for r in caplog.records] == [
+        "classroom: a listener failed on a stored message"
+    ] * 2
+
+
+def test_close_writes_what_is_pending_first(store: Store) -> None:
+    gated = Gated(store)
+    recorder = Recorder(gated)  # type: ignore[arg-type]
+    x = exchange(store)
+    recorder.record(x)
+    threading.Timer(0, gated.gate.set).start()  # the store comes back while close waits
+    assert recorder.close(CEILING)
+    assert len(store.messages(x.conversation_id)) == 2
