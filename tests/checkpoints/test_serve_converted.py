@@ -36,6 +36,7 @@ def test_converted_smollm2_served_by_transformers_answers_a_real_question(
         rate_limit_per_minute=0,
         ready_timeout=600,
         system_prompt="You are a helpful assistant.",
+        client_sampling=True,  # the request's own max_tokens and temperature, as a script's would be
     )
     recorder = Recorder(on_ready=ask_then_stop)
     outcome = serving.serve(settings, recorder)

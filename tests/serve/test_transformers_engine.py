@@ -33,7 +33,9 @@ def test_hf_directory_is_served_by_transformers_on_cpu(make_settings, no_nvidia_
         finally:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    settings = make_settings(model=model, port=free_port(), rate_limit_per_minute=0, ready_timeout=300)
+    settings = make_settings(
+        model=model, port=free_port(), rate_limit_per_minute=0, ready_timeout=300, client_sampling=True
+    )
     recorder = Recorder(on_ready=ask_then_stop)
     outcome = serving.serve(settings, recorder)
     assert outcome == serving.ServeOutcome("terminated", "transformers")
