@@ -113,6 +113,44 @@ FIELDS: dict[str, tuple[Any, str]] = {
         "Seconds after which the web page tells a student whose answer has not finished that the computer is "
         "busy and they may wait or press Stop; 0 never does.",
     ),
+    # safety
+    "moderation": (
+        True,
+        "Moderate every /chat message and answer: self-harm, violence, sexual content, harassment, personal data "
+        "and attempts to switch off the instructions (docs/safety.md); false lets everything through.",
+    ),
+    "moderation_url": (
+        None,
+        "OpenAI-compatible URL of a guard model (e.g. Llama Guard on the vLLM engine) asked about each student "
+        "message besides the CPU filters, which always run; empty means the CPU filters alone.",
+    ),
+    "support_message": (
+        "It sounds like you are going through something really hard. You are not alone: please talk to a teacher "
+        "or an adult you trust today. If you are in danger right now, call your local emergency number. In the UK "
+        "you can call Childline on 0800 1111 (free, any time).",
+        "What a student who writes about hurting themselves, or being hurt, is told instead of an answer (the "
+        "model is not asked); set your school's own words, the adult to talk to and your country's help lines.",
+    ),
+    "refusal_message": (
+        "I can't help with that. Let's keep our chat kind and safe: ask me something about your lessons and I'll "
+        "do my best to help.",
+        "What a student is told when a message is refused (abuse, sexual content, threats, attempts to switch off "
+        "the instructions).",
+    ),
+    "scope": (
+        "lenient",
+        "Questions the taxonomy does not cover: strict (not answered; the bot lists the topics it can help with), "
+        "lenient (answered, recorded as outside the syllabus) or off (not checked).",
+    ),
+    "alert_command": (
+        None,
+        "Program run for each high-severity flag (harm to self or others), given the flag as JSON on its standard "
+        "input; retried, never blocking the chat.",
+    ),
+    "alert_webhook": (
+        None,
+        "URL the same JSON is POSTed to for each high-severity flag; retried, never blocking the chat.",
+    ),
     # classroom
     "database_url": (
         None,
@@ -204,6 +242,13 @@ class Settings:
     temperature: float
     client_sampling: bool
     slow_answer_seconds: float
+    moderation: bool
+    moderation_url: str | None
+    support_message: str
+    refusal_message: str
+    scope: str
+    alert_command: str | None
+    alert_webhook: str | None
     database_url: str | None
     retain_days: int
     engine: str
@@ -261,6 +306,9 @@ def _settings_class() -> type[BaseSettings]:
         "grounding_holdout": {"ge": 0},
         "temperature": {"ge": 0, "le": 2},
         "slow_answer_seconds": {"ge": 0},
+        "support_message": {"min_length": 1},
+        "refusal_message": {"min_length": 1},
+        "scope": {"pattern": "^(strict|lenient|off)$"},
         "retain_days": {"ge": 0, "le": 36500},
         "ready_timeout": {"gt": 0},
         "context_length": {"ge": 256},

@@ -86,3 +86,26 @@ def test_the_classroom_sits_below_the_server_and_the_commands() -> None:
     }
     assert outside == set()
     assert "edubot_cli.classroom.store" in import_graph()["edubot_cli.commands.classroom"]
+
+
+def test_safety_sits_below_the_server_and_the_commands() -> None:
+    """``safety`` (moderation, the scope, the alert hook) is used by the server: it imports neither the server,
+    the classroom, the chat client, the evaluation nor the command layer; only what is below it (config, errors,
+    the HTTP client helpers, grounding and the taxonomy model)."""
+    allowed = (
+        "edubot_cli.safety",
+        "edubot_cli.errors",
+        "edubot_cli.openai_http",
+        "edubot_cli.urls",
+        "edubot_cli.grounding",
+        "edubot_cli.taxonomy",
+    )
+    outside = {
+        (name, dep)
+        for name, deps in import_graph().items()
+        if name.startswith("edubot_cli.safety")
+        for dep in deps
+        if not dep.startswith(allowed)
+    }
+    assert outside == set()
+    assert "edubot_cli.safety.moderation" in import_graph()["edubot_cli.server.api.moderated"]

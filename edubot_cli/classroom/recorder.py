@@ -53,6 +53,9 @@ class Exchange:
     first_token_s: float | None = None
     latency_s: float | None = None
     flags: tuple[str, ...] = ()
+    """The answer's flags (``refused``, ``out_of_scope``, what moderation found in the answer)."""
+    question_flags: tuple[str, ...] = ()
+    """The question's flags: what moderation found in it (``self_harm:high`` ...), for the teacher's page."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,7 @@ def write_exchange(store: Store, exchange: Exchange) -> Stored:
         exchange.question,
         created=exchange.asked,
         mode=exchange.mode,
+        flags=list(exchange.question_flags),
     )
     answer_id = store.add_message(
         exchange.conversation_id,

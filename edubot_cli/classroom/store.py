@@ -170,6 +170,24 @@ class StudentSummary:
 
 
 @dataclass(frozen=True)
+class FlaggedMessage:
+    """A message moderation flagged (a ``category:severity`` flag, ``self_harm:high``), for the teacher: who wrote
+    it, where, its safety flags, and whether a teacher has marked it ``reviewed``."""
+
+    message: MessageRecord
+    student_id: str
+    nickname: str
+
+    @property
+    def safety_flags(self) -> list[str]:
+        return [f for f in self.message.flags if ":" in f]
+
+    @property
+    def reviewed(self) -> bool:
+        return REVIEWED in self.message.flags
+
+
+@dataclass(frozen=True)
 class ConversationSummary:
     id: str
     student_id: str
@@ -214,6 +232,10 @@ def _local_day(day: date) -> tuple[datetime, datetime]:
     start = datetime.combine(day, time.min).astimezone()
     end = datetime.combine(day + timedelta(days=1), time.min).astimezone()
     return start, end
+
+
+REVIEWED = "reviewed"
+"""The flag a teacher adds to a flagged message once they have looked at it (``Store.review``)."""
 
 
 def _flags_text() -> Any:
@@ -849,6 +871,28 @@ class Store:
             merged = sorted(set(current.flags) | set(flags))
             conn.execute(messages.update().where(messages.c.id == message_id).values(flags=merged))
         return merged
+
+    def flagged(self, class_id: str) -> list[FlaggedMessage]:
+        """A class's messages that moderation flagged (a ``category:severity`` flag), the newest first."""
+        import sqlalchemy as sa
+
+        from .schema import conversations, messages, students
+
+        query = (
+            sa.select(*messages.c, students.c.id.label("student_id"), students.c.nickname)
+            .select_from(messages.join(conversations).join(students))
+            .where(students.c.class_id == class_id, _flags_text().contains(":"))
+            .order_by(messages.c.created.desc(), messages.c.id.desc())
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        found = [FlaggedMessage(self._message(row._mapping), row.student_id, row.nickname) for row in rows]
+        return [f for f in found if f.safety_flags]
+
+    def review(self, message_id: int) -> list[str]:
+        """Mark a flagged message ``reviewed`` (a teacher has looked at it); its flags now. ``UnknownMessage`` for
+        an id that is not a message."""
+        return self.flag_message(message_id, REVIEWED)
 
     def conversations(
         self, *, student_id: str | None = None, class_id: str | None = None

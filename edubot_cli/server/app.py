@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from .api.fastlane import FastLane, validation_failure
 from .api.grounded import Grounding
+from .api.moderated import Safety
 from .api.routes import chat, observability, openai, root, teacher
 from .api.routes import classroom as class_routes
 from .api.schemas import ErrorResponse
@@ -79,6 +81,7 @@ def create_app(
         stopping=stopping,
         classroom=room,
         teacher_failures=AuthFailures(settings.auth_failures_per_minute),
+        safety=Safety(settings, metrics),
     )
 
     @asynccontextmanager
@@ -90,12 +93,15 @@ def create_app(
                 settings.served_model_name, grounding.system_message(settings.system_prompt)
             )
         await asyncio.to_thread(room.start)  # with a store: migrated, retention applied, recorder started
+        # moderation's word list and model are read beside the start (about a second), not on a first message
+        threading.Thread(target=state.safety.warm_up, name="moderation-warm-up", daemon=True).start()
         await pool.start()
         try:
             yield
         finally:
             await pool.close()
             await asyncio.to_thread(room.close)  # the pending records are written first
+            await asyncio.to_thread(state.safety.close)  # the alerts still waiting get a few seconds
 
     app = FastAPI(
         title="edubot",

@@ -337,7 +337,7 @@ def stored_json(stored: Stored, answered: datetime) -> dict[str, Any]:
         "first_token_s": None,
         "latency_s": None,
         "finish_reason": None,
-        "flags": [],
+        "flags": sorted(x.question_flags),
     }
     answer = {
         **common,

@@ -50,6 +50,8 @@ class Metrics:
         self.completion_tokens = 0
         self.latencies: deque[float] = deque(maxlen=WINDOW)
         self.ttfts: deque[float] = deque(maxlen=WINDOW)
+        self.safety_flags: dict[str, int] = {}
+        """Moderation's flags by ``category:severity`` (``self_harm:high`` ...), messages and answers alike."""
 
         self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         self.registry = CollectorRegistry(auto_describe=True)
@@ -80,6 +82,12 @@ class Metrics:
             "Time to the first streamed token.",
             ["endpoint"],
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._flags = Counter(
+            "edubot_safety_flags",
+            "Moderation flags on /chat messages and answers, by category, severity and where (message or answer).",
+            ["category", "severity", "where"],
             registry=self.registry,
         )
         self._in_flight = Gauge(
@@ -136,6 +144,12 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
+    def flag(self, category: str, severity: str, where: str = "message") -> None:
+        """Count one moderation flag (``where``: ``message`` or ``answer``)."""
+        key = f"{category}:{severity}"
+        self.safety_flags[key] = self.safety_flags.get(key, 0) + 1
+        self._child(self._flags, category, severity, where).inc()
+
     def reject(self, status: int) -> None:
         key = str(status)
         self.rejected[key] = self.rejected.get(key, 0) + 1
@@ -157,6 +171,7 @@ class Metrics:
             },
             "latency_seconds": summary(self.latencies),
             "ttft_seconds": summary(self.ttfts),
+            "safety_flags": dict(self.safety_flags),
         }
 
     def exposition(self) -> bytes:

@@ -1,5 +1,5 @@
-"""What every route needs: settings, the engine pool, the proxy and the metrics of one app instance, and its
-classroom (the store, the record, the join and teacher-login throttles)."""
+"""What every route needs: settings, the engine pool, the proxy and the metrics of one app instance, its
+classroom (the store, the record, the join and teacher-login throttles) and its moderation."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .api.grounded import Grounding
+from .api.moderated import Safety
 from .classroom import Classroom
 from .edge.throttles import AuthFailures, JoinThrottle
 from .engine.proxy import Proxy
@@ -33,6 +34,8 @@ class Backend:
     classroom: Classroom
     teacher_failures: AuthFailures
     """Wrong teacher keys per client address (``auth_failures_per_minute``)."""
+    safety: Safety
+    """Moderation of /chat (``edubot_cli.safety``), the scope setting and the alert hook."""
     join_throttle: JoinThrottle = field(default_factory=JoinThrottle)
 
 

@@ -70,8 +70,10 @@ class LiveBackend:
 def isolated_settings(overrides: dict[str, Any]) -> Any:
     """Settings from the defaults and ``overrides`` only: no config file, no EDUBOT_* environment, grounding off
     unless asked for (tests that check the engine's exact messages would otherwise get the repository's taxonomy
-    in them), and ``client_sampling`` on unless asked for (tests bound an answer with the request's own
-    ``max_tokens``; tests of the class default ask for it off)."""
+    in them), ``client_sampling`` on unless asked for (tests bound an answer with the request's own
+    ``max_tokens``; tests of the class default ask for it off), and moderation and the scope check off unless
+    asked for (tests of the stream check the engine's deltas one by one, which the answer filter releases a
+    sentence at a time; tests/server/test_safety.py asks for them)."""
     import os
     import tempfile
     from unittest import mock
@@ -86,7 +88,15 @@ def isolated_settings(overrides: dict[str, Any]) -> Any:
         # their own).
         no_store = Path(tmp) / "no-classroom"
         return load_settings(
-            empty, **{"grounding": False, "client_sampling": True, "data_dir": no_store, **overrides}
+            empty,
+            **{
+                "grounding": False,
+                "client_sampling": True,
+                "data_dir": no_store,
+                "moderation": False,
+                "scope": "off",
+                **overrides,
+            },
         )
 
 

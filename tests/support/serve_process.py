@@ -16,10 +16,18 @@ EDUBOT = Path(sys.executable).with_name("edubot")
 
 
 def serve_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """This environment without the caller's ``EDUBOT_*`` settings, logging under ``tmp_path``, no rate limit, a
-    wide terminal; plus ``settings`` (``EDUBOT_SHUTDOWN_GRACE="5"``)."""
+    """This environment without the caller's ``EDUBOT_*`` settings, logging under ``tmp_path``, no rate limit,
+    moderation and the scope check off (as ``live_backend.isolated_settings``: these tests follow the engine's
+    deltas one by one; a test of moderation turns it on), a wide terminal; plus ``settings``
+    (``EDUBOT_SHUTDOWN_GRACE="5"``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDUBOT_")}
-    env |= {"EDUBOT_LOGS_DIR": str(tmp_path / "logs"), "EDUBOT_RATE_LIMIT_PER_MINUTE": "0", "COLUMNS": "200"}
+    env |= {
+        "EDUBOT_LOGS_DIR": str(tmp_path / "logs"),
+        "EDUBOT_RATE_LIMIT_PER_MINUTE": "0",
+        "EDUBOT_MODERATION": "false",
+        "EDUBOT_SCOPE": "off",
+        "COLUMNS": "200",
+    }
     return env | settings
 
 

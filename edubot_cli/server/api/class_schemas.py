@@ -150,6 +150,26 @@ class TeacherConversation(ConversationInfo):
     nickname: str
 
 
+class TeacherFlag(BaseModel):
+    message_id: int
+    conversation_id: str
+    student_id: str
+    nickname: str
+    role: str = Field(description="user (the student's message) or assistant (an answer the filter cut).")
+    text: str = Field(description="The message as stored: personal data masked ([phone], [email] ...).")
+    created: str
+    flags: list[str] = Field(description="Moderation's flags as category:severity (self_harm:high ...).")
+    severity: str = Field(description="The strongest: high, medium or low.")
+    categories: list[str]
+    reviewed: bool = Field(description="Whether a teacher has marked it reviewed.")
+
+
+class TeacherReviewed(BaseModel):
+    message_id: int
+    reviewed: bool
+    flags: list[str]
+
+
 class TeacherConversationDetail(BaseModel):
     conversation: TeacherConversation
     messages: list[MessageInfo]

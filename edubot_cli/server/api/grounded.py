@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import EdubotError
 from ...grounding.prompt import grounded_messages, grounded_system, retrieval_query
 from ...grounding.select import relevant
+from ...safety.scope import ScopeCheck, check_scope, scope_topics, within
 from ...taxonomy.model import KNOWLEDGE
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Grounded:
     messages: list[dict[str, str]]
     sources: list[Source]
     material: list[tuple[int, str]]
+    scope: ScopeCheck | None = None
+    """Whether the question is covered by the passages found (``safety.scope``), when it was asked."""
 
     def source_dicts(self) -> list[dict[str, Any]]:
         return [source.to_dict() for source in self.sources]
@@ -63,6 +66,7 @@ class Grounding:
         self._checked = 0.0
         self._knowledge = False
         self._lock = threading.Lock()
+        self._topics: dict[tuple[str, ...], list[str]] = {}
 
     @property
     def default(self) -> bool:
@@ -90,6 +94,8 @@ class Grounding:
 
                 self._index = TaxonomyIndex(self.root, holdout=self.holdout, docs_dir=self.docs_dir)
             report = self._index.refresh()
+            if report.read or report.removed or report.rebuilt:
+                self._topics.clear()
             self._knowledge = report.passages.get(KNOWLEDGE, 0) > 0 or bool(
                 self._index.counts().get(KNOWLEDGE)
             )
@@ -101,7 +107,12 @@ class Grounding:
         self._checked = time.monotonic()
 
     def _ground(
-        self, system_prompt: str | None, history: Sequence[Mapping[str, str]], question: str
+        self,
+        system_prompt: str | None,
+        history: Sequence[Mapping[str, str]],
+        question: str,
+        subtrees: Sequence[str] = (),
+        scope: bool = False,
     ) -> Grounded | None:
         with self._lock:
             if time.monotonic() - self._checked > RECHECK:
@@ -110,12 +121,32 @@ class Grounding:
             if index is None:
                 return None
             query = retrieval_query(question, history)
-            passages = relevant(index.retrieve(query, self.top_k))
+            found = index.retrieve(query, self.top_k * 3 if subtrees else self.top_k)
+            passages = relevant(within(found, subtrees)[: self.top_k])
+            checked = check_scope(index, question, passages) if scope else None
         prompt = grounded_messages(system_prompt, history, question, passages, self.budget, query)
-        return Grounded(prompt.messages, prompt.sources, prompt.material)
+        return Grounded(prompt.messages, prompt.sources, prompt.material, checked)
 
     async def ground(
-        self, system_prompt: str | None, history: Sequence[Mapping[str, str]], question: str
+        self,
+        system_prompt: str | None,
+        history: Sequence[Mapping[str, str]],
+        question: str,
+        subtrees: Sequence[str] = (),
+        scope: bool = False,
     ) -> Grounded | None:
-        """The grounded messages and their sources, or None when there is no index to answer from."""
-        return await asyncio.to_thread(self._ground, system_prompt, history, question)
+        """The grounded messages and their sources, or None when there is no index to answer from. A class's
+        ``subtrees`` (taxonomy folders) limit the passages to theirs; ``scope`` also checks whether the passages
+        cover the question (``Grounded.scope``)."""
+        return await asyncio.to_thread(self._ground, system_prompt, history, question, subtrees, scope)
+
+    def _topics_of(self, subtrees: tuple[str, ...]) -> list[str]:
+        with self._lock:
+            found = self._topics.get(subtrees)
+            if found is None:
+                found = self._topics[subtrees] = scope_topics(self.root, subtrees)
+            return found
+
+    async def topics(self, subtrees: Sequence[str] = ()) -> list[str]:
+        """The knowledge topics a scope covers (``safety.scope.scope_topics``), read once per taxonomy change."""
+        return await asyncio.to_thread(self._topics_of, tuple(subtrees))

@@ -11,6 +11,7 @@ cannot be probed. Without one, a new conversation starts. A class with a daily l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,10 @@ if TYPE_CHECKING:
 
 REFUSED = "refused"
 """The flag of an answer that says the class's notes do not cover the question (the teacher's "refusals")."""
+OUT_OF_SCOPE = "out_of_scope"
+"""The flag of an answer to a question the class's scope does not cover (``scope``: refused under ``strict``)."""
+MODERATED = "moderated"
+"""The flag of an answer moderation gave instead of the model's (the support or refusal message)."""
 
 
 def conversation_not_found() -> ApiError:
@@ -72,12 +77,20 @@ def answer_hook(
     question: str,
     sources: list[dict[str, Any]],
     grounded: bool,
+    *,
+    question_flags: Sequence[str] = (),
+    flags: Sequence[str] = (),
+    answer_flags: Sequence[str] | None = None,
 ) -> AnswerHook:
-    """The hook that records ``question`` and its answer, whichever way it ends."""
+    """The hook that records ``question`` (masked by moderation, with its ``question_flags``) and its answer,
+    whichever way it ends. The answer's flags: ``refused`` when it says the notes do not cover the question,
+    ``flags`` (``out_of_scope`` ...), and ``answer_flags`` as the answer filter leaves them when the answer ends."""
     asked = datetime.now(UTC)
 
     def ended(end: Ending) -> None:
-        flags = (REFUSED,) if NOT_FOUND in end.text else ()
+        found = {REFUSED} if NOT_FOUND in end.text else set()
+        found.update(flags)
+        found.update(answer_flags or ())
         classroom.record(
             Exchange(
                 conversation_id=conversation_id,
@@ -95,7 +108,8 @@ def answer_hook(
                 completion_tokens=end.completion_tokens,
                 first_token_s=None if end.ttft is None else round(end.ttft, 6),
                 latency_s=None if end.latency is None else round(end.latency, 6),
-                flags=flags,
+                flags=tuple(sorted(found)),
+                question_flags=tuple(question_flags),
             )
         )
 

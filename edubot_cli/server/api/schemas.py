@@ -128,6 +128,16 @@ class ChatResponse(BaseModel):
         description="A student's question only: the conversation it is recorded in (send it with the next "
         "question to continue it).",
     )
+    flags: dict[str, Any] | None = Field(
+        default=None,
+        description="Only when moderation found something: `message` (the verdict on the question: action "
+        "support|refuse|remind|answer, severity, categories, flags) and/or `answer` (flags of sentences the "
+        "answer filter replaced). The `done` event of a stream carries the same.",
+    )
+    scope: dict[str, Any] | None = Field(
+        default=None,
+        description="Only for a grounded question with the scope check on: {mode, in_scope, coverage}.",
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -228,6 +238,10 @@ class StatsResponse(BaseModel):
     tokens: dict[str, int]
     latency_seconds: Percentiles
     ttft_seconds: Percentiles
+    safety_flags: dict[str, int] = Field(
+        default_factory=dict,
+        description="Moderation's flags on /chat messages and answers by category:severity (self_harm:high ...).",
+    )
     engines: list[EngineHealth]
 
 

@@ -27,7 +27,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.types import Send
 
@@ -50,7 +50,6 @@ from .sse import EventLines, event
 from .upstream import RESTARTING, EnginePool, UpstreamEngine
 
 if TYPE_CHECKING:
-    from ...grounding.gate import Gate
     from .http1 import Response
 
 SSE_HEADERS = [
@@ -85,6 +84,21 @@ class AnswerHook:
 
     conversation_id: str
     ended: Callable[[Ending], None]
+
+
+class Gate(Protocol):
+    """What a /chat answer passes through on its way to the client: ``grounding.gate.Gate``, or the server's
+    moderated gate wrapping it (``api.moderated``)."""
+
+    @property
+    def faithfulness(self) -> str: ...
+    @property
+    def truncated(self) -> bool: ...
+    @property
+    def stopped(self) -> bool: ...
+    def feed(self, delta: str) -> str: ...
+    def finish(self, finish_reason: str | None = None) -> str: ...
+    def run(self, text: str, finish_reason: str | None = None) -> str: ...
 
 
 def _usage_counts(usage: Any) -> tuple[int, int]:
@@ -226,15 +240,19 @@ class Proxy:
         gate: Gate,
         sources: list[dict[str, Any]],
         hook: AnswerHook | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> EngineCall:
         """The engine call for a /chat ``payload``, whose answer passes ``gate`` and carries ``sources`` (and, when
-        it is recorded, ends through ``hook``)."""
+        it is recorded, ends through ``hook``). ``extra`` is merged into the JSON answer and the ``done`` event as
+        it stands when the answer ends (moderation's ``flags``, the ``scope``)."""
         if payload.get("stream"):
             return self._call(
-                lambda send, trace: self._chat_stream(payload, gate, sources, send, trace, hook),
+                lambda send, trace: self._chat_stream(payload, gate, sources, send, trace, hook, extra),
                 chat_stream_error,
             )
-        return self._call(lambda send, trace: self._chat_json(payload, gate, sources, send, trace, hook))
+        return self._call(
+            lambda send, trace: self._chat_json(payload, gate, sources, send, trace, hook, extra)
+        )
 
     def material_answer(
         self,
@@ -243,8 +261,10 @@ class Proxy:
         gate: Gate,
         sources: list[dict[str, Any]],
         hook: AnswerHook | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> EngineCall:
-        """A /chat answer from the material itself (``Gate.direct``): the engine is not asked."""
+        """A /chat answer the engine is not asked for: the material's own (``Gate.direct``), or moderation's and
+        the scope's replies (``extra`` as in ``chat``)."""
 
         async def work(send: Send, trace: Trace) -> None:
             async with self._metered(CHAT, send, hook=hook) as tally:
@@ -256,11 +276,11 @@ class Proxy:
                     await send(
                         {"type": "http.response.body", "body": event({"delta": text}), "more_body": True}
                     )
-                    done = _done(model, 0, 0, tally, sources, gate, payload)
+                    done = _done(model, 0, 0, tally, sources, gate, payload, extra)
                     await send({"type": "http.response.body", "body": event(done), "more_body": False})
                 else:
                     tally.shown.append(text)
-                    answer = _answer(text, model, tally, sources, gate, payload, hook)
+                    answer = _answer(text, model, tally, sources, gate, payload, hook, extra)
                     await _send_json(send, 200, answer)
                 tally.outcome = "ok"
 
@@ -274,6 +294,7 @@ class Proxy:
         send: Send,
         trace: Trace,
         hook: AnswerHook | None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         async with self._metered(CHAT, send, hook=hook) as tally:
             content = json.dumps(payload, ensure_ascii=False).encode()
@@ -300,7 +321,7 @@ class Proxy:
             model = str(data.get("model") or engine.model or "")
             tally.shown.append(text)
             tally.finish = LENGTH if gate.truncated else STOP
-            await _send_json(send, 200, _answer(text, model, tally, sources, gate, payload, hook))
+            await _send_json(send, 200, _answer(text, model, tally, sources, gate, payload, hook, extra))
             tally.outcome = "ok"
 
     # ---- /chat, SSE ---------------------------------------------------------------------------------------
@@ -312,6 +333,7 @@ class Proxy:
         send: Send,
         trace: Trace,
         hook: AnswerHook | None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         async with self._metered(CHAT, send, hook=hook) as tally:
             content = json.dumps(payload, ensure_ascii=False).encode()
@@ -403,7 +425,7 @@ class Proxy:
             completion = completion or deltas
             tally.prompt, tally.completion = prompt, completion
             tally.latency = time.perf_counter() - tally.start
-            done = _done(str(model), prompt, completion, tally, sources, gate, payload)
+            done = _done(str(model), prompt, completion, tally, sources, gate, payload, extra)
             await emit(event(done), more=False)
             tally.outcome = "ok"
 
@@ -515,8 +537,9 @@ def _answer(
     gate: Gate,
     payload: dict[str, Any],
     hook: AnswerHook | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The JSON answer of /chat (with a recorded answer's ``conversation_id``)."""
+    """The JSON answer of /chat (with a recorded answer's ``conversation_id``, and ``extra``)."""
     answer = {
         "response": text,
         "model": model,
@@ -532,6 +555,7 @@ def _answer(
     }
     if hook is not None:
         answer["conversation_id"] = hook.conversation_id
+    answer.update(extra or {})
     return answer
 
 
@@ -543,8 +567,9 @@ def _done(
     sources: list[dict[str, Any]],
     gate: Gate,
     payload: dict[str, Any],
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The last event of a /chat stream."""
+    """The last event of a /chat stream (with ``extra``)."""
     return {
         "done": True,
         "model": model,
@@ -559,6 +584,7 @@ def _done(
         "faithfulness": gate.faithfulness,
         "truncated": gate.truncated,
         "sampling": _sampling(payload),
+        **(extra or {}),
     }
 
 

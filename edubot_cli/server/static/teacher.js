@@ -26,6 +26,11 @@
       flagged: "flags: {f}", session: "Your session has ended: log in again.",
       eNet: "Cannot reach the edubot server. Check that it is running, then try again.",
       eOther: "The server answered with an error ({c}): {m}", convWho: "{n} · {k} messages · {l}",
+      flagsTitle: "Flagged messages", noFlags: "Nothing flagged.", high: "high", medium: "medium", low: "low",
+      self_harm: "self-harm", violence: "violence or threats", sexual: "sexual content",
+      harassment: "harassment", personal_data: "personal data", injection: "trying to switch off the rules",
+      other: "other", flagWho: "{n} · {w} · {r}", fromStudent: "the student's message", fromBot: "an answer",
+      openConversation: "Open the conversation", markReviewed: "Mark reviewed", reviewedDone: "Reviewed",
     },
     es: {
       teacher: "Profesor", language: "Idioma", logout: "Cerrar sesión", loginTitle: "Vista del profesor",
@@ -48,6 +53,11 @@
       flagged: "avisos: {f}", session: "Tu sesión ha terminado: vuelve a entrar.",
       eNet: "No se puede contactar con el servidor de edubot. Comprueba que está en marcha y vuelve a intentarlo.",
       eOther: "El servidor respondió con un error ({c}): {m}", convWho: "{n} · {k} mensajes · {l}",
+      flagsTitle: "Mensajes marcados", noFlags: "Nada marcado.", high: "alta", medium: "media", low: "baja",
+      self_harm: "autolesión", violence: "violencia o amenazas", sexual: "contenido sexual",
+      harassment: "acoso", personal_data: "datos personales", injection: "intento de saltarse las reglas",
+      other: "otro", flagWho: "{n} · {w} · {r}", fromStudent: "el mensaje del alumno", fromBot: "una respuesta",
+      openConversation: "Abrir la conversación", markReviewed: "Marcar como revisado", reviewedDone: "Revisado",
     },
   };
   const STATS = [["questions_today", "questionsToday"], ["active_students", "activeStudents"],
@@ -58,7 +68,7 @@
   for (const id of ["live", "live-text", "lang", "logout", "login", "login-form", "key", "login-error", "login-submit",
     "board", "classes", "no-classes", "pick", "class", "class-name", "class-meta", "stats", "students",
     "no-students", "conversations", "no-conversations", "conversation", "conversation-title", "conversation-meta",
-    "conversation-messages", "error"]) ui[id] = $(id);
+    "conversation-messages", "flags", "no-flags", "error"]) ui[id] = $(id);
 
   const prefs = (() => {
     try { return JSON.parse(localStorage.getItem(PREFS) || "{}") || {}; } catch { return {}; }
@@ -101,6 +111,23 @@
   // GET a JSON answer of the teacher's API; a 401 (the session ended) goes back to the login form.
   async function api(path) {
     const res = await fetch(path, { cache: "no-store", headers: { Accept: "application/json" } });
+    const body = await res.json().catch(() => null);
+    if (res.status === 401 || res.status === 403) {
+      showLogin(t("session"));
+      throw new Error("logged out");
+    }
+    if (!res.ok) {
+      showError(t("eOther", { c: res.status, m: body?.error?.message || res.statusText }));
+      throw new Error(String(res.status));
+    }
+    return body;
+  }
+
+  // POST to the teacher's API (a JSON body, as the server's guard wants); the answer's JSON, or an error shown.
+  async function post(path) {
+    const res = await fetch(path, {
+      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: "{}",
+    });
     const body = await res.json().catch(() => null);
     if (res.status === 401 || res.status === 403) {
       showLogin(t("session"));
@@ -215,11 +242,13 @@
 
   async function loadLists() {
     const id = state.classId;
-    const [students, conversations] = await Promise.all([
+    const [students, conversations, flags] = await Promise.all([
       api(`teacher/classes/${encodeURIComponent(id)}/students`),
       api(`teacher/classes/${encodeURIComponent(id)}/conversations`),
+      api(`teacher/classes/${encodeURIComponent(id)}/flags`),
     ]);
     if (id !== state.classId) return;
+    renderFlags(flags);
     ui["no-students"].hidden = students.length > 0;
     ui.students.replaceChildren(...students.map((s) => h("tr", { "data-id": s.id },
       h("th", { scope: "row", text: s.nickname }), h("td", { text: when(s.last_active) }),
@@ -231,6 +260,32 @@
       h("span", { class: "conv-title", text: c.title }),
       h("span", { class: "conv-who", text: t("convWho", { n: c.nickname, k: c.messages, l: when(c.last) }) })))));
     document.body.dataset.conversations = String(conversations.length); // waited for by the tests
+  }
+
+  // Moderation's flags: severity, what was found, the message (as stored: personal data masked), who and when,
+  // a way to its conversation, and "Mark reviewed".
+  function renderFlags(flags) {
+    ui["no-flags"].hidden = flags.length > 0;
+    ui.flags.replaceChildren(...flags.map((f) => h("li", {
+      class: "flag", "data-id": String(f.message_id), "data-severity": f.severity, "data-reviewed": String(f.reviewed),
+    },
+    h("p", { class: "flag-head" },
+      h("span", { class: "flag-severity", text: t(f.severity) }),
+      h("span", { class: "flag-categories", text: f.categories.map((c) => t(c)).join(", ") }),
+      h("span", { class: "flag-who", text: t("flagWho", {
+        n: f.nickname, w: when(f.created), r: t(f.role === "user" ? "fromStudent" : "fromBot") }) })),
+    h("p", { class: "flag-text", text: f.text }),
+    h("p", { class: "flag-actions" },
+      h("button", { type: "button", class: "flag-open", onclick: () => openConversation(f.conversation_id) },
+        t("openConversation")),
+      f.reviewed ? h("span", { class: "flag-done", text: t("reviewedDone") })
+        : h("button", { type: "button", class: "flag-review", onclick: () => review(f.message_id) }, t("markReviewed"))))));
+    document.body.dataset.flags = String(flags.length); // waited for by the tests
+  }
+
+  async function review(messageId) {
+    await post(`teacher/messages/${encodeURIComponent(messageId)}/reviewed`);
+    await loadLists();
   }
 
   async function openConversation(id) {

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 
+from ....safety.verdict import CATEGORIES
 from ...api_errors import ApiError
 from ...classroom import LiveFeed, message_json, stamp
 from ...edge.sessions import TEACHER_COOKIE, TEACHER_MAX_AGE, clear_cookie, cookies, set_cookie
@@ -28,7 +29,9 @@ from ..class_schemas import (
     TeacherClass,
     TeacherConversation,
     TeacherConversationDetail,
+    TeacherFlag,
     TeacherLogin,
+    TeacherReviewed,
     TeacherSession,
     TeacherStudent,
 )
@@ -36,7 +39,7 @@ from ..schemas import ErrorResponse
 from .classroom import conversation_json
 
 if TYPE_CHECKING:
-    from ....classroom.store import ClassInfo, Store
+    from ....classroom.store import ClassInfo, FlaggedMessage, Store
 
 router = APIRouter(tags=["teacher"])
 
@@ -214,6 +217,67 @@ async def class_conversations(class_id: str, request: Request) -> Any:
         ]
 
     return await backend(request).classroom.run(read) or []
+
+
+SEVERITY_ORDER = ("high", "medium", "low")
+
+
+def flag_json(found: FlaggedMessage) -> dict[str, Any]:
+    labels = sorted(found.safety_flags)
+    severities = {label.rsplit(":", 1)[1] for label in labels}
+    m = found.message
+    return {
+        "message_id": m.id,
+        "conversation_id": m.conversation_id,
+        "student_id": found.student_id,
+        "nickname": found.nickname,
+        "role": m.role,
+        "text": m.text,
+        "created": stamp(m.created),
+        "flags": labels,
+        "severity": next((s for s in SEVERITY_ORDER if s in severities), "low"),
+        "categories": sorted(
+            {label.rsplit(":", 1)[0] for label in labels},
+            key=lambda c: CATEGORIES.index(c) if c in CATEGORIES else len(CATEGORIES),
+        ),
+        "reviewed": found.reviewed,
+    }
+
+
+@router.get(
+    f"{TEACHER}/classes/{{class_id}}/flags",
+    response_model=list[TeacherFlag],
+    summary="A class's flagged messages: not yet reviewed first, then by severity, the newest first",
+    responses=_errors(404, 503),
+)
+async def flags(class_id: str, request: Request) -> Any:
+    """What moderation flagged in the class (docs/safety.md): each message with its severity, categories and
+    conversation, and whether it was reviewed."""
+    await _class(request, class_id)
+    found = await backend(request).classroom.run(lambda store: store.flagged(class_id)) or []
+    shown = [flag_json(f) for f in found]  # the newest first, kept within each group by the stable sort
+    return sorted(shown, key=lambda f: (f["reviewed"], SEVERITY_ORDER.index(f["severity"])))
+
+
+@router.post(
+    f"{TEACHER}/messages/{{message_id}}/reviewed",
+    response_model=TeacherReviewed,
+    summary="Mark a flagged message reviewed",
+    responses=_errors(404, 415, 503),
+)
+async def reviewed(message_id: int, request: Request) -> Any:
+    from ....classroom.store import UnknownMessage
+
+    def mark(store: Store) -> list[str] | None:
+        try:
+            return store.review(message_id)
+        except UnknownMessage:
+            return None
+
+    found = await backend(request).classroom.run(mark)
+    if found is None:
+        raise ApiError(404, "no such message", code="message_not_found")
+    return {"message_id": message_id, "reviewed": True, "flags": found}
 
 
 @router.get(

@@ -1,0 +1,48 @@
+"""The labelled set and the injection suite, message by message: what the filters catch today, and the exact
+list of what they miss (each a known gap, documented in docs/safety.md)."""
+
+from __future__ import annotations
+
+from edubot_cli.safety.moderation import check_message
+from tests.safety.injection_suite import PATTERNS, suite
+from tests.safety.labelled_set import BENIGN, UNSAFE_CATEGORIES, items, off_topic
+
+KNOWN_MISSES = [
+    # "hooker" is a rugby position: the word is a school word, and nothing else in the question is sexual
+    ("sexual", "what is a hooker"),
+]
+
+
+def test_the_labelled_set_has_the_size_the_issue_asks_for() -> None:
+    found = items()
+    unsafe = [i for i in found if i.category != BENIGN]
+    assert len(unsafe) >= 300 and len([i for i in found if i.category == BENIGN]) >= 300
+    assert {i.category for i in unsafe} == set(UNSAFE_CATEGORIES)
+    assert len(off_topic()) >= 100
+    texts = [i.text for i in found]
+    assert len(texts) == len(set(texts))
+
+
+def test_every_unsafe_message_gets_its_category_but_the_known_misses() -> None:
+    missed = [
+        (i.category, i.text)
+        for i in items()
+        if i.category != BENIGN and i.category not in check_message(i.text).categories
+    ]
+    assert missed == KNOWN_MISSES
+
+
+def test_no_benign_question_is_flagged_at_all() -> None:
+    flagged = [(i.text, check_message(i.text).labels) for i in items() if i.category == BENIGN]
+    assert [f for f in flagged if f[1]] == []
+
+
+def test_no_injection_pattern_of_the_suite_gets_through() -> None:
+    cases = suite()
+    assert len(cases) == 9 * len(PATTERNS) == 270
+    through = [
+        (pattern, variant)
+        for pattern, variant, text in cases
+        if "injection" not in check_message(text).categories
+    ]
+    assert through == []
