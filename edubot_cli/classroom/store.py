@@ -222,6 +222,12 @@ def _new_id() -> str:
     return secrets.token_hex(16)
 
 
+def new_conversation_id() -> str:
+    """An id for a conversation that ``Store.new_conversation`` will make (unguessable): the server hands it to
+    the student at once and the record makes the row with the first exchange, off the answer's path."""
+    return _new_id()
+
+
 def _title(text: str | None) -> str:
     clean = " ".join((text or "").split())
     return clean if len(clean) <= TITLE_CHARS else clean[: TITLE_CHARS - 1] + "…"
@@ -294,6 +300,7 @@ class Store:
         self._write_lock: AbstractContextManager[Any] = (
             threading.Lock() if self.dialect == "sqlite" else nullcontext()
         )
+        self._batch = threading.local()  # the write transaction a ``transaction()`` block holds, per thread
 
     # -- opening ------------------------------------------------------------------------------------------------
 
@@ -396,11 +403,30 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
-        """One write transaction (SQLite: queued behind this process's other writers, then ``BEGIN IMMEDIATE``)."""
+        """One write transaction (SQLite: queued behind this process's other writers, then ``BEGIN IMMEDIATE``);
+        inside a ``transaction()`` block, that block's."""
+        held = getattr(self._batch, "conn", None)
+        if held is not None:
+            yield held
+            return
         with self._write_lock, self._engine.connect() as conn:
             conn.execution_options(edubot_write=True)
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The writes of this block, in this thread, as one transaction: all stored, or none (the recorder's
+        batches: one commit for many messages costs a class's answers far less than one commit each)."""
+        if getattr(self._batch, "conn", None) is not None:
+            yield
+            return
+        with self._write() as conn:
+            self._batch.conn = conn
+            try:
+                yield
+            finally:
+                self._batch.conn = None
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -740,18 +766,33 @@ class Store:
 
     # -- conversations and messages -------------------------------------------------------------------------------
 
-    def new_conversation(self, student_id: str) -> str:
-        """A new, empty conversation of the student; its id (unguessable)."""
+    def new_conversation(
+        self, student_id: str, conversation_id: str | None = None, started: datetime | None = None
+    ) -> str:
+        """A new, empty conversation of the student; its id (unguessable). Given ``conversation_id`` (from
+        ``new_conversation_id``) that already is the student's, nothing changes; someone else's is refused."""
         import sqlalchemy as sa
 
         from .schema import conversations, students
 
-        conversation_id = _new_id()
+        conversation_id = conversation_id or _new_id()
         with self._write() as conn:
             if conn.execute(sa.select(students.c.id).where(students.c.id == student_id)).first() is None:
                 raise UnknownStudent(f"no student with id {student_id!r}", hint="join the class again")
+            owner = conn.execute(
+                sa.select(conversations.c.student_id).where(conversations.c.id == conversation_id)
+            ).first()
+            if owner is not None:
+                if owner[0] != student_id:
+                    raise ClassroomError(
+                        f"conversation {conversation_id} is another student's",
+                        hint="start a new conversation",
+                    )
+                return conversation_id
             conn.execute(
-                conversations.insert().values(id=conversation_id, student_id=student_id, started=self._now())
+                conversations.insert().values(
+                    id=conversation_id, student_id=student_id, started=started or self._now()
+                )
             )
         return conversation_id
 

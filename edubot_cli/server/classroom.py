@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..classroom.recorder import Exchange, Recorder, Stored
-from ..classroom.store import SQLITE_FILE
+from ..classroom.store import SQLITE_FILE, new_conversation_id
 from .api_errors import ApiError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ T = TypeVar("T")
 
 CACHE_SECONDS = 1.0
 """How long a session's or the class list's look-up is reused (see the module docstring)."""
-OWNER_SECONDS = 60.0
+OWNER_SECONDS = 600.0
 """How long "this conversation is this student's" is reused (a conversation never changes hands; a purge may
 remove it, and then the next question starts a new one)."""
 CACHE_LIMIT = 10_000
@@ -222,9 +222,9 @@ class Classroom:
         """The conversation a student's question goes into: ``conversation_id`` when it is theirs (None when it
         is not: unknown or someone else's alike), else a new one."""
         if conversation_id is None:
-            created = await self.run(lambda store: store.new_conversation(student_id))
-            if created is not None:
-                self._owners.put(created, student_id)
+            # Made in the record with its first exchange (recorder.write_exchange): no write on the answer's path.
+            created = new_conversation_id()
+            self._owners.put(created, student_id)
             return created
         hit, owner = self._owners.get(conversation_id)
         if not hit:

@@ -60,6 +60,7 @@ class Gated:
         self.gate = threading.Event()
         self.failures = failures
         self.calls = 0
+        self.transactions = 0
 
     def add_message(self, *args: Any, **fields: Any) -> int:
         self.calls += 1
@@ -68,6 +69,13 @@ class Gated:
             self.failures -= 1
             raise OSError("disk I/O error")
         return self.store.add_message(*args, **fields)
+
+    def new_conversation(self, *args: Any, **fields: Any) -> str:
+        return self.store.new_conversation(*args, **fields)
+
+    def transaction(self) -> Any:
+        self.transactions += 1
+        return self.store.transaction()
 
 
 def test_an_exchange_is_written_as_a_question_and_its_answer(store: Store) -> None:
@@ -146,6 +154,7 @@ def test_a_write_that_keeps_failing_is_logged_and_counted(
     x = exchange(store)
     with caplog.at_level(logging.ERROR, logger="edubot.server.classroom"):
         recorder.record(x)
+        assert recorder.flush(CEILING)
         recorder.record(x)  # the next one is written: the record goes on
         assert recorder.flush(CEILING)
     assert (recorder.written, recorder.lost, len(heard)) == (1, 1, 1)
@@ -178,3 +187,29 @@ def test_close_writes_what_is_pending_first(store: Store) -> None:
     threading.Timer(0, gated.gate.set).start()  # the store comes back while close waits
     assert recorder.close(CEILING)
     assert len(store.messages(x.conversation_id)) == 2
+
+
+def test_exchanges_that_wait_together_are_written_in_one_transaction(store: Store) -> None:
+    gated = Gated(store)
+    recorder = Recorder(gated)  # type: ignore[arg-type]
+    x = exchange(store)
+    for _ in range(3):  # while the writer waits on the first, the others queue up behind it
+        recorder.record(x)
+    gated.gate.set()
+    assert recorder.flush(CEILING)
+    assert [m.role for m in store.messages(x.conversation_id)] == ["user", "assistant"] * 3
+    assert (recorder.written, recorder.lost, gated.transactions) == (3, 0, 1)
+    assert recorder.close(CEILING)
+
+
+def test_a_batch_that_fails_is_written_one_by_one(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_module, "RETRY_DELAY", 0.0)
+    gated = Gated(store, failures=1)  # the batch's first write fails: nothing of it is kept
+    recorder = Recorder(gated)  # type: ignore[arg-type]
+    x = exchange(store)
+    for _ in range(3):
+        recorder.record(x)
+    gated.gate.set()
+    assert recorder.flush(CEILING)
+    assert [m.role for m in store.messages(x.conversation_id)] == ["user", "assistant"] * 3
+    assert (recorder.written, recorder.lost) == (3, 0)
