@@ -46,9 +46,11 @@ def stub_backend() -> Iterator[str]:
 def real_backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from tests.support.live_backend import served_embedded
 
-    # a small context bounds every answer a generated request may ask for (max_tokens up to 4096 on /chat)
+    # /chat answers with the server's max_tokens (8: client_sampling is off); a 1,024-token context bounds what a
+    # generated /v1 request may ask for (max_tokens up to 4096) and holds a generated conversation_history (one
+    # of 306 tokens overflowed 256)
     with served_embedded(
-        tmp_path_factory.mktemp("logs"), {"api_key": KEY, "max_tokens": 8}, parallel=4, context_length=256
+        tmp_path_factory.mktemp("logs"), {"api_key": KEY, "max_tokens": 8}, parallel=4, context_length=1024
     ) as (
         _,
         live,
