@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -83,6 +83,8 @@ _MESSAGE_FIELDS = (
     "flags",
     "created",
 )
+NewMessage = tuple[str, str, str, Mapping[str, Any]]
+"""A message to record: its conversation's id, role, text and ``add_message``'s fields."""
 
 
 class UnknownCode(ClassroomError):
@@ -873,23 +875,7 @@ class Store:
 
         from .schema import messages
 
-        unknown = sorted(set(fields) - set(_MESSAGE_FIELDS))
-        if unknown:
-            raise TypeError(f"add_message() got unexpected fields: {', '.join(unknown)}")
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
-        reason = fields.get("finish_reason")
-        if reason is not None and reason not in FINISH_REASONS:
-            raise ValueError(f"finish_reason must be one of {FINISH_REASONS}, not {reason!r}")
-        values = {
-            "conversation_id": conversation_id,
-            "role": role,
-            "text": text,
-            **fields,
-            "sources": list(fields.get("sources") or []),
-            "flags": list(fields.get("flags") or []),
-            "created": fields.get("created") or self._now(),
-        }
+        values = self._message_values(conversation_id, role, text, fields)
         try:
             with self._write() as conn:
                 result = conn.execute(messages.insert().values(**values))
@@ -898,6 +884,75 @@ class Store:
                 f"no conversation with id {conversation_id!r}", hint="start a new conversation"
             ) from exc
         return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def _message_values(
+        self, conversation_id: str, role: str, text: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The row of a new message, its ``fields`` checked (see ``add_message``)."""
+        unknown = sorted(set(fields) - set(_MESSAGE_FIELDS))
+        if unknown:
+            raise TypeError(f"add_message() got unexpected fields: {', '.join(unknown)}")
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {ROLES}, not {role!r}")
+        reason = fields.get("finish_reason")
+        if reason is not None and reason not in FINISH_REASONS:
+            raise ValueError(f"finish_reason must be one of {FINISH_REASONS}, not {reason!r}")
+        return {
+            "conversation_id": conversation_id,
+            "role": role,
+            "text": text,
+            **{name: fields.get(name) for name in _MESSAGE_FIELDS},
+            "sources": list(fields.get("sources") or []),
+            "flags": list(fields.get("flags") or []),
+            "created": fields.get("created") or self._now(),
+        }
+
+    def add_messages(self, student_id: Mapping[str, str], rows: Sequence[NewMessage]) -> list[int]:
+        """Record many messages in one transaction and one statement (the recorder's batches): each
+        ``(conversation_id, role, text, fields)`` as ``add_message`` takes them; their ids, in order. A
+        conversation not yet stored is made first, as the student's that ``student_id`` maps it to, started when
+        its first message here was created; one that is another student's is refused (``ClassroomError``, and
+        nothing is stored)."""
+        import sqlalchemy as sa
+
+        from .schema import conversations, messages
+
+        values = [self._message_values(*row) for row in rows]
+        if not values:
+            return []
+        started: dict[str, datetime] = {}
+        for row in values:
+            started.setdefault(row["conversation_id"], row["created"])
+        try:
+            with self._write() as conn:
+                owners = dict(
+                    conn.execute(
+                        sa.select(conversations.c.id, conversations.c.student_id).where(
+                            conversations.c.id.in_(list(started))
+                        )
+                    ).all()
+                )
+                for conversation_id, owner in owners.items():
+                    if owner != student_id[conversation_id]:
+                        raise ClassroomError(
+                            f"conversation {conversation_id} is another student's",
+                            hint="start a new conversation",
+                        )
+                missing = [
+                    {"id": cid, "student_id": student_id[cid], "started": when}
+                    for cid, when in started.items()
+                    if cid not in owners
+                ]
+                if missing:
+                    conn.execute(conversations.insert(), missing)
+                found = conn.execute(
+                    messages.insert().returning(messages.c.id, sort_by_parameter_order=True), values
+                )
+                return [int(message_id) for message_id in found.scalars()]
+        except sa.exc.IntegrityError as exc:
+            raise ClassroomError(
+                "a message's conversation or student is no longer in the record", hint="join the class again"
+            ) from exc
 
     def flag_message(self, message_id: int, *flags: str) -> list[str]:
         """Add flags to a message (kept once each, sorted); its flags now."""

@@ -46,6 +46,8 @@ RETENTION_EVERY = 3600.0
 """Seconds between two applications of ``retain_days`` (the first is at start)."""
 REOPEN_AFTER = 5.0
 """Seconds after a failed opening of the store (a PostgreSQL server away) before the next try."""
+SETTLE_SECONDS = 5.0
+"""How long a read of the record waits for the exchanges recorded before it to be written (``Classroom.run``)."""
 FLUSH_TIMEOUT = 30.0
 """Seconds the stop waits for the recorder's pending writes."""
 LIVE_QUEUE = 1000
@@ -161,10 +163,12 @@ class Classroom:
                     self._retention.start()
         return self._store
 
-    async def run(self, work: Callable[[Store], T]) -> T | None:
-        """``work(store)`` in a worker thread; None when there is no store. A ``ClassroomError`` of ``work`` (an
-        unknown code, a closed class ...) passes through; a store that cannot be opened, or any other failure of
-        it, is logged and answered 503 (``unavailable``)."""
+    async def run(self, work: Callable[[Store], T], *, settled: bool = False) -> T | None:
+        """``work(store)`` in a worker thread; None when there is no store. ``settled``: first wait (up to
+        ``SETTLE_SECONDS``) until the exchanges already recorded are written, so that a read of the record shows
+        the answer just given (the recorder lets answers gather before it writes them). A ``ClassroomError`` of
+        ``work`` (an unknown code, a closed class ...) passes through; a store that cannot be opened, or any other
+        failure of it, is logged and answered 503 (``unavailable``)."""
         from ..errors import ClassroomError
 
         def call() -> T | None:
@@ -174,7 +178,11 @@ class Classroom:
                 raise
             except Exception as exc:
                 raise _Unopened(exc) from exc
-            return None if store is None else work(store)
+            if store is None:
+                return None
+            if settled and self.recorder is not None and self.recorder.pending:
+                self.recorder.flush(SETTLE_SECONDS)
+            return work(store)
 
         try:
             return await asyncio.to_thread(call)
@@ -222,7 +230,7 @@ class Classroom:
         """The conversation a student's question goes into: ``conversation_id`` when it is theirs (None when it
         is not: unknown or someone else's alike), else a new one."""
         if conversation_id is None:
-            # Made in the record with its first exchange (recorder.write_exchange): no write on the answer's path.
+            # Made in the record with its first exchange (recorder.write_exchanges): no write on the answer's path.
             created = new_conversation_id()
             self._owners.put(created, student_id)
             return created

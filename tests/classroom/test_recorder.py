@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,11 +15,13 @@ from typing import Any
 import pytest
 
 from edubot_cli.classroom import recorder as recorder_module
-from edubot_cli.classroom.recorder import Exchange, Recorder, Stored
-from edubot_cli.classroom.store import Store
-from tests.support.poll import CEILING
+from edubot_cli.classroom.recorder import Exchange, Recorder, Stored, write_exchanges
+from edubot_cli.classroom.store import Store, new_conversation_id
+from edubot_cli.errors import ClassroomError
+from tests.support.poll import CEILING, eventually
 
 ASKED = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
+ANSWERED = datetime(2026, 3, 2, 8, 30, 2, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -48,34 +51,31 @@ def exchange(store: Store, **fields: Any) -> Exchange:
         "first_token_s": 0.25,
         "latency_s": 1.5,
         "flags": ("refused",),
+        "answered": ANSWERED,
     }
     return Exchange(**(values | fields))
 
 
 class Gated:
-    """A store whose writes wait for ``gate`` (and fail ``failures`` times first)."""
+    """A store whose writes wait for ``gate`` (and fail ``failures`` times first, or every write of more than one
+    exchange with ``fail_batches``); ``calls`` holds the number of messages of each write tried."""
 
-    def __init__(self, store: Store, failures: int = 0) -> None:
+    def __init__(self, store: Store, failures: int = 0, fail_batches: bool = False) -> None:
         self.store = store
         self.gate = threading.Event()
         self.failures = failures
-        self.calls = 0
-        self.transactions = 0
+        self.fail_batches = fail_batches
+        self.calls: list[int] = []
 
-    def add_message(self, *args: Any, **fields: Any) -> int:
-        self.calls += 1
+    def add_messages(self, owners: Any, rows: Any) -> list[int]:
+        self.calls.append(len(rows))
         assert self.gate.wait(CEILING)
         if self.failures:
             self.failures -= 1
             raise OSError("disk I/O error")
-        return self.store.add_message(*args, **fields)
-
-    def new_conversation(self, *args: Any, **fields: Any) -> str:
-        return self.store.new_conversation(*args, **fields)
-
-    def transaction(self) -> Any:
-        self.transactions += 1
-        return self.store.transaction()
+        if self.fail_batches and len(rows) > 2:
+            raise OSError("database is locked")
+        return self.store.add_messages(owners, rows)
 
 
 def test_an_exchange_is_written_as_a_question_and_its_answer(store: Store) -> None:
@@ -111,7 +111,7 @@ def test_an_exchange_is_written_as_a_question_and_its_answer(store: Store) -> No
         0.25,
         1.5,
     )
-    assert (answered.finish_reason, answered.flags) == ("stop", ["refused"])
+    assert (answered.finish_reason, answered.flags, answered.created) == ("stop", ["refused"], ANSWERED)
     assert heard == [Stored(x, asked.id, answered.id)]
     assert (recorder.written, recorder.lost, recorder.pending) == (1, 0, 0)
     assert recorder.close(CEILING)
@@ -140,7 +140,11 @@ def test_a_failed_write_is_tried_again(store: Store, monkeypatch: pytest.MonkeyP
     recorder.record(x)
     assert recorder.flush(CEILING)
     assert len(store.messages(x.conversation_id)) == 2
-    assert (gated.calls, recorder.written, recorder.lost) == (4, 1, 0)  # two failed tries, then both messages
+    assert (gated.calls, recorder.written, recorder.lost) == (
+        [2, 2, 2],
+        1,
+        0,
+    )  # two failed tries, then stored
 
 
 def test_a_write_that_keeps_failing_is_logged_and_counted(
@@ -189,27 +193,59 @@ def test_close_writes_what_is_pending_first(store: Store) -> None:
     assert len(store.messages(x.conversation_id)) == 2
 
 
-def test_exchanges_that_wait_together_are_written_in_one_transaction(store: Store) -> None:
+def test_exchanges_that_wait_together_are_written_in_one_statement(store: Store) -> None:
     gated = Gated(store)
     recorder = Recorder(gated)  # type: ignore[arg-type]
     x = exchange(store)
-    for _ in range(3):  # while the writer waits on the first, the others queue up behind it
-        recorder.record(x)
+    recorder.record(x)
+    assert eventually(lambda: gated.calls == [2])  # the writer holds the first, stuck on the gate
+    recorder.record(x)
+    recorder.record(x)
     gated.gate.set()
     assert recorder.flush(CEILING)
     assert [m.role for m in store.messages(x.conversation_id)] == ["user", "assistant"] * 3
-    assert (recorder.written, recorder.lost, gated.transactions) == (3, 0, 1)
+    assert (gated.calls, recorder.written, recorder.lost) == ([2, 4], 3, 0)
     assert recorder.close(CEILING)
 
 
 def test_a_batch_that_fails_is_written_one_by_one(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(recorder_module, "RETRY_DELAY", 0.0)
-    gated = Gated(store, failures=1)  # the batch's first write fails: nothing of it is kept
-    recorder = Recorder(gated)  # type: ignore[arg-type]
+    gated = Gated(store, fail_batches=True)
+    heard: list[Stored] = []
+    recorder = Recorder(gated, on_stored=heard.append)  # type: ignore[arg-type]
     x = exchange(store)
-    for _ in range(3):
-        recorder.record(x)
+    recorder.record(x)
+    assert eventually(lambda: gated.calls == [2])
+    recorder.record(x)
+    recorder.record(x)
     gated.gate.set()
     assert recorder.flush(CEILING)
+    assert gated.calls == [2, 4, 2, 2]  # the batch of two failed whole, then each on its own
     assert [m.role for m in store.messages(x.conversation_id)] == ["user", "assistant"] * 3
-    assert (recorder.written, recorder.lost) == (3, 0)
+    assert (recorder.written, recorder.lost, len(heard)) == (3, 0, 3)
+    assert recorder.close(CEILING)
+
+
+def test_a_batch_of_several_conversations_makes_each_once(store: Store) -> None:
+    klass = store.create_class("batch")
+    seats = [store.join(klass.code, name)[0] for name in ("ana", "ben")]
+    fresh = [new_conversation_id(), new_conversation_id()]
+    exchanges = [
+        exchange(store, conversation_id=fresh[i % 2], student_id=seats[i % 2].student.id, question=f"q{i}")
+        for i in range(4)
+    ]
+    stored = write_exchanges(store, exchanges)
+    assert [(s.question_id, s.answer_id) for s in stored] == [(1, 2), (3, 4), (5, 6), (7, 8)]
+    for i, seat in enumerate(seats):
+        assert [c.id for c in store.conversations(student_id=seat.student.id)] == [fresh[i]]
+        assert [m.text for m in store.messages(fresh[i]) if m.role == "user"] == [f"q{i}", f"q{i + 2}"]
+
+
+def test_a_batch_with_another_students_conversation_stores_nothing(store: Store) -> None:
+    x = exchange(store)
+    klass = store.create_class("other")
+    intruder = store.join(klass.code, "eve")[0]
+    before = len(store.messages(x.conversation_id))
+    with pytest.raises(ClassroomError, match="is another student's"):
+        write_exchanges(store, [exchange(store), replace(x, student_id=intruder.student.id)])
+    assert len(store.messages(x.conversation_id)) == before

@@ -54,7 +54,7 @@ async def student_conversation(
     limit = seat.klass.daily_limit
     if limit is not None:
         today = datetime.combine(datetime.now().date(), time.min).astimezone()
-        asked = await classroom.run(lambda store: store.questions_since(seat.student.id, today))
+        asked = await classroom.run(lambda store: store.questions_since(seat.student.id, today), settled=True)
         if asked is not None and asked >= limit:
             tomorrow = today + timedelta(days=1)
             seconds = max(1, int((tomorrow - datetime.now(UTC)).total_seconds()) + 1)
@@ -110,6 +110,7 @@ def answer_hook(
                 latency_s=None if end.latency is None else round(end.latency, 6),
                 flags=tuple(sorted(found)),
                 question_flags=tuple(question_flags),
+                answered=datetime.now(UTC),
             )
         )
 

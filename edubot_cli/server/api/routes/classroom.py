@@ -148,7 +148,10 @@ async def conversations(request: Request) -> Any:
     state = backend(request)
     seat = trace_of(request.scope).who.seat
     assert seat is not None  # the guard lets no one else in
-    found = await state.classroom.run(lambda store: store.conversations(student_id=seat.student.id)) or []
+    found = (
+        await state.classroom.run(lambda store: store.conversations(student_id=seat.student.id), settled=True)
+        or []
+    )
     return [conversation_json(c) for c in found if c.messages]
 
 
@@ -168,7 +171,7 @@ async def conversation(conversation_id: str, request: Request) -> Any:
         summary = store.conversation_of(conversation_id, seat.student.id)
         return None if summary is None else (summary, store.messages(conversation_id))
 
-    found = await state.classroom.run(read)
+    found = await state.classroom.run(read, settled=True)
     if found is None:
         raise conversation_not_found()
     summary, messages = found

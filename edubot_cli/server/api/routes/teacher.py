@@ -167,7 +167,7 @@ async def classes(request: Request) -> Any:
     def read(store: Store) -> list[dict[str, Any]]:
         return [class_json(k, store.class_stats(k.id, today)) for k in store.classes()]
 
-    return await state.classroom.run(read) or []
+    return await state.classroom.run(read, settled=True) or []
 
 
 async def _class(request: Request, class_id: str) -> ClassInfo:
@@ -185,7 +185,7 @@ async def _class(request: Request, class_id: str) -> ClassInfo:
 )
 async def students(class_id: str, request: Request) -> Any:
     await _class(request, class_id)
-    found = await backend(request).classroom.run(lambda store: store.students(class_id)) or []
+    found = await backend(request).classroom.run(lambda store: store.students(class_id), settled=True) or []
     return [
         {
             "id": s.student.id,
@@ -216,7 +216,7 @@ async def class_conversations(class_id: str, request: Request) -> Any:
             if c.messages
         ]
 
-    return await backend(request).classroom.run(read) or []
+    return await backend(request).classroom.run(read, settled=True) or []
 
 
 SEVERITY_ORDER = ("high", "medium", "low")
@@ -254,7 +254,7 @@ async def flags(class_id: str, request: Request) -> Any:
     """What moderation flagged in the class (docs/safety.md): each message with its severity, categories and
     conversation, and whether it was reviewed."""
     await _class(request, class_id)
-    found = await backend(request).classroom.run(lambda store: store.flagged(class_id)) or []
+    found = await backend(request).classroom.run(lambda store: store.flagged(class_id), settled=True) or []
     shown = [flag_json(f) for f in found]  # the newest first, kept within each group by the stable sort
     return sorted(shown, key=lambda f: (f["reviewed"], SEVERITY_ORDER.index(f["severity"])))
 
@@ -294,7 +294,7 @@ async def conversation(conversation_id: str, request: Request) -> Any:
         student = store.student(summary.student_id)
         return summary, student, store.messages(conversation_id)
 
-    found = await backend(request).classroom.run(read)
+    found = await backend(request).classroom.run(read, settled=True)
     if found is None:
         raise ApiError(404, "no such conversation", code="conversation_not_found")
     summary, student, messages = found
