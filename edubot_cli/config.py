@@ -90,7 +90,8 @@ FIELDS: dict[str, tuple[Any, str]] = {
     ),
     "grounding_budget_tokens": (
         0,
-        "Tokens of passages a grounded prompt may hold; 0 means a third of context_length.",
+        "Tokens of passages a grounded prompt may hold; 0 means a third of context_length. A busy class (5 or "
+        "more grounded questions within 10 s) gets 120: each question's best passage.",
     ),
     "grounding_docs_dir": (
         None,

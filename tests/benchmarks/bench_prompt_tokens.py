@@ -16,6 +16,7 @@ import pytest
 
 from edubot_cli.config import load_settings
 from edubot_cli.grounding import prompt as prompt_module
+from edubot_cli.grounding.budget import BUSY_TOKENS
 from edubot_cli.grounding.index import TaxonomyIndex
 from edubot_cli.grounding.prompt import estimate_tokens, grounded_messages
 from edubot_cli.grounding.select import relevant
@@ -46,7 +47,7 @@ def test_prompt_tokens_per_grounded_question(
     index = TaxonomyIndex(TAXONOMIES[name], tmp_path / "index.sqlite3", holdout=1)
     index.refresh()
     questions = [item.question for item in index.held_out()]
-    before, after = [], []
+    before, after, busy = [], [], []
     for question in questions:
         retrieved = index.retrieve(question, settings.grounding_top_k)
         with monkeypatch.context() as patch:
@@ -55,11 +56,17 @@ def test_prompt_tokens_per_grounded_question(
         before.append(prompt_tokens(whole.messages))
         cut = grounded_messages(settings.system_prompt, [], question, relevant(retrieved), budget, question)
         after.append(prompt_tokens(cut.messages))
+        small = grounded_messages(
+            settings.system_prompt, [], question, relevant(retrieved), BUSY_TOKENS, question
+        )
+        busy.append(prompt_tokens(small.messages))
     print(
         f"\n[bench prompt tokens] {name}: {len(questions)} held-out questions, top_k {settings.grounding_top_k}, "
         f"budget {budget} tokens; prompt tokens (estimated) before the cut: median "
         f"{statistics.median(before):.0f}, p95 {p95(before)}; now: median {statistics.median(after):.0f}, p95 "
-        f"{p95(after)} ({statistics.median(after) / statistics.median(before):.2f}x the median)"
+        f"{p95(after)} ({statistics.median(after) / statistics.median(before):.2f}x the median); in a busy class "
+        f"({BUSY_TOKENS}-token budget): median {statistics.median(busy):.0f}, p95 {p95(busy)}"
     )
     assert questions and len(before) == len(after)
     assert all(now <= then for now, then in zip(after, before, strict=True))
+    assert all(small <= now for small, now in zip(busy, after, strict=True))

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from edubot_cli.engines.lifecycle import Running
+from tests.grounding.conftest import PLANTS, age, write
 from tests.support.live_backend import LiveBackend, served_embedded
 from tests.support.poll import ENGINE_CEILING, eventually
 
@@ -244,3 +245,32 @@ def test_the_engine_uses_the_models_own_chat_template(launch: Running) -> None:
         engine.urls[0] + "/props", headers={"Authorization": f"Bearer {engine.api_key}"}, timeout=30
     ).json()
     assert "<|im_start|>" in props["chat_template"] and "<|im_end|>" in props["chat_template"]
+
+
+def test_a_second_question_on_the_same_passages_reuses_the_cached_prompt(
+    backend: LiveBackend, tmp_path: Path
+) -> None:
+    from edubot_cli.grounding.index import TaxonomyIndex
+    from edubot_cli.grounding.prompt import grounded_messages
+
+    root = tmp_path / "taxonomy"
+    write(root, "knowledge/botany/plants/qna.yaml", PLANTS)
+    age(root)
+    index = TaxonomyIndex(root)
+    index.refresh()
+    passages = index.retrieve("roots soil water minerals", 2)
+    questions = ["What do roots take up from the soil?", "Which part of a plant takes in minerals?"]
+    prompts = [
+        grounded_messages(backend.settings.system_prompt, [], q, passages, 300).messages for q in questions
+    ]
+    shared = prompts[0][-1]["content"].rsplit("Question:", 1)[0]
+    assert shared == prompts[1][-1]["content"].rsplit("Question:", 1)[0]  # equal passages, equal prefixes
+    found = []
+    for messages in prompts:
+        body = {"messages": messages, "max_tokens": 4, "temperature": 0}
+        found.append(httpx.post(backend.url + "/v1/chat/completions", json=body, timeout=600).json())
+    first, second = found
+    assert first["usage"]["prompt_tokens"] > 100, first["usage"]
+    # only the second question's own words and the turn's end are new to the engine
+    assert second["timings"]["prompt_n"] < 20, second["timings"]
+    assert second["usage"]["prompt_tokens"] - second["timings"]["prompt_n"] > 100, second

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edubot_cli.grounding import budget
 from edubot_cli.grounding.prompt import INSTRUCTION
 from edubot_cli.server.api import grounded
 from tests.grounding.conftest import PLANTS, age, write
@@ -138,3 +139,22 @@ def test_without_knowledge_chat_is_not_grounded_by_default(
     assert (
         forced.status_code == 200 and forced.json()["sources"] == []
     )  # nothing to ground on: answered anyway
+
+
+def test_a_busy_class_gets_the_small_passage_budget(
+    taxonomy: Path, stub_engine: StubEngine, live_backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(budget, "BUSY_TOKENS", 24)  # 96 characters: the first passage, cut
+    backend = live_backend(settings(taxonomy), [stub_engine.url])
+    for _ in range(budget.BUSY_QUESTIONS + 1):  # well within BUSY_WINDOW
+        answer = httpx.post(backend.url + "/chat", json={"message": QUESTION}, timeout=30)
+        assert answer.status_code == 200, answer.text
+    prompts = [request["messages"][-1]["content"] for request in stub_engine.requests]
+    whole = (
+        "[1] Roots take up water and minerals from the soil. Tiny root hairs give the roots a large surface."
+    )
+    assert all(whole in prompt for prompt in prompts[: budget.BUSY_QUESTIONS])
+    assert prompts[-1] == (
+        "Notes:\n\n[1] Roots take up water and minerals from the soil. Tiny root hairs give the roots a large…"
+        f"\n\nQuestion: {QUESTION}"
+    )

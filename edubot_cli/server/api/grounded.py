@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import EdubotError
+from ...grounding.budget import PassageBudget
 from ...grounding.prompt import grounded_messages, grounded_system, retrieval_query
 from ...grounding.select import relevant
 from ...safety.scope import ScopeCheck, check_scope, scope_topics, within
@@ -47,6 +48,8 @@ class Grounded:
     material: list[tuple[int, str]]
     scope: ScopeCheck | None = None
     """Whether the question is covered by the passages found (``safety.scope``), when it was asked."""
+    budget: int | None = None
+    """The passage budget the question got (``grounding.budget``: smaller while the class is busy)."""
 
     def source_dicts(self) -> list[dict[str, Any]]:
         return [source.to_dict() for source in self.sources]
@@ -59,7 +62,7 @@ class Grounding:
         self.root = Path(settings.taxonomy_path)
         self.setting = settings.grounding
         self.top_k = settings.grounding_top_k
-        self.budget = settings.grounding_budget_tokens or settings.context_length // 3
+        self.budget = PassageBudget(settings.grounding_budget_tokens or settings.context_length // 3)
         self.docs_dir = settings.grounding_docs_dir
         self.holdout = settings.grounding_holdout
         self._index: TaxonomyIndex | None = None
@@ -124,8 +127,9 @@ class Grounding:
             found = index.retrieve(query, self.top_k * 3 if subtrees else self.top_k)
             passages = relevant(within(found, subtrees)[: self.top_k])
             checked = check_scope(index, question, passages) if scope else None
-        prompt = grounded_messages(system_prompt, history, question, passages, self.budget, query)
-        return Grounded(prompt.messages, prompt.sources, prompt.material, checked)
+        budget = self.budget.take()
+        prompt = grounded_messages(system_prompt, history, question, passages, budget, query)
+        return Grounded(prompt.messages, prompt.sources, prompt.material, checked, budget)
 
     async def ground(
         self,
