@@ -125,8 +125,16 @@ def serving(folder: Path, **settings: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """No taxonomy in its folder: answers are not grounded."""
-    with serving(tmp_path_factory.mktemp("serve")) as url:
+    """No taxonomy in its folder: answers are not grounded. Moderation off: the engine's tokens reach the client
+    one by one, as the by-hand engine's do (``moderated_edubot`` is the default)."""
+    with serving(tmp_path_factory.mktemp("serve"), moderation="false") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def moderated_edubot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The same, with moderation on (the default): each answer is shown a checked sentence at a time."""
+    with serving(tmp_path_factory.mktemp("serve-moderated")) as url:
         yield url
 
 
@@ -243,7 +251,7 @@ def ask(client: httpx.Client, url: str, question: str, max_tokens: int, *, by_ha
         first - start,
         last - first,
         end - start,
-        len(chunks),
+        usage.get("completion_tokens") or len(chunks),  # a moderated answer's deltas are whole sentences
         "".join(chunks),
         error,
         usage.get("completion_tokens"),
@@ -368,7 +376,7 @@ class Class:
 
 
 def test_a_classroom_of_32_at_once(
-    edubot: str, by_hand_class: str, by_hand: str, shipped_q4_1_class: str
+    edubot: str, moderated_edubot: str, by_hand_class: str, by_hand: str, shipped_q4_1_class: str
 ) -> None:
     rounds: list[tuple[Alone, Class]] = []
     for wording in WORDINGS[:CLASS_ROUNDS]:
@@ -403,7 +411,14 @@ def test_a_classroom_of_32_at_once(
               f"p95 {p95(done.ttfts):.2f} s ({p95(done.ttfts) / one_answer:.1f}x one answer)")  # fmt: skip
         if done.errors:
             print(f"[bench engine]     first error: {done.errors[0]}")
-    errors = sum(len(done.errors) for _, done in rounds)
+    one = alone(moderated_edubot, [WORDINGS[0].format(topic) for topic in ALONE_TOPICS])
+    done = classroom(moderated_edubot, worded(WORDINGS[0]))
+    print(f"[bench engine]   with moderation on (the default: an answer is shown a checked sentence at a time): "
+          f"one student's whole answer {one.answer:.2f} s; class {len(done.errors)} errors, {done.aggregate:.1f} "
+          f"tokens/s ({done.aggregate / one.delivered:.2f}x whole answers), TTFT p50 "
+          f"{statistics.median(done.ttfts):.2f} s p95 {p95(done.ttfts):.2f} s "
+          f"({p95(done.ttfts) / one.answer:.1f}x one answer)")  # fmt: skip
+    errors = sum(len(done.errors) for _, done in rounds) + len(done.errors)
     ratio, like_for_like, ttft = (
         statistics.median(strict),
         statistics.median(whole),
