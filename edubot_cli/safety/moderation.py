@@ -9,7 +9,9 @@ A student's message goes through, in order:
    blob, decoded and checked like the message itself;
 4. personal data (``personal``), masked in ``Verdict.masked``;
 5. the offensive-language model (``toxicity``), only for a message that speaks to someone ("you") and that no
-   harassment rule caught already.
+   harassment rule caught already;
+6. the self-harm model (``self_harm_model``), for a message no self-harm rule caught: what a child at risk says
+   in words the rules never saw.
 
 ``Moderator`` adds the optional guard model (``guard``) on top: the CPU verdict always stands, the guard can only
 add flags.
@@ -29,6 +31,7 @@ from . import personal
 from .lexicon import KINDS, MILD, lexicon
 from .normalise import fold, starred
 from .rules import ANSWER_RULES, DAN, ROLE_MARKERS, RULES, Rule
+from .self_harm_model import SUPPORT_CUT, self_harm_model
 from .toxicity import toxicity_model
 from .verdict import (
     ANSWER,
@@ -40,6 +43,7 @@ from .verdict import (
     PERSONAL_DATA,
     REFUSE,
     REMIND,
+    SELF_HARM,
     SUPPORT,
     Flag,
     Verdict,
@@ -155,6 +159,12 @@ def check_message(text: str, *, model: bool = True) -> Verdict:
         and toxicity_model().probability(text) >= TOXICITY_CUT
     ):
         flags.append(Flag(HARASSMENT, MEDIUM, REFUSE, "toxicity.model"))
+    if (
+        model
+        and not any(f.category == SELF_HARM for f in flags)
+        and self_harm_model().probability(folded) >= SUPPORT_CUT
+    ):
+        flags.append(Flag(SELF_HARM, HIGH, SUPPORT, "self_harm.model"))
     masked = personal.mask(text, spans) if spans else text
     return Verdict(text, masked, tuple(dict.fromkeys(flags)))
 
@@ -272,6 +282,7 @@ class Moderator:
         if self.enabled:
             lexicon()
             toxicity_model()
+            self_harm_model()
 
     def check_message(self, text: str) -> Verdict:
         """The verdict on a student's message (blocking: the guard is asked over HTTP; call it off the event
