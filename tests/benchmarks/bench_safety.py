@@ -1,9 +1,10 @@
 """Student safety, measured: the moderation of the labelled set, the injection suite, the syllabus scope, the time
 moderation adds to a message, and what holding back the current sentence costs an answer's first token.
 
-- Labelled set (``tests/safety/labelled``: 667 student-like unsafe messages, 659 school questions): precision and
+- Labelled set (``tests/safety/labelled``: 783 student-like unsafe messages, 804 school questions): precision and
   recall per category, the share of benign questions blocked (the model not asked) and flagged at all, for the
-  whole set and for each of its four folders. Targets: self-harm recall ≥ 95%; ≤ 2% of benign questions blocked.
+  whole set and for each of its five folders; and the self-harm recall with each folder held out of the
+  self-harm model's training in turn. Targets: self-harm recall ≥ 95%; ≤ 2% of benign questions blocked.
   The rules were tuned on every folder after its first measurement; ``docs/safety.md`` gives each folder's figures
   at first contact, the honest estimate of how the filters do on phrasing they have not seen.
 - Injection suite (``tests/safety/injection_suite.py``: 30 known patterns × 9 variants): how many get through.
@@ -20,6 +21,8 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 from edubot_cli.grounding.index import TaxonomyIndex
 from edubot_cli.grounding.select import relevant
@@ -85,6 +88,35 @@ def test_labelled_set_and_injection_suite() -> None:
     for pattern, variant in through:
         print(f"[safety]   through: {variant}: {pattern}")
     targets.assert_met()
+
+
+def test_self_harm_on_phrasing_the_model_has_not_seen(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each folder held out of the self-harm model's training in turn: the self-harm recall of the rules with that
+    model, and the benign questions it blocks (report only: the rules were tuned on every folder, so this is
+    the model's part of a first contact, not all of it)."""
+    from edubot_cli.safety import moderation
+    from edubot_cli.safety.self_harm_model import SelfHarmModel
+    from tests.safety.self_harm_training import fit, training_set
+
+    caught = total = blocked = benign = 0
+    for folder in FOLDERS:
+        model = SelfHarmModel.from_dict(fit(*training_set([f for f in FOLDERS if f != folder])))
+        monkeypatch.setattr(moderation, "self_harm_model", lambda model=model: model)
+        found = items((folder,))
+        harm = [i for i in found if i.category == "self_harm"]
+        school = [i for i in found if i.category == BENIGN]
+        hits = sum("self_harm" in check_message(i.text).categories for i in harm)
+        stopped = sum(check_message(i.text).blocked for i in school)
+        caught, total, blocked, benign = (
+            caught + hits,
+            total + len(harm),
+            blocked + stopped,
+            benign + len(school),
+        )
+        print(f"[safety]   model without {folder:7}: self-harm recall {hits}/{len(harm)} ({hits / len(harm):.0%}), "
+              f"benign blocked {stopped}/{len(school)}")  # fmt: skip
+    print(f"[safety] self-harm, each folder held out of the model: recall {caught / total:.1%}, benign blocked "
+          f"{blocked / benign:.2%} (report only)")  # fmt: skip
 
 
 def test_time_per_message_on_and_off() -> None:

@@ -1,10 +1,12 @@
 """The labelled set of student-like messages (``tests/safety/labelled/``), shared by the tests and
 ``tests/benchmarks/bench_safety.py``.
 
-Four folders, in the order they were written: ``dev/`` (written first; the rules were tuned on it), ``test/`` and
-``unseen/`` (each written after the rules of its time, measured once as it came, then tuned on too) and
-``final/`` (written last, measured once, then tuned on). ``docs/safety.md`` gives each folder's figures at
-first contact: how the rules did on phrasing they had not seen. Each ``<category>.jsonl`` line is
+Five folders, in the order they were written: ``dev/`` (written first; the rules were tuned on it), ``test/`` and
+``unseen/`` (each written after the rules of its time, measured once as it came, then tuned on too), ``final/``
+(measured once, then tuned on) and ``fresh/`` (self-harm and school questions, written by someone who had not
+seen the rules or the set; measured once against the rules and the self-harm model trained on the four before
+it, then added to the model's training). ``docs/safety.md`` gives each folder's figures at first contact: how
+the filters did on phrasing they had not seen. Each ``<category>.jsonl`` line is
 ``{"text", "category"}``; ``benign`` is the ordinary school questions. ``off_topic.jsonl`` holds questions outside
 the test taxonomies, for the syllabus scope.
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).parent / "labelled"
-FOLDERS = ("dev", "test", "unseen", "final")
+FOLDERS = ("dev", "test", "unseen", "final", "fresh")
 BENIGN = "benign"
 UNSAFE_CATEGORIES = ("self_harm", "violence", "sexual", "harassment", "personal_data", "injection")
 
