@@ -4,8 +4,10 @@ list of what they miss (each a known gap, documented in docs/safety.md)."""
 from __future__ import annotations
 
 from edubot_cli.safety.moderation import check_message
+from edubot_cli.safety.normalise import fold
 from tests.safety.injection_suite import PATTERNS, suite
-from tests.safety.labelled_set import BENIGN, UNSAFE_CATEGORIES, items, off_topic
+from tests.safety.labelled_set import BENIGN, HELD_OUT, UNSAFE_CATEGORIES, items, off_topic
+from tests.safety.self_harm_training import training_set
 
 KNOWN_MISSES = [
     # "hooker" is a rugby position: the word is a school word, and nothing else in the question is sexual
@@ -55,3 +57,12 @@ def test_no_injection_pattern_of_the_suite_gets_through() -> None:
         if "injection" not in check_message(text).categories
     ]
     assert through == []
+
+
+def test_the_held_out_folder_is_kept_out_of_the_tuned_set_and_the_training() -> None:
+    held = items((HELD_OUT,))
+    assert len(held) >= 300 and {i.category for i in held} >= {"self_harm", BENIGN}
+    tuned = {i.text for i in items()}
+    assert not [i.text for i in held if i.text in tuned]
+    texts, _ = training_set()
+    assert not {fold(i.text) for i in held if i.category == "self_harm"} & set(texts)
