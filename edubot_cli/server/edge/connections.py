@@ -479,17 +479,18 @@ class GuardedProtocol(HttpToolsProtocol):
         if self.transport.is_closing() or self._refused:
             return
         seconds = self.limits.header_timeout
-        if self._partial:
-            self._note_timeout("headers", f"the request line and headers did not arrive within {seconds:g} s")
-            self.transport.write(
-                error_response(
-                    408,
-                    "request_timeout",
-                    f"the request line and headers did not arrive within {seconds:g} s (header_timeout)",
-                    self.server_state.default_headers,
-                )
+        if not self._partial:
+            self.transport.close()  # nothing came: nothing to answer
+            return
+        self._note_timeout("headers", f"the request line and headers did not arrive within {seconds:g} s")
+        self._answer_and_close(
+            error_response(
+                408,
+                "request_timeout",
+                f"the request line and headers did not arrive within {seconds:g} s (header_timeout)",
+                self.server_state.default_headers,
             )
-        self.transport.close()
+        )
 
     def _body_timeout(self) -> None:
         self._body_timer = None
@@ -508,7 +509,7 @@ class GuardedProtocol(HttpToolsProtocol):
         else:
             cycle.disconnected = True  # the application's receive() now returns http.disconnect
             cycle.message_event.set()
-            self.transport.write(
+            self._answer_and_close(
                 error_response(
                     408,
                     "request_timeout",
@@ -516,7 +517,6 @@ class GuardedProtocol(HttpToolsProtocol):
                     self.server_state.default_headers,
                 )
             )
-            self.transport.close()
 
     def _note_timeout(self, kind: str, what: str) -> None:
         host = self.client[0] if self.client else "a client"
