@@ -10,8 +10,8 @@ A student's message goes through, in order:
 4. personal data (``personal``), masked in ``Verdict.masked``;
 5. the offensive-language model (``toxicity``), only for a message that speaks to someone ("you") and that no
    harassment rule caught already;
-6. the self-harm model (``self_harm_model``), for a message no self-harm rule caught: what a child at risk says
-   in words the rules never saw.
+6. the self-harm model (``self_harm_model``), for a message no self-harm rule caught that has a word of the
+   subject: what a child at risk says in words the rules never saw.
 
 ``Moderator`` adds the optional guard model (``guard``) on top: the CPU verdict always stands, the guard can only
 add flags.
@@ -31,7 +31,7 @@ from . import personal
 from .lexicon import KINDS, MILD, lexicon
 from .normalise import fold, starred
 from .rules import ANSWER_RULES, DAN, ROLE_MARKERS, RULES, Rule
-from .self_harm_model import SUPPORT_CUT, self_harm_model
+from .self_harm_model import SUPPORT_CUT, cued, self_harm_model
 from .toxicity import toxicity_model
 from .verdict import (
     ANSWER,
@@ -162,6 +162,7 @@ def check_message(text: str, *, model: bool = True) -> Verdict:
     if (
         model
         and not any(f.category == SELF_HARM for f in flags)
+        and cued(folded)
         and self_harm_model().probability(folded) >= SUPPORT_CUT
     ):
         flags.append(Flag(SELF_HARM, HIGH, SUPPORT, "self_harm.model"))

@@ -9,9 +9,12 @@ or more letters, and the letter runs of 2 to 5 within each word padded with a sp
 sublinear TF-IDF, each block L2-normalised. ``tests/safety/test_self_harm_model.py`` holds the scores equal to
 scikit-learn's on the whole labelled set.
 
-A message scoring at least ``SUPPORT_CUT`` is treated as the rules treat self-harm: supported, not answered, and
-a high-severity flag. The cut is calibrated on the labelled set with each folder held out in turn
-(``docs/safety.md``).
+The model is asked only about a message with a word of the subject (``CUES``: dying, hurting, cutting, pills,
+being gone, goodbyes, being a burden ...): unleashed on everything, it learned the labelled set's school questions
+too narrowly and took one real InstructLab question in nine for self-harm ("how would you revise this sentence to
+use inclusive IT terminology?"); behind the cues, one in a hundred (``docs/safety.md``). A cued message scoring
+at least ``SUPPORT_CUT`` is treated as the rules treat self-harm: supported, not answered, and a high-severity
+flag.
 """
 
 from __future__ import annotations
@@ -29,6 +32,17 @@ MODEL_FILE = Path(__file__).with_name("self_harm_model.json")
 CHAR_RANGE = (2, 5)
 SUPPORT_CUT = 0.5
 """The probability from which a message is self-harm."""
+
+CUES = re.compile(
+    r"\b(?:die|dies|dying|died|dead|death|kill\w*|suicid\w*|unalive|kms|kys|sh|hurt\w*|harm\w*|cut|cuts|cutting"
+    r"|blade\w*|razor\w*|pills?|overdose|od|bleed\w*|blood|alive|live|living|life|gone|end|ending|disappear\w*"
+    r"|bridge|jump\w*|drown\w*|hang\w*|rope|starv\w*|eat|eating|food|burn\w*|goodbye|bye|last|miss|better off"
+    r"|burden|without me|wake|sleep|heaven|note|nobody|no one|anymore|worthless|myself|wrists?|scars?|bleach"
+    r"|poison\w*|here|exist\w*|tired|done|over|forever|remember|sorry|deserve|wont need|around|medicine\w*"
+    r"|medication|waste of space|taking up|plan|tonight|not need|hit me|should go|s h|my will|vanish\w*|breath|pass out"
+    r"|nothing|stop|easier|happier|wish|gets better|ever again)\b|what(?: i)?s the point|no point"
+)
+"""Words of the subject, in the folded text: the model is asked only when one is there."""
 
 _WORD = re.compile(r"(?u)\b\w\w+\b")
 _SPACES = re.compile(r"\s\s+")
@@ -76,6 +90,11 @@ class SelfHarmModel:
         text = folded.lower()
         score = self.intercept + _block(_WORD.findall(text), self.words) + _block(char_runs(text), self.chars)
         return 1.0 / (1.0 + math.exp(-score))
+
+
+def cued(folded: str) -> bool:
+    """Whether the folded message has a word of the subject (``CUES``)."""
+    return CUES.search(folded) is not None
 
 
 @functools.cache

@@ -3,8 +3,8 @@
 A logistic regression over TF-IDF features of the folded message (``safety.normalise.fold``): words, and letter
 runs of 2 to 5 within words (which carry misspellings and word endings), each block L2-normalised, as
 scikit-learn's ``TfidfVectorizer`` (sublinear tf) makes them. Trained on the labelled set's folders (self-harm
-against everything else: the school questions, the other unsafe categories and the off-topic questions), with
-balanced class weights. Deterministic: the same set gives the same file.
+against everything else: the school questions, the other unsafe categories, the off-topic questions and the
+questions of the sample and test taxonomies), with balanced class weights. Deterministic: the same set gives the same file.
 
 Run ``python -m tests.safety.self_harm_training`` to write the model again after the labelled set changes;
 ``tests/safety/test_self_harm_model.py`` fails while the shipped file differs from a fresh training.
@@ -15,23 +15,47 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from edubot_cli.safety.normalise import fold
 from edubot_cli.safety.self_harm_model import CHAR_RANGE, MODEL_FILE
 from edubot_cli.safety.verdict import SELF_HARM
 from tests.safety.labelled_set import FOLDERS, items, off_topic
 
+ROOT = Path(__file__).resolve().parents[2]
 C = 10.0
 """The regression's inverse regularisation: the best of 1, 3, 10, 30 on the folders, each held out in turn."""
 DIGITS = 6
 
 
+TAXONOMIES = (ROOT / "taxonomy", ROOT / "tests/benchmarks/taxonomies/northbrook")
+"""Whose questions are ordinary school questions to the model too."""
+
+
+def taxonomy_questions() -> list[str]:
+    """Every question of the sample and the test taxonomy, file by file in path order."""
+    found = []
+    for root in TAXONOMIES:
+        for path in sorted(root.rglob("qna.yaml")):
+            for example in yaml.safe_load(path.read_text(encoding="utf-8")).get("seed_examples") or []:
+                found += [
+                    str(pair["question"]).strip() for pair in example.get("questions_and_answers") or []
+                ]
+                if "question" in example:
+                    found.append(str(example["question"]).strip())
+    return found
+
+
 def training_set(folders: Sequence[str] = FOLDERS) -> tuple[list[str], list[int]]:
-    """The folded messages of ``folders`` and the off-topic questions, with 1 for self-harm."""
+    """The folded messages of ``folders``, the off-topic questions and the taxonomies' questions, with 1 for
+    self-harm."""
     found = items(tuple(folders))
-    texts = [fold(i.text) for i in found] + [fold(t) for t in off_topic()]
-    labels = [int(i.category == SELF_HARM) for i in found] + [0] * len(off_topic())
+    ordinary = off_topic() + taxonomy_questions()
+    texts = [fold(i.text) for i in found] + [fold(t) for t in ordinary]
+    labels = [int(i.category == SELF_HARM) for i in found] + [0] * len(ordinary)
     return texts, labels
 
 

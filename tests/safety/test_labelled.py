@@ -7,7 +7,7 @@ from edubot_cli.safety.moderation import check_message
 from edubot_cli.safety.normalise import fold
 from tests.safety.injection_suite import PATTERNS, suite
 from tests.safety.labelled_set import BENIGN, HELD_OUT, UNSAFE_CATEGORIES, items, off_topic
-from tests.safety.self_harm_training import training_set
+from tests.safety.self_harm_training import taxonomy_questions, training_set
 
 KNOWN_MISSES = [
     # "hooker" is a rugby position: the word is a school word, and nothing else in the question is sexual
@@ -66,3 +66,9 @@ def test_the_held_out_folder_is_kept_out_of_the_tuned_set_and_the_training() -> 
     assert not [i.text for i in held if i.text in tuned]
     texts, _ = training_set()
     assert not {fold(i.text) for i in held if i.category == "self_harm"} & set(texts)
+
+
+def test_no_question_of_the_taxonomies_is_flagged() -> None:
+    questions = taxonomy_questions()
+    assert len(questions) > 200
+    assert [(q, check_message(q).labels) for q in questions if check_message(q).flagged] == []
