@@ -4,8 +4,9 @@ so that recording never blocks an answer's stream or the server's event loop.
 The server hands the recorder an ``Exchange`` when an answer ends, however it ends (``finish_reason``: ``stop``,
 ``length``, or ``client_left``, ``engine_restart``, ``stopping``, ``error`` for one cut short); ``record`` only puts
 it in a queue. The thread lets answers gather for ``GATHER_SECONDS``, writes them, each question then its answer,
-in one statement (``Store.add_messages``), and then tells ``on_stored`` (the teacher's live view) what it stored. A write that fails (the database away for a moment) is
-tried again ``ATTEMPTS`` times, a little later each time; one that still fails is logged and counted in ``lost``.
+in one statement (``Store.add_messages``), and then tells ``on_stored`` (the teacher's live view) what it stored.
+A write that fails (the database away for a moment) is tried again ``ATTEMPTS`` times, a little later each time;
+one that still fails is logged and counted in ``lost``.
 ``flush`` waits until everything recorded before it is written: the server calls it when it stops (SIGTERM), after
 the running answers have ended and before the process exits.
 """

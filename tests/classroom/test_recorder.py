@@ -249,3 +249,14 @@ def test_a_batch_with_another_students_conversation_stores_nothing(store: Store)
     with pytest.raises(ClassroomError, match="is another student's"):
         write_exchanges(store, [exchange(store), replace(x, student_id=intruder.student.id)])
     assert len(store.messages(x.conversation_id)) == before
+
+
+def test_a_batch_for_a_student_purged_meanwhile_stores_nothing(store: Store) -> None:
+    x = exchange(store)
+    name = store.classes()[0].name
+    store.purge(
+        name, student="Ana"
+    )  # the student and their conversations are gone before the answer is written
+    with pytest.raises(ClassroomError, match="no longer in the record"):
+        write_exchanges(store, [replace(x, conversation_id=new_conversation_id())])
+    assert store.conversations(student_id=x.student_id) == []

@@ -48,8 +48,6 @@ class Grounded:
     material: list[tuple[int, str]]
     scope: ScopeCheck | None = None
     """Whether the question is covered by the passages found (``safety.scope``), when it was asked."""
-    budget: int | None = None
-    """The passage budget the question got (``grounding.budget``: smaller while the class is busy)."""
 
     def source_dicts(self) -> list[dict[str, Any]]:
         return [source.to_dict() for source in self.sources]
@@ -127,9 +125,8 @@ class Grounding:
             found = index.retrieve(query, self.top_k * 3 if subtrees else self.top_k)
             passages = relevant(within(found, subtrees)[: self.top_k])
             checked = check_scope(index, question, passages) if scope else None
-        budget = self.budget.take()
-        prompt = grounded_messages(system_prompt, history, question, passages, budget, query)
-        return Grounded(prompt.messages, prompt.sources, prompt.material, checked, budget)
+        prompt = grounded_messages(system_prompt, history, question, passages, self.budget.take(), query)
+        return Grounded(prompt.messages, prompt.sources, prompt.material, checked)
 
     async def ground(
         self,
